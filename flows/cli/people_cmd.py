@@ -1,0 +1,72 @@
+"""`ipfund user ...` and `ipfund applicant ...`."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import typer
+from rich.table import Table
+
+from flows.cli.common import AS_OPTION, JSON_OPTION, console, handled, print_json
+from flows.services import applicants, users
+from models.uow import read_only, unit_of_work
+
+user_app = typer.Typer(help="Users and their roles.", no_args_is_help=True)
+applicant_app = typer.Typer(help="Applicants (enterprises, universities, institutes).", no_args_is_help=True)
+
+
+@user_app.command("add")
+@handled
+def user_add(
+    name: str = typer.Argument(...),
+    role: list[str] = typer.Option(..., "--role", help="applicant|reviewer|approver|evaluator|finance|auditor|admin "
+                                   "(repeat for several)"),
+    display_name: str = typer.Option(None, "--display-name"),
+    affiliation: str = typer.Option(None, "--affiliation", help="Organisation: an applicant's credit code, or a "
+                                    "firm/bureau name"),
+    actor: str = AS_OPTION,
+) -> None:
+    """Add a user (admins only)."""
+    with unit_of_work() as s:
+        u = users.add_user(s, actor, name, role, display_name, affiliation)
+    console.print(f"[green]added[/] user {u.name} ({u.roles})")
+
+
+@user_app.command("list")
+@handled
+def user_list(as_json: bool = JSON_OPTION) -> None:
+    with read_only() as s:
+        rows = [{"name": u.name, "display_name": u.display_name, "roles": u.roles.split(","),
+                 "affiliation": u.affiliation} for u in users.list_users(s)]
+    if as_json:
+        print_json(rows)
+        return
+    t = Table("name", "display name", "roles", "affiliation")
+    for r in rows:
+        t.add_row(r["name"], r["display_name"], ",".join(r["roles"]), r["affiliation"] or "")
+    console.print(t)
+
+
+@applicant_app.command("import")
+@handled
+def applicant_import(file: Path = typer.Argument(..., exists=True, dir_okay=False), actor: str = AS_OPTION) -> None:
+    """Import applicants from CSV (name,uscc,kind,district,sme,whitelist): all rows or none."""
+    with unit_of_work() as s:
+        n = applicants.import_applicants(s, actor, file.read_bytes(), file.name)
+    console.print(f"[green]imported[/] {n} new applicant(s) from {file}")
+
+
+@applicant_app.command("list")
+@handled
+def applicant_list(as_json: bool = JSON_OPTION) -> None:
+    with read_only() as s:
+        rows = [{"id": a.id, "name": a.name, "uscc": a.uscc, "kind": a.kind, "district": a.district, "sme": a.sme,
+                 "whitelist": a.whitelist} for a in applicants.list_applicants(s)]
+    if as_json:
+        print_json(rows)
+        return
+    t = Table("id", "name", "credit code", "kind", "district", "SME", "whitelist")
+    for r in rows:
+        t.add_row(str(r["id"]), r["name"], r["uscc"], r["kind"], r["district"], "yes" if r["sme"] else "",
+                  "yes" if r["whitelist"] else "")
+    console.print(t)

@@ -1,0 +1,106 @@
+"""The fund ledger in the database: double-entry postings over per-year accounts.
+
+A posting is appended with its entries; account balances are updated in the same transaction and
+the database's CHECK refuses any line or source balance below zero. A correction is a new posting
+(``reverses_id`` points at what it corrects), never an edit.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from dataclasses import dataclass, field
+
+from sqlmodel import Session, col, select
+
+from models.clock import stamp
+from models.tables import Account, Posting, PostingEntry, Receipt
+from rules.funds import BUCKETS, apply_entries, check_balanced
+
+
+def post(session: Session, *, year: int, kind: str, memo: str, actor: str,
+         entries: list[tuple[str, int]], subject: str | None = None, reverses_id: int | None = None,
+         at: str | None = None) -> Posting:
+    check_balanced(entries)
+    names = sorted({a for a, _ in entries})
+    q = select(Account).where(Account.year == year, col(Account.name).in_(names)).order_by(col(Account.name))
+    if session.get_bind().dialect.name == "postgresql":
+        q = q.with_for_update()
+    accounts = {a.name: a for a in session.exec(q).all()}
+    for name in names:
+        if name not in accounts:
+            acc = Account(year=year, name=name, balance_fen=0)
+            session.add(acc)
+            accounts[name] = acc
+    session.flush()
+    new = apply_entries({n: a.balance_fen for n, a in accounts.items()}, entries)
+    for name in names:
+        accounts[name].balance_fen = new[name]
+    p = Posting(year=year, kind=kind, memo=memo[:400], actor=actor, at=at or stamp(), subject=subject,
+                reverses_id=reverses_id)
+    session.add(p)
+    session.flush()
+    assert p.id is not None
+    for name, amount in entries:
+        acc_id = accounts[name].id
+        assert acc_id is not None
+        session.add(PostingEntry(posting_id=p.id, account_id=acc_id, amount_fen=amount))
+    session.flush()
+    return p
+
+
+def posting_entries(session: Session, posting_id: int) -> list[tuple[str, int]]:
+    rows = session.exec(
+        select(Account.name, PostingEntry.amount_fen)
+        .join(Account, col(Account.id) == col(PostingEntry.account_id))
+        .where(PostingEntry.posting_id == posting_id)
+        .order_by(col(PostingEntry.id))
+    ).all()
+    return [(n, a) for n, a in rows]
+
+
+def account_balances(session: Session, year: int) -> dict[str, int]:
+    return {a.name: a.balance_fen for a in session.exec(select(Account).where(Account.year == year)).all()}
+
+
+@dataclass
+class LineBalance:
+    code: str
+    by_source: dict[str, dict[str, int]] = field(default_factory=dict)
+
+    def get(self, source: str, bucket: str) -> int:
+        return self.by_source.get(source, {}).get(bucket, 0)
+
+    def total(self, bucket: str, sources: tuple[str, ...] | None = None) -> int:
+        return sum(v.get(bucket, 0) for s, v in self.by_source.items() if sources is None or s in sources)
+
+    def allocated(self, sources: tuple[str, ...] | None = None) -> int:
+        return sum(self.total(b, sources) for b in BUCKETS)
+
+
+def line_balances(session: Session, year: int) -> dict[str, LineBalance]:
+    """Per line and source: available, committed, paid (allocated = their sum)."""
+    out: dict[str, LineBalance] = {}
+    for name, bal in account_balances(session, year).items():
+        if not name.startswith("line:"):
+            continue
+        _, code, source, bucket = name.split(":")
+        lb = out.setdefault(code, LineBalance(code))
+        lb.by_source.setdefault(source, {})[bucket] = bal
+    return out
+
+
+def source_balances(session: Session, year: int) -> dict[str, dict[str, int]]:
+    """Per source: received, unallocated, allocated, committed, paid, available (on lines)."""
+    received: dict[str, int] = defaultdict(int)
+    for r in session.exec(select(Receipt).where(Receipt.year == year)).all():
+        received[r.source] += r.amount_fen
+    bals = account_balances(session, year)
+    lines = line_balances(session, year)
+    out: dict[str, dict[str, int]] = {}
+    for s in ("central", "municipal", "district", "social"):
+        row = {"received": received.get(s, 0), "unallocated": bals.get(f"source:{s}", 0)}
+        for b in BUCKETS:
+            row[b] = sum(lb.get(s, b) for lb in lines.values())
+        row["allocated"] = row["available"] + row["committed"] + row["paid"]
+        out[s] = row
+    return out

@@ -1,0 +1,313 @@
+"""SQLModel tables. Amounts are integer fen with CHECK constraints; timestamps are UTC ISO-8601 text
+(so the audit chain hashes exactly what is stored, on every database)."""
+
+from __future__ import annotations
+
+from sqlalchemy import CheckConstraint, Index, UniqueConstraint
+from sqlmodel import Field, SQLModel
+
+ROLE_NAMES = ("applicant", "reviewer", "approver", "evaluator", "finance", "auditor", "admin")
+APPLICANT_KINDS = ("enterprise", "university", "institute")
+FUND_SOURCES = ("central", "municipal", "district", "social")
+
+
+def _in(col: str, values: tuple[str, ...]) -> str:
+    return f"{col} IN ({', '.join(repr(v) for v in values)})"
+
+
+class Setting(SQLModel, table=True):
+    __tablename__ = "setting"
+    key: str = Field(primary_key=True, max_length=64)
+    value: str = Field(max_length=400)
+
+
+class User(SQLModel, table=True):
+    __tablename__ = "app_user"
+    id: int | None = Field(default=None, primary_key=True)
+    name: str = Field(max_length=64, unique=True, index=True)
+    display_name: str = Field(max_length=128)
+    roles: str = Field(max_length=200, description="comma-separated role names")
+    affiliation: str | None = Field(default=None, max_length=128,
+                                    description="organisation: an applicant's credit code or a firm/bureau name")
+    created_at: str = Field(max_length=32)
+
+    def role_set(self) -> set[str]:
+        return {r for r in self.roles.split(",") if r}
+
+
+class Applicant(SQLModel, table=True):
+    __tablename__ = "applicant"
+    __table_args__ = (
+        CheckConstraint(_in("kind", APPLICANT_KINDS), name="applicant_kind_valid"),
+        CheckConstraint("length(uscc) = 18", name="applicant_uscc_len"),
+    )
+    id: int | None = Field(default=None, primary_key=True)
+    name: str = Field(max_length=200)
+    uscc: str = Field(max_length=18, unique=True, index=True)
+    kind: str = Field(max_length=16)
+    district: str = Field(max_length=6)
+    sme: bool = False
+    whitelist: bool = False
+    created_at: str = Field(max_length=32)
+
+
+class AuditEvent(SQLModel, table=True):
+    """Append-only, hash-chained. No code path updates or deletes a row (triggers refuse it too)."""
+
+    __tablename__ = "audit_event"
+    seq: int = Field(primary_key=True)
+    at: str = Field(max_length=32)
+    actor: str = Field(max_length=64)
+    action: str = Field(max_length=64)
+    subject: str = Field(max_length=128, index=True)
+    payload: str
+    prev_hash: str = Field(max_length=64, unique=True)
+    hash: str = Field(max_length=64, unique=True)
+
+
+# --- the fund ledger -------------------------------------------------------------------------
+
+class Receipt(SQLModel, table=True):
+    __tablename__ = "receipt"
+    __table_args__ = (
+        CheckConstraint("amount_fen > 0", name="receipt_amount_positive"),
+        CheckConstraint(_in("source", FUND_SOURCES), name="receipt_source_valid"),
+    )
+    id: int | None = Field(default=None, primary_key=True)
+    year: int = Field(index=True)
+    source: str = Field(max_length=16)
+    amount_fen: int
+    reference: str = Field(max_length=200)
+    posting_id: int = Field(foreign_key="posting.id")
+
+
+class BudgetLine(SQLModel, table=True):
+    __tablename__ = "budget_line"
+    __table_args__ = (UniqueConstraint("year", "code", name="budget_line_year_code"),)
+    id: int | None = Field(default=None, primary_key=True)
+    year: int = Field(index=True)
+    code: str = Field(max_length=64)
+    name: str = Field(max_length=200)
+    tags: str = Field(default="", max_length=200, description="comma-separated: cluster_zone, market_oriented")
+    scheme: str | None = Field(default=None, max_length=64)
+
+    def tag_set(self) -> set[str]:
+        return {t for t in self.tags.split(",") if t}
+
+
+class Account(SQLModel, table=True):
+    """A ledger account of one fiscal year. ``balance_fen`` is kept by every posting (and re-derived by
+    the checker); the CHECK makes the database itself refuse a negative line or source balance."""
+
+    __tablename__ = "account"
+    __table_args__ = (
+        UniqueConstraint("year", "name", name="account_year_name"),
+        CheckConstraint("balance_fen >= 0 OR name LIKE 'external:%'", name="account_not_negative"),
+    )
+    id: int | None = Field(default=None, primary_key=True)
+    year: int
+    name: str = Field(max_length=160)
+    balance_fen: int = 0
+
+
+class Posting(SQLModel, table=True):
+    __tablename__ = "posting"
+    id: int | None = Field(default=None, primary_key=True)
+    year: int = Field(index=True)
+    kind: str = Field(max_length=32)
+    memo: str = Field(max_length=400)
+    actor: str = Field(max_length=64)
+    at: str = Field(max_length=32)
+    subject: str | None = Field(default=None, max_length=128, index=True)
+    reverses_id: int | None = Field(default=None, foreign_key="posting.id")
+
+
+class PostingEntry(SQLModel, table=True):
+    __tablename__ = "posting_entry"
+    __table_args__ = (CheckConstraint("amount_fen <> 0", name="entry_nonzero"),)
+    id: int | None = Field(default=None, primary_key=True)
+    posting_id: int = Field(foreign_key="posting.id", index=True)
+    account_id: int = Field(foreign_key="account.id", index=True)
+    amount_fen: int
+
+
+class BudgetAdjustment(SQLModel, table=True):
+    __tablename__ = "budget_adjustment"
+    __table_args__ = (CheckConstraint("delta_fen <> 0", name="adjustment_nonzero"),)
+    id: int | None = Field(default=None, primary_key=True)
+    year: int
+    line_code: str = Field(max_length=64)
+    source: str = Field(max_length=16)
+    delta_fen: int
+    reason: str = Field(max_length=400)
+    approved_by: str = Field(max_length=64)
+    at: str = Field(max_length=32)
+    posting_id: int = Field(foreign_key="posting.id")
+
+
+# --- applications ------------------------------------------------------------------------------
+
+class Application(SQLModel, table=True):
+    __tablename__ = "application"
+    __table_args__ = (
+        CheckConstraint("award_fen IS NULL OR award_fen > 0", name="application_award_positive"),
+        Index("ix_application_scheme_status", "scheme", "status"),
+    )
+    id: int | None = Field(default=None, primary_key=True)
+    ref: str = Field(max_length=32, unique=True, index=True)
+    scheme: str = Field(max_length=64)
+    year: int
+    applicant_id: int = Field(foreign_key="applicant.id", index=True)
+    status: str = Field(max_length=32)
+    data: str = Field(description="canonical JSON of what was submitted")
+    certificate_no: str | None = Field(default=None, max_length=64, index=True)
+    submitted_by: str = Field(max_length=64)
+    submitted_at: str = Field(max_length=32)
+    status_at: str = Field(max_length=32)
+    final_score: str | None = Field(default=None, max_length=16)
+    rank: int | None = None
+    outcome: str | None = Field(default=None, max_length=32)
+    outcome_reason: str | None = Field(default=None, max_length=400)
+    award_fen: int | None = None
+    line_code: str | None = Field(default=None, max_length=64)
+    round_id: int | None = Field(default=None, foreign_key="award_round.id")
+    notice_ends: str | None = Field(default=None, max_length=32)
+
+
+class IntakeCheck(SQLModel, table=True):
+    __tablename__ = "intake_check"
+    id: int | None = Field(default=None, primary_key=True)
+    application_id: int = Field(foreign_key="application.id", index=True)
+    run: int = 1
+    check: str = Field(max_length=64)
+    passed: bool
+    rule: str = Field(max_length=200)
+    clause: str = Field(max_length=32)
+    parameter: str | None = Field(default=None, max_length=400)
+    detail: str = Field(max_length=400)
+    at: str = Field(max_length=32)
+
+
+class ReviewDecision(SQLModel, table=True):
+    __tablename__ = "review_decision"
+    __table_args__ = (CheckConstraint(_in("decision", ("approve", "return", "reject")), name="decision_valid"),)
+    id: int | None = Field(default=None, primary_key=True)
+    application_id: int = Field(foreign_key="application.id", index=True)
+    stage: str = Field(max_length=32)
+    reviewer: str = Field(max_length=64, index=True)
+    decision: str = Field(max_length=16)
+    reason: str = Field(max_length=1000)
+    at: str = Field(max_length=32)
+
+
+class EvaluatorConflict(SQLModel, table=True):
+    __tablename__ = "evaluator_conflict"
+    __table_args__ = (UniqueConstraint("evaluator", "applicant_id", name="conflict_once"),)
+    id: int | None = Field(default=None, primary_key=True)
+    evaluator: str = Field(max_length=64, index=True)
+    applicant_id: int = Field(foreign_key="applicant.id")
+    reason: str = Field(max_length=400)
+    at: str = Field(max_length=32)
+
+
+class Assignment(SQLModel, table=True):
+    __tablename__ = "assignment"
+    __table_args__ = (UniqueConstraint("application_id", "evaluator", name="assignment_once"),)
+    id: int | None = Field(default=None, primary_key=True)
+    application_id: int = Field(foreign_key="application.id", index=True)
+    evaluator: str = Field(max_length=64, index=True)
+    evaluator_org: str = Field(max_length=128)
+    at: str = Field(max_length=32)
+
+
+class ScoreUpload(SQLModel, table=True):
+    __tablename__ = "score_upload"
+    id: int | None = Field(default=None, primary_key=True)
+    evaluator: str = Field(max_length=64, index=True)
+    filename: str = Field(max_length=260)
+    file_sha256: str = Field(max_length=64)
+    rows: int
+    changed: int
+    at: str = Field(max_length=32)
+
+
+class Score(SQLModel, table=True):
+    """One evaluator's score for one criterion. A corrected upload supersedes (``active=False``) the
+    old row and adds a new one: history is kept."""
+
+    __tablename__ = "score"
+    __table_args__ = (
+        CheckConstraint("score_tenths BETWEEN 0 AND 1000", name="score_range"),
+        Index("ix_score_active", "application_id", "evaluator", "active"),
+    )
+    id: int | None = Field(default=None, primary_key=True)
+    application_id: int = Field(foreign_key="application.id", index=True)
+    evaluator: str = Field(max_length=64)
+    criterion: str = Field(max_length=64)
+    score_tenths: int
+    comment: str = Field(default="", max_length=1000)
+    upload_id: int = Field(foreign_key="score_upload.id")
+    active: bool = True
+
+
+class AwardRound(SQLModel, table=True):
+    __tablename__ = "award_round"
+    __table_args__ = (UniqueConstraint("scheme", "year", "seq", name="round_once"),)
+    id: int | None = Field(default=None, primary_key=True)
+    scheme: str = Field(max_length=64)
+    year: int
+    seq: int = 1
+    line_code: str = Field(max_length=64)
+    approver: str = Field(max_length=64)
+    finalized_at: str = Field(max_length=32)
+    report: str = Field(description="canonical JSON of the allocation report")
+    total_fen: int
+
+
+class Objection(SQLModel, table=True):
+    __tablename__ = "objection"
+    id: int | None = Field(default=None, primary_key=True)
+    application_id: int = Field(foreign_key="application.id", index=True)
+    raised_by: str = Field(max_length=64)
+    reason: str = Field(max_length=1000)
+    at: str = Field(max_length=32)
+    resolution: str | None = Field(default=None, max_length=16)
+    resolved_by: str | None = Field(default=None, max_length=64)
+    resolution_reason: str | None = Field(default=None, max_length=1000)
+    resolved_at: str | None = Field(default=None, max_length=32)
+
+
+class PaymentBatch(SQLModel, table=True):
+    __tablename__ = "payment_batch"
+    id: int | None = Field(default=None, primary_key=True)
+    scheme: str = Field(max_length=64)
+    created_by: str = Field(max_length=64)
+    at: str = Field(max_length=32)
+    file_name: str = Field(max_length=260)
+    file_sha256: str = Field(default="", max_length=64)
+    total_fen: int
+    count: int
+
+
+class Payment(SQLModel, table=True):
+    __tablename__ = "payment"
+    __table_args__ = (
+        CheckConstraint("amount_fen > 0", name="payment_amount_positive"),
+        CheckConstraint(_in("status", ("pending", "paid", "failed")), name="payment_status_valid"),
+    )
+    id: int | None = Field(default=None, primary_key=True)
+    idempotency_key: str = Field(max_length=128, unique=True)
+    batch_id: int = Field(foreign_key="payment_batch.id", index=True)
+    application_id: int = Field(foreign_key="application.id", index=True)
+    line_code: str = Field(max_length=64)
+    payee: str = Field(max_length=200)
+    uscc: str = Field(max_length=18)
+    bank_account: str = Field(default="", max_length=64)
+    amount_fen: int
+    status: str = Field(max_length=16)
+    approver: str = Field(max_length=64)
+    payer: str = Field(max_length=64)
+    bank_ref: str | None = Field(default=None, max_length=64)
+    failure_reason: str | None = Field(default=None, max_length=400)
+    confirmed_at: str | None = Field(default=None, max_length=32)
+    created_at: str = Field(max_length=32)

@@ -1,0 +1,83 @@
+"""One named exception per broken rule (django-hordak style).
+
+Every refusal a user can cause derives from :class:`RuleViolation`; the CLI turns it into a message
+on stderr and exit status 1, never a traceback. Messages say what is wrong, why (rule and clause) and
+how to fix it.
+"""
+
+from __future__ import annotations
+
+
+class RuleViolation(Exception):
+    """A request was refused by a rule, a permission or validation. Nothing was written."""
+
+
+class ValidationFailed(RuleViolation):
+    """Input (a file, a form) has problems; each is listed with its field, row or line."""
+
+    def __init__(self, what: str, problems: list[str]) -> None:
+        self.what = what
+        self.problems = problems
+        body = "\n".join(f"  - {p}" for p in problems)
+        super().__init__(f"{what}: {len(problems)} problem(s), nothing was written:\n{body}")
+
+
+class NotFound(RuleViolation):
+    """The named record does not exist."""
+
+
+class PermissionDenied(RuleViolation):
+    """The acting user's role does not allow this action (roles are checked in the service layer)."""
+
+
+class FourEyesViolation(PermissionDenied):
+    """不相容岗位相互分离: reviewer, approver and payer of one case are different people, and nobody
+    acts on a case of their own organisation."""
+
+
+class IllegalTransition(RuleViolation):
+    """An application may only move along the transitions its scheme's policy defines."""
+
+
+class ReasonRequired(RuleViolation):
+    """Returning, rejecting, objecting and resolving objections need a written reason."""
+
+
+class LedgerViolation(RuleViolation):
+    """The fund ledger's invariants: every posting balances; no line or source balance goes negative."""
+
+
+class UnbalancedPosting(LedgerViolation):
+    """A posting's entries must sum to zero fen (double entry)."""
+
+
+class NegativeBalance(LedgerViolation):
+    """No budget line or fund source may hold less than zero fen in any bucket."""
+
+
+class FundRuleViolation(RuleViolation):
+    """One or more of the 三(二) fund rules (1:1.2 match, two 40 % floors) would be broken."""
+
+    def __init__(self, message: str, violations: list[str]) -> None:
+        self.violations = violations
+        super().__init__(message)
+
+
+class MatchRatioViolation(FundRuleViolation):
+    """三(二): local funds (municipal + district) must be at least 1.2 x the central funds received."""
+
+
+class ClusterFloorViolation(FundRuleViolation):
+    """三(二): central funds on cluster-zone lines must be at least 40 % of the central funds received."""
+
+
+class MarketFloorViolation(FundRuleViolation):
+    """三(二): central funds used in market-oriented ways must be at least 40 % of central funds received."""
+
+
+class IdempotencyConflict(RuleViolation):
+    """The same idempotency key was used with a different request (amount or payee): nothing is written."""
+
+
+class OverAward(RuleViolation):
+    """不超额奖励 (二(二)4): no award above the per-applicant cap, no total above the budget line."""

@@ -1,0 +1,36 @@
+"""Who may do what. The service layer checks these; the CLI never does."""
+
+from __future__ import annotations
+
+ROLES = ("applicant", "reviewer", "approver", "evaluator", "finance", "auditor", "admin")
+
+# action -> roles allowed. Auditors appear only on read and dossier actions: they change nothing.
+PERMISSIONS: dict[str, frozenset[str]] = {
+    "user.add": frozenset({"admin"}),
+    "applicant.import": frozenset({"admin", "reviewer"}),
+    "budget.plan": frozenset({"admin", "finance"}),
+    "budget.adjust": frozenset({"approver", "admin"}),
+    "application.submit": frozenset({"applicant", "admin"}),
+    "application.import": frozenset({"admin", "reviewer"}),
+    "application.withdraw": frozenset({"applicant", "admin"}),
+    "review.decide": frozenset({"reviewer"}),
+    "evaluator.conflict": frozenset({"evaluator"}),
+    "scores.upload": frozenset({"evaluator"}),
+    "round.trial": frozenset({"approver", "reviewer", "finance", "auditor", "admin"}),
+    "round.finalize": frozenset({"approver"}),
+    "notice.object": frozenset(ROLES),
+    "notice.resolve": frozenset({"approver"}),
+    "pay.batch": frozenset({"finance"}),
+    "pay.confirm": frozenset({"finance"}),
+    "flow.advance": frozenset({"admin"}),
+    "dossier.issue": frozenset({"auditor", "admin"}),
+    "read.all": frozenset({"reviewer", "approver", "finance", "auditor", "admin", "evaluator"}),
+}
+
+
+def allowed(roles: set[str], action: str) -> bool:
+    return bool(roles & PERMISSIONS[action])
+
+
+def roles_for(action: str) -> list[str]:
+    return sorted(PERMISSIONS[action])
