@@ -1,4 +1,8 @@
-"""Time. Every timestamp is UTC text; IPFUND_NOW (ISO-8601) pins the clock for demos and tests."""
+"""Time. Every timestamp is UTC text with microseconds (so text order is time order).
+
+IPFUND_NOW (ISO-8601) moves the clock for demos and tests: time then runs on from that instant, so
+stamps stay strictly increasing within a process.
+"""
 
 from __future__ import annotations
 
@@ -6,14 +10,19 @@ import datetime as dt
 import os
 
 FMT = "%Y-%m-%dT%H:%M:%S.%fZ"
+_offsets: dict[str, dt.timedelta] = {}
 
 
 def now() -> dt.datetime:
+    real = dt.datetime.now(dt.UTC)
     pinned = os.environ.get("IPFUND_NOW")
-    if pinned:
+    if not pinned:
+        return real
+    if pinned not in _offsets:
         value = dt.datetime.fromisoformat(pinned.replace("Z", "+00:00"))
-        return value if value.tzinfo else value.replace(tzinfo=dt.UTC)
-    return dt.datetime.now(dt.UTC)
+        value = value if value.tzinfo else value.replace(tzinfo=dt.UTC)
+        _offsets[pinned] = value - real
+    return real + _offsets[pinned]
 
 
 def stamp(moment: dt.datetime | None = None) -> str:

@@ -199,7 +199,8 @@ def evaluate_fund_rules(figures: FundFigures, t: FundRuleThresholds) -> list[Rul
     """三(二) 加大资金投入: 1:1.2 local match; >= 40 % of central funds to the cluster zone; >= 40 % of
     central funds used in market-oriented ways. Exactly at a threshold passes; one fen below fails."""
     return [
-        _result("match", "1:1.2 地方配套 local match", t.clause, t.match_ratio, figures.central_fen, figures.local_fen),
+        _result("match", f"1:{_dec(t.match_ratio)} 地方配套 local match", t.clause, t.match_ratio,
+                figures.central_fen, figures.local_fen),
         _result("cluster_floor", "集聚区 cluster-zone floor", t.clause, t.cluster_floor, figures.central_fen,
                 figures.central_cluster_fen),
         _result("market_floor", "市场化 market-oriented floor", t.clause, t.market_floor, figures.central_fen,

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 import typer
 from rich.table import Table
@@ -36,8 +37,9 @@ def user_add(
 @handled
 def user_list(as_json: bool = JSON_OPTION) -> None:
     with read_only() as s:
-        rows = [{"name": u.name, "display_name": u.display_name, "roles": u.roles.split(","),
-                 "affiliation": u.affiliation} for u in users.list_users(s)]
+        rows: list[dict[str, Any]] = [{"name": u.name, "display_name": u.display_name,
+                                       "roles": u.roles.split(","), "affiliation": u.affiliation}
+                                      for u in users.list_users(s)]
     if as_json:
         print_json(rows)
         return
@@ -60,7 +62,7 @@ def applicant_import(file: Path = typer.Argument(..., exists=True, dir_okay=Fals
 @handled
 def applicant_list(as_json: bool = JSON_OPTION) -> None:
     with read_only() as s:
-        rows = [{"id": a.id, "name": a.name, "uscc": a.uscc, "kind": a.kind, "district": a.district, "sme": a.sme,
+        rows: list[dict[str, Any]] = [{"id": a.id, "name": a.name, "uscc": a.uscc, "kind": a.kind, "district": a.district, "sme": a.sme,
                  "whitelist": a.whitelist} for a in applicants.list_applicants(s)]
     if as_json:
         print_json(rows)

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 from sqlalchemy import inspect
 from sqlalchemy.engine import Engine
 from sqlmodel import Session, select
@@ -23,7 +25,10 @@ def init(engine: Engine, session: Session, admin: str, policy_id: str) -> None:
     create_schema(engine)
     if session.exec(select(User)).first() is not None:
         raise RuleViolation("the database is already initialised (it has users); nothing was changed")
-    session.add(Setting(key="policy_id", value=policy.id))
+    # A policy given as a file (a second city's policy) is recorded by its absolute path: later commands
+    # reload it with load_policy(), which only finds bare ids under rules/policies/.
+    ref = str(Path(policy_id).resolve()) if Path(policy_id).suffix else policy.id
+    session.add(Setting(key="policy_id", value=ref))
     audit.append(session, actor=admin, action="init", subject="ipfund",
                  payload={"policy": policy.id, "document": policy.document, "admin": admin})
     create_user(session, admin, admin, ["admin"], display_name=admin)

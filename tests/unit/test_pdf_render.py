@@ -198,7 +198,8 @@ def test_fonts_css_uses_bundled_file_urls() -> None:
 _CHILD = """
 import sys
 from pathlib import Path
-from flows.pdf_render import render_pdf
+from flows.pdf_render import FONTS_DIR, render_pdf
+print(FONTS_DIR)
 html = Path(sys.argv[1]).read_text(encoding="utf-8")
 result = render_pdf(
     html, base_url=sys.argv[2], data_json=Path(sys.argv[3]).read_bytes(),
@@ -237,7 +238,9 @@ def test_render_is_byte_identical_across_processes(
             env=env, cwd=tmp_path, capture_output=True, text=True, timeout=300,
             check=False)
         assert completed.returncode == 0, completed.stderr
-        digests.append(completed.stdout.strip().splitlines()[-1])
+        fonts_dir, digest = completed.stdout.strip().splitlines()[-2:]
+        assert fonts_dir == str(root / "templates" / "fonts")
+        digests.append(digest)
     assert digests == [sample.sha256] * 3
 
 

@@ -1,0 +1,137 @@
+"""`ipfund round | notice | pay`."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import typer
+from rich.table import Table
+
+from flows.cli.common import AS_OPTION, JSON_OPTION, console, handled, print_json, yuan
+from flows.services import notice, payments, rounds
+from flows.services.advance import write_file_atomically
+from models.uow import read_only, unit_of_work
+
+round_app = typer.Typer(help="Ranking and allocation within budget (择优、不超额).", no_args_is_help=True)
+notice_app = typer.Typer(help="Public notice (公示) and objections.", no_args_is_help=True)
+pay_app = typer.Typer(help="Payment batches (拨付) and bank confirmations.", no_args_is_help=True)
+
+
+def render_report(r: dict[str, Any], title: str) -> None:
+    t = Table(title=title)
+    t.add_column("item")
+    t.add_column("value", justify="right")
+    t.add_row("budget line", r["line"])
+    t.add_row("available on the line", yuan(r["budget_fen"]))
+    for k, v in r["counts"].items():
+        t.add_row(f"cases {k}", str(v))
+    t.add_row("awards funded", str(r["funded"]))
+    t.add_row("total awarded", yuan(r["total_fen"]))
+    t.add_row("remaining budget", yuan(r["remaining_fen"]))
+    t.add_row("eligible but unfunded", f"{r['eligible_unfunded']} ({yuan(r['eligible_unfunded_fen'])})")
+    console.print(t)
+
+
+@round_app.command("trial")
+@handled
+def trial(scheme: str = typer.Argument("certification-award"), year: int = typer.Option(..., "--year"),
+          cases: bool = typer.Option(False, "--cases", help="List every case with its outcome."),
+          actor: str = AS_OPTION, as_json: bool = JSON_OPTION) -> None:
+    """Rank and allocate; writes nothing, prints the report."""
+    with read_only() as s:
+        r = rounds.trial(s, actor, scheme, year)
+    if as_json:
+        print_json(r)
+        return
+    render_report(r, f"Trial allocation {scheme} {year} (nothing written)")
+    if cases:
+        t = Table("rank", "ref", "score", "outcome", "award", "reason")
+        for c in r["cases"]:
+            t.add_row(str(c["rank"] or ""), c["ref"], c["final_score"] or "", c["outcome"], yuan(c["award_fen"]),
+                      c["reason"])
+        console.print(t)
+
+
+@round_app.command("finalize")
+@handled
+def finalize(scheme: str = typer.Argument("certification-award"), year: int = typer.Option(..., "--year"),
+             allow_pending: bool = typer.Option(False, "--allow-pending"), actor: str = AS_OPTION,
+             as_json: bool = JSON_OPTION) -> None:
+    """Commit the allocation (approvers): awards committed on the line, funded cases into public notice."""
+    with unit_of_work() as s:
+        r = rounds.finalize(s, actor, scheme, year, allow_pending=allow_pending)
+    if as_json:
+        print_json(r)
+        return
+    render_report(r, f"Finalized round {r['round_id']}: {scheme} {year}")
+
+
+@notice_app.command("object")
+@handled
+def object_cmd(app: str = typer.Argument(...), reason: str = typer.Option(..., "--reason"),
+               actor: str = AS_OPTION) -> None:
+    """Object to an award in public notice: the case is on hold until an approver resolves it."""
+    with unit_of_work() as s:
+        notice.object_to(s, actor, app, reason)
+    console.print(f"[yellow]on hold[/] {app.upper()} until an approver resolves the objection")
+
+
+@notice_app.command("resolve")
+@handled
+def resolve(app: str = typer.Argument(...), uphold: bool = typer.Option(False, "--uphold"),
+            dismiss: bool = typer.Option(False, "--dismiss"), reason: str = typer.Option(..., "--reason"),
+            actor: str = AS_OPTION) -> None:
+    """Uphold (award withdrawn, commitment released) or dismiss (back in notice)."""
+    if uphold == dismiss:
+        raise typer.BadParameter("give exactly one of --uphold, --dismiss")
+    with unit_of_work() as s:
+        a = notice.resolve(s, actor, app, uphold, reason)
+    console.print(f"[green]resolved[/] {a.ref}: now {a.status}")
+
+
+@pay_app.command("batch")
+@handled
+def batch(scheme: str = typer.Option("certification-award", "--scheme"),
+          out: Path = typer.Option(Path("payments"), "--out", help="Directory for the bank file"),
+          actor: str = AS_OPTION) -> None:
+    """Turn payable cases into a payment batch and write the bank file; never pays anything twice."""
+    with unit_of_work() as s:
+        r = payments.batch(s, actor, scheme)
+    if r.batch is None:
+        console.print("nothing payable: no new payments")
+        return
+    path = out / r.batch.file_name
+    write_file_atomically(path, r.file_content)
+    console.print(f"[green]batch {r.batch.id}[/]: {r.batch.count} payment(s), {yuan(r.batch.total_fen)} → {path}")
+
+
+@pay_app.command("file")
+@handled
+def batch_file(batch_id: int = typer.Argument(...), out: Path = typer.Option(Path("payments"), "--out")) -> None:
+    """Regenerate a batch's bank file from the database (identical bytes)."""
+    with read_only() as s:
+        b, content = payments.batch_file(s, batch_id)
+    path = out / b.file_name
+    write_file_atomically(path, content)
+    console.print(f"[green]wrote[/] {path}")
+
+
+@pay_app.command("confirm")
+@handled
+def confirm(file: Path = typer.Argument(..., exists=True, dir_okay=False), actor: str = AS_OPTION,
+            as_json: bool = JSON_OPTION) -> None:
+    """Import the bank's acknowledgements (idempotency_key,status,bank_ref,reason)."""
+    with unit_of_work() as s:
+        counts = payments.confirm(s, actor, file.read_bytes(), file.name)
+    if as_json:
+        print_json(counts)
+        return
+    console.print(f"[green]confirmed[/]: {counts['paid']} paid, {counts['failed']} failed, "
+                  f"{counts['unchanged']} already recorded")
+
+
+def register(app: typer.Typer) -> None:
+    app.add_typer(round_app, name="round")
+    app.add_typer(notice_app, name="notice")
+    app.add_typer(pay_app, name="pay")

@@ -1,0 +1,228 @@
+"""`ipfund apply | application | review | evaluator | scores`."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import typer
+from rich.panel import Panel
+from rich.table import Table
+
+from flows.cli.common import AS_OPTION, JSON_OPTION, console, handled, print_json, yuan
+from flows.services import applications, evaluation, review
+from models.uow import read_only, unit_of_work
+
+application_app = typer.Typer(help="Applications (申报): import, list, show, withdraw, resubmit.", no_args_is_help=True)
+review_app = typer.Typer(help="Formal review (形式审查) for reviewers.", no_args_is_help=True)
+evaluator_app = typer.Typer(help="Third-party evaluators (第三方评价).", no_args_is_help=True)
+scores_app = typer.Typer(help="Score templates and uploads for evaluators.", no_args_is_help=True)
+
+
+def apply_cmd(
+    scheme: str = typer.Argument(..., help="Scheme id, e.g. certification-award"),
+    certificate_no: str = typer.Option(..., "--certificate-no", help="GB/T 29490 certificate number"),
+    certification_date: str = typer.Option(..., "--certification-date", help="YYYY-MM-DD"),
+    certification_body: str = typer.Option(..., "--certification-body", help="Certification body (认证机构)"),
+    applicant: str = typer.Option(None, "--applicant", help="Credit code (admins applying on behalf)"),
+    actor: str = AS_OPTION,
+) -> None:
+    """Apply to a scheme for your organisation."""
+    with unit_of_work() as s:
+        app = applications.apply(s, actor, scheme, {"certificate_no": certificate_no,
+                                                    "certification_date": certification_date,
+                                                    "certification_body": certification_body}, applicant)
+    console.print(f"[green]submitted[/] {app.ref}; the automatic checks run at the next `ipfund flows advance`")
+
+
+@application_app.command("import")
+@handled
+def app_import(file: Path = typer.Argument(..., exists=True, dir_okay=False),
+               scheme: str = typer.Option("certification-award", "--scheme"), actor: str = AS_OPTION) -> None:
+    """Bulk import (CSV: applicant_uscc,certificate_no,certification_date,certification_body): all or nothing."""
+    with unit_of_work() as s:
+        apps = applications.import_applications(s, actor, scheme, file.read_bytes(), file.name)
+    first_last = f" ({apps[0].ref} … {apps[-1].ref})" if apps else ""
+    console.print(f"[green]imported[/] {len(apps)} application(s){first_last}")
+
+
+@application_app.command("list")
+@handled
+def app_list(scheme: str = typer.Option(None, "--scheme"), status: str = typer.Option(None, "--status"),
+             limit: int = typer.Option(1000, "--limit"), actor: str = AS_OPTION, as_json: bool = JSON_OPTION) -> None:
+    with read_only() as s:
+        rows = applications.list_apps(s, actor, scheme, status, limit)
+    if as_json:
+        print_json(rows)
+        return
+    t = Table("ref", "applicant", "status", "score", "rank", "outcome", "award")
+    for r in rows:
+        t.add_row(r["ref"], r["applicant"], r["status"], r["final_score"] or "", str(r["rank"] or ""),
+                  r["outcome"] or "", yuan(r["award_fen"]))
+    console.print(t)
+
+
+@application_app.command("show")
+@handled
+def app_show(app: str = typer.Argument(...), actor: str = AS_OPTION, as_json: bool = JSON_OPTION) -> None:
+    """Everything about one case, including its history."""
+    with read_only() as s:
+        case = applications.show(s, actor, app)
+    if as_json:
+        print_json(case)
+        return
+    render_case(case)
+
+
+@application_app.command("withdraw")
+@handled
+def app_withdraw(app: str = typer.Argument(...), reason: str = typer.Option(None, "--reason"),
+                 actor: str = AS_OPTION) -> None:
+    with unit_of_work() as s:
+        a = applications.withdraw(s, actor, app, reason)
+    console.print(f"[green]withdrawn[/] {a.ref}")
+
+
+@application_app.command("resubmit")
+@handled
+def app_resubmit(app: str = typer.Argument(...), certificate_no: str = typer.Option("", "--certificate-no"),
+                 certification_date: str = typer.Option("", "--certification-date"),
+                 certification_body: str = typer.Option("", "--certification-body"),
+                 reason: str = typer.Option(None, "--reason"), actor: str = AS_OPTION) -> None:
+    """Resubmit a returned application with corrections."""
+    with unit_of_work() as s:
+        a = applications.resubmit(s, actor, app, {"certificate_no": certificate_no,
+                                                  "certification_date": certification_date,
+                                                  "certification_body": certification_body}, reason)
+    console.print(f"[green]resubmitted[/] {a.ref}")
+
+
+def render_case(c: dict[str, Any]) -> None:
+    a = c["applicant"]
+    console.print(Panel.fit(
+        f"[bold]{c['ref']}[/] {c['scheme']} {c['year']} — [cyan]{c['status']}[/] ({c['state_name']})\n"
+        f"{a['name']}  {a['uscc']}  {a['kind']}  district {a['district']}"
+        f"{'  SME' if a['sme'] else ''}{'  whitelist' if a['whitelist'] else ''}\n"
+        f"submitted {c['submitted_at']} by {c['submitted_by']}\n"
+        + "  ".join(f"{k}: {v}" for k, v in c["data"].items())))
+    if c["checks"]:
+        t = Table("check", "result", "rule", "clause", "parameter", "detail", title="Automatic checks")
+        for k in c["checks"]:
+            t.add_row(k["check"], "[green]√[/]" if k["passed"] else "[red]×[/]", k["rule"], k["clause"],
+                      k["parameter"] or "", k["detail"])
+        console.print(t)
+    for d in c["decisions"]:
+        console.print(f"review {d['stage']}: [bold]{d['decision']}[/] by {d['reviewer']} at {d['at']} — {d['reason']}")
+    if c["final_score"]:
+        console.print(f"final score {c['final_score']}  rank {c['rank'] or '-'}  outcome {c['outcome'] or '-'}  "
+                      f"award {yuan(c['award_fen'])}")
+    elif c["outcome"]:
+        console.print(f"outcome {c['outcome']}: {c['outcome_reason']}")
+    for o in c["objections"]:
+        console.print(f"objection by {o['raised_by']}: {o['reason']} → {o['resolution'] or 'open'}")
+    for p in c["payments"]:
+        console.print(f"payment {p['idempotency_key']} {yuan(p['amount_fen'])} {p['status']} {p['bank_ref'] or ''}")
+    t = Table("#", "at (UTC)", "actor", "action", "from → to", title="History")
+    for h in c["history"]:
+        pl = h["payload"]
+        t.add_row(str(h["seq"]), h["at"], h["actor"], h["action"],
+                  f"{pl.get('from', '')} → {pl.get('to', '')}" if "to" in pl else "")
+    console.print(t)
+
+
+@review_app.command("queue")
+@handled
+def review_queue(stage: str = typer.Option("formal_review", "--stage"), scheme: str = typer.Option(None, "--scheme"),
+                 limit: int = typer.Option(50, "--limit"), actor: str = AS_OPTION, as_json: bool = JSON_OPTION) -> None:
+    """What waits for you, oldest first."""
+    with read_only() as s:
+        rows = review.queue(s, actor, stage, scheme, limit)
+    if as_json:
+        print_json(rows)
+        return
+    t = Table("ref", "scheme", "applicant", "credit code", "waiting since", title=f"Review queue ({stage})")
+    for r in rows:
+        t.add_row(r["ref"], r["scheme"], r["applicant"], r["uscc"], r["waiting_since"])
+    console.print(t)
+
+
+@review_app.command("next")
+@handled
+def review_next(stage: str = typer.Option("formal_review", "--stage"), actor: str = AS_OPTION,
+                as_json: bool = JSON_OPTION) -> None:
+    """The next case in full: applicant, data, every automatic check, history."""
+    with read_only() as s:
+        case = review.next_case(s, actor, stage)
+    if as_json:
+        print_json(case)
+        return
+    if case is None:
+        console.print("Your queue is empty.")
+        return
+    render_case(case)
+
+
+@review_app.command("decide")
+@handled
+def review_decide(app: str = typer.Argument(...),
+                  approve: bool = typer.Option(False, "--approve"), ret: bool = typer.Option(False, "--return"),
+                  reject: bool = typer.Option(False, "--reject"), reason: str = typer.Option(None, "--reason"),
+                  actor: str = AS_OPTION) -> None:
+    """Approve, return (for correction) or reject a case; a reason is required to return or reject."""
+    chosen = [n for n, v in (("approve", approve), ("return", ret), ("reject", reject)) if v]
+    if len(chosen) != 1:
+        raise typer.BadParameter("give exactly one of --approve, --return, --reject")
+    with unit_of_work() as s:
+        d = review.decide(s, actor, app, chosen[0], reason)
+    console.print(f"[green]recorded[/] {d.decision} on {app.upper()}; it moves on at the next advance run")
+
+
+@evaluator_app.command("declare-conflict")
+@handled
+def declare_conflict(applicant: str = typer.Argument(..., help="Applicant credit code"),
+                     reason: str = typer.Option(..., "--reason"), actor: str = AS_OPTION) -> None:
+    """Declare a conflict of interest: you will never be assigned this applicant's cases."""
+    with unit_of_work() as s:
+        evaluation.declare_conflict(s, actor, applicant, reason)
+    console.print(f"[green]declared[/] conflict with {applicant}")
+
+
+@scores_app.command("template")
+@handled
+def scores_template(fmt: str = typer.Option("csv", "--format", help="csv | xlsx"),
+                    out: Path = typer.Option(None, "--out", help="File to write (default scores-USER.FORMAT)"),
+                    actor: str = AS_OPTION) -> None:
+    """Write your assigned rows (application_id,criterion,score,comment) to fill in."""
+    with read_only() as s:
+        content = evaluation.template(s, actor, fmt)
+    path = out or Path(f"scores-{actor}.{fmt}")
+    path.write_bytes(content)
+    console.print(f"[green]wrote[/] {path}")
+
+
+@scores_app.command("upload")
+@handled
+def scores_upload(file: Path = typer.Argument(..., exists=True, dir_okay=False),
+                  dry_run: bool = typer.Option(False, "--dry-run", help="Validate only; write nothing."),
+                  actor: str = AS_OPTION) -> None:
+    """Upload scores (CSV UTF-8/BOM/GBK or XLSX): every row valid or nothing is written."""
+    with unit_of_work() as s:
+        r = evaluation.upload(s, actor, file.read_bytes(), file.name, dry_run=dry_run)
+    if r.dry_run:
+        console.print(f"[green]valid[/]: {r.rows} rows; {len(r.changed_cases)} case(s) would change (dry run)")
+    elif r.unchanged:
+        console.print(f"[yellow]unchanged[/]: {r.rows} rows identical to your current scores; nothing written")
+    else:
+        console.print(f"[green]uploaded[/] {r.rows} rows; {len(r.changed_cases)} case(s) updated")
+
+
+def register(app: typer.Typer) -> None:
+    app.command("apply")(handled(apply_cmd))
+    app.add_typer(application_app, name="application")
+    app.add_typer(review_app, name="review")
+    app.add_typer(evaluator_app, name="evaluator")
+    app.add_typer(scores_app, name="scores")
+    from flows.cli import money_cmd, ops_cmd
+
+    money_cmd.register(app)
+    ops_cmd.register(app)

@@ -1,0 +1,346 @@
+"""`ipfund demo`: a full certification-award round (二(二)4) on a fresh embedded database.
+
+Every step goes through the same services, files and flows a real round uses: applicant and
+application imports, the `advance` Prefect flow, reviewers' decisions, evaluators' score files
+(one with errors, reported and fixed), trial, finalize, public notice with objections, payment
+batches, the bank's confirmation file, and the final checks.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import os
+import random
+import time
+from collections import Counter
+from pathlib import Path
+from typing import Any
+
+from rich.progress import track
+from rich.rule import Rule
+from rich.table import Table
+
+from flows import synthetic
+from flows.cli.budget_cmd import render_status
+from flows.cli.common import console, yuan
+from flows.cli.money_cmd import render_report
+from flows.services import (
+    applicants as applicants_svc,
+)
+from flows.services import (
+    applications,
+    audit_log,
+    budget,
+    evaluation,
+    notice,
+    payments,
+    review,
+    rounds,
+    users,
+)
+from flows.services.advance import run_check
+from flows.services.setup import init, is_initialised
+from models.db import database_url, get_engine
+from models.uow import read_only, unit_of_work
+from rules.errors import RuleViolation, ValidationFailed
+
+SCHEME = "certification-award"
+YEAR = 2021
+PLAN = Path(__file__).resolve().parents[1] / "examples" / "plan-2021.toml"
+
+STAFF = [
+    ("admin", ["admin"], "系统管理员", "烟台市市场监管局"),
+    ("li.review", ["reviewer"], "李审核", "烟台市市场监管局（市知识产权局）"),
+    ("zhao.review", ["reviewer"], "赵审核", "烟台市财政局"),
+    ("wang.approve", ["approver"], "王审批", "烟台市财政局"),
+    ("chen.finance", ["finance"], "陈财务", "烟台市财政局国库科"),
+    ("sun.audit", ["auditor"], "孙审计", "烟台市审计局"),
+]
+FIRMS = ["烟台正信知识产权评估事务所", "山东知衡认证评价中心", "青岛华智第三方评价有限公司"]
+
+
+def step(title: str) -> None:
+    console.print(Rule(f"[bold]{title}"))
+
+
+def set_clock(iso: str) -> None:
+    os.environ["IPFUND_NOW"] = iso
+
+
+def advance(payer: str | None = None, out_dir: str = "payments") -> dict[str, Any]:
+    from flows.prefect_flows import advance_flow
+
+    t0 = time.perf_counter()
+    totals = advance_flow(scheme=SCHEME, chunk=500, payer=payer, out_dir=out_dir)
+    moved = ", ".join(f"{k} {v}" for k, v in totals.items() if k not in ("check", "payment") and v)
+    console.print(f"  advance flow: {moved or 'nothing to do'}; invariants "
+                  f"{'[green]ok[/]' if totals['check']['ok'] else '[red]FAILED[/]'} ({time.perf_counter() - t0:.1f} s)")
+    if totals.get("payment") and totals["payment"].get("batch"):
+        p = totals["payment"]
+        console.print(f"  payment batch {p['batch']}: {p['count']} payment(s), {yuan(p['total_fen'])} → {p['file']}")
+    return totals
+
+
+def run_demo(n_applicants: int = 300, n_applications: int = 120, seed: int = 2021) -> None:
+    started = time.perf_counter()
+    work = Path(os.environ.get("IPFUND_HOME", ".")).resolve()
+    os.environ.setdefault("PREFECT_SERVER_ANALYTICS_ENABLED", "false")
+    os.environ.setdefault("PREFECT_LOGGING_LEVEL", "WARNING")
+    engine = get_engine()
+    if is_initialised(engine):
+        raise RuleViolation(f"{database_url()} already holds data; the demo needs a fresh database: run it in an "
+                            "empty directory (or set IPFUND_HOME / IPFUND_DATABASE_URL to a new one)")
+
+    set_clock(f"{YEAR}-03-01T01:00:00Z")
+    step("1. Set-up: policy 烟政字〔2020〕47号, staff, the 2021 budget plan")
+    with unit_of_work(engine) as s:
+        init(engine, s, "admin", "yantai-2020")
+        for name, roles, display, org in STAFF[1:]:
+            users.create_user(s, "admin", name, roles, display, org)
+        for i, firm in enumerate(FIRMS):
+            for j in (1, 2):
+                users.create_user(s, "admin", f"eval{i + 1}.{j}", ["evaluator"], f"{firm} 评价专家{j}", firm)
+    import tomllib
+
+    with unit_of_work(engine) as s:
+        budget.load_plan(s, "chen.finance", tomllib.loads(PLAN.read_text(encoding="utf-8")), str(PLAN.name))
+    console.print(f"  database {database_url()}; {len(STAFF) + 6} users; plan {PLAN.name} loaded "
+                  "(1:1.2 match and both 40 % floors pass)")
+
+    step(f"2. Applicants: {n_applicants} enterprises, universities and institutes across Yantai")
+    pool = synthetic.applicants(n_applicants, seed)
+    quality = {a.uscc: a.quality_permille for a in pool}
+    (work / "applicants.csv").write_bytes(synthetic.applicants_csv(pool))
+    with unit_of_work(engine) as s:
+        n = applicants_svc.import_applicants(s, "li.review", (work / "applicants.csv").read_bytes(), "applicants.csv")
+    kinds = Counter(a.kind for a in pool)
+    console.print(f"  imported {n} applicants ({', '.join(f'{k} {v}' for k, v in sorted(kinds.items()))}) — every "
+                  "credit code passes GB 32100-2015")
+
+    step(f"3. Applications (申报): {n_applications} for {SCHEME} (二(二)4)")
+    rows = synthetic.applications(pool, n_applications - 2, seed)
+    (work / "applications.csv").write_bytes(synthetic.applications_csv(rows))
+    with unit_of_work(engine) as s:
+        apps = applications.import_applications(s, "li.review", SCHEME, (work / "applications.csv").read_bytes(),
+                                                "applications.csv")
+        # One applicant applies itself, through its own user account.
+        own = next(a for a in pool if a.uscc not in {r["applicant_uscc"] for r in rows})
+        users.create_user(s, "admin", "applicant.demo", ["applicant"], f"{own.name} 申报专员", own.uscc)
+        mine = applications.apply(s, "applicant.demo", SCHEME, {
+            "certificate_no": synthetic.certificate_no(9999, YEAR), "certification_date": f"{YEAR}-01-08",
+            "certification_body": synthetic.BODIES[0]})
+        # Another firm claims a certificate that is already in this round (不重复奖励).
+        other = next(a for a in pool if a.uscc not in {r["applicant_uscc"] for r in rows} and a.uscc != own.uscc)
+        dup = applications.apply(s, "admin", SCHEME, {k: rows[3][k] for k in (
+            "certificate_no", "certification_date", "certification_body")}, other.uscc)
+    console.print(f"  bulk import: {len(apps)} ({apps[0].ref} … {apps[-1].ref}); applied by applicant.demo: {mine.ref};"
+                  f" {dup.ref} (by admin) re-claims the certificate of {apps[3].ref}")
+    advance()
+    with read_only(engine) as s:
+        rejected = applications.list_apps(s, "admin", SCHEME, "rejected")
+    for r in rejected:
+        with read_only(engine) as s:
+            c = applications.show(s, "admin", r["ref"])
+        failed = "; ".join(f"{k['check']} ({k['clause']})" for k in c["checks"] if not k["passed"])
+        console.print(f"  [yellow]ineligible[/] {r['ref']} {r['applicant']}: {failed}")
+
+    step("4. Formal review (形式审查): two reviewers step through their queues")
+    set_clock(f"{YEAR}-03-10T01:00:00Z")
+    rng = random.Random(seed)
+    decided: Counter[str] = Counter()
+    returned: list[str] = []
+    reviewers = ["li.review", "zhao.review"]
+    with read_only(engine) as s:
+        total = len(review.queue(s, "li.review", limit=100000))
+    for i in track(range(total), description="  reviewing", console=console):
+        who = reviewers[i % 2]
+        with unit_of_work(engine) as s:
+            case = review.next_case(s, who)
+            if case is None:
+                break
+            draw = rng.randrange(100)
+            if draw < 3:
+                d, reason = "reject", "认证范围与申报主体不一致，不符合二(二)4 奖励对象"
+            elif draw < 7:
+                d, reason = "return", "认证证书复印件不清晰，请补正后重新提交"
+            else:
+                d, reason = "approve", "材料齐全，形式审查通过"
+            review.decide(s, who, case["ref"], d, reason)
+            decided[d] += 1
+            if d == "return":
+                returned.append(case["ref"])
+    console.print(f"  decisions recorded: {dict(decided)}")
+    advance()
+    for ref in returned:
+        with unit_of_work(engine) as s:
+            applications.resubmit(s, "admin", ref, {}, "已补正清晰的证书扫描件")
+    if returned:
+        console.print(f"  {len(returned)} returned case(s) corrected and resubmitted: {', '.join(returned)}")
+        advance()
+        for ref in returned:
+            with unit_of_work(engine) as s:
+                review.decide(s, "zhao.review", ref, "approve", "补正材料齐全")
+        advance()
+
+    step("5. Third-party evaluation (贯标有效性评价): three firms upload their scores")
+    set_clock(f"{YEAR}-04-15T01:00:00Z")
+    with unit_of_work(engine) as s:
+        conflicted = pool[0]
+        evaluation.declare_conflict(s, "eval1.1", conflicted.uscc, "曾为该企业提供贯标咨询服务")
+    console.print(f"  eval1.1 declares a conflict of interest with {conflicted.name}")
+    advance()
+    evaluators = [f"eval{i + 1}.{j}" for i in range(len(FIRMS)) for j in (1, 2)]
+    ref_quality = {}
+    with read_only(engine) as s:
+        for r in applications.list_apps(s, "admin", SCHEME, "evaluation", limit=100000):
+            ref_quality[r["ref"]] = quality.get(r["uscc"], 500)
+    score_dir = work / "scores"
+    score_dir.mkdir(exist_ok=True)
+    for k, ev in enumerate(track(evaluators, description="  uploading", console=console)):
+        fmt = "xlsx" if k == 2 else "csv"
+        with read_only(engine) as s:
+            tpl = evaluation.template(s, ev, fmt)
+        (score_dir / f"template-{ev}.{fmt}").write_bytes(tpl)
+        tpl_rows, _ = parse_template(tpl, f"template.{fmt}")
+        filled = synthetic.fill_scores(tpl_rows, ref_quality, ev)
+        encoding = "gbk" if k == 1 else "utf-8-sig"
+        if k == 0 and filled:
+            # The first upload carries three mistakes; the whole file is refused and nothing is written.
+            bad = list(filled)
+            bad[0] = (bad[0][0], bad[0][1], "105", bad[0][3])
+            bad[1] = (bad[1][0], bad[1][1], bad[1][2], "=HYPERLINK(\"http://x\")")
+            bad = bad[:2] + bad[3:]
+            path = score_dir / f"scores-{ev}-draft.csv"
+            path.write_bytes(synthetic.scores_csv(bad))
+            try:
+                with unit_of_work(engine) as s:
+                    evaluation.upload(s, ev, path.read_bytes(), path.name)
+            except ValidationFailed as exc:
+                console.print(f"  [yellow]{ev} upload refused[/] ({len(exc.problems)} problems, nothing written):")
+                for p in exc.problems:
+                    console.print(f"    - {p}", highlight=False)
+        path = score_dir / f"scores-{ev}.csv"
+        path.write_bytes(synthetic.scores_csv(filled, encoding))
+        with unit_of_work(engine) as s:
+            res = evaluation.upload(s, ev, path.read_bytes(), path.name)
+        with unit_of_work(engine) as s:
+            repeat = evaluation.upload(s, ev, path.read_bytes(), path.name)
+        console.print(f"  {ev}: {res.rows} rows, {len(res.changed_cases)} cases"
+                      f"{' (GBK CSV)' if k == 1 else ' (from the XLSX template)' if k == 2 else ''}"
+                      f"; re-upload of the same file changes {'nothing' if repeat.unchanged else 'something?!'}")
+    advance()
+
+    step("6. Ranking and allocation (择优、不超额): trial, then finalize by the approver")
+    set_clock(f"{YEAR}-05-10T01:00:00Z")
+    with read_only(engine) as s:
+        report = rounds.trial(s, "wang.approve", SCHEME, YEAR)
+    render_report(report, f"Trial {SCHEME} {YEAR} (nothing written)")
+    try:
+        with unit_of_work(engine) as s:
+            rounds.finalize(s, "li.review", SCHEME, YEAR)
+    except RuleViolation as exc:
+        console.print(f"  [yellow]refused[/]: a reviewer cannot finalize — {str(exc).splitlines()[0]}")
+    with unit_of_work(engine) as s:
+        final = rounds.finalize(s, "wang.approve", SCHEME, YEAR, allow_pending=True)
+    same = [c["outcome"] for c in final["cases"]] == [c["outcome"] for c in report["cases"]] and \
+        final["total_fen"] == report["total_fen"]
+    console.print(f"  finalized round {final['round_id']} by wang.approve: {final['funded']} awards, "
+                  f"{yuan(final['total_fen'])}; same allocation as the trial: {'yes' if same else 'NO'}")
+
+    step("7. Public notice (公示) and objections")
+    funded = [c["ref"] for c in final["cases"] if c["outcome"] == "funded"]
+    with unit_of_work(engine) as s:
+        notice.object_to(s, "sun.audit", funded[0], "举报：该企业贯标认证证书已被认证机构暂停")
+        notice.object_to(s, "li.review", funded[1], "公示名称与营业执照名称不一致")
+    with unit_of_work(engine) as s:
+        notice.resolve(s, "wang.approve", funded[0], True, "经核实证书已暂停，撤销奖励")
+        notice.resolve(s, "wang.approve", funded[1], False, "名称差异系简称，异议不成立")
+    console.print(f"  objection to {funded[0]} upheld (award withdrawn, commitment released); "
+                  f"objection to {funded[1]} dismissed (back in notice)")
+
+    step("8. Notice period ends; payment (拨付) by the finance officer")
+    set_clock(f"{YEAR}-05-25T01:00:00Z")
+    out_dir = str(work / "payments")
+    totals = advance(payer="chen.finance", out_dir=out_dir)
+    batch_file = Path(totals["payment"]["file"])
+    keys = [r["idempotency_key"] for r in csv.DictReader(io.StringIO(batch_file.read_bytes().decode("utf-8-sig")))]
+    bank = io.StringIO()
+    w = csv.writer(bank, lineterminator="\n")
+    w.writerow(["idempotency_key", "status", "bank_ref", "reason"])
+    for i, key in enumerate(keys):
+        if i == 2:
+            w.writerow([key, "failed", "", "收款账户信息有误"])
+        else:
+            w.writerow([key, "paid", f"BOC{YEAR}0526{i:05d}", ""])
+    ack = work / "payments" / "bank-ack-1.csv"
+    ack.write_text(bank.getvalue(), encoding="utf-8")
+    with unit_of_work(engine) as s:
+        counts = payments.confirm(s, "chen.finance", ack.read_bytes(), ack.name)
+    with unit_of_work(engine) as s:
+        again = payments.confirm(s, "chen.finance", ack.read_bytes(), ack.name)
+    console.print(f"  bank acknowledgement: {counts['paid']} paid, {counts['failed']} failed; importing it again: "
+                  f"{again['unchanged']} already recorded, {again['paid'] + again['failed']} changed")
+    set_clock(f"{YEAR}-05-28T01:00:00Z")
+    totals = advance(payer="chen.finance", out_dir=out_dir)
+    if totals["payment"].get("file"):
+        retry_keys = [r["idempotency_key"] for r in csv.DictReader(io.StringIO(
+            Path(totals["payment"]["file"]).read_bytes().decode("utf-8-sig")))]
+        ack2 = work / "payments" / "bank-ack-2.csv"
+        ack2.write_text("idempotency_key,status,bank_ref,reason\n" + "".join(
+            f"{k},paid,BOC{YEAR}0528{i:05d},\n" for i, k in enumerate(retry_keys)), encoding="utf-8")
+        with unit_of_work(engine) as s:
+            payments.confirm(s, "chen.finance", ack2.read_bytes(), ack2.name)
+        console.print(f"  failed payment re-batched with a new idempotency key ({', '.join(retry_keys)}) and paid")
+    with unit_of_work(engine) as s:
+        second = payments.batch(s, "chen.finance", SCHEME)
+    console.print(f"  a second `pay batch`: {'nothing new to pay' if second.batch is None else 'PAID AGAIN?!'}")
+
+    step("9. Summary")
+    summary(engine)
+    with read_only(engine) as s:
+        render_status(budget.status(s, YEAR))
+    chk = run_check()
+    t = Table("invariant", "result")
+    for c in chk["checks"]:
+        t.add_row(c["check"], "[green]√ ok[/]" if c["ok"] else f"[red]× {c['detail']}[/]")
+    console.print(t)
+    with read_only(engine) as s:
+        v = audit_log.verify(s)
+    console.print(f"audit verify: {'[green]chain verifies[/]' if v['ok'] else '[red]BROKEN[/]'} — {v['events']} events,"
+                  f" head #{v['head_seq']} {v['head_hash']}")
+    console.print(f"demo finished in {time.perf_counter() - started:.0f} s; files in {work}")
+    if not (chk["ok"] and v["ok"]):
+        raise RuleViolation("the demo ended with a failed invariant check")
+
+
+def parse_template(content: bytes, name: str) -> tuple[list[tuple[str, str]], list[str]]:
+    """Read (application_id, criterion) back from a template the evaluator downloaded."""
+    if name.endswith(".xlsx"):
+        import openpyxl
+
+        wb = openpyxl.load_workbook(io.BytesIO(content), read_only=True)
+        it = wb.worksheets[0].iter_rows(values_only=True)
+        next(it)
+        return [(str(r[0]), str(r[1])) for r in it if r and r[0]], []
+    text = content.decode("utf-8-sig")
+    return [(r["application_id"], r["criterion"]) for r in csv.DictReader(io.StringIO(text))], []
+
+
+def summary(engine: Any) -> None:
+    with read_only(engine) as s:
+        rows = applications.list_apps(s, "sun.audit", SCHEME, limit=100000)
+    by_status = Counter(r["status"] for r in rows)
+    by_outcome = Counter(r["outcome"] or "-" for r in rows)
+    paid = sum(r["award_fen"] or 0 for r in rows if r["status"] == "paid")
+    t = Table(title=f"{SCHEME} {YEAR}: {len(rows)} applications")
+    t.add_column("status")
+    t.add_column("cases", justify="right")
+    for k, v in sorted(by_status.items()):
+        t.add_row(k, str(v))
+    console.print(t)
+    t2 = Table("outcome", "cases")
+    for k, v in sorted(by_outcome.items()):
+        t2.add_row(k, str(v))
+    console.print(t2)
+    console.print(f"awards paid: {sum(1 for r in rows if r['status'] == 'paid')} cases, {yuan(paid)}")

@@ -1,0 +1,75 @@
+"""The stages the `advance` flow runs, as plain functions over one unit of work each.
+
+Every stage is idempotent and advances *every* case that is ready, `chunk` cases per call; the flow
+calls a stage again while it keeps returning a full chunk.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+from sqlmodel import Session
+
+from flows.services import applications, checker, evaluation, notice, payments, review
+from models.uow import read_only, unit_of_work
+
+StageFn = Callable[..., int]
+
+STAGES: dict[str, StageFn] = {
+    "intake": applications.intake_stage,
+    "decisions": review.apply_decisions_stage,
+    "assignment": evaluation.assignment_stage,
+    "aggregation": evaluation.aggregation_stage,
+    "notice_expiry": notice.expiry_stage,
+}
+
+
+def run_stage(stage: str, scheme: str, chunk: int = 1000) -> int:
+    with unit_of_work() as s:
+        return STAGES[stage](s, scheme, chunk)
+
+
+def run_payment_batch(scheme: str, payer: str, out_dir: str) -> dict[str, Any]:
+    """Batch every payable case (as the finance user ``payer``) and write the bank file after commit."""
+    with unit_of_work() as s:
+        result = payments.batch(s, payer, scheme)
+    if result.batch is None:
+        return {"batch": None, "count": 0, "total_fen": 0}
+    path = Path(out_dir) / result.batch.file_name
+    write_file_atomically(path, result.file_content)
+    return {"batch": result.batch.id, "count": result.batch.count, "total_fen": result.batch.total_fen,
+            "file": str(path)}
+
+
+def write_file_atomically(path: Path, content: bytes) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_suffix(path.suffix + ".tmp")
+    tmp.write_bytes(content)
+    tmp.replace(path)
+
+
+def run_check() -> dict[str, Any]:
+    with read_only() as s:
+        return checker.run(s)
+
+
+def advance_plain(scheme: str, chunk: int = 1000, payer: str | None = None, out_dir: str = "payments") -> dict[str, Any]:
+    """The same stages without Prefect (for unit tests and the benchmark's baseline)."""
+    totals: dict[str, Any] = {}
+    for stage in STAGES:
+        totals[stage] = 0
+        while True:
+            n = run_stage(stage, scheme, chunk)
+            totals[stage] += n
+            if n < chunk:
+                break
+    if payer:
+        totals["payment"] = run_payment_batch(scheme, payer, out_dir)
+    totals["check"] = run_check()
+    return totals
+
+
+def session_stage(session: Session, stage: str, scheme: str, chunk: int) -> int:
+    return STAGES[stage](session, scheme, chunk)

@@ -1,0 +1,317 @@
+"""Applying (申报), the automatic intake checks, and reading cases."""
+
+from __future__ import annotations
+
+import csv
+import datetime as dt
+import io
+import json
+from typing import Any
+
+from sqlalchemy import func
+from sqlmodel import Session, col, select
+
+from flows.services import cases
+from flows.services.applicants import decode_text, get_applicant
+from flows.services.context import SYSTEM_ACTOR, acting, current_policy, get_user
+from models import audit
+from models.clock import now, parse, stamp
+from models.tables import (
+    Applicant,
+    Application,
+    Assignment,
+    IntakeCheck,
+    Objection,
+    Payment,
+    ReviewDecision,
+    Score,
+    User,
+)
+from rules import certification
+from rules.audit_chain import canonical_json
+from rules.errors import NotFound, PermissionDenied, RuleViolation, ValidationFailed
+from rules.policy import Policy
+
+CERT_COLUMNS = ("applicant_uscc", "certificate_no", "certification_date", "certification_body")
+LIVE_OR_AWARDED = ("submitted", "formal_review", "returned", "evaluation", "scored", "awarded", "in_notice",
+                   "on_hold", "payable", "payment_pending", "paid")
+AWARDED = ("awarded", "in_notice", "on_hold", "payable", "payment_pending", "paid")
+
+
+def ref_prefix(scheme: str) -> str:
+    return "".join(w[0] for w in scheme.split("-")).upper()
+
+
+def _next_refs(session: Session, scheme: str, year: int, n: int) -> list[str]:
+    prefix = f"{ref_prefix(scheme)}-{year}-"
+    last = session.exec(select(func.max(Application.ref)).where(col(Application.ref).startswith(prefix))).one()
+    start = int(last.rsplit("-", 1)[1]) + 1 if last else 1
+    return [f"{prefix}{i:05d}" for i in range(start, start + n)]
+
+
+def _validate_cert_fields(where: str, fields: dict[str, str]) -> tuple[dict[str, Any], list[str]]:
+    problems = []
+    for k in ("certificate_no", "certification_date", "certification_body"):
+        if not fields.get(k, "").strip():
+            problems.append(f"{where}{k} is empty")
+    date_text = fields.get("certification_date", "").strip()
+    if date_text:
+        try:
+            dt.date.fromisoformat(date_text)
+        except ValueError:
+            problems.append(f"{where}certification_date {date_text!r} is not a date (YYYY-MM-DD)")
+    data = {"certificate_no": fields.get("certificate_no", "").strip().upper(),
+            "certification_date": date_text, "certification_body": fields.get("certification_body", "").strip()}
+    return data, problems
+
+
+def _insert(session: Session, scheme: str, rows: list[tuple[Applicant, dict[str, Any]]], submitted_by: str,
+            at: str) -> list[Application]:
+    year = parse(at).year
+    refs = _next_refs(session, scheme, year, len(rows))
+    apps = []
+    for ref, (applicant, data) in zip(refs, rows, strict=True):
+        assert applicant.id is not None
+        apps.append(Application(ref=ref, scheme=scheme, year=year, applicant_id=applicant.id, status="submitted",
+                                data=canonical_json(data), certificate_no=data.get("certificate_no"),
+                                submitted_by=submitted_by, submitted_at=at, status_at=at))
+    session.add_all(apps)
+    session.flush()
+    audit.append_many(session, [{"actor": submitted_by, "action": "case.submit", "subject": f"app:{a.ref}", "at": at,
+                                 "payload": {"scheme": scheme, "applicant": rows[i][0].uscc, "data": rows[i][1],
+                                             "to": "submitted"}}
+                                for i, a in enumerate(apps)])
+    return apps
+
+
+def apply(session: Session, actor: str | None, scheme: str, fields: dict[str, str],
+          applicant_key: str | None = None) -> Application:
+    """One application. An applicant user applies for their own organisation (its credit code is the
+    user's affiliation); an admin may name the applicant."""
+    user = acting(session, actor, "application.submit")
+    policy = current_policy(session)
+    policy.scheme(scheme)
+    if "admin" in user.role_set() and applicant_key:
+        applicant = get_applicant(session, applicant_key)
+    else:
+        if not user.affiliation:
+            raise PermissionDenied(f"{user.name} has no affiliation; an applicant user must belong to an applicant "
+                                   "(user add --affiliation CREDIT_CODE)")
+        applicant = get_applicant(session, user.affiliation)
+        if applicant_key and applicant_key.upper() != applicant.uscc:
+            raise PermissionDenied(f"{user.name} may only apply for {applicant.name} ({applicant.uscc})")
+    data, problems = _validate_cert_fields("", fields)
+    if problems:
+        raise ValidationFailed("application", problems)
+    return _insert(session, scheme, [(applicant, data)], user.name, stamp())[0]
+
+
+def import_applications(session: Session, actor: str | None, scheme: str, content: bytes,
+                        filename: str = "applications.csv") -> list[Application]:
+    """Bulk import: all rows or none, every bad row reported with its line number."""
+    user = acting(session, actor, "application.import")
+    current_policy(session).scheme(scheme)
+    text = decode_text(content, filename, allow_gbk=True)
+    rows = list(csv.reader(io.StringIO(text)))
+    if not rows:
+        raise ValidationFailed(filename, ["line 1: empty file; expected header " + ",".join(CERT_COLUMNS)])
+    header = [h.strip().lower() for h in rows[0]]
+    missing = [c for c in CERT_COLUMNS if c not in header]
+    if missing:
+        raise ValidationFailed(filename, [f"line 1: header lacks {', '.join(missing)}; expected "
+                                          + ",".join(CERT_COLUMNS)])
+    idx = {c: header.index(c) for c in CERT_COLUMNS}
+    applicants = {a.uscc: a for a in session.exec(select(Applicant)).all()}
+    problems: list[str] = []
+    good: list[tuple[Applicant, dict[str, Any]]] = []
+    seen: dict[str, int] = {}
+    for n, row in enumerate(rows[1:], start=2):
+        if not any(c.strip() for c in row):
+            continue
+        if len(row) < len(header):
+            problems.append(f"line {n}: {len(row)} cells, expected {len(header)}")
+            continue
+        fields = {c: row[i].strip() for c, i in idx.items()}
+        data, errs = _validate_cert_fields(f"line {n}: ", fields)
+        a = applicants.get(fields["applicant_uscc"].upper())
+        if a is None:
+            errs.append(f"line {n}: applicant {fields['applicant_uscc']!r} is not registered "
+                        "(import it with `ipfund applicant import`)")
+        cert = data["certificate_no"]
+        if cert and cert in seen:
+            errs.append(f"line {n}: certificate {cert} already on line {seen[cert]}")
+        seen.setdefault(cert, n)
+        if errs:
+            problems.extend(errs)
+        elif a is not None:
+            good.append((a, data))
+    if problems:
+        raise ValidationFailed(filename, problems)
+    return _insert(session, scheme, good, user.name, stamp())
+
+
+# --- intake (the automatic checks) ------------------------------------------------------------
+
+def intake_stage(session: Session, scheme: str, limit: int = 1000, policy: Policy | None = None) -> int:
+    """Run the automatic checks on submitted cases: passed -> formal review, failed -> rejected."""
+    policy = policy or current_policy(session)
+    apps = list(session.exec(select(Application).where(Application.scheme == scheme, Application.status == "submitted")
+                             .order_by(col(Application.id)).limit(limit)).all())
+    if not apps:
+        return 0
+    at = stamp()
+    applicants = {a.id: a for a in session.exec(
+        select(Applicant).where(col(Applicant.id).in_({x.applicant_id for x in apps}))).all()}
+    for app in apps:
+        applicant = applicants.get(app.applicant_id)
+        data = cases.app_data(app)
+        submitted = parse(app.submitted_at).date()
+        earlier = session.exec(select(Application.ref).where(
+            Application.certificate_no == app.certificate_no, col(Application.id) < app.id,
+            col(Application.status).in_(LIVE_OR_AWARDED))).all()
+        awarded = session.exec(select(func.coalesce(func.sum(Application.award_fen), 0)).where(
+            Application.applicant_id == app.applicant_id, Application.year == app.year,
+            Application.scheme == scheme, col(Application.status).in_(AWARDED))).one()
+        try:
+            cert_date: dt.date | None = dt.date.fromisoformat(data.get("certification_date", ""))
+        except ValueError:
+            cert_date = None
+        facts = certification.IntakeFacts(
+            applicant_found=applicant is not None, applicant_uscc=applicant.uscc if applicant else "",
+            applicant_kind=applicant.kind if applicant else "", applicant_district=applicant.district if applicant else "",
+            certificate_no=data.get("certificate_no", ""), certification_date=cert_date, submitted_on=submitted,
+            earlier_same_certificate=tuple(earlier), awarded_this_year_fen=int(awarded or 0))
+        results = certification.intake_checks(policy, facts)
+        run = 1 + (session.exec(select(func.max(IntakeCheck.run)).where(IntakeCheck.application_id == app.id)).one() or 0)
+        assert app.id is not None
+        for r in results:
+            session.add(IntakeCheck(application_id=app.id, run=run, check=r.check, passed=r.passed, rule=r.rule,
+                                    clause=r.clause, parameter=r.parameter, detail=r.detail[:400], at=at))
+        failed = [r for r in results if not r.passed]
+        if failed:
+            app.outcome = "ineligible"
+            app.outcome_reason = "; ".join(f"{r.check}: {r.detail}" for r in failed)[:400]
+            cases.move(session, app, "intake_failed", SYSTEM_ACTOR, {"system"}, reason=app.outcome_reason, at=at,
+                       policy=policy, payload={"checks": [r.check for r in failed]})
+        else:
+            cases.move(session, app, "intake_passed", SYSTEM_ACTOR, {"system"}, at=at, policy=policy)
+        session.add(app)
+    session.flush()
+    return len(apps)
+
+
+# --- reading ----------------------------------------------------------------------------------
+
+def _visible(session: Session, user: User) -> tuple[bool, str | None]:
+    """Staff roles read everything; an applicant user reads only their organisation's cases."""
+    from rules.roles import allowed
+
+    if allowed(user.role_set(), "read.all"):
+        return True, None
+    return False, user.affiliation
+
+
+def list_apps(session: Session, actor: str | None, scheme: str | None = None, status: str | None = None,
+              limit: int = 1000) -> list[dict[str, Any]]:
+    user = get_user(session, actor)
+    everything, own = _visible(session, user)
+    q = select(Application, Applicant).join(Applicant, col(Applicant.id) == col(Application.applicant_id))
+    if scheme:
+        q = q.where(Application.scheme == scheme)
+    if status:
+        q = q.where(Application.status == status)
+    if not everything:
+        q = q.where(Applicant.uscc == (own or "-"))
+    rows = session.exec(q.order_by(col(Application.id)).limit(limit)).all()
+    return [{"ref": a.ref, "scheme": a.scheme, "year": a.year, "status": a.status, "applicant": p.name,
+             "uscc": p.uscc, "submitted_at": a.submitted_at, "final_score": a.final_score, "rank": a.rank,
+             "outcome": a.outcome, "award_fen": a.award_fen} for a, p in rows]
+
+
+def show(session: Session, actor: str | None, key: str) -> dict[str, Any]:
+    """Everything about one case: applicant, data, checks, decisions, assignments, scores, notice,
+    payments and its audit history."""
+    user = get_user(session, actor)
+    app = cases.get_app(session, key)
+    applicant = cases.applicant_of(session, app)
+    everything, own = _visible(session, user)
+    if not everything and own != applicant.uscc:
+        raise NotFound(f"application {key!r} not found among {user.name}'s applications")
+    assert app.id is not None
+    checks = session.exec(select(IntakeCheck).where(IntakeCheck.application_id == app.id)
+                          .order_by(col(IntakeCheck.id))).all()
+    last_run = max((c.run for c in checks), default=0)
+    evaluators_visible = everything
+    return {
+        "ref": app.ref, "scheme": app.scheme, "year": app.year, "status": app.status, "status_at": app.status_at,
+        "state_name": cases.workflow(current_policy(session), app.scheme).state_name(app.status),
+        "submitted_at": app.submitted_at, "submitted_by": app.submitted_by, "data": cases.app_data(app),
+        "applicant": {"name": applicant.name, "uscc": applicant.uscc, "kind": applicant.kind,
+                      "district": applicant.district, "sme": applicant.sme, "whitelist": applicant.whitelist},
+        "checks": [{"check": c.check, "passed": c.passed, "rule": c.rule, "clause": c.clause,
+                    "parameter": c.parameter, "detail": c.detail, "run": c.run, "at": c.at}
+                   for c in checks if c.run == last_run],
+        "decisions": [{"stage": d.stage, "reviewer": d.reviewer, "decision": d.decision, "reason": d.reason,
+                       "at": d.at} for d in session.exec(select(ReviewDecision).where(
+                           ReviewDecision.application_id == app.id).order_by(col(ReviewDecision.id))).all()],
+        "assignments": [{"evaluator": x.evaluator if evaluators_visible else "(third party)",
+                         "org": x.evaluator_org, "at": x.at}
+                        for x in session.exec(select(Assignment).where(Assignment.application_id == app.id)
+                                              .order_by(col(Assignment.id))).all()],
+        "scores": [{"evaluator": s.evaluator if evaluators_visible else "(third party)", "criterion": s.criterion,
+                    "score": f"{s.score_tenths // 10}.{s.score_tenths % 10}", "comment": s.comment,
+                    "active": s.active, "upload_id": s.upload_id}
+                   for s in session.exec(select(Score).where(Score.application_id == app.id)
+                                         .order_by(col(Score.id))).all()],
+        "final_score": app.final_score, "rank": app.rank, "outcome": app.outcome,
+        "outcome_reason": app.outcome_reason, "award_fen": app.award_fen, "line_code": app.line_code,
+        "round_id": app.round_id, "notice_ends": app.notice_ends,
+        "objections": [{"raised_by": o.raised_by, "reason": o.reason, "at": o.at, "resolution": o.resolution,
+                        "resolved_by": o.resolved_by, "resolution_reason": o.resolution_reason,
+                        "resolved_at": o.resolved_at}
+                       for o in session.exec(select(Objection).where(Objection.application_id == app.id)
+                                             .order_by(col(Objection.id))).all()],
+        "payments": [{"idempotency_key": p.idempotency_key, "amount_fen": p.amount_fen, "status": p.status,
+                      "batch_id": p.batch_id, "bank_ref": p.bank_ref, "failure_reason": p.failure_reason,
+                      "payer": p.payer, "approver": p.approver, "created_at": p.created_at,
+                      "confirmed_at": p.confirmed_at}
+                     for p in session.exec(select(Payment).where(Payment.application_id == app.id)
+                                           .order_by(col(Payment.id))).all()],
+        "history": [{"seq": e.seq, "at": e.at, "actor": e.actor, "action": e.action,
+                     "payload": json.loads(e.payload), "hash": e.hash}
+                    for e in audit.events_for(session, f"app:{app.ref}")],
+    }
+
+
+def withdraw(session: Session, actor: str | None, key: str, reason: str | None) -> Application:
+    user = acting(session, actor, "application.withdraw")
+    app = cases.get_app(session, key)
+    applicant = cases.applicant_of(session, app)
+    if "admin" not in user.role_set() and user.affiliation != applicant.uscc:
+        raise PermissionDenied(f"{user.name} may only withdraw their own organisation's applications")
+    cases.move(session, app, "withdraw", user.name, {"applicant"}, reason=reason)
+    return app
+
+
+def resubmit(session: Session, actor: str | None, key: str, fields: dict[str, str], reason: str | None) -> Application:
+    """A returned application comes back corrected; intake runs again."""
+    user = acting(session, actor, "application.submit")
+    app = cases.get_app(session, key)
+    applicant = cases.applicant_of(session, app)
+    if "admin" not in user.role_set() and user.affiliation != applicant.uscc:
+        raise PermissionDenied(f"{user.name} may only resubmit their own organisation's applications")
+    merged = {**cases.app_data(app), **{k: v for k, v in fields.items() if v}}
+    data, problems = _validate_cert_fields("", merged)
+    if problems:
+        raise ValidationFailed("resubmission", problems)
+    if app.status != "returned":
+        raise RuleViolation(f"{app.ref} is {app.status!r}; only returned applications are resubmitted")
+    app.data = canonical_json(data)
+    app.certificate_no = data["certificate_no"]
+    cases.move(session, app, "resubmit", user.name, {"applicant"}, reason=reason, payload={"data": data})
+    session.add(app)
+    return app
+
+
+def today() -> dt.date:
+    return now().date()

@@ -1,0 +1,72 @@
+"""Moving an application through its scheme's state machine, always with an audit event."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from sqlalchemy import update
+from sqlmodel import Session, col, select
+
+from flows.services.context import current_policy
+from models import audit
+from models.clock import stamp
+from models.tables import Applicant, Application
+from rules.errors import IllegalTransition, NotFound
+from rules.policy import Policy
+from rules.workflow import Workflow
+
+_CACHE: dict[tuple[str, str], Workflow] = {}
+
+
+def workflow(policy: Policy, scheme: str) -> Workflow:
+    key = (policy.id, scheme)
+    if key not in _CACHE:
+        _CACHE[key] = Workflow(scheme, policy.scheme(scheme))
+    return _CACHE[key]
+
+
+def move(session: Session, app: Application, action: str, actor: str, roles: set[str], *,
+         reason: str | None = None, payload: dict[str, Any] | None = None, at: str | None = None,
+         policy: Policy | None = None) -> str:
+    """Apply one guarded transition. The UPDATE is conditional on the state read, so two writers racing
+    on one case cannot both move it (the loser gets IllegalTransition)."""
+    policy = policy or current_policy(session)
+    m = workflow(policy, app.scheme).check(app.status, action, roles, reason)
+    at = at or stamp()
+    res = session.execute(
+        update(Application)
+        .where(col(Application.id) == app.id, col(Application.status) == m.from_state)
+        .values(status=m.to_state, status_at=at)
+        .execution_options(synchronize_session=False)
+    )
+    if res.rowcount != 1:  # type: ignore[attr-defined]
+        raise IllegalTransition(f"{app.ref}: was changed by someone else (no longer {m.from_state!r}); "
+                                "reload and try again")
+    app.status = m.to_state
+    app.status_at = at
+    audit.append(session, actor=actor, action=f"case.{action}", subject=f"app:{app.ref}", at=at,
+                 payload={"from": m.from_state, "to": m.to_state, "reason": reason, **(payload or {})})
+    return m.to_state
+
+
+def get_app(session: Session, key: str) -> Application:
+    key = key.strip()
+    app = session.exec(select(Application).where(Application.ref == key.upper())).first()
+    if app is None and key.isdigit():
+        app = session.get(Application, int(key))
+    if app is None:
+        raise NotFound(f"application {key!r} not found (use the reference shown by `ipfund application list`, "
+                       "e.g. CA-2021-00001)")
+    return app
+
+
+def applicant_of(session: Session, app: Application) -> Applicant:
+    a = session.get(Applicant, app.applicant_id)
+    assert a is not None
+    return a
+
+
+def app_data(app: Application) -> dict[str, Any]:
+    data: dict[str, Any] = json.loads(app.data)
+    return data

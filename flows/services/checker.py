@@ -1,0 +1,100 @@
+"""`ipfund check`: the invariants, checked against the data after every flow (the third place an
+invariant holds, after the pure rule and the database constraint)."""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from typing import Any
+
+from sqlalchemy import func
+from sqlmodel import Session, col, select
+
+from flows.services.budget import planned_figures, thresholds, years
+from flows.services.context import current_policy
+from models import audit, ledger
+from models.tables import Account, Application, Payment, PostingEntry
+from rules.funds import evaluate_fund_rules
+
+
+def run(session: Session) -> dict[str, Any]:
+    policy = current_policy(session)
+    results: list[dict[str, Any]] = []
+
+    def add(name: str, ok: bool, detail: str) -> None:
+        results.append({"check": name, "ok": ok, "detail": detail})
+
+    unbalanced = session.exec(select(PostingEntry.posting_id, func.sum(PostingEntry.amount_fen))
+                              .group_by(col(PostingEntry.posting_id))
+                              .having(func.sum(PostingEntry.amount_fen) != 0)).all()
+    add("postings balance", not unbalanced,
+        "every posting sums to 0 fen" if not unbalanced else f"unbalanced postings: {[p for p, _ in unbalanced][:10]}")
+
+    sums = dict(session.exec(select(PostingEntry.account_id, func.sum(PostingEntry.amount_fen))
+                             .group_by(col(PostingEntry.account_id))).all())
+    drift = [a.name for a in session.exec(select(Account)).all() if (sums.get(a.id or 0, 0) or 0) != a.balance_fen]
+    add("balances match postings", not drift, "account balances equal the sum of their entries" if not drift
+        else f"balance differs from entries on {drift[:10]}")
+
+    negative = [a.name for a in session.exec(select(Account).where(col(Account.balance_fen) < 0)).all()
+                if not a.name.startswith("external:")]
+    add("no negative balance", not negative, "no line or source below zero" if not negative else str(negative[:10]))
+
+    bad_lines = []
+    for y in years(session):
+        for code, b in ledger.line_balances(session, y).items():
+            paid, committed = b.total("paid"), b.total("committed") + b.total("paid")
+            if not (paid <= committed <= b.allocated()):
+                bad_lines.append(f"{y}:{code}")
+    add("paid <= committed <= allocated", not bad_lines, "per line" if not bad_lines else str(bad_lines))
+
+    four_eyes = session.exec(select(Payment.idempotency_key).where(
+        (col(Payment.approver) == col(Payment.payer)) | (col(Payment.approver) == ""))).all()
+    add("payments approved by another person", not four_eyes,
+        "every payment's approver differs from its payer" if not four_eyes else str(list(four_eyes)[:10]))
+
+    twice = session.exec(select(Payment.application_id, func.count()).where(col(Payment.status) != "failed")
+                         .group_by(col(Payment.application_id)).having(func.count() > 1)).all()
+    add("no case paid twice", not twice, "at most one live payment per award" if not twice else str(twice[:10]))
+
+    mismatch = session.exec(select(Application.ref).join(Payment, col(Payment.application_id) == col(Application.id))
+                            .where(col(Payment.status) != "failed",
+                                   col(Payment.amount_fen) != func.coalesce(Application.award_fen, -1))).all()
+    add("payments equal awards", not mismatch, "each payment is its award" if not mismatch else str(mismatch[:10]))
+
+    over = []
+    per_applicant: dict[tuple[str, int, int], int] = defaultdict(int)
+    for a in session.exec(select(Application).where(col(Application.award_fen).is_not(None))).all():
+        per_applicant[(a.scheme, a.year, a.applicant_id)] += a.award_fen or 0
+    for (scheme, year, applicant_id), total in per_applicant.items():
+        name = f"{scheme}.cap_fen_per_applicant_year"
+        if name in policy.parameters:
+            import datetime as dt
+            cap = policy.fen(name, dt.date(year, 12, 31))
+            if total > cap:
+                over.append(f"applicant {applicant_id} {year}: {total} > {cap}")
+    add("awards within the cap", not over, "不超额奖励: no applicant above its cap" if not over else str(over[:10]))
+
+    # Commitments in the ledger match the awards on the cases (paired check: allocation and ledger).
+    live = ("awarded", "in_notice", "on_hold", "payable", "payment_pending", "paid")
+    by_line: dict[tuple[int, str], int] = defaultdict(int)
+    for a in session.exec(select(Application).where(col(Application.status).in_(live))).all():
+        by_line[(a.year, a.line_code or "")] += a.award_fen or 0
+    ledger_mismatch = []
+    for y in years(session):
+        for code, b in ledger.line_balances(session, y).items():
+            booked = b.total("committed") + b.total("paid")
+            if booked != by_line.get((y, code), 0):
+                ledger_mismatch.append(f"{y}:{code} ledger {booked} fen, awards {by_line.get((y, code), 0)} fen")
+    add("awards match the ledger", not ledger_mismatch,
+        "committed + paid on each line = its live awards" if not ledger_mismatch else "; ".join(ledger_mismatch))
+
+    fund = []
+    for y in years(session):
+        for r in evaluate_fund_rules(planned_figures(session, y), thresholds(policy, y)):
+            if not r.passed:
+                fund.append(f"{y} {r.rule}: shortfall {r.shortfall_fen} fen")
+    add("fund rules (planned)", not fund, "三(二) rules pass for every planned year" if not fund else "; ".join(fund))
+
+    checked, brk = audit.verify(session)
+    add("audit chain verifies", brk is None, f"{checked} events" if brk is None else f"entry #{brk.seq}: {brk.problem}")
+    return {"ok": all(r["ok"] for r in results), "checks": results}

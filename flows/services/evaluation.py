@@ -1,0 +1,309 @@
+"""Third-party evaluation (贯标有效性评价, 二(二)4): conflicts, assignment, score uploads, aggregation."""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections import defaultdict
+from dataclasses import dataclass, field
+from fractions import Fraction
+from typing import Any
+
+from sqlalchemy import func, update
+from sqlmodel import Session, col, select
+
+from flows.services import cases
+from flows.services.applicants import get_applicant
+from flows.services.context import SYSTEM_ACTOR, acting, current_policy
+from flows.services.score_files import (
+    ScoreRow,
+    file_sha256,
+    parse_score_file,
+    write_template_csv,
+    write_template_xlsx,
+)
+from models import audit
+from models.clock import now, stamp
+from models.tables import Applicant, Application, Assignment, EvaluatorConflict, Score, ScoreUpload, User
+from rules import assignment as assign_rules
+from rules import scoring
+from rules.certification import param
+from rules.errors import RuleViolation, ValidationFailed
+from rules.policy import Policy
+
+SCORABLE = ("evaluation", "scored")
+
+
+def _rubric(policy: Policy, scheme: str, as_of: dt.date) -> dict[str, Any]:
+    rubric: dict[str, Any] = policy.value(f"{scheme}.rubric", as_of)
+    return rubric
+
+
+def declare_conflict(session: Session, actor: str | None, applicant_key: str, reason: str) -> EvaluatorConflict:
+    """An evaluator declares a conflict of interest with an applicant; existing assignments to its
+    cases that have no scores yet are withdrawn and re-staffed by the next advance run."""
+    user = acting(session, actor, "evaluator.conflict")
+    if not reason or not reason.strip():
+        raise ValidationFailed("declare-conflict", ["--reason: describe the conflict of interest"])
+    applicant = get_applicant(session, applicant_key)
+    assert applicant.id is not None
+    if session.exec(select(EvaluatorConflict).where(EvaluatorConflict.evaluator == user.name,
+                                                     EvaluatorConflict.applicant_id == applicant.id)).first():
+        raise RuleViolation(f"{user.name} has already declared a conflict with {applicant.name}")
+    c = EvaluatorConflict(evaluator=user.name, applicant_id=applicant.id, reason=reason.strip(), at=stamp())
+    session.add(c)
+    session.flush()
+    withdrawn = []
+    for a, app in session.exec(select(Assignment, Application).join(
+            Application, col(Application.id) == col(Assignment.application_id)).where(
+            Assignment.evaluator == user.name, Application.applicant_id == applicant.id)).all():
+        has_scores = session.exec(select(Score.id).where(Score.application_id == app.id,
+                                                         Score.evaluator == user.name)).first()
+        if has_scores is None and app.status == "evaluation":
+            withdrawn.append(app.ref)
+            session.delete(a)
+    audit.append(session, actor=user.name, action="evaluator.conflict", subject=f"applicant:{applicant.uscc}",
+                 payload={"reason": c.reason, "assignments_withdrawn": withdrawn})
+    return c
+
+
+def assignment_stage(session: Session, scheme: str, limit: int = 1000, policy: Policy | None = None) -> int:
+    """Staff every case in evaluation with the policy's number of evaluators (balanced, conflict-free).
+    Returns how many cases got evaluators (cases nobody conflict-free is left for are reported in the
+    audit event and retried on the next run)."""
+    policy = policy or current_policy(session)
+    per_case = policy.integer(param("evaluators_per_application"), now().date())
+    evaluators = [assign_rules.Evaluator(u.name, u.affiliation or u.name) for u in session.exec(
+        select(User).order_by(col(User.name))).all() if "evaluator" in u.role_set()]
+    load = dict(session.exec(select(Assignment.evaluator, func.count()).group_by(col(Assignment.evaluator))).all())
+    conflicts = {(c.evaluator, c.applicant_id) for c in session.exec(select(EvaluatorConflict)).all()}
+    org = {e.name: e.org for e in evaluators}
+    counts = (select(Assignment.application_id, func.count().label("n"))
+              .group_by(col(Assignment.application_id)).subquery())
+    staffed = 0
+    last_id = 0
+    while staffed < limit:
+        rows = session.exec(
+            select(Application.id, Application.applicant_id, Applicant.uscc, Application.ref)
+            .join(Applicant, col(Applicant.id) == col(Application.applicant_id))
+            .outerjoin(counts, counts.c.application_id == Application.id)
+            .where(Application.scheme == scheme, Application.status == "evaluation", col(Application.id) > last_id,
+                   func.coalesce(counts.c.n, 0) < per_case)
+            .order_by(col(Application.id)).limit(min(1000, limit - staffed))).all()
+        if not rows:
+            break
+        last_id = rows[-1][0] or last_id
+        ids = [r[0] for r in rows]
+        already: dict[int, list[str]] = defaultdict(list)
+        for a in session.exec(select(Assignment).where(col(Assignment.application_id).in_(ids))).all():
+            already[a.application_id].append(a.evaluator)
+        case_list = [assign_rules.Case(r[0], r[1], r[2], tuple(already.get(r[0], ()))) for r in rows
+                     if r[0] is not None]
+        new, short = assign_rules.assign(case_list, evaluators, per_case, load, conflicts)
+        for names in new.values():
+            for n in names:
+                load[n] = load.get(n, 0) + 1
+        at = stamp()
+        refs = {r[0]: r[3] for r in rows}
+        if new:
+            session.execute(Assignment.__table__.insert(), [  # type: ignore[attr-defined]
+                {"application_id": app_id, "evaluator": n, "evaluator_org": org[n], "at": at}
+                for app_id, names in new.items() for n in names])
+        audit.append_many(session, [
+            {"actor": SYSTEM_ACTOR, "action": "evaluation.assign", "subject": f"app:{refs[app_id]}", "at": at,
+             "payload": {"evaluators": names, "orgs": [org[n] for n in names], "unstaffed": short.get(app_id)}}
+            for app_id, names in new.items()])
+        staffed += len(new)
+    session.flush()
+    return staffed
+
+
+def template(session: Session, actor: str | None, fmt: str = "csv") -> bytes:
+    """The evaluator's assigned rows still to be scored (or re-scored): one row per criterion."""
+    user = acting(session, actor, "scores.upload")
+    policy = current_policy(session)
+    rows: list[tuple[str, str, str]] = []
+    q = (select(Application.ref, Application.scheme).join(Assignment, col(Assignment.application_id) == col(Application.id))
+         .where(Assignment.evaluator == user.name, col(Application.status).in_(SCORABLE))
+         .order_by(col(Application.id)))
+    for ref, scheme in session.exec(q).all():
+        for crit, spec in _rubric(policy, scheme, now().date()).items():
+            rows.append((ref, crit, str(spec.get("name", crit))))
+    if fmt == "xlsx":
+        return write_template_xlsx(rows)
+    if fmt != "csv":
+        raise ValidationFailed("scores template", [f"--format {fmt!r}: use csv or xlsx"])
+    return write_template_csv(rows)
+
+
+@dataclass
+class UploadResult:
+    rows: int
+    changed_cases: list[str] = field(default_factory=list)
+    unchanged: bool = False
+    dry_run: bool = False
+    upload_id: int | None = None
+
+
+def upload(session: Session, actor: str | None, content: bytes, filename: str, dry_run: bool = False) -> UploadResult:
+    """Validate a whole score file against assignments, conflicts and the rubric; all rows or none.
+
+    An identical re-upload changes nothing. A corrected file replaces this evaluator's active scores
+    for the cases it covers (old rows stay, inactive, in history)."""
+    user = acting(session, actor, "scores.upload")
+    policy = current_policy(session)
+    rows, problems = parse_score_file(content, filename)
+    refs = sorted({r.application_id.strip().upper() for r in rows})
+    apps = {a.ref: a for a in session.exec(select(Application).where(col(Application.ref).in_(refs))).all()}
+    assigned = set(session.exec(select(Assignment.application_id).where(
+        Assignment.evaluator == user.name, col(Assignment.application_id).in_([a.id for a in apps.values()]))).all())
+    conflicts = {c.applicant_id for c in session.exec(select(EvaluatorConflict).where(
+        EvaluatorConflict.evaluator == user.name)).all()}
+    own_org = user.affiliation
+    uscc_by_applicant = dict(session.exec(select(Applicant.id, Applicant.uscc).where(
+        col(Applicant.id).in_([a.applicant_id for a in apps.values()]))).all())
+    by_case: dict[str, list[ScoreRow]] = defaultdict(list)
+    for r in rows:
+        ref = r.application_id.strip().upper()
+        app = apps.get(ref)
+        where = f"line {r.line}: "
+        if app is None:
+            problems.append(f"{where}application {r.application_id!r} does not exist")
+            continue
+        rubric = _rubric(policy, app.scheme, now().date())
+        if app.id not in assigned:
+            problems.append(f"{where}application {ref} is not assigned to {user.name}")
+        elif app.applicant_id in conflicts or (own_org and uscc_by_applicant.get(app.applicant_id) == own_org):
+            problems.append(f"{where}{user.name} has a conflict of interest with the applicant of {ref}")
+        elif app.status not in SCORABLE:
+            problems.append(f"{where}application {ref} is {app.status!r}; scores are accepted only during "
+                            "evaluation (before the round is finalized)")
+        if r.criterion not in rubric:
+            problems.append(f"{where}criterion {r.criterion!r} is not in the rubric ({', '.join(rubric)})")
+        by_case[ref].append(r)
+    for ref, rs in by_case.items():
+        app = apps[ref]
+        rubric = _rubric(policy, app.scheme, now().date())
+        missing = sorted(set(rubric) - {r.criterion for r in rs})
+        if missing:
+            problems.append(f"line {min(r.line for r in rs)}: application {ref} lacks criterion "
+                            f"{', '.join(missing)} (every criterion of the rubric must be scored)")
+    if problems:
+        def line_no(p: str) -> int:
+            head = p.split(":", 1)[0]
+            return int(head[5:]) if head.startswith("line ") and head[5:].isdigit() else 0
+        raise ValidationFailed(f"score file {filename}", sorted(problems, key=line_no))
+
+    # Which cases actually change?
+    current: dict[tuple[int, str], tuple[int, str]] = {}
+    app_ids = [apps[r].id for r in by_case]
+    for s in session.exec(select(Score).where(Score.evaluator == user.name, col(Score.active).is_(True),
+                                              col(Score.application_id).in_(app_ids))).all():
+        current[(s.application_id, s.criterion)] = (s.score_tenths, s.comment)
+    changed = []
+    for ref, rs in by_case.items():
+        app_id = apps[ref].id
+        assert app_id is not None
+        new = {(app_id, r.criterion): (r.score_tenths, r.comment) for r in rs}
+        old = {k: v for k, v in current.items() if k[0] == app_id}
+        if new != old:
+            changed.append(ref)
+    result = UploadResult(rows=len(rows), changed_cases=sorted(changed), unchanged=not changed, dry_run=dry_run)
+    if dry_run or not changed:
+        return result
+    at = stamp()
+    up = ScoreUpload(evaluator=user.name, filename=filename[:260], file_sha256=file_sha256(content), rows=len(rows),
+                     changed=len(changed), at=at)
+    session.add(up)
+    session.flush()
+    assert up.id is not None
+    changed_ids = [apps[r].id for r in changed]
+    session.execute(update(Score).where(col(Score.evaluator) == user.name, col(Score.active).is_(True),
+                                        col(Score.application_id).in_(changed_ids))
+                    .values(active=False).execution_options(synchronize_session=False))
+    new_rows = [{"application_id": apps[ref].id, "evaluator": user.name, "criterion": r.criterion,
+                 "score_tenths": r.score_tenths, "comment": r.comment, "upload_id": up.id, "active": True}
+                for ref in changed for r in by_case[ref]]
+    session.execute(Score.__table__.insert(), new_rows)  # type: ignore[attr-defined]
+    audit.append_many(session, [{"actor": user.name, "action": "scores.upload", "subject": f"app:{ref}", "at": at,
+                                 "payload": {"upload_id": up.id, "file_sha256": up.file_sha256,
+                                             "scores": {r.criterion: r.score_tenths for r in by_case[ref]}}}
+                                for ref in changed])
+    result.upload_id = up.id
+    return result
+
+
+def aggregation_stage(session: Session, scheme: str, limit: int = 1000, policy: Policy | None = None) -> int:
+    """Cases whose assigned evaluators have all scored every criterion get their final score; an
+    evaluation case moves to scored. Scored cases whose scores were corrected are re-aggregated."""
+    policy = policy or current_policy(session)
+    as_of = now().date()
+    weights = scoring.rubric_weights(_rubric(policy, scheme, as_of))
+    per_case = policy.integer(param("evaluators_per_application"), as_of)
+    trim = policy.integer(param("trim_from_evaluators"), as_of)
+    n_crit = len(weights)
+    done = 0
+    last_id = 0
+    while done < limit:
+        apps = list(session.exec(select(Application).where(
+            Application.scheme == scheme, col(Application.status).in_(SCORABLE), col(Application.id) > last_id)
+            .order_by(col(Application.id)).limit(1000)).all())
+        if not apps:
+            break
+        last_id = apps[-1].id or last_id
+        ids = [a.id for a in apps]
+        assigned: dict[int, set[str]] = defaultdict(set)
+        for a_id, ev in session.exec(select(Assignment.application_id, Assignment.evaluator)
+                                     .where(col(Assignment.application_id).in_(ids))).all():
+            assigned[a_id].add(ev)
+        scores: dict[int, dict[str, dict[str, int]]] = defaultdict(lambda: defaultdict(dict))
+        for s in session.exec(select(Score).where(col(Score.application_id).in_(ids), col(Score.active).is_(True))).all():
+            scores[s.application_id][s.evaluator][s.criterion] = s.score_tenths
+        for app in apps:
+            assert app.id is not None
+            evs = assigned.get(app.id, set())
+            if len(evs) < per_case:
+                continue
+            got = scores.get(app.id, {})
+            if any(len(got.get(e, {})) < n_crit for e in evs):
+                continue
+            totals = [scoring.evaluator_total(got[e], weights) for e in sorted(evs)]
+            final = scoring.combine(totals, trim)
+            text = scoring.display(final)
+            if app.status == "scored" and app.final_score == text:
+                continue
+            app.final_score = text
+            payload = {"final_score": text, "evaluator_totals": {e: scoring.display(t) for e, t in
+                                                                 zip(sorted(evs), totals, strict=True)},
+                       "trimmed": len(evs) >= trim}
+            if app.status == "evaluation":
+                cases.move(session, app, "scores_complete", SYSTEM_ACTOR, {"system"}, policy=policy, payload=payload)
+            else:
+                audit.append(session, actor=SYSTEM_ACTOR, action="score.reaggregate", subject=f"app:{app.ref}",
+                             payload=payload)
+            session.add(app)
+            done += 1
+        if len(apps) < 1000:
+            break
+    session.flush()
+    return done
+
+
+def exact_scores(session: Session, policy: Policy, scheme: str, app_ids: list[int],
+                 as_of: dt.date) -> dict[int, tuple[Fraction, dict[str, Fraction]]]:
+    """Exact final score and per-criterion mean for ranking (never the rounded display)."""
+    weights = scoring.rubric_weights(_rubric(policy, scheme, as_of))
+    trim = policy.integer(param("trim_from_evaluators"), as_of)
+    raw: dict[int, dict[str, dict[str, int]]] = defaultdict(lambda: defaultdict(dict))
+    for i in range(0, len(app_ids), 900):
+        chunk = app_ids[i:i + 900]
+        for s in session.exec(select(Score).where(col(Score.application_id).in_(chunk), col(Score.active).is_(True))).all():
+            raw[s.application_id][s.evaluator][s.criterion] = s.score_tenths
+    out = {}
+    for app_id, per_ev in raw.items():
+        evs = sorted(per_ev)
+        if any(len(per_ev[e]) < len(weights) for e in evs):
+            continue
+        totals = [scoring.evaluator_total(per_ev[e], weights) for e in evs]
+        crit = {c: sum((Fraction(per_ev[e][c], 10) for e in evs), Fraction(0)) / len(evs) for c in weights}
+        out[app_id] = (scoring.combine(totals, trim), crit)
+    return out

@@ -1,0 +1,86 @@
+"""Public notice (公示): objections put a case on hold until an approver resolves them; when the
+period ends, awarded cases become payable."""
+
+from __future__ import annotations
+
+from sqlmodel import Session, col, select
+
+from flows.services import cases
+from flows.services.context import SYSTEM_ACTOR, acting, current_policy
+from models import ledger
+from models.clock import stamp
+from models.tables import Application, Objection, Posting
+from rules.errors import RuleViolation
+from rules.funds import move_entries
+from rules.policy import Policy
+
+
+def object_to(session: Session, actor: str | None, key: str, reason: str) -> Objection:
+    user = acting(session, actor, "notice.object")
+    app = cases.get_app(session, key)
+    if app.status != "in_notice":
+        raise RuleViolation(f"{app.ref} is {app.status!r}; objections are taken only while a case is in public "
+                            "notice (公示)")
+    assert app.id is not None
+    cases.move(session, app, "object", user.name, {"any"}, reason=reason)
+    o = Objection(application_id=app.id, raised_by=user.name, reason=reason.strip(), at=app.status_at)
+    session.add(o)
+    session.flush()
+    return o
+
+
+def resolve(session: Session, actor: str | None, key: str, uphold: bool, reason: str) -> Application:
+    """Upheld: the award is withdrawn and its commitment released. Dismissed: back in notice."""
+    user = acting(session, actor, "notice.resolve")
+    app = cases.get_app(session, key)
+    assert app.id is not None
+    o = session.exec(select(Objection).where(Objection.application_id == app.id, col(Objection.resolution).is_(None))
+                     .order_by(col(Objection.id))).first()
+    if o is None or app.status != "on_hold":
+        raise RuleViolation(f"{app.ref} has no open objection (status {app.status!r})")
+    action = "objection_upheld" if uphold else "objection_dismissed"
+    at = stamp()
+    if uphold:
+        release_commitment(session, app, user.name, at, f"objection upheld: {reason}")
+        app.outcome, app.outcome_reason = "objection_upheld", reason[:400]
+        withdrawn = app.award_fen
+        app.award_fen = None
+        cases.move(session, app, action, user.name, {"approver"}, reason=reason, at=at,
+                   payload={"objection_id": o.id, "award_withdrawn_fen": withdrawn})
+    else:
+        cases.move(session, app, action, user.name, {"approver"}, reason=reason, at=at,
+                   payload={"objection_id": o.id})
+    o.resolution, o.resolved_by, o.resolution_reason, o.resolved_at = (
+        "upheld" if uphold else "dismissed", user.name, reason.strip(), at)
+    session.add_all([o, app])
+    session.flush()
+    return app
+
+
+def release_commitment(session: Session, app: Application, actor: str, at: str, memo: str) -> None:
+    """Reverse the award's commitment posting source by source (a new posting, never an edit)."""
+    commit = session.exec(select(Posting).where(Posting.subject == f"app:{app.ref}", Posting.kind == "commitment")
+                          .order_by(col(Posting.id).desc())).first()
+    if commit is None or commit.id is None:
+        raise RuleViolation(f"{app.ref}: no commitment to release")
+    entries = []
+    for account, amount in ledger.posting_entries(session, commit.id):
+        _, code, source, bucket = account.split(":")
+        if bucket == "committed" and amount > 0:
+            entries += move_entries(code, source, "committed", "available", amount)
+    ledger.post(session, year=app.year, kind="release", memo=memo, actor=actor, entries=entries,
+                subject=f"app:{app.ref}", reverses_id=commit.id, at=at)
+
+
+def expiry_stage(session: Session, scheme: str, limit: int = 1000, policy: Policy | None = None) -> int:
+    """Cases whose notice period has ended without an open objection become payable."""
+    policy = policy or current_policy(session)
+    at = stamp()
+    apps = session.exec(select(Application).where(Application.scheme == scheme, Application.status == "in_notice",
+                                                  col(Application.notice_ends) <= at)
+                        .order_by(col(Application.id)).limit(limit)).all()
+    for app in apps:
+        cases.move(session, app, "notice_expired", SYSTEM_ACTOR, {"system"}, at=at, policy=policy,
+                   payload={"notice_ends": app.notice_ends})
+    session.flush()
+    return len(apps)

@@ -1,0 +1,198 @@
+"""Ranking and allocation within budget (择优、不超额, 二(二)4): trial and finalize.
+
+Trial and finalize call the same pure allocation on the same data, so they give the same result;
+the trial writes nothing.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections import Counter
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy import func
+from sqlmodel import Session, col, select
+
+from flows.services import cases
+from flows.services.applications import AWARDED
+from flows.services.budget import planned_figures, thresholds
+from flows.services.context import acting, current_policy
+from flows.services.evaluation import exact_scores
+from models import audit, ledger
+from models.clock import now, stamp
+from models.tables import Applicant, Application, AwardRound, BudgetLine, IntakeCheck, ReviewDecision
+from rules import certification
+from rules.audit_chain import canonical_json
+from rules.errors import FourEyesViolation, NotFound, OverAward, RuleViolation
+from rules.funds import evaluate_fund_rules, move_entries, raise_if_violated
+from rules.money import split_largest_remainder
+from rules.policy import Policy
+from rules.scoring import display
+
+PENDING = ("submitted", "formal_review", "returned", "evaluation")
+
+
+@dataclass
+class RoundPlan:
+    scheme: str
+    year: int
+    line: BudgetLine
+    budget_fen: int
+    outcomes: list[certification.Outcome]
+    applicants: dict[int, Applicant]
+    apps: dict[int, Application]
+    policy: Policy
+
+    def report(self) -> dict[str, Any]:
+        counts = Counter(o.outcome for o in self.outcomes)
+        funded = [o for o in self.outcomes if o.outcome == "funded"]
+        unfunded = [o for o in self.outcomes if o.outcome == "budget_exhausted"]
+        total = sum(o.award_fen for o in funded)
+        return {
+            "scheme": self.scheme, "year": self.year, "line": self.line.code, "budget_fen": self.budget_fen,
+            "counts": dict(sorted(counts.items())), "funded": len(funded), "total_fen": total,
+            "remaining_fen": self.budget_fen - total,
+            "eligible_unfunded": len(unfunded),
+            "eligible_unfunded_fen": sum(self._would_award(o) for o in unfunded),
+            "cases": [{"ref": o.ref, "rank": o.rank, "outcome": o.outcome, "reason": o.reason,
+                       "award_fen": o.award_fen, "final_score": None if o.final_score is None else display(o.final_score)}
+                      for o in self.outcomes],
+        }
+
+    def _would_award(self, o: certification.Outcome) -> int:
+        app = self.apps[o.application_id]
+        return certification.award_fen(self.policy, self.applicants[app.applicant_id].kind,
+                                       dt.date(self.year, 12, 31))
+
+
+def scheme_line(session: Session, scheme: str, year: int) -> BudgetLine:
+    lines = session.exec(select(BudgetLine).where(BudgetLine.year == year, BudgetLine.scheme == scheme)).all()
+    if not lines:
+        raise NotFound(f"no budget line of {year} funds {scheme!r}; add one to the plan (scheme = \"{scheme}\")")
+    if len(lines) > 1:
+        raise RuleViolation(f"{len(lines)} budget lines of {year} name {scheme!r}; a scheme draws on one line")
+    return lines[0]
+
+
+def compute(session: Session, scheme: str, year: int, policy: Policy) -> RoundPlan:
+    line = scheme_line(session, scheme, year)
+    bal = ledger.line_balances(session, year).get(line.code, ledger.LineBalance(line.code))
+    budget_fen = bal.total("available")
+    as_of = dt.date(year, 12, 31) if now().year > year else now().date()
+    apps = {a.id: a for a in session.exec(select(Application).where(
+        Application.scheme == scheme, Application.year == year,
+        col(Application.status).in_(("scored", "rejected", *PENDING)))).all() if a.id is not None}
+    applicants = {a.id: a for a in session.exec(select(Applicant).where(
+        col(Applicant.id).in_({a.applicant_id for a in apps.values()}))).all() if a.id is not None}
+    scored_ids = [i for i, a in apps.items() if a.status == "scored"]
+    exact = exact_scores(session, policy, scheme, scored_ids, as_of)
+    awarded = dict(session.exec(select(Application.applicant_id, func.sum(Application.award_fen)).where(
+        Application.scheme == scheme, Application.year == year, col(Application.status).in_(AWARDED))
+        .group_by(col(Application.applicant_id))).all())
+    failed_checks: dict[int, str] = {}
+    rejected_ids = [i for i, a in apps.items() if a.status == "rejected"]
+    for i in range(0, len(rejected_ids), 900):
+        for c in session.exec(select(IntakeCheck).where(col(IntakeCheck.application_id).in_(rejected_ids[i:i + 900]),
+                                                        col(IntakeCheck.passed).is_(False))).all():
+            failed_checks.setdefault(c.application_id, c.check)
+    candidates = []
+    for i, a in apps.items():
+        p = applicants[a.applicant_id]
+        score = exact.get(i)
+        candidates.append(certification.Candidate(
+            application_id=i, ref=a.ref, applicant_id=a.applicant_id, kind=p.kind, sme=p.sme,
+            submitted_at=a.submitted_at, final_score=score[0] if score else None,
+            criterion_means=score[1] if score else {}, status=a.status if (a.status != "scored" or score) else "evaluation",
+            failed_check=failed_checks.get(i), awarded_this_year_fen=int(awarded.get(a.applicant_id) or 0)))
+    outcomes = certification.allocate(policy, candidates, budget_fen, as_of)
+    return RoundPlan(scheme, year, line, budget_fen, outcomes, applicants, apps, policy)
+
+
+def trial(session: Session, actor: str | None, scheme: str, year: int) -> dict[str, Any]:
+    """Rank and allocate; write nothing but return the report."""
+    acting(session, actor, "round.trial")
+    policy = current_policy(session)
+    return compute(session, scheme, year, policy).report()
+
+
+def finalize(session: Session, actor: str | None, scheme: str, year: int, *, allow_pending: bool = False) -> dict[str, Any]:
+    """Commit the trial's allocation: awards committed on the budget line, cases into public notice."""
+    user = acting(session, actor, "round.finalize")
+    policy = current_policy(session)
+    plan = compute(session, scheme, year, policy)
+    pending = [o.ref for o in plan.outcomes if o.outcome == "pending"]
+    if pending and not allow_pending:
+        raise RuleViolation(f"{len(pending)} case(s) are not scored yet ({', '.join(pending[:10])}"
+                            f"{' ...' if len(pending) > 10 else ''}); finish their review and evaluation, or pass "
+                            "--allow-pending to leave them for a later round")
+    in_round = [o for o in plan.outcomes if o.outcome != "pending" and plan.apps[o.application_id].status == "scored"]
+    if not in_round:
+        raise RuleViolation(f"no scored {scheme} cases of {year} to finalize")
+    ids = [o.application_id for o in in_round]
+    # Four eyes: the approver reviewed none of these cases and belongs to none of their applicants.
+    reviewed = set()
+    for i in range(0, len(ids), 900):
+        reviewed |= set(session.exec(select(ReviewDecision.application_id).where(
+            ReviewDecision.reviewer == user.name, col(ReviewDecision.application_id).in_(ids[i:i + 900]))).all())
+    if reviewed:
+        refs = sorted(plan.apps[i].ref for i in reviewed)
+        raise FourEyesViolation(f"{user.name} reviewed {len(refs)} case(s) of this round ({', '.join(refs[:5])}); "
+                                "a different approver must finalize it (不相容岗位相互分离)")
+    if user.affiliation:
+        own = [plan.apps[i].ref for i in ids if plan.applicants[plan.apps[i].applicant_id].uscc == user.affiliation]
+        if own:
+            raise FourEyesViolation(f"{user.name} belongs to the applicant of {', '.join(own)}; another approver "
+                                    "must finalize this round")
+    raise_if_violated(evaluate_fund_rules(planned_figures(session, year), thresholds(policy, year)),
+                      f"finalize {scheme} {year}")
+    report = plan.report()
+    funded_total = sum(o.award_fen for o in in_round if o.outcome == "funded")
+    if funded_total > plan.budget_fen:  # paired with the assertion in the pure allocation
+        raise OverAward(f"awards {funded_total} fen exceed the line's {plan.budget_fen} fen")
+    at = stamp()
+    seq = 1 + (session.exec(select(func.max(AwardRound.seq)).where(AwardRound.scheme == scheme,
+                                                                   AwardRound.year == year)).one() or 0)
+    rnd = AwardRound(scheme=scheme, year=year, seq=seq, line_code=plan.line.code, approver=user.name,
+                     finalized_at=at, report=canonical_json(report), total_fen=funded_total)
+    session.add(rnd)
+    session.flush()
+    notice_days = policy.integer(f"{scheme}.notice_days", now().date())
+    notice_ends = (now() + dt.timedelta(days=notice_days)).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+    for o in in_round:
+        app = plan.apps[o.application_id]
+        app.rank, app.outcome, app.outcome_reason, app.round_id = o.rank, o.outcome, o.reason[:400], rnd.id
+        if o.outcome == "funded":
+            commit_award(session, app, plan.line.code, o.award_fen, user.name, at)
+            app.award_fen, app.line_code = o.award_fen, plan.line.code
+            cases.move(session, app, "award", user.name, {"approver"}, at=at, policy=policy,
+                       payload={"round": rnd.id, "rank": o.rank, "award_fen": o.award_fen, "line": plan.line.code})
+            app.notice_ends = notice_ends
+            cases.move(session, app, "open_notice", user.name, {"approver"}, at=at, policy=policy,
+                       payload={"notice_ends": notice_ends, "notice_days": notice_days})
+        else:
+            cases.move(session, app, "not_award", user.name, {"approver"}, reason=o.reason, at=at, policy=policy,
+                       payload={"round": rnd.id, "rank": o.rank, "outcome": o.outcome})
+        session.add(app)
+    session.flush()
+    audit.append(session, actor=user.name, action="round.finalize", subject=f"round:{scheme}:{year}:{seq}", at=at,
+                 payload={k: v for k, v in report.items() if k != "cases"} | {"round_id": rnd.id})
+    report["round_id"] = rnd.id
+    return report
+
+
+def commit_award(session: Session, app: Application, line_code: str, amount_fen: int, actor: str, at: str) -> None:
+    """Commit an award on its line, drawing on the line's sources in proportion to what each has
+    available (largest remainder: the parts sum to the award, none exceeds its source)."""
+    bal = ledger.line_balances(session, app.year).get(line_code, ledger.LineBalance(line_code))
+    sources = sorted(bal.by_source)
+    weights = [bal.get(s, "available") for s in sources]
+    if sum(weights) < amount_fen:
+        raise OverAward(f"{app.ref}: line {line_code} has {sum(weights)} fen available, award is {amount_fen} fen")
+    parts = split_largest_remainder(amount_fen, weights)
+    entries = []
+    for s, part in zip(sources, parts, strict=True):
+        if part:
+            entries += move_entries(line_code, s, "available", "committed", part)
+    ledger.post(session, year=app.year, kind="commitment", memo=f"award {app.ref}", actor=actor, entries=entries,
+                subject=f"app:{app.ref}", at=at)

@@ -1,0 +1,446 @@
+"""File-format layer for third-party evaluators' score uploads (CSV or XLSX).
+
+Pure functions, no database: ``parse_score_file`` turns an uploaded file into well-formed
+``ScoreRow`` values plus a list of human-readable problems (each starting with ``line N: `` or
+``file: ``); ``write_template_csv`` / ``write_template_xlsx`` produce the blank sheet evaluators fill
+in.  Whether an application or criterion exists, and whether the evaluator may score it, is decided
+by the caller.
+
+Scores are kept as integer tenths (85.5 -> 855) and parsed with ``Decimal`` only.  Cells that a
+spreadsheet would run as a formula (leading ``= + - @``, tab or carriage return, unless the cell is
+a plain number) are refused, so that nothing we store can later be replayed as a formula when
+exported (OWASP "CSV injection").
+"""
+
+from __future__ import annotations
+
+import csv
+import datetime as dt
+import hashlib
+import io
+import re
+import zipfile
+from collections.abc import Iterable, Iterator, Sequence
+from dataclasses import dataclass
+from decimal import Decimal, InvalidOperation
+
+COLUMNS: tuple[str, ...] = ("application_id", "criterion", "score", "comment")
+REQUIRED: tuple[str, ...] = ("application_id", "criterion", "score")
+HEADER_LINE = ",".join(COLUMNS)
+
+_ZIP_MAGIC = b"PK\x03\x04"
+_OLE_MAGIC = b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"  # legacy .xls (and other OLE2 documents)
+_INJECTION_CHARS = ("=", "+", "-", "@")
+_CONTROL_CHARS = {"\t": "a tab character", "\r": "a carriage return"}
+# A "plain number" is exempt from the injection rule (Excel reads "-5" as minus five, not a formula).
+_PLAIN_NUMBER = re.compile(r"[+-]?(?:[0-9]+(?:\.[0-9]*)?|\.[0-9]+)")
+_MAX_SCORE = Decimal(100)
+_FIXED_TIME = dt.datetime(2020, 1, 1)
+_ZIP_TIME = (1980, 1, 1, 0, 0, 0)
+_INJECTION_HINT = "cells beginning with = + - @ are refused (spreadsheet formula injection)"
+
+
+@dataclass(frozen=True)
+class ScoreRow:
+    line: int  # 1-based line as the user sees it (header = line 1; XLSX: spreadsheet row number)
+    application_id: str
+    criterion: str
+    score_tenths: int
+    comment: str
+
+
+def file_sha256(content: bytes) -> str:
+    return hashlib.sha256(content).hexdigest()
+
+
+# --------------------------------------------------------------------------------------------------
+# parsing
+# --------------------------------------------------------------------------------------------------
+
+
+def parse_score_file(content: bytes, filename: str) -> tuple[list[ScoreRow], list[str]]:
+    """Parse an uploaded score file; return every well-formed row and every problem found.
+
+    A row with any problem is left out of the returned rows.  The caller should refuse the upload
+    as a whole when the problem list is not empty.
+    """
+    if content.startswith(_ZIP_MAGIC) or filename.lower().strip().endswith(".xlsx"):
+        try:
+            raw_rows = _xlsx_rows(content)
+        except Exception as exc:  # openpyxl raises many kinds for a broken or foreign zip
+            return [], [f"file: not a readable .xlsx workbook ({type(exc).__name__}); open it in "
+                        "Excel or WPS and save it again as .xlsx, or save it as CSV UTF-8"]
+        return _parse_rows(raw_rows)
+    if content.startswith(_OLE_MAGIC):
+        return [], ["file: this is an old-style .xls workbook, which is not accepted; save it as .xlsx "
+                    "or as CSV UTF-8 and upload that"]
+    text = _decode(content)
+    if text is None:
+        return [], ["file: not UTF-8 or GBK text; save the file as CSV UTF-8 (or .xlsx) and upload again"]
+    if "\x00" in text:
+        return [], ["file: contains NUL characters (probably UTF-16 \"Unicode text\"); save the file as "
+                    "CSV UTF-8 (or .xlsx) and upload again"]
+    return _parse_rows(_csv_rows(text))
+
+
+def _decode(content: bytes) -> str | None:
+    for encoding in ("utf-8-sig", "gb18030"):
+        try:
+            return content.decode(encoding)
+        except UnicodeDecodeError:
+            continue
+    return None
+
+
+class _ReadError:
+    """A structural CSV error at a line (e.g. an unclosed quote); yielded in place of a row."""
+
+    def __init__(self, line: int, message: str) -> None:
+        self.line = line
+        self.message = message
+
+
+_RawRow = tuple[int, Sequence[object] | _ReadError]
+
+
+def _csv_rows(text: str) -> Iterator[_RawRow]:
+    reader = csv.reader(io.StringIO(text, newline=""), strict=True)
+    while True:
+        start = reader.line_num + 1
+        try:
+            row = next(reader)
+        except StopIteration:
+            return
+        except csv.Error as exc:
+            yield start, _ReadError(start, f"line {start}: cannot read this line as CSV ({exc}); check for "
+                                           "an unclosed or stray double quote")
+            if reader.line_num < start:  # nothing consumed: give up rather than loop
+                return
+            continue
+        yield start, row
+
+
+def _xlsx_rows(content: bytes) -> list[_RawRow]:
+    from openpyxl import load_workbook
+
+    wb = load_workbook(io.BytesIO(content), read_only=True, data_only=False)
+    try:
+        if not wb.worksheets:
+            return []
+        ws = wb.worksheets[0]
+        ws.reset_dimensions()  # some writers store a wrong <dimension>; read what is really there
+        return [(n, tuple(cells)) for n, cells in enumerate(ws.iter_rows(min_row=1, values_only=True), 1)]
+    finally:
+        wb.close()
+
+
+def _is_blank(value: object) -> bool:
+    return value is None or (isinstance(value, str) and not value.strip())
+
+
+def _show(value: str, limit: int = 40) -> str:
+    return value if len(value) <= limit else value[: limit - 1] + "…"
+
+
+def _float_text(value: float) -> str:
+    d = Decimal(repr(value))
+    return str(int(d)) if d == d.to_integral_value() else format(d, "f")
+
+
+def _cell_text(value: object) -> str:
+    """Text of a non-score cell as the user would read it (not stripped)."""
+    if value is None:
+        return ""
+    if isinstance(value, str):
+        return value
+    if isinstance(value, bool):
+        return "TRUE" if value else "FALSE"
+    if isinstance(value, int):
+        return str(value)
+    if isinstance(value, float):
+        return _float_text(value) if value == value and value not in (float("inf"), float("-inf")) \
+            else repr(value)
+    if isinstance(value, dt.datetime | dt.date | dt.time):
+        return value.isoformat()
+    if isinstance(value, dt.timedelta):
+        return str(value)
+    text = getattr(value, "text", None)  # openpyxl ArrayFormula / DataTableFormula
+    if isinstance(text, str):
+        return text if text.startswith("=") else "=" + text
+    return "=" if text is None else str(text)
+
+
+def _injection(column: str, value: object) -> str | None:
+    """Problem text (without the line prefix) if the cell could run as a formula, else None."""
+    if isinstance(value, str):
+        text = value
+    elif isinstance(value, int | float | Decimal | dt.date | dt.time | dt.timedelta) or value is None:
+        return None
+    else:  # formula objects from openpyxl
+        text = _cell_text(value)
+    if text[:1] in _CONTROL_CHARS:
+        return (f"{column} starts with {_CONTROL_CHARS[text[:1]]} — cells beginning with a tab or carriage "
+                f"return are refused (spreadsheet formula injection); remove the leading character")
+    stripped = text.strip()
+    if stripped[:1] in _INJECTION_CHARS and not _PLAIN_NUMBER.fullmatch(stripped):
+        return f'{column} starts with "{stripped[0]}" — {_INJECTION_HINT}; remove the leading character'
+    return None
+
+
+def _parse_score(value: object) -> tuple[Decimal | None, str | None]:
+    """(value, None) for a number, or (None, problem) for a cell that is not a number."""
+    hint = "enter a number from 0 to 100 with at most one decimal, e.g. 85 or 85.5"
+    if isinstance(value, bool):
+        return None, f"score {str(value).upper()} is not a number; {hint}"
+    if isinstance(value, int):
+        return Decimal(value), None
+    if isinstance(value, float):
+        d = Decimal(repr(value))  # the shortest decimal that round-trips: 85.55 stays 85.55
+        if not d.is_finite():
+            return None, f"score {value!r} is not a number; {hint}"
+        return d, None
+    if isinstance(value, dt.date | dt.time | dt.timedelta):
+        return None, f"score is a date/time cell, not a number; format the cell as a number and {hint}"
+    text = _cell_text(value).strip()
+    if not _PLAIN_NUMBER.fullmatch(text):
+        return None, f'score "{_show(text)}" is not a number; {hint}'
+    try:
+        return Decimal(text), None
+    except InvalidOperation:  # pragma: no cover - the pattern only admits valid decimals
+        return None, f'score "{_show(text)}" is not a number; {hint}'
+
+
+def _more_than_one_decimal(d: Decimal) -> bool:
+    _sign, digits, exponent = d.as_tuple()
+    assert isinstance(exponent, int)
+    extra = -exponent - 1  # digits below the tenths place
+    if extra <= 0:
+        return False
+    tail = digits[-extra:] if extra <= len(digits) else digits
+    return any(tail)
+
+
+def _format_decimal(d: Decimal) -> str:
+    return _show(format(d, "f"))
+
+
+def _header_map(cells: Sequence[object], line: int) -> tuple[dict[str, int], list[str], bool]:
+    """Column name -> index; file problems; and whether this looks like a header row at all."""
+    names = [_cell_text(c).strip().lower() for c in cells]
+    if not any(n in COLUMNS for n in names):
+        found = ",".join(_cell_text(c).strip() for c in cells)
+        hint = ""
+        if len([n for n in names if n]) == 1 and (";" in found or "\t" in found):
+            hint = " (columns must be separated by commas, not semicolons or tabs)"
+        return {}, [f"file: missing header row{hint}; line {line} must be the column names "
+                    f'{HEADER_LINE} but is "{_show(found, 60)}"'], False
+    index: dict[str, int] = {}
+    problems: list[str] = []
+    for i, name in enumerate(names):
+        if not name:
+            continue
+        if name not in COLUMNS:
+            shown = _show(_cell_text(cells[i]).strip())
+            problems.append(f'file: unknown column "{shown}"; the allowed columns are {", ".join(COLUMNS)} — '
+                            "delete or rename it")
+        elif name in index:
+            problems.append(f'file: column "{name}" appears more than once in the header; keep only one')
+        else:
+            index[name] = i
+    for name in REQUIRED:
+        if name not in index:
+            problems.append(f'file: missing required column "{name}"; the header must contain '
+                            "application_id, criterion and score (comment is optional)")
+    return index, problems, True
+
+
+def _parse_rows(raw_rows: Iterable[_RawRow]) -> tuple[list[ScoreRow], list[str]]:
+    rows: list[ScoreRow] = []
+    problems: list[str] = []
+    index: dict[str, int] | None = None
+    named: set[int] = set()
+    unnamed_columns: dict[int, int] = {}  # column position -> first line with a value there
+    seen: dict[tuple[str, str], int] = {}
+    data_lines = 0
+    for line, cells in raw_rows:
+        if isinstance(cells, _ReadError):
+            problems.append(cells.message)
+            continue
+        if all(_is_blank(c) for c in cells):
+            continue
+        if index is None:
+            index, header_problems, is_header = _header_map(cells, line)
+            problems += header_problems
+            if not is_header or any(name not in index for name in REQUIRED):
+                return [], problems
+            named = {pos for pos, c in enumerate(cells) if not _is_blank(c)}
+            continue
+        data_lines += 1
+        for pos, value in enumerate(cells):
+            if pos not in named and not _is_blank(value):
+                unnamed_columns.setdefault(pos, line)
+        row, row_problems, key = _check_row(line, cells, index)
+        problems += row_problems
+        if key is not None:
+            if key in seen:
+                problems.append(f"line {line}: duplicate of line {seen[key]} (same application_id and "
+                                "criterion); keep only one of the two lines")
+                row = None
+            else:
+                seen[key] = line
+        if row is not None:
+            rows.append(row)
+    if index is None:
+        return [], [*problems, f"file: the file is empty; the first line must be the header {HEADER_LINE}"]
+    for pos, first_line in sorted(unnamed_columns.items()):
+        problems.append(f"file: column {pos + 1} has values (first at line {first_line}) but no name in the "
+                        "header; delete those cells or give the column one of the allowed names")
+    if data_lines == 0:
+        problems.append("file: no score rows below the header; add one line per application_id and criterion")
+    return rows, problems
+
+
+def _check_row(
+    line: int, cells: Sequence[object], index: dict[str, int]
+) -> tuple[ScoreRow | None, list[str], tuple[str, str] | None]:
+    def cell(name: str) -> object:
+        pos = index.get(name)
+        return cells[pos] if pos is not None and pos < len(cells) else None
+
+    problems: list[str] = []
+    text: dict[str, str] = {}
+    for name in ("application_id", "criterion"):
+        value = cell(name)
+        bad = _injection(name, value)
+        if bad:
+            problems.append(f"line {line}: {bad}")
+        elif _is_blank(value):
+            problems.append(f"line {line}: {name} is empty; fill in the {name.replace('_', ' ')}")
+        else:
+            text[name] = _cell_text(value).strip()
+
+    score_tenths: int | None = None
+    raw_score = cell("score")
+    bad = _injection("score", raw_score)
+    if bad:
+        problems.append(f"line {line}: {bad}")
+    elif _is_blank(raw_score):
+        problems.append(f"line {line}: score is empty; enter a score from 0 to 100 (at most one decimal)")
+    else:
+        score, not_number = _parse_score(raw_score)
+        if not_number:
+            problems.append(f"line {line}: {not_number}")
+        elif score is not None:
+            ok = True
+            shown = _format_decimal(score)
+            if not Decimal(0) <= score <= _MAX_SCORE:
+                problems.append(f"line {line}: score {shown} is outside 0–100; enter a score from 0 to 100")
+                ok = False
+            if _more_than_one_decimal(score):
+                problems.append(f"line {line}: score {shown} has more than one decimal; round it to one "
+                                "decimal place, e.g. 85.5")
+                ok = False
+            if ok:
+                score_tenths = int(score * 10)
+
+    bad = _injection("comment", cell("comment"))
+    if bad:
+        problems.append(f"line {line}: {bad}")
+    else:
+        text["comment"] = _cell_text(cell("comment")).strip()
+
+    key = None
+    if "application_id" in text and "criterion" in text:
+        key = (text["application_id"], text["criterion"])
+    if problems or score_tenths is None:
+        return None, problems, key
+    row = ScoreRow(line=line, application_id=text["application_id"], criterion=text["criterion"],
+                   score_tenths=score_tenths, comment=text.get("comment", ""))
+    return row, problems, key
+
+
+# --------------------------------------------------------------------------------------------------
+# templates
+# --------------------------------------------------------------------------------------------------
+
+
+def _check_template_rows(rows: Sequence[tuple[str, str, str]]) -> None:
+    """Refuse rows the parser would refuse anyway, so a template never needs hand repair."""
+    seen: set[tuple[str, str]] = set()
+    for application_id, criterion, _name in rows:
+        for column, value in (("application_id", application_id), ("criterion", criterion)):
+            if not value.strip() or value != value.strip():
+                raise ValueError(f"template {column} {value!r} is empty or has surrounding spaces")
+            if _injection(column, value):
+                raise ValueError(f"template {column} {value!r} starts with a formula character")
+        if (application_id, criterion) in seen:
+            raise ValueError(f"template row ({application_id!r}, {criterion!r}) appears twice")
+        seen.add((application_id, criterion))
+
+
+def write_template_csv(rows: list[tuple[str, str, str]]) -> bytes:
+    """Blank score sheet as CSV, UTF-8 with BOM (so Excel shows Chinese correctly), CRLF line ends.
+
+    The criterion name (third element) has no place in a CSV and is not written.
+    """
+    _check_template_rows(rows)
+    buf = io.StringIO(newline="")
+    writer = csv.writer(buf, lineterminator="\r\n")
+    writer.writerow(COLUMNS)
+    for application_id, criterion, _name in rows:
+        writer.writerow([application_id, criterion, "", ""])
+    return ("\ufeff" + buf.getvalue()).encode("utf-8")
+
+
+def write_template_xlsx(rows: list[tuple[str, str, str]]) -> bytes:
+    """Blank score sheet as XLSX: bold frozen header, sized columns, text-formatted id columns.
+
+    The criterion name (third element) is attached to the criterion cell as a note (Excel comment),
+    so it is visible on hover but never read back by ``parse_score_file``.  Same rows -> same bytes.
+    """
+    from openpyxl import Workbook
+    from openpyxl.comments import Comment
+    from openpyxl.styles import Font
+    from openpyxl.utils import get_column_letter
+    from openpyxl.writer.excel import ExcelWriter
+
+    _check_template_rows(rows)
+    wb = Workbook()
+    ws = wb.active
+    assert ws is not None
+    ws.title = "scores"
+    ws.append(list(COLUMNS))
+    for cell in ws[1]:
+        cell.font = Font(bold=True)
+    for n, (application_id, criterion, name) in enumerate(rows, start=2):
+        ws.cell(row=n, column=1, value=application_id).number_format = "@"
+        crit = ws.cell(row=n, column=2, value=criterion)
+        crit.number_format = "@"
+        if name:
+            crit.comment = Comment(name, "ipfund")
+    widths = {"application_id": 22, "criterion": 18, "score": 10, "comment": 60}
+    for i, column in enumerate(COLUMNS, start=1):
+        longest = max([len(r[i - 1]) for r in rows] if i <= 2 and rows else [0])
+        ws.column_dimensions[get_column_letter(i)].width = max(widths[column], min(longest + 4, 60))
+    ws.freeze_panes = "A2"
+    wb.properties.creator = "ipfund"
+    wb.properties.lastModifiedBy = "ipfund"
+    wb.properties.created = _FIXED_TIME
+    wb.properties.modified = _FIXED_TIME
+
+    # openpyxl's save_workbook() stamps "modified" with the current time, so drive ExcelWriter directly.
+    buf = io.BytesIO()
+    ExcelWriter(wb, zipfile.ZipFile(buf, "w", zipfile.ZIP_DEFLATED, allowZip64=True)).save()
+    return _fixed_zip_times(buf.getvalue())
+
+
+def _fixed_zip_times(data: bytes) -> bytes:
+    """Re-zip with a fixed timestamp on every entry (zipfile stamps entries with the current time)."""
+    out = io.BytesIO()
+    with zipfile.ZipFile(io.BytesIO(data)) as src, zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as dst:
+        for info in src.infolist():
+            entry = zipfile.ZipInfo(info.filename, date_time=_ZIP_TIME)
+            entry.compress_type = zipfile.ZIP_DEFLATED
+            entry.external_attr = 0o600 << 16
+            dst.writestr(entry, src.read(info.filename))
+    return out.getvalue()

@@ -1,0 +1,44 @@
+"""Third-party evaluation scores (贯标有效性评价, 二(二)4): rubric-weighted totals and their combination.
+
+Scores are integer tenths (85.5 -> 855); weights are percent. All arithmetic is exact (Fraction).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from decimal import Decimal
+from fractions import Fraction
+
+
+def rubric_weights(rubric: Mapping[str, Mapping[str, object]]) -> dict[str, Fraction]:
+    """criterion -> weight as a fraction of 1 (weights sum to exactly 1, checked by the policy loader)."""
+    return {k: Fraction(Decimal(str(v["weight"]))) / 100 for k, v in rubric.items()}
+
+
+def evaluator_total(scores_tenths: Mapping[str, int], weights: Mapping[str, Fraction]) -> Fraction:
+    """Weighted total of one evaluator on the 0–100 scale: Σ weight × score."""
+    missing = set(weights) - set(scores_tenths)
+    if missing:
+        raise ValueError(f"missing criteria: {', '.join(sorted(missing))}")
+    return sum((weights[c] * Fraction(scores_tenths[c], 10) for c in weights), Fraction(0))
+
+
+def combine(totals: Sequence[Fraction], trim_from: int) -> Fraction:
+    """Mean across evaluators; with ``trim_from`` or more evaluators the single highest and lowest
+    totals are dropped first (trimmed mean), so one outlier cannot decide a ranking."""
+    if not totals:
+        raise ValueError("no evaluator totals to combine")
+    ordered = sorted(totals)
+    if trim_from and len(ordered) >= trim_from:
+        ordered = ordered[1:-1]
+    return sum(ordered, Fraction(0)) / len(ordered)
+
+
+def display(score: Fraction, places: int = 2) -> str:
+    """Half-up rounding for display only; ranking uses the exact value."""
+    q = Fraction(10**places)
+    n = score * q
+    whole = int(n)  # score is >= 0
+    if n - whole >= Fraction(1, 2):
+        whole += 1
+    return f"{whole // 10**places}.{whole % 10**places:0{places}d}"
