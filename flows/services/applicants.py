@@ -102,6 +102,8 @@ def import_applicants(session: Session, actor: str | None, content: bytes, filen
                             "corrections to an applicant are not made by import")
     if problems:
         raise ValidationFailed(filename, problems)
+    if not new_rows:
+        return 0  # re-importing the same file is a no-op: nothing written, not even an audit event
     now = stamp()
     for r in new_rows:
         session.add(Applicant(created_at=now, **r))  # type: ignore[arg-type]
