@@ -45,6 +45,17 @@ PG_GUARDS = [
 ]
 
 
+SQLITE_UNGUARD = [f"DROP TRIGGER IF EXISTS {t}" for t in (
+    "audit_event_no_update", "audit_event_no_delete", "posting_entry_no_update", "posting_entry_no_delete")]
+PG_UNGUARD = [
+    "DROP TRIGGER IF EXISTS audit_event_append_only ON audit_event",
+    "DROP TRIGGER IF EXISTS posting_entry_append_only ON posting_entry",
+    "DROP TRIGGER IF EXISTS posting_entry_balanced ON posting_entry",
+    "DROP FUNCTION IF EXISTS ipfund_append_only()",
+    "DROP FUNCTION IF EXISTS ipfund_posting_balances()",
+]
+
+
 def install_guards(engine: Engine) -> None:
     stmts = PG_GUARDS if engine.dialect.name == "postgresql" else SQLITE_GUARDS
     with engine.begin() as conn:
@@ -53,8 +64,10 @@ def install_guards(engine: Engine) -> None:
 
 
 def create_schema(engine: Engine) -> None:
-    SQLModel.metadata.create_all(engine)
-    install_guards(engine)
+    """Bring the database to the newest schema through the Alembic migrations."""
+    from models.migrate import upgrade
+
+    upgrade(engine)
 
 
 def drop_schema(engine: Engine) -> None:

@@ -3,8 +3,10 @@
 
 from __future__ import annotations
 
-from sqlalchemy import CheckConstraint, Index, UniqueConstraint
+from sqlalchemy import BigInteger, CheckConstraint, Index, UniqueConstraint, text
 from sqlmodel import Field, SQLModel
+
+from rules.workflow import STATE_VOCABULARY
 
 ROLE_NAMES = ("applicant", "reviewer", "approver", "evaluator", "finance", "auditor", "admin")
 APPLICANT_KINDS = ("enterprise", "university", "institute")
@@ -76,7 +78,7 @@ class Receipt(SQLModel, table=True):
     id: int | None = Field(default=None, primary_key=True)
     year: int = Field(index=True)
     source: str = Field(max_length=16)
-    amount_fen: int
+    amount_fen: int = Field(sa_type=BigInteger)
     reference: str = Field(max_length=200)
     posting_id: int = Field(foreign_key="posting.id")
 
@@ -107,7 +109,7 @@ class Account(SQLModel, table=True):
     id: int | None = Field(default=None, primary_key=True)
     year: int
     name: str = Field(max_length=160)
-    balance_fen: int = 0
+    balance_fen: int = Field(default=0, sa_type=BigInteger)
 
 
 class Posting(SQLModel, table=True):
@@ -128,7 +130,7 @@ class PostingEntry(SQLModel, table=True):
     id: int | None = Field(default=None, primary_key=True)
     posting_id: int = Field(foreign_key="posting.id", index=True)
     account_id: int = Field(foreign_key="account.id", index=True)
-    amount_fen: int
+    amount_fen: int = Field(sa_type=BigInteger)
 
 
 class BudgetAdjustment(SQLModel, table=True):
@@ -138,7 +140,7 @@ class BudgetAdjustment(SQLModel, table=True):
     year: int
     line_code: str = Field(max_length=64)
     source: str = Field(max_length=16)
-    delta_fen: int
+    delta_fen: int = Field(sa_type=BigInteger)
     reason: str = Field(max_length=400)
     approved_by: str = Field(max_length=64)
     at: str = Field(max_length=32)
@@ -151,6 +153,7 @@ class Application(SQLModel, table=True):
     __tablename__ = "application"
     __table_args__ = (
         CheckConstraint("award_fen IS NULL OR award_fen > 0", name="application_award_positive"),
+        CheckConstraint(_in("status", STATE_VOCABULARY), name="application_status_valid"),
         Index("ix_application_scheme_status", "scheme", "status"),
     )
     id: int | None = Field(default=None, primary_key=True)
@@ -168,7 +171,7 @@ class Application(SQLModel, table=True):
     rank: int | None = None
     outcome: str | None = Field(default=None, max_length=32)
     outcome_reason: str | None = Field(default=None, max_length=400)
-    award_fen: int | None = None
+    award_fen: int | None = Field(default=None, sa_type=BigInteger)
     line_code: str | None = Field(default=None, max_length=64)
     round_id: int | None = Field(default=None, foreign_key="award_round.id")
     notice_ends: str | None = Field(default=None, max_length=32)
@@ -239,6 +242,9 @@ class Score(SQLModel, table=True):
     __table_args__ = (
         CheckConstraint("score_tenths BETWEEN 0 AND 1000", name="score_range"),
         Index("ix_score_active", "application_id", "evaluator", "active"),
+        # One active score per case, evaluator and criterion: a concurrent double upload cannot leave two.
+        Index("ux_score_active_once", "application_id", "evaluator", "criterion", unique=True,
+              sqlite_where=text("active"), postgresql_where=text("active")),
     )
     id: int | None = Field(default=None, primary_key=True)
     application_id: int = Field(foreign_key="application.id", index=True)
@@ -261,7 +267,7 @@ class AwardRound(SQLModel, table=True):
     approver: str = Field(max_length=64)
     finalized_at: str = Field(max_length=32)
     report: str = Field(description="canonical JSON of the allocation report")
-    total_fen: int
+    total_fen: int = Field(sa_type=BigInteger)
 
 
 class Objection(SQLModel, table=True):
@@ -285,7 +291,7 @@ class PaymentBatch(SQLModel, table=True):
     at: str = Field(max_length=32)
     file_name: str = Field(max_length=260)
     file_sha256: str = Field(default="", max_length=64)
-    total_fen: int
+    total_fen: int = Field(sa_type=BigInteger)
     count: int
 
 
@@ -294,6 +300,9 @@ class Payment(SQLModel, table=True):
     __table_args__ = (
         CheckConstraint("amount_fen > 0", name="payment_amount_positive"),
         CheckConstraint(_in("status", ("pending", "paid", "failed")), name="payment_status_valid"),
+        # At most one live (not failed) payment per award: the database itself refuses paying twice.
+        Index("ux_payment_live_once", "application_id", unique=True,
+              sqlite_where=text("status <> 'failed'"), postgresql_where=text("status <> 'failed'")),
     )
     id: int | None = Field(default=None, primary_key=True)
     idempotency_key: str = Field(max_length=128, unique=True)
@@ -303,7 +312,7 @@ class Payment(SQLModel, table=True):
     payee: str = Field(max_length=200)
     uscc: str = Field(max_length=18)
     bank_account: str = Field(default="", max_length=64)
-    amount_fen: int
+    amount_fen: int = Field(sa_type=BigInteger)
     status: str = Field(max_length=16)
     approver: str = Field(max_length=64)
     payer: str = Field(max_length=64)

@@ -155,6 +155,11 @@ class SchemeDef(_Strict):
 
     @model_validator(mode="after")
     def _states_known(self) -> SchemeDef:
+        from rules.workflow import STATE_VOCABULARY
+
+        for st in self.states:
+            if st not in STATE_VOCABULARY:
+                raise ValueError(f"state {st!r} is not in the engine's vocabulary ({', '.join(STATE_VOCABULARY)})")
         if self.initial not in self.states:
             raise ValueError(f"initial state {self.initial!r} is not among the states")
         seen: set[tuple[str, str]] = set()

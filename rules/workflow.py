@@ -12,6 +12,14 @@ from dataclasses import dataclass
 from rules.errors import IllegalTransition, PermissionDenied, ReasonRequired
 from rules.policy import SchemeDef, TransitionDef
 
+# The engine's state vocabulary. Schemes choose among these in their policy file; the database's
+# CHECK constraint on application.status accepts exactly these.
+STATE_VOCABULARY = (
+    "submitted", "formal_review", "substantive_review", "returned", "evaluation", "scored", "ranked", "awarded",
+    "not_awarded", "approved", "in_notice", "on_hold", "payable", "payment_pending", "paid", "rejected",
+    "withdrawn", "performance_review", "closed",
+)
+
 
 @dataclass(frozen=True)
 class Move:

@@ -27,10 +27,50 @@ EXAMPLES = ROOT / "examples"
 PG_URL = os.environ.get("IPFUND_TEST_DATABASE_URL")
 
 
-def _reset_postgres(engine: Engine) -> None:
-    with engine.begin() as conn:
-        conn.execute(text("DROP SCHEMA IF EXISTS public CASCADE"))
-        conn.execute(text("CREATE SCHEMA public"))
+def _pg_admin_url(url: str) -> tuple[str, str]:
+    """(url of the server's maintenance connection, base database name) for a PostgreSQL test URL."""
+    from sqlalchemy.engine import make_url
+
+    u = make_url(url)
+    return u.set(database="postgres").render_as_string(hide_password=False), u.database or "test"
+
+
+def _initialise(engine: Engine) -> None:
+    from flows.services.setup import init
+
+    with Session(engine, expire_on_commit=False) as s:
+        init(engine, s, "admin", "yantai-2020")
+        s.commit()
+
+
+@pytest.fixture(scope="session")
+def _template(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """A migrated, initialised database built once per session; each test gets a fresh copy of it
+    (a file copy on SQLite, CREATE DATABASE ... TEMPLATE on PostgreSQL)."""
+    from models.db import make_engine
+
+    if PG_URL:
+        admin_url, base = _pg_admin_url(PG_URL)
+        tpl = f"{base}_ipfund_tpl"
+        admin = make_engine(admin_url).execution_options(isolation_level="AUTOCOMMIT")
+        with admin.connect() as c:
+            c.execute(text(f'DROP DATABASE IF EXISTS "{tpl}" WITH (FORCE)'))
+            c.execute(text(f'CREATE DATABASE "{tpl}"'))
+        from sqlalchemy.engine import make_url
+
+        engine = make_engine(make_url(PG_URL).set(database=tpl).render_as_string(hide_password=False))
+        _initialise(engine)
+        engine.dispose()
+        admin.dispose()
+        yield tpl
+    else:
+        path = tmp_path_factory.mktemp("template") / "ipfund.db"
+        engine = make_engine(f"sqlite:///{path}")
+        _initialise(engine)
+        with engine.connect() as c:
+            c.execute(text("PRAGMA wal_checkpoint(TRUNCATE)"))
+        engine.dispose()
+        yield str(path)
 
 
 @dataclass
@@ -58,24 +98,31 @@ class Db:
 
 
 @pytest.fixture
-def db(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Db]:
+def db(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, _template: str) -> Iterator[Db]:
     """An initialised, empty ipfund database (policy yantai-2020, admin user `admin`)."""
-    from flows.services.setup import init
+    import shutil
+
     from models.db import get_engine, make_engine
 
     if PG_URL:
-        url = PG_URL
-        engine = make_engine(url)
-        _reset_postgres(engine)
+        from sqlalchemy.engine import make_url
+
+        admin_url, base = _pg_admin_url(PG_URL)
+        run = f"{base}_ipfund_run"
+        admin = make_engine(admin_url).execution_options(isolation_level="AUTOCOMMIT")
+        with admin.connect() as c:
+            c.execute(text(f'DROP DATABASE IF EXISTS "{run}" WITH (FORCE)'))
+            c.execute(text(f'CREATE DATABASE "{run}" TEMPLATE "{_template}"'))
+        admin.dispose()
+        url = make_url(PG_URL).set(database=run).render_as_string(hide_password=False)
     else:
+        shutil.copyfile(_template, tmp_path / "ipfund.db")
         url = f"sqlite:///{tmp_path / 'ipfund.db'}"
-        engine = make_engine(url)
+    engine = make_engine(url)
     monkeypatch.setenv("IPFUND_DATABASE_URL", url)
     monkeypatch.delenv("IPFUND_USER", raising=False)
+    monkeypatch.delenv("IPFUND_NOW", raising=False)
     get_engine.cache_clear()
-    with Session(engine, expire_on_commit=False) as s:
-        init(engine, s, "admin", "yantai-2020")
-        s.commit()
     yield Db(url, engine)
     get_engine.cache_clear()
     engine.dispose()
