@@ -44,7 +44,7 @@ Feature: Applying for the certification award (贯标认证奖励) and the autom
   Scenario Outline: The certification date must fall inside the window that opens on 2020-01-01
     When "haituo.ip" applies with certificate 165IP2100101R0M issued on <date> by 中知(北京)认证有限公司
     And the automatic checks run
-    Then the certification_window check <result>, saying "certified on <date>; window 2020-01-01 – 2021-03-01"
+    Then its certification_window check <result>, saying "certified on <date>; window 2020-01-01 – 2021-03-01"
     And the case of 烟台海拓机械有限公司 is in state <status> (<state name>)
 
     Examples:
@@ -73,7 +73,7 @@ Feature: Applying for the certification award (贯标认证奖励) and the autom
     When "ytu.ip" applies with certificate 175IP2100202R0L issued on 2021-02-01 by 中规(北京)认证有限公司
     And the automatic checks run
     Then the newer case of 烟台大学 is in state rejected (不予受理)
-    And its only failed check is applicant_year_cap, saying "already awarded ¥80,000.00 this year; award for a university is ¥80,000.00; room under the cap ¥0.00"
+    And its only failed check is applicant_year_cap, saying "already awarded ¥80,000.00 this year; the university award is ¥80,000.00; room under the cap ¥0.00"
 
   Scenario: An enterprise's second application in one round is awarded only the ¥30,000.00 left under the cap
     Given 烟台海拓机械有限公司 has two applications of 2021, approved and scored 85.0 and 80.0
@@ -87,7 +87,7 @@ Feature: Applying for the certification award (贯标认证奖励) and the autom
     And 烟台海拓机械有限公司 has applied again, been approved and scored 80.0
     When the approver "wang.approve" finalizes the 2021 round
     Then the newer case of 烟台海拓机械有限公司 is funded with ¥30,000.00
-    And its applicant_year_cap check passed, saying "already awarded ¥50,000.00 this year; award for an enterprise is ¥50,000.00; room under the cap ¥30,000.00"
+    And its applicant_year_cap check passed, saying "already awarded ¥50,000.00 this year; the enterprise award is ¥50,000.00; room under the cap ¥30,000.00"
     And the awards to 烟台海拓机械有限公司 in 2021 total ¥80,000.00
 
   Scenario: A reviewer imports a file of three applications

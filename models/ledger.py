@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 
 from sqlmodel import Session, col, select
 
+from models import guards
 from models.clock import stamp
 from models.tables import Account, Posting, PostingEntry, Receipt
 from rules.funds import BUCKETS, apply_entries, check_balanced
@@ -22,16 +23,11 @@ def post(session: Session, *, year: int, kind: str, memo: str, actor: str,
          at: str | None = None) -> Posting:
     check_balanced(entries)
     names = sorted({a for a, _ in entries})
+    _ensure_accounts(session, year, names)
     q = select(Account).where(Account.year == year, col(Account.name).in_(names)).order_by(col(Account.name))
-    if session.get_bind().dialect.name == "postgresql":
+    if guards.ENABLED and session.get_bind().dialect.name == "postgresql":
         q = q.with_for_update()
     accounts = {a.name: a for a in session.exec(q).all()}
-    for name in names:
-        if name not in accounts:
-            acc = Account(year=year, name=name, balance_fen=0)
-            session.add(acc)
-            accounts[name] = acc
-    session.flush()
     new = apply_entries({n: a.balance_fen for n, a in accounts.items()}, entries)
     for name in names:
         accounts[name].balance_fen = new[name]
@@ -46,6 +42,21 @@ def post(session: Session, *, year: int, kind: str, memo: str, actor: str,
         session.add(PostingEntry(posting_id=p.id, account_id=acc_id, amount_fen=amount))
     session.flush()
     return p
+
+
+def _ensure_accounts(session: Session, year: int, names: list[str]) -> None:
+    """Create missing accounts race-free (INSERT ... ON CONFLICT DO NOTHING on both databases)."""
+    rows = [{"year": year, "name": n, "balance_fen": 0} for n in names]
+    table = Account.__table__  # type: ignore[attr-defined]
+    if session.get_bind().dialect.name == "postgresql":
+        from sqlalchemy.dialects.postgresql import insert as pg_insert
+
+        stmt = pg_insert(table).on_conflict_do_nothing(index_elements=["year", "name"])
+    else:
+        from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+
+        stmt = sqlite_insert(table).on_conflict_do_nothing(index_elements=["year", "name"])
+    session.execute(stmt, rows)
 
 
 def posting_entries(session: Session, posting_id: int) -> list[tuple[str, int]]:

@@ -6,13 +6,17 @@ commits once. On any exception everything is rolled back, so bad input writes no
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+import time
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from typing import TypeVar
 
 from sqlalchemy.engine import Engine
 from sqlmodel import Session
 
 from models.db import get_engine
+
+T = TypeVar("T")
 
 
 @contextmanager
@@ -37,3 +41,23 @@ def read_only(engine: Engine | None = None) -> Iterator[Session]:
     finally:
         session.rollback()
         session.close()
+
+
+RETRYABLE_SQLSTATES = ("40001", "40P01")  # serialization failure, deadlock detected
+
+
+def retrying(fn: Callable[[Session], T], *, attempts: int = 5, engine: Engine | None = None) -> T:
+    """Run ``fn`` in a unit of work, retrying the *whole* unit on a serialization failure or deadlock
+    (PostgreSQL 40001/40P01), a bounded number of times with a short backoff."""
+    from sqlalchemy.exc import DBAPIError
+
+    for attempt in range(1, attempts + 1):
+        try:
+            with unit_of_work(engine) as s:
+                return fn(s)
+        except DBAPIError as exc:
+            code = getattr(exc.orig, "sqlstate", None) or getattr(getattr(exc.orig, "diag", None), "sqlstate", None)
+            if code not in RETRYABLE_SQLSTATES or attempt == attempts:
+                raise
+            time.sleep(0.01 * 2**attempt)
+    raise AssertionError("unreachable")

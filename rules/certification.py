@@ -120,8 +120,7 @@ def intake_checks(policy: Policy, f: IntakeFacts) -> list[CheckResult]:
     out.append(CheckResult(
         "applicant_year_cap", within, "不超额奖励: per-applicant cap per fiscal year", CLAUSE,
         f"{param('cap_fen_per_applicant_year')} = {format_yuan(cap)}",
-        f"already awarded {format_yuan(f.awarded_this_year_fen)} this year; award for "
-        f"{'an' if f.applicant_kind[:1] in ('a', 'e', 'i', 'o', 'u') else 'a'} {f.applicant_kind} is "
+        f"already awarded {format_yuan(f.awarded_this_year_fen)} this year; the {f.applicant_kind} award is "
         f"{format_yuan(amount)}; room under the cap {format_yuan(max(room, 0))}"))
     return out
 

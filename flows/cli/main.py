@@ -43,7 +43,7 @@ def register_late_commands() -> None:
     """Command groups added by later modules (kept in one place so the import cost stays visible)."""
     import importlib
 
-    for mod in ("flows.cli.workflow_cmd",):
+    for mod in ("flows.cli.workflow_cmd", "flows.cli.dossier_cmd"):
         try:
             m = importlib.import_module(mod)
         except ModuleNotFoundError as exc:

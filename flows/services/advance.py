@@ -13,7 +13,7 @@ from typing import Any
 from sqlmodel import Session
 
 from flows.services import applications, checker, evaluation, notice, payments, review
-from models.uow import read_only, unit_of_work
+from models.uow import read_only, retrying, unit_of_work
 
 StageFn = Callable[..., int]
 
@@ -27,8 +27,7 @@ STAGES: dict[str, StageFn] = {
 
 
 def run_stage(stage: str, scheme: str, chunk: int = 1000) -> int:
-    with unit_of_work() as s:
-        return STAGES[stage](s, scheme, chunk)
+    return retrying(lambda s: STAGES[stage](s, scheme, chunk))
 
 
 def run_payment_batch(scheme: str, payer: str, out_dir: str) -> dict[str, Any]:

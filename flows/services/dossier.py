@@ -530,10 +530,11 @@ def _evaluation(session: Session, policy: Policy, app: Application, events: list
         "combined": combined,
         "scores": [{"evaluator": s.evaluator, "criterion": s.criterion, "score": _score_text(s.score_tenths),
                     "score_tenths": s.score_tenths, "comment": s.comment, "active": s.active,
-                    "upload_id": s.upload_id,
-                    "upload_file": uploads[s.upload_id].filename if s.upload_id in uploads else None,
-                    "upload_sha256": uploads[s.upload_id].file_sha256 if s.upload_id in uploads else None,
-                    "upload_at": uploads[s.upload_id].at if s.upload_id in uploads else None} for s in scores],
+                    "upload_id": s.upload_id} for s in scores],
+        "uploads": [{"id": u.id, "evaluator": u.evaluator, "file": u.filename, "file_sha256": u.file_sha256,
+                     "at": u.at, "rows_for_case": sum(1 for s in scores if s.upload_id == u.id),
+                     "active_rows": sum(1 for s in scores if s.upload_id == u.id and s.active)}
+                    for _id, u in sorted(uploads.items(), key=lambda kv: kv[0] or 0)],
     }
 
 
@@ -814,12 +815,16 @@ def render_html(d: Dossier, escape: frozenset[str] = frozenset()) -> str:
     return html
 
 
-def render(d: Dossier) -> RenderResult:
-    """Render a dossier to PDF bytes (deterministic: see flows.pdf_render)."""
+def render(d: Dossier, *, escape_missing: bool = True) -> RenderResult:
+    """Render a dossier to PDF bytes (deterministic: see flows.pdf_render).
+
+    Characters of the *data* that the bundled fonts lack are printed as [U+XXXX] (a second render);
+    with ``escape_missing=False`` they raise MissingGlyphError instead. Characters in the templates'
+    own text are never escaped: they always raise."""
     from flows.pdf_render import MissingGlyphError, render_pdf
 
     escape: frozenset[str] = frozenset()
-    for _attempt in range(4):
+    for _attempt in range(4 if escape_missing else 1):
         html = render_html(d, escape)
         try:
             return render_pdf(html, base_url=TEMPLATES_DIR.as_uri() + "/", data_json=d.data_json,
@@ -856,12 +861,20 @@ def check_may_read(session: Session, actor: str | None) -> None:
 
 def issue(session: Session, actor: str | None, d: Dossier, result: RenderResult) -> AuditEvent:
     """Append the issued dossier's sha256 and render manifest to the audit chain."""
-    user = acting(session, actor, "dossier.issue")
     chain = d.data.get("chain") or {}
-    return audit.append(session, actor=user.name, action=ISSUE_ACTION, subject=d.subject, payload={
-        "document_id": d.number, "kind": d.kind, "key": d.key, "pdf_sha256": result.sha256,
-        "data_sha256": d.data_sha256, "created": d.created, "anchor_seq": chain.get("seq"),
-        "anchor_hash": chain.get("hash"), "manifest": result.manifest})
+    return issue_record(session, actor, kind=d.kind, key=d.key, number=d.number, pdf_sha256=result.sha256,
+                        data_sha256=d.data_sha256, created=d.created, anchor_seq=chain.get("seq"),
+                        anchor_hash=chain.get("hash"), manifest=result.manifest)
+
+
+def issue_record(session: Session, actor: str | None, *, kind: str, key: str, number: str, pdf_sha256: str,
+                 data_sha256: str, created: str, anchor_seq: int | None, anchor_hash: str | None,
+                 manifest: dict[str, str]) -> AuditEvent:
+    user = acting(session, actor, "dossier.issue")
+    subject = f"dossier:{key}" if kind == "case" else f"dossier:year:{key}"
+    return audit.append(session, actor=user.name, action=ISSUE_ACTION, subject=subject, payload={
+        "document_id": number, "kind": kind, "key": key, "pdf_sha256": pdf_sha256, "data_sha256": data_sha256,
+        "created": created, "anchor_seq": anchor_seq, "anchor_hash": anchor_hash, "manifest": manifest})
 
 
 def issued_records(session: Session, pdf_sha256: str, subject: str | None = None) -> list[dict[str, Any]]:

@@ -21,7 +21,7 @@ from flows.services.score_files import (
     write_template_csv,
     write_template_xlsx,
 )
-from models import audit
+from models import audit, guards
 from models.clock import now, stamp
 from models.tables import Applicant, Application, Assignment, EvaluatorConflict, Score, ScoreUpload, User
 from rules import assignment as assign_rules
@@ -150,6 +150,9 @@ def upload(session: Session, actor: str | None, content: bytes, filename: str, d
     An identical re-upload changes nothing. A corrected file replaces this evaluator's active scores
     for the cases it covers (old rows stay, inactive, in history)."""
     user = acting(session, actor, "scores.upload")
+    if guards.ENABLED and session.get_bind().dialect.name == "postgresql":
+        # One upload per evaluator at a time: a second one waits, then compares with the first's result.
+        session.exec(select(User).where(User.id == user.id).with_for_update()).one()
     policy = current_policy(session)
     rows, problems = parse_score_file(content, filename)
     refs = sorted({r.application_id.strip().upper() for r in rows})
@@ -207,6 +210,7 @@ def upload(session: Session, actor: str | None, content: bytes, filename: str, d
         old = {k: v for k, v in current.items() if k[0] == app_id}
         if new != old:
             changed.append(ref)
+    guards.checkpoint("scores.upload.compared")
     result = UploadResult(rows=len(rows), changed_cases=sorted(changed), unchanged=not changed, dry_run=dry_run)
     if dry_run or not changed:
         return result

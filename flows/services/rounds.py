@@ -19,7 +19,7 @@ from flows.services.applications import AWARDED
 from flows.services.budget import planned_figures, thresholds
 from flows.services.context import acting, current_policy
 from flows.services.evaluation import exact_scores
-from models import audit, ledger
+from models import audit, guards, ledger
 from models.clock import now, stamp
 from models.tables import Applicant, Application, AwardRound, BudgetLine, IntakeCheck, ReviewDecision
 from rules import certification
@@ -64,6 +64,12 @@ class RoundPlan:
         app = self.apps[o.application_id]
         return certification.award_fen(self.policy, self.applicants[app.applicant_id].kind,
                                        dt.date(self.year, 12, 31))
+
+
+def lock_line(session: Session, scheme: str, year: int) -> None:
+    if guards.ENABLED and session.get_bind().dialect.name == "postgresql":
+        session.exec(select(BudgetLine).where(BudgetLine.year == year, BudgetLine.scheme == scheme)
+                     .with_for_update()).all()
 
 
 def scheme_line(session: Session, scheme: str, year: int) -> BudgetLine:
@@ -120,6 +126,7 @@ def finalize(session: Session, actor: str | None, scheme: str, year: int, *, all
     """Commit the trial's allocation: awards committed on the budget line, cases into public notice."""
     user = acting(session, actor, "round.finalize")
     policy = current_policy(session)
+    lock_line(session, scheme, year)  # a second approver waits here, then finds nothing left to finalize
     plan = compute(session, scheme, year, policy)
     pending = [o.ref for o in plan.outcomes if o.outcome == "pending"]
     if pending and not allow_pending:
