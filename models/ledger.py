@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from collections import defaultdict
 from dataclasses import dataclass, field
+from typing import Any
 
 from sqlmodel import Session, col, select
 
@@ -48,6 +49,7 @@ def _ensure_accounts(session: Session, year: int, names: list[str]) -> None:
     """Create missing accounts race-free (INSERT ... ON CONFLICT DO NOTHING on both databases)."""
     rows = [{"year": year, "name": n, "balance_fen": 0} for n in names]
     table = Account.__table__  # type: ignore[attr-defined]
+    stmt: Any
     if session.get_bind().dialect.name == "postgresql":
         from sqlalchemy.dialects.postgresql import insert as pg_insert
 

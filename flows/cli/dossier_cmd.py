@@ -53,12 +53,13 @@ def _one(kind: str, key: str, out: Path | None, issue: bool, actor: str | None, 
     if as_json:
         print_json(info)
         return
-    console.print(f"[green]wrote[/] {path}: {d.number}, {pages} page(s), dated {d.created}", highlight=False)
+    console.print(f"[green]wrote[/] {path}: {d.number}, {pages} page(s), dated {d.created}", highlight=False,
+                  soft_wrap=True)
     console.print(f"  sha256 {result.sha256}\n  data sha256 {d.data_sha256}\n  audit anchor "
-                  f"#{info['anchor_seq']} {info['anchor_hash']}", highlight=False)
+                  f"#{info['anchor_seq']} {info['anchor_hash']}", highlight=False, soft_wrap=True)
     if event:
         console.print(f"  [green]issued[/]: audit event #{event['seq']} by {event['actor']} records the sha256 "
-                      "and render manifest", highlight=False)
+                      "and render manifest", highlight=False, soft_wrap=True)
 
 
 @app.command("case")
@@ -179,19 +180,23 @@ def verify(
         return
     if report.identical:
         console.print(f"[green]√ identical[/]: {file} is {report.expected_document_id} exactly as the database renders "
-                      f"it today (sha256 {report.file_sha256})", highlight=False)
+                      f"it today (sha256 {report.file_sha256})", highlight=False, soft_wrap=True)
         for i in report.issued:
-            console.print(f"  issued by {i['actor']} at {i['at']} (audit event #{i['seq']})", highlight=False)
+            console.print(f"  issued by {i['actor']} at {i['at']} (audit event #{i['seq']})", highlight=False,
+                          soft_wrap=True)
         if not report.issued:
             console.print("  (no dossier.issue event records this file's sha256)", highlight=False)
         return
     err_console.print(f"[bold red]× differs[/] ({report.verdict}): {file} is not the dossier the database renders "
                       f"today ({report.expected_document_id}, sha256 {report.expected_sha256}); file sha256 "
-                      f"{report.file_sha256}", highlight=False)
+                      f"{report.file_sha256}", highlight=False, soft_wrap=True)
     for m in report.messages:
-        err_console.print(f"  - {m}", highlight=False, markup=False)
+        err_console.print(f"  - {m}", highlight=False, markup=False, soft_wrap=True)
     if report.data_differences:
-        t = Table("field", "in the file", "in the database", title="Embedded data vs database")
+        t = Table(title="Embedded data vs database")
+        t.add_column("field", overflow="fold")
+        t.add_column("in the file", overflow="fold")
+        t.add_column("in the database", overflow="fold")
         for diff in report.data_differences[:40]:
             t.add_row(diff["field"], _cut(diff["in_file"]), _cut(diff["in_database"]))
         err_console.print(t)
@@ -205,7 +210,7 @@ def verify(
     for page in report.page_differences[:10]:
         err_console.print(f"  page {page['page']}:", highlight=False)
         for line in page["lines"]:
-            err_console.print(f"    {line}", highlight=False, markup=False)
+            err_console.print(f"    {line}", highlight=False, markup=False, soft_wrap=True)
     raise typer.Exit(1)
 
 

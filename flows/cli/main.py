@@ -58,3 +58,7 @@ register_late_commands()
 
 def main() -> None:
     app()
+
+
+if __name__ == "__main__":
+    main()

@@ -10,7 +10,8 @@ from rich.table import Table
 
 from flows.cli.common import AS_OPTION, JSON_OPTION, console, handled, print_json, yuan
 from flows.services import notice, payments, rounds
-from flows.services.advance import write_file_atomically
+from flows.services.advance import restore_batch_files, write_file_atomically
+from models import faults
 from models.uow import read_only, unit_of_work
 
 round_app = typer.Typer(help="Ranking and allocation within budget (择优、不超额).", no_args_is_help=True)
@@ -98,11 +99,15 @@ def batch(scheme: str = typer.Option("certification-award", "--scheme"),
     """Turn payable cases into a payment batch and write the bank file; never pays anything twice."""
     with unit_of_work() as s:
         r = payments.batch(s, actor, scheme)
+    faults.point("pay.after_commit")
+    for restored in restore_batch_files(scheme, str(out)):
+        console.print(f"[yellow]restored[/] {restored} (its batch was committed but the file was never written)")
     if r.batch is None:
         console.print("nothing payable: no new payments")
         return
     path = out / r.batch.file_name
     write_file_atomically(path, r.file_content)
+    faults.point("pay.after_payment_file")
     console.print(f"[green]batch {r.batch.id}[/]: {r.batch.count} payment(s), {yuan(r.batch.total_fen)} → {path}")
 
 
@@ -124,6 +129,7 @@ def confirm(file: Path = typer.Argument(..., exists=True, dir_okay=False), actor
     """Import the bank's acknowledgements (idempotency_key,status,bank_ref,reason)."""
     with unit_of_work() as s:
         counts = payments.confirm(s, actor, file.read_bytes(), file.name)
+    faults.point("pay.after_confirm_import")
     if as_json:
         print_json(counts)
         return

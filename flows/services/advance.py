@@ -13,6 +13,7 @@ from typing import Any
 from sqlmodel import Session
 
 from flows.services import applications, checker, evaluation, notice, payments, review
+from models import faults
 from models.uow import read_only, retrying, unit_of_work
 
 StageFn = Callable[..., int]
@@ -34,12 +35,24 @@ def run_payment_batch(scheme: str, payer: str, out_dir: str) -> dict[str, Any]:
     """Batch every payable case (as the finance user ``payer``) and write the bank file after commit."""
     with unit_of_work() as s:
         result = payments.batch(s, payer, scheme)
+    faults.point("pay.after_commit")
+    restore_batch_files(scheme, out_dir)
     if result.batch is None:
         return {"batch": None, "count": 0, "total_fen": 0}
     path = Path(out_dir) / result.batch.file_name
     write_file_atomically(path, result.file_content)
+    faults.point("pay.after_payment_file")
     return {"batch": result.batch.id, "count": result.batch.count, "total_fen": result.batch.total_fen,
             "file": str(path)}
+
+
+def restore_batch_files(scheme: str, out_dir: str) -> list[str]:
+    """Write any batch file a crash left unwritten (identical bytes, checked against the recorded hash)."""
+    with read_only() as s:
+        missing = payments.missing_batch_files(s, scheme, Path(out_dir))
+    for path, content in missing:
+        write_file_atomically(path, content)
+    return [str(p) for p, _ in missing]
 
 
 def write_file_atomically(path: Path, content: bytes) -> None:

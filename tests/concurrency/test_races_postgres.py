@@ -20,7 +20,14 @@ from models.uow import unit_of_work
 from rules.errors import RuleViolation
 from rules.funds import allocation_entries, move_entries, receipt_entries
 from tests.conftest import PG_URL
-from tests.support import SCHEME, applicants_and_applications, approve_all, scored_round, set_clock, staff_and_plan
+from tests.support import (
+    SCHEME,
+    applicants_and_applications,
+    approve_all,
+    scored_round,
+    set_clock,
+    staff_and_plan,
+)
 
 pytestmark = [pytest.mark.postgres,
               pytest.mark.skipif(not PG_URL, reason="concurrency is tested on PostgreSQL (IPFUND_TEST_DATABASE_URL)")]

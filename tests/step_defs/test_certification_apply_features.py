@@ -23,13 +23,13 @@ from flows import synthetic
 from flows.services import applicants as applicants_svc
 from flows.services import applications, evaluation, review, rounds, users
 from flows.services.advance import advance_plain
-from models.clock import now
+from models.clock import now, parse
 from models.uow import read_only, unit_of_work
 from rules.errors import RuleViolation
 from rules.money import parse_yuan
 from rules.uscc import make_uscc
 from tests.conftest import FEATURES
-from tests.support import SCHEME, staff_and_plan
+from tests.support import SCHEME, set_clock, staff_and_plan
 
 scenarios("certification_apply.feature", features_base_dir=str(FEATURES))
 
@@ -89,11 +89,7 @@ class World:
 
     def clock(self, iso: str) -> None:
         """Move the clock forward to ``iso`` (never back: stamps must keep increasing)."""
-        from models.clock import parse
-
         if parse(iso.replace("Z", ".000000Z")) > now():
-            from tests.support import set_clock
-
             set_clock(iso)
 
     def advance(self, **kwargs: Any) -> dict[str, Any]:
@@ -215,14 +211,20 @@ class World:
     def check(self, ref: str, name: str) -> dict[str, Any]:
         checks = {c["check"]: c for c in self.show(ref)["checks"]}
         assert name in checks, sorted(checks)
-        return checks[name]
+        found: dict[str, Any] = checks[name]
+        return found
+
+
+def new_world(db: Any, monkeypatch: pytest.MonkeyPatch) -> World:
+    """A fresh world on the test database. The clock is process-wide (IPFUND_NOW, moved by
+    tests.support.set_clock); monkeypatch puts it back after the scenario."""
+    monkeypatch.setenv("IPFUND_NOW", "2021-03-01T01:00:00Z")
+    return World(db)
 
 
 @pytest.fixture
 def world(db: Any, monkeypatch: pytest.MonkeyPatch) -> World:
-    # The clock is process-wide (IPFUND_NOW); monkeypatch puts it back after the scenario.
-    monkeypatch.setenv("IPFUND_NOW", "2021-03-01T01:00:00Z")
-    return World(db)
+    return new_world(db, monkeypatch)
 
 
 # --- Given ------------------------------------------------------------------------------------

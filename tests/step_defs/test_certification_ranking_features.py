@@ -19,12 +19,17 @@ from tests.step_defs.test_certification_apply_features import (
     FINALIZE_AT,
     World,
     assert_refused,
+    new_world,
     tenths,
 )
-from tests.step_defs.test_certification_apply_features import world  # noqa: F401  (the shared fixture)
 from tests.support import SCHEME, staff_and_plan
 
 scenarios("certification_ranking.feature", features_base_dir=str(FEATURES))
+
+
+@pytest.fixture
+def world(db: Any, monkeypatch: pytest.MonkeyPatch) -> World:
+    return new_world(db, monkeypatch)
 
 CAP_FEN = 8_000_000  # certification-award.cap_fen_per_applicant_year
 

@@ -6,17 +6,22 @@ from __future__ import annotations
 import json
 from typing import Any
 
+import pytest
 from pytest_bdd import given, parsers, scenarios, then, when
 
 from flows.services import applications, review
 from models.uow import unit_of_work
 from rules.errors import FourEyesViolation
 from tests.conftest import FEATURES
-from tests.step_defs.test_certification_apply_features import World, assert_refused
-from tests.step_defs.test_certification_apply_features import world  # noqa: F401  (the shared fixture)
+from tests.step_defs.test_certification_apply_features import World, assert_refused, new_world
 from tests.support import staff_and_plan
 
 scenarios("certification_review.feature", features_base_dir=str(FEATURES))
+
+
+@pytest.fixture
+def world(db: Any, monkeypatch: pytest.MonkeyPatch) -> World:
+    return new_world(db, monkeypatch)
 
 
 def _case(world: World) -> str:

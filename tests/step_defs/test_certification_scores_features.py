@@ -15,11 +15,15 @@ import pytest
 from pytest_bdd import given, parsers, scenarios, then, when
 
 from tests.conftest import FEATURES
-from tests.step_defs.test_certification_apply_features import World, assert_refused, flat, names_in
-from tests.step_defs.test_certification_apply_features import world  # noqa: F401  (the shared fixture)
+from tests.step_defs.test_certification_apply_features import World, assert_refused, flat, names_in, new_world
 from tests.support import staff_and_plan
 
 scenarios("certification_scores.feature", features_base_dir=str(FEATURES))
+
+
+@pytest.fixture
+def world(db: Any, monkeypatch: pytest.MonkeyPatch) -> World:
+    return new_world(db, monkeypatch)
 
 
 @dataclass

@@ -1,0 +1,105 @@
+"""Invariants the database itself enforces (django-hordak style): each test goes around the ORM with
+raw SQL, really commits, and the database must refuse."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+from sqlalchemy import text
+from sqlalchemy.exc import DBAPIError
+
+from flows.services import rounds
+from models.uow import unit_of_work
+from tests.support import SCHEME, scored_round, set_clock
+
+
+def refused(db: Any, *statements: str, role: str | None = None) -> str:
+    with pytest.raises(DBAPIError) as info, db.engine.begin() as conn:
+        if role:
+            conn.execute(text(f"SET ROLE {role}"))
+        for s in statements:
+            conn.execute(text(s))
+    return str(info.value.orig)
+
+
+@pytest.fixture
+def paid_round(db: Any) -> Any:
+    r = scored_round(db.engine, n_apps=4)
+    set_clock("2021-05-10T01:00:00Z")
+    with unit_of_work(db.engine) as s:
+        rounds.finalize(s, "wang.approve", SCHEME, 2021)
+    set_clock("2021-05-25T01:00:00Z")
+    r.advance(payer="chen.finance")
+    return r
+
+
+def test_a_receipt_of_zero_fen_is_refused(db: Any) -> None:
+    msg = refused(db, "INSERT INTO posting (year, kind, memo, actor, at) VALUES (2021,'x','x','x','x')",
+                  "INSERT INTO receipt (year, source, amount_fen, reference, posting_id) VALUES "
+                  "(2021, 'central', 0, 'x', (SELECT MAX(id) FROM posting))")
+    assert "receipt_amount_positive" in msg or "CHECK" in msg.upper()
+
+
+def test_an_unknown_application_state_is_refused(db: Any, paid_round: Any) -> None:
+    msg = refused(db, "UPDATE application SET status = 'teleported'")
+    assert "application_status_valid" in msg or "CHECK" in msg.upper()
+
+
+def test_a_second_payment_with_the_same_idempotency_key_is_refused(db: Any, paid_round: Any) -> None:
+    refused(db, "INSERT INTO payment (idempotency_key, batch_id, application_id, line_code, payee, uscc, "
+                "bank_account, amount_fen, status, approver, payer, created_at) "
+                "SELECT idempotency_key, batch_id, application_id, line_code, payee, uscc, bank_account, "
+                "amount_fen, 'failed', approver, payer, created_at FROM payment LIMIT 1")
+
+
+def test_a_second_live_payment_for_one_award_is_refused(db: Any, paid_round: Any) -> None:
+    msg = refused(db, "INSERT INTO payment (idempotency_key, batch_id, application_id, line_code, payee, uscc, "
+                      "bank_account, amount_fen, status, approver, payer, created_at) "
+                      "SELECT idempotency_key || '-again', batch_id, application_id, line_code, payee, uscc, "
+                      "bank_account, amount_fen, 'pending', approver, payer, created_at FROM payment LIMIT 1")
+    assert "ux_payment_live_once" in msg or "UNIQUE" in msg.upper()
+
+
+def test_a_negative_payment_is_refused(db: Any, paid_round: Any) -> None:
+    refused(db, "UPDATE payment SET amount_fen = -1")
+
+
+def test_a_payment_for_a_missing_application_is_refused(db: Any, paid_round: Any) -> None:
+    refused(db, "UPDATE payment SET application_id = 999999")
+
+
+def test_two_active_scores_for_one_criterion_are_refused(db: Any, paid_round: Any) -> None:
+    refused(db, "INSERT INTO score (application_id, evaluator, criterion, score_tenths, comment, upload_id, active) "
+                "SELECT application_id, evaluator, criterion, score_tenths, comment, upload_id, active "
+                "FROM score WHERE active LIMIT 1")
+
+
+@pytest.mark.parametrize("sql", ["UPDATE audit_event SET actor = 'mallory' WHERE seq = 1",
+                                 "DELETE FROM audit_event WHERE seq = 1"])
+def test_the_audit_log_accepts_insert_only(db: Any, sql: str) -> None:
+    msg = refused(db, sql)
+    assert "append-only" in msg
+
+
+def test_on_postgresql_the_application_role_cannot_change_the_audit_log_even_without_the_trigger(db: Any) -> None:
+    if db.engine.dialect.name != "postgresql":
+        pytest.skip("the restricted role is PostgreSQL's")
+    with db.engine.begin() as conn:
+        conn.execute(text("DROP TRIGGER audit_event_append_only ON audit_event"))
+    msg = refused(db, "UPDATE audit_event SET actor = 'mallory' WHERE seq = 1", role="ipfund_app")
+    assert "permission denied" in msg
+    with db.engine.begin() as conn:  # the role may still append and read
+        conn.execute(text("SET ROLE ipfund_app"))
+        assert conn.execute(text("SELECT COUNT(*) FROM audit_event")).scalar_one() >= 1
+
+
+def test_on_postgresql_an_unbalanced_posting_is_refused_at_commit(db: Any) -> None:
+    if db.engine.dialect.name != "postgresql":
+        pytest.skip("deferred constraint triggers are PostgreSQL's; on SQLite `ipfund check` finds it")
+    with db.engine.begin() as conn:
+        conn.execute(text("INSERT INTO account (year, name, balance_fen) VALUES (2021, 'source:central', 0)"))
+    msg = refused(db, "INSERT INTO posting (year, kind, memo, actor, at) VALUES (2021,'x','x','x','x')",
+                  "INSERT INTO posting_entry (posting_id, account_id, amount_fen) VALUES "
+                  "((SELECT MAX(id) FROM posting), (SELECT MIN(id) FROM account), 5)")
+    assert "does not balance" in msg
