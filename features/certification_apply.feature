@@ -68,7 +68,7 @@ Feature: Applying for the certification award (贯标认证奖励) and the autom
     Then the newer case of 烟台海拓机械有限公司 is in state formal_review (形式审查)
 
   Scenario: A university already awarded ¥80,000.00 this year fails the per-applicant cap check
-    Given 烟台大学 was awarded ¥80,000.00 in a finalized 2021 round
+    Given 烟台大学 has been awarded ¥80,000.00 in a finalized 2021 round
     And the applicant user "ytu.ip" belongs to 烟台大学
     When "ytu.ip" applies with certificate 175IP2100202R0L issued on 2021-02-01 by 中规(北京)认证有限公司
     And the automatic checks run
@@ -83,7 +83,7 @@ Feature: Applying for the certification award (贯标认证奖励) and the autom
     And the awards to 烟台海拓机械有限公司 in 2021 total ¥80,000.00
 
   Scenario: An enterprise awarded ¥50,000.00 earlier in the year is awarded ¥30,000.00 in a later round
-    Given 烟台海拓机械有限公司 was awarded ¥50,000.00 in a finalized 2021 round
+    Given 烟台海拓机械有限公司 has been awarded ¥50,000.00 in a finalized 2021 round
     And 烟台海拓机械有限公司 has applied again, been approved and scored 80.0
     When the approver "wang.approve" finalizes the 2021 round
     Then the newer case of 烟台海拓机械有限公司 is funded with ¥30,000.00

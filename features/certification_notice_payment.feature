@@ -5,7 +5,8 @@ Feature: Public notice (公示) and disbursement (拨付) of the certification a
   notice). When the period ends the cases are payable. A finance officer turns them into a payment
   batch and a bank file, each payment under an idempotency key, so nothing is ever paid twice; the
   bank's confirmations are imported back, a failed transfer is paid again under a new key.
-  不相容岗位相互分离: the approver who finalized a case never pays it.
+  不相容岗位相互分离: the approver who finalized a case never pays it, and no finance officer pays an
+  award to the organisation it belongs to.
 
   Background:
     Given the sample 2021 budget plan is loaded and the round is staffed
@@ -16,7 +17,7 @@ Feature: Public notice (公示) and disbursement (拨付) of the certification a
     And the scored cases of 烟台海拓机械有限公司 and 烟台大学
 
   Scenario Outline: Funded cases stay in public notice for 7 days, then become payable
-    Given "wang.approve" finalized the 2021 round on 2021-05-10
+    Given "wang.approve" has finalized the 2021 round on 2021-05-10
     When the advance run goes on <day>
     Then the cases of 烟台海拓机械有限公司 and 烟台大学 are in state <status> (<state name>)
     And their notice period ends on 2021-05-17
@@ -27,20 +28,20 @@ Feature: Public notice (公示) and disbursement (拨付) of the certification a
       | 2021-05-18 | payable   | 待拨付     |
 
   Scenario: An objection puts a case in public notice on hold
-    Given "wang.approve" finalized the 2021 round on 2021-05-10
+    Given "wang.approve" has finalized the 2021 round on 2021-05-10
     When "sun.audit" objects to the award of 烟台海拓机械有限公司 because "该企业认证证书已被认证机构暂停"
     Then the case of 烟台海拓机械有限公司 is in state on_hold (异议暂停)
     And the case shows the open objection of "sun.audit", "该企业认证证书已被认证机构暂停"
 
   Scenario: A case on hold is not made payable when the notice period ends
-    Given "wang.approve" finalized the 2021 round on 2021-05-10
+    Given "wang.approve" has finalized the 2021 round on 2021-05-10
     And "sun.audit" has objected to the award of 烟台海拓机械有限公司
     When the advance run goes on 2021-05-18
     Then the case of 烟台海拓机械有限公司 is in state on_hold (异议暂停)
     And the case of 烟台大学 is in state payable (待拨付)
 
   Scenario: An upheld objection withdraws the award and releases its commitment
-    Given "wang.approve" finalized the 2021 round on 2021-05-10
+    Given "wang.approve" has finalized the 2021 round on 2021-05-10
     And "sun.audit" has objected to the award of 烟台海拓机械有限公司
     And the certification-award line has ¥130,000.00 committed
     When "wang.approve" upholds the objection to 烟台海拓机械有限公司 because "认证证书已被暂停，异议成立"
@@ -48,14 +49,14 @@ Feature: Public notice (公示) and disbursement (拨付) of the certification a
     And the certification-award line has ¥80,000.00 committed, ¥50,000.00 less
 
   Scenario: A dismissed objection puts the case back in public notice
-    Given "wang.approve" finalized the 2021 round on 2021-05-10
+    Given "wang.approve" has finalized the 2021 round on 2021-05-10
     And "sun.audit" has objected to the award of 烟台海拓机械有限公司
     When "wang.approve" dismisses the objection to 烟台海拓机械有限公司 because "证书经核实有效，异议不成立"
     Then the case of 烟台海拓机械有限公司 is in state in_notice (公示中) with an award of ¥50,000.00
     And the certification-award line has ¥130,000.00 committed
 
   Scenario: A payment batch writes the bank file with every amount in figures and in 大写
-    Given "wang.approve" finalized the 2021 round on 2021-05-10
+    Given "wang.approve" has finalized the 2021 round on 2021-05-10
     And the notice period has ended
     When "chen.finance" makes a payment batch
     Then the bank file has the columns idempotency_key,payee,credit_code,bank_account,amount_fen,amount_yuan,amount_daxie,reference
@@ -67,14 +68,22 @@ Feature: Public notice (公示) and disbursement (拨付) of the certification a
 
   Scenario: The approver who finalized the round cannot pay it
     Given the user "lin.both" is an approver and a finance officer
-    And "lin.both" finalized the 2021 round on 2021-05-10
+    And "lin.both" has finalized the 2021 round on 2021-05-10
     And the notice period has ended
     When "lin.both" makes a payment batch
     Then the batch is refused as a four-eyes violation naming "lin.both approved or reviewed 2 of these cases"
     And nothing is written to the database
 
+  Scenario: A finance officer belonging to an applicant cannot pay its award
+    Given the finance officer "fin.haituo" belongs to 烟台海拓机械有限公司
+    And "wang.approve" has finalized the 2021 round on 2021-05-10
+    And the notice period has ended
+    When "fin.haituo" makes a payment batch
+    Then the batch is refused as a four-eyes violation naming "fin.haituo belongs to the applicant of CA-2021-00001; another finance officer must pay it"
+    And nothing is written to the database
+
   Scenario: A second payment batch pays nothing new
-    Given "wang.approve" finalized the 2021 round on 2021-05-10
+    Given "wang.approve" has finalized the 2021 round on 2021-05-10
     And the notice period has ended
     And "chen.finance" has made a payment batch
     When "chen.finance" makes a payment batch
@@ -82,7 +91,7 @@ Feature: Public notice (公示) and disbursement (拨付) of the certification a
     And nothing is written to the database
 
   Scenario: A failed transfer makes the case payable again and the next batch pays it under a new key
-    Given "wang.approve" finalized the 2021 round on 2021-05-10
+    Given "wang.approve" has finalized the 2021 round on 2021-05-10
     And the notice period has ended
     And "chen.finance" has made a payment batch
     When "chen.finance" imports the bank confirmation
@@ -97,7 +106,7 @@ Feature: Public notice (公示) and disbursement (拨付) of the certification a
       | CA-2021-00001:award:2 | 烟台海拓机械有限公司 | 5000000    | 50000.00    | 伍万元整     | 知识产权管理规范贯标认证奖励 CA-2021-00001 |
 
   Scenario: Importing the same bank confirmation again changes no payment
-    Given "wang.approve" finalized the 2021 round on 2021-05-10
+    Given "wang.approve" has finalized the 2021 round on 2021-05-10
     And the notice period has ended
     And "chen.finance" has made a payment batch
     And "chen.finance" has imported the bank confirmation
@@ -109,7 +118,7 @@ Feature: Public notice (公示) and disbursement (拨付) of the certification a
     And no payment, case or ledger entry changes
 
   Scenario: A confirmation contradicting an earlier one is refused and nothing is written
-    Given "wang.approve" finalized the 2021 round on 2021-05-10
+    Given "wang.approve" has finalized the 2021 round on 2021-05-10
     And the notice period has ended
     And "chen.finance" has made a payment batch
     And "chen.finance" has imported the bank confirmation
@@ -122,7 +131,7 @@ Feature: Public notice (公示) and disbursement (拨付) of the certification a
     And nothing is written to the database
 
   Scenario Outline: A payment requested again under its idempotency key returns the original or conflicts
-    Given "wang.approve" finalized the 2021 round on 2021-05-10
+    Given "wang.approve" has finalized the 2021 round on 2021-05-10
     And the notice period has ended
     And "chen.finance" has made a payment batch
     When the payment to 烟台海拓机械有限公司 is requested again under the key CA-2021-00001:award:1 for ¥<amount>

@@ -32,7 +32,7 @@ Feature: Formal review (形式审查) of certification-award applications
       | applicant              | day        |
       | 烟台万华新材料有限公司 | 2021-03-01 |
       | 烟台大学               | 2021-03-02 |
-    And the case of 烟台万华新材料有限公司 was returned, resubmitted and checked again on 2021-03-04
+    And the case of 烟台万华新材料有限公司 has been returned, resubmitted and checked again on 2021-03-04
     When "li.review" opens the review queue
     Then the queue lists
       | applicant              | waiting since |

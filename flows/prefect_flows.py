@@ -23,8 +23,13 @@ def payment_task(scheme: str, payer: str, out_dir: str) -> dict[str, Any]:
 
 
 @task(name="invariant-check")
-def check_task() -> dict[str, Any]:
-    return svc.run_check()
+def check_task(audit_from_seq: int) -> dict[str, Any]:
+    return svc.run_check(audit_from_seq)
+
+
+@flow(name="noop")
+def noop_flow() -> None:
+    """Starts the ephemeral API on first use (the benchmark reports that one-off cost on its own)."""
 
 
 @flow(name="advance", log_prints=False)
@@ -34,6 +39,7 @@ def advance_flow(scheme: str = "certification-award", chunk: int = 1000, payer: 
 
     Idempotent: running it twice in a row does nothing the second time. Human acts (decisions, scores,
     finalize) are never awaited here; they are rows the next run picks up."""
+    start_seq = svc.audit_head_seq()  # the check verifies every audit entry this run appends
     totals: dict[str, Any] = {}
     for stage in svc.STAGES:
         totals[stage] = 0
@@ -44,7 +50,7 @@ def advance_flow(scheme: str = "certification-award", chunk: int = 1000, payer: 
                 break
     if payer:
         totals["payment"] = payment_task(scheme, payer, out_dir)
-    report = check_task()
+    report = check_task(start_seq)
     totals["check"] = report
     if not report["ok"]:
         bad = [c for c in report["checks"] if not c["ok"]]

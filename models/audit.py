@@ -9,7 +9,7 @@ from sqlmodel import Session, col, select
 
 from models.clock import stamp
 from models.tables import AuditEvent
-from rules.audit_chain import GENESIS_HASH, ChainBreak, canonical_json, event_hash, verify_events
+from rules.audit_chain import GENESIS_HASH, ChainBreak, canonical_json, event_hash
 
 _CHAIN_LOCK = 815_001  # pg_advisory_xact_lock key: one appender at a time on PostgreSQL
 
@@ -54,27 +54,38 @@ def append_many(session: Session, events: list[dict[str, Any]]) -> None:
     session.execute(AuditEvent.__table__.insert(), rows)  # type: ignore[attr-defined]
 
 
-def verify(session: Session, batch: int = 5000) -> tuple[int, ChainBreak | None]:
-    """Walk the whole chain in batches; return (events checked, first break or None)."""
+def verify(session: Session, batch: int = 20000, from_seq: int = 0) -> tuple[int, ChainBreak | None]:
+    """Walk the chain in batches of plain rows (no ORM objects); return (events checked, first break).
+
+    ``from_seq`` > 0 verifies only the tail after that entry, anchored on the stored hash of entry
+    ``from_seq`` (used after each flow run for what it appended; `ipfund audit verify` walks it all)."""
+    t = AuditEvent.__table__  # type: ignore[attr-defined]
+    cols = (t.c.seq, t.c.at, t.c.actor, t.c.action, t.c.subject, t.c.payload, t.c.prev_hash, t.c.hash)
+    prev = GENESIS_HASH
+    if from_seq > 0:
+        anchor = session.execute(select(t.c.hash).where(t.c.seq == from_seq)).scalar_one_or_none()
+        if anchor is None:
+            return 0, ChainBreak(from_seq, "anchor entry is missing")
+        prev = anchor
     checked = 0
-    last_seq = 0
-
-    def stream() -> Any:
-        nonlocal checked, last_seq
-        while True:
-            rows = session.exec(
-                select(AuditEvent).where(AuditEvent.seq > last_seq).order_by(col(AuditEvent.seq)).limit(batch)
-            ).all()
-            if not rows:
-                return
-            for r in rows:
-                checked += 1
-                last_seq = r.seq
-                yield {"seq": r.seq, "at": r.at, "actor": r.actor, "action": r.action, "subject": r.subject,
-                       "payload": r.payload, "prev_hash": r.prev_hash, "hash": r.hash}
-
-    brk = verify_events(stream())
-    return checked, brk
+    expected = from_seq + 1
+    last = from_seq
+    while True:
+        query = select(*cols).where(t.c.seq > last).order_by(t.c.seq).limit(batch)  # type: ignore[call-overload]
+        rows = session.execute(query).all()
+        if not rows:
+            return checked, None
+        for seq, at, actor, action, subject, payload, prev_hash, h in rows:
+            if seq != expected:
+                return checked, ChainBreak(seq, f"sequence gap: expected {expected}, found {seq}")
+            if prev_hash != prev:
+                return checked, ChainBreak(seq, "prev_hash does not match the hash of the entry before it")
+            if event_hash(prev, seq, at, actor, action, subject, payload) != h:
+                return checked, ChainBreak(seq, "hash does not match the entry's content (the row was changed)")
+            prev = h
+            expected += 1
+            checked += 1
+        last = rows[-1][0]
 
 
 def head(session: Session) -> AuditEvent | None:

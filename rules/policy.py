@@ -22,8 +22,9 @@ from typing import Any, Literal
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
+from rules.constants import DEFAULT_POLICY_ID as DEFAULT_POLICY_ID  # re-exported
+
 POLICY_DIR = Path(__file__).parent / "policies"
-DEFAULT_POLICY_ID = "yantai-2020"
 
 Unit = Literal["ratio", "fen", "days", "months", "count", "score", "rounding", "pattern", "date", "rubric", "list"]
 

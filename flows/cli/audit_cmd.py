@@ -6,8 +6,6 @@ import typer
 from rich.table import Table
 
 from flows.cli.common import JSON_OPTION, console, err_console, handled, print_json
-from flows.services import audit_log
-from models.uow import read_only
 
 app = typer.Typer(help="The hash-chained audit log.", no_args_is_help=True)
 
@@ -16,6 +14,9 @@ app = typer.Typer(help="The hash-chained audit log.", no_args_is_help=True)
 @handled
 def verify(as_json: bool = JSON_OPTION) -> None:
     """Walk the chain; exit 1 naming the first entry that does not verify."""
+    from flows.services import audit_log
+    from models.uow import read_only
+
     with read_only() as s:
         r = audit_log.verify(s)
     if as_json:
@@ -31,6 +32,9 @@ def verify(as_json: bool = JSON_OPTION) -> None:
 @handled
 def log(subject: str = typer.Option(None, "--subject"), limit: int = typer.Option(None, "--limit"),
         as_json: bool = JSON_OPTION) -> None:
+    from flows.services import audit_log
+    from models.uow import read_only
+
     with read_only() as s:
         rows = audit_log.log(s, subject, limit)
     if as_json:

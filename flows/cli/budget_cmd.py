@@ -10,8 +10,6 @@ import typer
 from rich.table import Table
 
 from flows.cli.common import AS_OPTION, JSON_OPTION, console, handled, print_json, yuan
-from flows.services import budget
-from models.uow import read_only, unit_of_work
 from rules.errors import ValidationFailed
 
 app = typer.Typer(help="Budget plans, adjustments and the 三(二) fund rules.", no_args_is_help=True)
@@ -21,6 +19,9 @@ app = typer.Typer(help="Budget plans, adjustments and the 三(二) fund rules.",
 @handled
 def plan(file: Path = typer.Argument(..., exists=True, dir_okay=False), actor: str = AS_OPTION) -> None:
     """Load a year's budget plan (TOML): the whole plan or nothing."""
+    from flows.services import budget
+    from models.uow import unit_of_work
+
     try:
         raw = tomllib.loads(file.read_text(encoding="utf-8"))
     except tomllib.TOMLDecodeError as exc:
@@ -42,6 +43,9 @@ def adjust(
     actor: str = AS_OPTION,
 ) -> None:
     """Allocate more to a line from a source (+) or give unspent money back (-); fund rules re-checked."""
+    from flows.services import budget
+    from models.uow import unit_of_work
+
     with unit_of_work() as s:
         adj = budget.adjust_line(s, actor, year, line, source, delta_yuan, reason)
     console.print(f"[green]adjusted[/] {line} {source} by {yuan(adj.delta_fen)} (approved by {adj.approved_by})")
@@ -51,6 +55,9 @@ def adjust(
 @handled
 def status(year: int = typer.Option(None, "--year"), as_json: bool = JSON_OPTION) -> None:
     """Per rule: planned and actual (paid) figures, ratio, threshold, pass/fail and shortfall."""
+    from flows.services import budget
+    from models.uow import read_only
+
     with read_only() as s:
         st = budget.status(s, year)
     if as_json:

@@ -6,6 +6,7 @@ Rendering and verifying only read the database; ``--issue`` appends one ``dossie
 
 from __future__ import annotations
 
+import json
 import os
 import tempfile
 from pathlib import Path
@@ -75,8 +76,10 @@ def case(
     actor: str = AS_OPTION,
     as_json: bool = JSON_OPTION,
 ) -> None:
-    """The case dossier: applicant, application, checks, decisions, scores, outcome, award, notice,
-    payments and audit events, Chinese with English alongside."""
+    """Render a case dossier (Chinese with English alongside).
+
+    Applicant, application, automatic checks, review decisions, scores, rank and outcome, award and
+    fund rules at finalize, notice, payments, and the case's audit events."""
     if all_cases:
         if app_key or year is None or out is None:
             raise ValidationFailed("dossier case --all", ["give --year YEAR and --out DIR, and no APP"])
@@ -108,11 +111,16 @@ def _many(year: int, scheme: str | None, out_dir: Path, jobs: int | None, issue:
         raise ValidationFailed("dossier case --all", [f"no cases of {year}{' in ' + scheme if scheme else ''}"])
     workers = max(1, min(jobs or os.cpu_count() or 1, len(refs)))
     started = time.perf_counter()
+    # auto_refresh=False: no refresh thread runs while the worker processes are forked.
     with Progress(TextColumn("dossiers"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
-                  console=err_console, disable=as_json) as progress:
+                  console=err_console, disable=as_json, auto_refresh=False) as progress:
         task = progress.add_task("render", total=len(refs))
-        results = dossier.render_many(database_url(), refs, str(out_dir), workers, chain,
-                                      on_done=lambda _r: progress.advance(task))
+
+        def done(_r: dossier.RenderedFile) -> None:
+            progress.advance(task)
+            progress.refresh()
+
+        results = dossier.render_many(database_url(), refs, str(out_dir), workers, chain, on_done=done)
     elapsed = time.perf_counter() - started
     issued = 0
     if issue:
@@ -143,13 +151,15 @@ def year_cmd(
     actor: str = AS_OPTION,
     as_json: bool = JSON_OPTION,
 ) -> None:
-    """The fund-year dossier: receipts, lines, balances, the 三(二) rules planned and actual, schemes,
-    outcomes, rounds and adjustments."""
+    """Render a fund-year dossier.
+
+    Receipts, budget lines and balances, the 三(二) rules planned and actual, totals per scheme, cases
+    by outcome, award rounds and budget adjustments."""
     _one("year", str(year), out, issue, actor, as_json)
 
 
 def _cut(value: Any, width: int = 90) -> str:
-    text = value if isinstance(value, str) else repr(value)
+    text = json.dumps(value, ensure_ascii=False)
     return text if len(text) <= width else text[:width - 1] + "…"
 
 
@@ -162,10 +172,10 @@ def verify(
     actor: str = AS_OPTION,
     as_json: bool = JSON_OPTION,
 ) -> None:
-    """Re-render from the database and compare: identical -> exit 0; different -> exit 1 naming what
-    differs (data fields, render environment, or page text)."""
-    from rich.table import Table
+    """Re-render a dossier file from the database and compare the bytes.
 
+    Identical -> exit 0. Different -> exit 1 naming what differs: the embedded data field by field,
+    else the render environment, else the text page by page."""
     from flows.services import dossier
     from models.uow import read_only
 
@@ -193,20 +203,17 @@ def verify(
     for m in report.messages:
         err_console.print(f"  - {m}", highlight=False, markup=False, soft_wrap=True)
     if report.data_differences:
-        t = Table(title="Embedded data vs database")
-        t.add_column("field", overflow="fold")
-        t.add_column("in the file", overflow="fold")
-        t.add_column("in the database", overflow="fold")
+        err_console.print("Embedded data vs database (field: in the file → in the database):", highlight=False)
         for diff in report.data_differences[:40]:
-            t.add_row(diff["field"], _cut(diff["in_file"]), _cut(diff["in_database"]))
-        err_console.print(t)
+            err_console.print(f"  {diff['field']}: {_cut(diff['in_file'])} → {_cut(diff['in_database'])}",
+                              highlight=False, markup=False, soft_wrap=True)
         if len(report.data_differences) > 40:
             err_console.print(f"  … and {len(report.data_differences) - 40} more field(s) (--json lists all)")
     if report.environment_differences:
-        t = Table("manifest key", "in the file", "now", title="Render environment")
+        err_console.print("Render environment (manifest key: in the file → now):", highlight=False)
         for e in report.environment_differences:
-            t.add_row(e["key"], _cut(e["in_file"]), _cut(e["now"]))
-        err_console.print(t)
+            err_console.print(f"  {e['key']}: {_cut(e['in_file'])} → {_cut(e['now'])}", highlight=False,
+                              markup=False, soft_wrap=True)
     for page in report.page_differences[:10]:
         err_console.print(f"  page {page['page']}:", highlight=False)
         for line in page["lines"]:
@@ -224,8 +231,9 @@ def bench(
     out: Path = typer.Option(None, "--out", help="Directory for the PDFs (default: a temporary one)."),
     as_json: bool = JSON_OPTION,
 ) -> None:
-    """Render case dossiers from the current database; print pages per second per core and dossiers
-    per minute."""
+    """Measure rendering speed on the current database.
+
+    Prints pages per second per core and dossiers per minute (one core, then all cores)."""
     from sqlalchemy import func
     from sqlmodel import select
 

@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import sys
+
 import typer
 
 from flows.cli import audit_cmd, budget_cmd, people_cmd, policy_cmd
 from flows.cli.common import console, handled
-from rules.policy import DEFAULT_POLICY_ID
+from rules.constants import DEFAULT_POLICY_ID
 
 app = typer.Typer(
     name="ipfund",
@@ -43,7 +45,7 @@ def register_late_commands() -> None:
     """Command groups added by later modules (kept in one place so the import cost stays visible)."""
     import importlib
 
-    for mod in ("flows.cli.workflow_cmd", "flows.cli.dossier_cmd"):
+    for mod in ("flows.cli.workflow_cmd", "flows.cli.bench_cmd", "flows.cli.dossier_cmd"):
         try:
             m = importlib.import_module(mod)
         except ModuleNotFoundError as exc:
@@ -57,6 +59,11 @@ register_late_commands()
 
 
 def main() -> None:
+    from flows.cli.workflow_cmd import fast_review
+
+    code = fast_review(sys.argv[1:])  # `review queue|next`, run all day: no Typer parameter processing
+    if code is not None:
+        raise SystemExit(code)
     app()
 
 

@@ -9,10 +9,6 @@ import typer
 from rich.table import Table
 
 from flows.cli.common import AS_OPTION, JSON_OPTION, console, handled, print_json, yuan
-from flows.services import notice, payments, rounds
-from flows.services.advance import restore_batch_files, write_file_atomically
-from models import faults
-from models.uow import read_only, unit_of_work
 
 round_app = typer.Typer(help="Ranking and allocation within budget (择优、不超额).", no_args_is_help=True)
 notice_app = typer.Typer(help="Public notice (公示) and objections.", no_args_is_help=True)
@@ -40,6 +36,9 @@ def trial(scheme: str = typer.Argument("certification-award"), year: int = typer
           cases: bool = typer.Option(False, "--cases", help="List every case with its outcome."),
           actor: str = AS_OPTION, as_json: bool = JSON_OPTION) -> None:
     """Rank and allocate; writes nothing, prints the report."""
+    from flows.services import rounds
+    from models.uow import read_only
+
     with read_only() as s:
         r = rounds.trial(s, actor, scheme, year)
     if as_json:
@@ -60,6 +59,9 @@ def finalize(scheme: str = typer.Argument("certification-award"), year: int = ty
              allow_pending: bool = typer.Option(False, "--allow-pending"), actor: str = AS_OPTION,
              as_json: bool = JSON_OPTION) -> None:
     """Commit the allocation (approvers): awards committed on the line, funded cases into public notice."""
+    from flows.services import rounds
+    from models.uow import unit_of_work
+
     with unit_of_work() as s:
         r = rounds.finalize(s, actor, scheme, year, allow_pending=allow_pending)
     if as_json:
@@ -73,6 +75,9 @@ def finalize(scheme: str = typer.Argument("certification-award"), year: int = ty
 def object_cmd(app: str = typer.Argument(...), reason: str = typer.Option(..., "--reason"),
                actor: str = AS_OPTION) -> None:
     """Object to an award in public notice: the case is on hold until an approver resolves it."""
+    from flows.services import notice
+    from models.uow import unit_of_work
+
     with unit_of_work() as s:
         notice.object_to(s, actor, app, reason)
     console.print(f"[yellow]on hold[/] {app.upper()} until an approver resolves the objection")
@@ -86,6 +91,9 @@ def resolve(app: str = typer.Argument(...), uphold: bool = typer.Option(False, "
     """Uphold (award withdrawn, commitment released) or dismiss (back in notice)."""
     if uphold == dismiss:
         raise typer.BadParameter("give exactly one of --uphold, --dismiss")
+    from flows.services import notice
+    from models.uow import unit_of_work
+
     with unit_of_work() as s:
         a = notice.resolve(s, actor, app, uphold, reason)
     console.print(f"[green]resolved[/] {a.ref}: now {a.status}")
@@ -97,6 +105,11 @@ def batch(scheme: str = typer.Option("certification-award", "--scheme"),
           out: Path = typer.Option(Path("payments"), "--out", help="Directory for the bank file"),
           actor: str = AS_OPTION) -> None:
     """Turn payable cases into a payment batch and write the bank file; never pays anything twice."""
+    from flows.services import payments
+    from flows.services.advance import restore_batch_files, write_file_atomically
+    from models import faults
+    from models.uow import unit_of_work
+
     with unit_of_work() as s:
         r = payments.batch(s, actor, scheme)
     faults.point("pay.after_commit")
@@ -115,6 +128,10 @@ def batch(scheme: str = typer.Option("certification-award", "--scheme"),
 @handled
 def batch_file(batch_id: int = typer.Argument(...), out: Path = typer.Option(Path("payments"), "--out")) -> None:
     """Regenerate a batch's bank file from the database (identical bytes)."""
+    from flows.services import payments
+    from flows.services.advance import write_file_atomically
+    from models.uow import read_only
+
     with read_only() as s:
         b, content = payments.batch_file(s, batch_id)
     path = out / b.file_name
@@ -127,6 +144,10 @@ def batch_file(batch_id: int = typer.Argument(...), out: Path = typer.Option(Pat
 def confirm(file: Path = typer.Argument(..., exists=True, dir_okay=False), actor: str = AS_OPTION,
             as_json: bool = JSON_OPTION) -> None:
     """Import the bank's acknowledgements (idempotency_key,status,bank_ref,reason)."""
+    from flows.services import payments
+    from models import faults
+    from models.uow import unit_of_work
+
     with unit_of_work() as s:
         counts = payments.confirm(s, actor, file.read_bytes(), file.name)
     faults.point("pay.after_confirm_import")

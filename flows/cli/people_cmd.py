@@ -9,8 +9,6 @@ import typer
 from rich.table import Table
 
 from flows.cli.common import AS_OPTION, JSON_OPTION, console, handled, print_json
-from flows.services import applicants, users
-from models.uow import read_only, unit_of_work
 
 user_app = typer.Typer(help="Users and their roles.", no_args_is_help=True)
 applicant_app = typer.Typer(help="Applicants (enterprises, universities, institutes).", no_args_is_help=True)
@@ -28,6 +26,9 @@ def user_add(
     actor: str = AS_OPTION,
 ) -> None:
     """Add a user (admins only)."""
+    from flows.services import users
+    from models.uow import unit_of_work
+
     with unit_of_work() as s:
         u = users.add_user(s, actor, name, role, display_name, affiliation)
     console.print(f"[green]added[/] user {u.name} ({u.roles})")
@@ -36,6 +37,9 @@ def user_add(
 @user_app.command("list")
 @handled
 def user_list(as_json: bool = JSON_OPTION) -> None:
+    from flows.services import users
+    from models.uow import read_only
+
     with read_only() as s:
         rows: list[dict[str, Any]] = [{"name": u.name, "display_name": u.display_name,
                                        "roles": u.roles.split(","), "affiliation": u.affiliation}
@@ -53,6 +57,9 @@ def user_list(as_json: bool = JSON_OPTION) -> None:
 @handled
 def applicant_import(file: Path = typer.Argument(..., exists=True, dir_okay=False), actor: str = AS_OPTION) -> None:
     """Import applicants from CSV (name,uscc,kind,district,sme,whitelist): all rows or none."""
+    from flows.services import applicants
+    from models.uow import unit_of_work
+
     with unit_of_work() as s:
         n = applicants.import_applicants(s, actor, file.read_bytes(), file.name)
     console.print(f"[green]imported[/] {n} new applicant(s) from {file}")
@@ -61,6 +68,9 @@ def applicant_import(file: Path = typer.Argument(..., exists=True, dir_okay=Fals
 @applicant_app.command("list")
 @handled
 def applicant_list(as_json: bool = JSON_OPTION) -> None:
+    from flows.services import applicants
+    from models.uow import read_only
+
     with read_only() as s:
         rows: list[dict[str, Any]] = [{"id": a.id, "name": a.name, "uscc": a.uscc, "kind": a.kind, "district": a.district, "sme": a.sme,
                  "whitelist": a.whitelist} for a in applicants.list_applicants(s)]

@@ -9,7 +9,7 @@ import typer
 from rich.table import Table
 
 from flows.cli.common import JSON_OPTION, console, handled, print_json
-from rules.policy import DEFAULT_POLICY_ID, load_policy, load_policy_file, parameter_rows
+from rules.constants import DEFAULT_POLICY_ID
 
 app = typer.Typer(help="Policy parameters: every ratio, cap and threshold with its clause.", no_args_is_help=True)
 
@@ -22,6 +22,8 @@ def show(
     as_json: bool = JSON_OPTION,
 ) -> None:
     """Print the parameters with unit, clause, dated values and whether they are illustrative."""
+    from rules.policy import load_policy, parameter_rows
+
     if policy is None:
         policy = _db_policy_id()
     p = load_policy(policy)
@@ -45,6 +47,8 @@ def show(
 @handled
 def check(file: Path = typer.Argument(..., exists=True, dir_okay=False, help="Policy YAML file to validate.")) -> None:
     """Validate a policy file; every problem is listed with its key path."""
+    from rules.policy import load_policy_file
+
     p = load_policy_file(file)
     console.print(f"[green]ok[/] {file}: policy {p.id} with {len(p.parameters)} parameters and "
                   f"{len(p.schemes)} scheme(s)")

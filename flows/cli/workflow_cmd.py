@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import os
+import sys
 from pathlib import Path
 from typing import Any
 
@@ -10,8 +12,6 @@ from rich.panel import Panel
 from rich.table import Table
 
 from flows.cli.common import AS_OPTION, JSON_OPTION, console, handled, print_json, yuan
-from flows.services import applications, evaluation, review
-from models.uow import read_only, unit_of_work
 
 application_app = typer.Typer(help="Applications (申报): import, list, show, withdraw, resubmit.", no_args_is_help=True)
 review_app = typer.Typer(help="Formal review (形式审查) for reviewers.", no_args_is_help=True)
@@ -28,6 +28,9 @@ def apply_cmd(
     actor: str = AS_OPTION,
 ) -> None:
     """Apply to a scheme for your organisation."""
+    from flows.services import applications
+    from models.uow import unit_of_work
+
     with unit_of_work() as s:
         app = applications.apply(s, actor, scheme, {"certificate_no": certificate_no,
                                                     "certification_date": certification_date,
@@ -40,6 +43,9 @@ def apply_cmd(
 def app_import(file: Path = typer.Argument(..., exists=True, dir_okay=False),
                scheme: str = typer.Option("certification-award", "--scheme"), actor: str = AS_OPTION) -> None:
     """Bulk import (CSV: applicant_uscc,certificate_no,certification_date,certification_body): all or nothing."""
+    from flows.services import applications
+    from models.uow import unit_of_work
+
     with unit_of_work() as s:
         apps = applications.import_applications(s, actor, scheme, file.read_bytes(), file.name)
     first_last = f" ({apps[0].ref} … {apps[-1].ref})" if apps else ""
@@ -50,6 +56,9 @@ def app_import(file: Path = typer.Argument(..., exists=True, dir_okay=False),
 @handled
 def app_list(scheme: str = typer.Option(None, "--scheme"), status: str = typer.Option(None, "--status"),
              limit: int = typer.Option(1000, "--limit"), actor: str = AS_OPTION, as_json: bool = JSON_OPTION) -> None:
+    from flows.services import applications
+    from models.uow import read_only
+
     with read_only() as s:
         rows = applications.list_apps(s, actor, scheme, status, limit)
     if as_json:
@@ -66,6 +75,9 @@ def app_list(scheme: str = typer.Option(None, "--scheme"), status: str = typer.O
 @handled
 def app_show(app: str = typer.Argument(...), actor: str = AS_OPTION, as_json: bool = JSON_OPTION) -> None:
     """Everything about one case, including its history."""
+    from flows.services import applications
+    from models.uow import read_only
+
     with read_only() as s:
         case = applications.show(s, actor, app)
     if as_json:
@@ -78,6 +90,9 @@ def app_show(app: str = typer.Argument(...), actor: str = AS_OPTION, as_json: bo
 @handled
 def app_withdraw(app: str = typer.Argument(...), reason: str = typer.Option(None, "--reason"),
                  actor: str = AS_OPTION) -> None:
+    from flows.services import applications
+    from models.uow import unit_of_work
+
     with unit_of_work() as s:
         a = applications.withdraw(s, actor, app, reason)
     console.print(f"[green]withdrawn[/] {a.ref}")
@@ -90,6 +105,9 @@ def app_resubmit(app: str = typer.Argument(...), certificate_no: str = typer.Opt
                  certification_body: str = typer.Option("", "--certification-body"),
                  reason: str = typer.Option(None, "--reason"), actor: str = AS_OPTION) -> None:
     """Resubmit a returned application with corrections."""
+    from flows.services import applications
+    from models.uow import unit_of_work
+
     with unit_of_work() as s:
         a = applications.resubmit(s, actor, app, {"certificate_no": certificate_no,
                                                   "certification_date": certification_date,
@@ -135,8 +153,9 @@ def render_case(c: dict[str, Any]) -> None:
 def review_queue(stage: str = typer.Option("formal_review", "--stage"), scheme: str = typer.Option(None, "--scheme"),
                  limit: int = typer.Option(50, "--limit"), actor: str = AS_OPTION, as_json: bool = JSON_OPTION) -> None:
     """What waits for you, oldest first."""
-    with read_only() as s:
-        rows = review.queue(s, actor, stage, scheme, limit)
+    from flows.services import review_read
+
+    rows = review_read.queue(review_read.database_url(), actor, stage, scheme, limit)
     if as_json:
         print_json(rows)
         return
@@ -151,8 +170,9 @@ def review_queue(stage: str = typer.Option("formal_review", "--stage"), scheme: 
 def review_next(stage: str = typer.Option("formal_review", "--stage"), actor: str = AS_OPTION,
                 as_json: bool = JSON_OPTION) -> None:
     """The next case in full: applicant, data, every automatic check, history."""
-    with read_only() as s:
-        case = review.next_case(s, actor, stage)
+    from flows.services import review_read
+
+    case = review_read.next_case(review_read.database_url(), actor, stage)
     if as_json:
         print_json(case)
         return
@@ -160,6 +180,75 @@ def review_next(stage: str = typer.Option("formal_review", "--stage"), actor: st
         console.print("Your queue is empty.")
         return
     render_case(case)
+
+
+# --- the reviewer's fast path --------------------------------------------------------------------
+# Typer coerces every non-flag parameter through a pydantic TypeAdapter, which imports pydantic
+# (~100 ms) on each run. Reviewers run `review queue` and `review next` all day, so main() offers
+# them to fast_review() first: it accepts only a plain list of these commands' own options and then
+# calls the very functions above. Anything else (--help, an unknown option, a value that is not a
+# plain number or looks like an option) returns None and Typer parses the command line as usual,
+# with its own usage messages.
+
+_FAST_OPTIONS: dict[str, dict[str, str]] = {
+    "queue": {"--stage": "stage", "--scheme": "scheme", "--limit": "limit", "--as": "actor"},
+    "next": {"--stage": "stage", "--as": "actor"},
+}
+
+
+def parse_fast_review(argv: list[str]) -> tuple[str, dict[str, Any]] | None:
+    """(command, keyword arguments) for a plain `review queue|next` command line, else None."""
+    if len(argv) < 2 or argv[0] != "review" or argv[1] not in _FAST_OPTIONS:
+        return None
+    names = _FAST_OPTIONS[argv[1]]
+    values: dict[str, Any] = {}
+    as_json = False
+    rest = argv[2:]
+    i = 0
+    while i < len(rest):
+        if rest[i] == "--json":
+            as_json, i = True, i + 1
+            continue
+        name, eq, value = rest[i].partition("=")
+        if name not in names:
+            return None
+        if not eq:
+            if i + 1 == len(rest):
+                return None
+            value = rest[i + 1]
+        i += 1 if eq else 2
+        if not value or value.startswith("-"):
+            return None
+        values[names[name]] = value  # the last one wins, as on the Typer path
+    if "limit" in values:
+        if not (values["limit"].isascii() and values["limit"].isdigit()):
+            return None
+        values["limit"] = int(values["limit"])
+    kwargs: dict[str, Any] = {"stage": values.get("stage", "formal_review"),
+                              "actor": values.get("actor") or os.environ.get("IPFUND_USER") or None,
+                              "as_json": as_json}
+    if argv[1] == "queue":
+        kwargs.update(scheme=values.get("scheme"), limit=values.get("limit", 50))
+    return argv[1], kwargs
+
+
+def fast_review(argv: list[str]) -> int | None:
+    """Run a plain `review queue|next` without Typer's parameter processing; return the exit status,
+    or None when Typer should handle this command line."""
+    parsed = parse_fast_review(argv)
+    if parsed is None:
+        return None
+    command, kwargs = parsed
+    try:
+        (review_queue if command == "queue" else review_next)(**kwargs)
+    except typer.Exit as exc:
+        return exc.exit_code
+    except KeyboardInterrupt:
+        return 130
+    except BrokenPipeError:  # `... | head`: quiet, as Typer is
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return 1
+    return 0
 
 
 @review_app.command("decide")
@@ -172,6 +261,9 @@ def review_decide(app: str = typer.Argument(...),
     chosen = [n for n, v in (("approve", approve), ("return", ret), ("reject", reject)) if v]
     if len(chosen) != 1:
         raise typer.BadParameter("give exactly one of --approve, --return, --reject")
+    from flows.services import review
+    from models.uow import unit_of_work
+
     with unit_of_work() as s:
         d = review.decide(s, actor, app, chosen[0], reason)
     console.print(f"[green]recorded[/] {d.decision} on {app.upper()}; it moves on at the next advance run")
@@ -182,6 +274,9 @@ def review_decide(app: str = typer.Argument(...),
 def declare_conflict(applicant: str = typer.Argument(..., help="Applicant credit code"),
                      reason: str = typer.Option(..., "--reason"), actor: str = AS_OPTION) -> None:
     """Declare a conflict of interest: you will never be assigned this applicant's cases."""
+    from flows.services import evaluation
+    from models.uow import unit_of_work
+
     with unit_of_work() as s:
         evaluation.declare_conflict(s, actor, applicant, reason)
     console.print(f"[green]declared[/] conflict with {applicant}")
@@ -193,6 +288,9 @@ def scores_template(fmt: str = typer.Option("csv", "--format", help="csv | xlsx"
                     out: Path = typer.Option(None, "--out", help="File to write (default scores-USER.FORMAT)"),
                     actor: str = AS_OPTION) -> None:
     """Write your assigned rows (application_id,criterion,score,comment) to fill in."""
+    from flows.services import evaluation
+    from models.uow import read_only
+
     with read_only() as s:
         content = evaluation.template(s, actor, fmt)
     path = out or Path(f"scores-{actor}.{fmt}")
@@ -206,6 +304,9 @@ def scores_upload(file: Path = typer.Argument(..., exists=True, dir_okay=False),
                   dry_run: bool = typer.Option(False, "--dry-run", help="Validate only; write nothing."),
                   actor: str = AS_OPTION) -> None:
     """Upload scores (CSV UTF-8/BOM/GBK or XLSX): every row valid or nothing is written."""
+    from flows.services import evaluation
+    from models.uow import unit_of_work
+
     with unit_of_work() as s:
         r = evaluation.upload(s, actor, file.read_bytes(), file.name, dry_run=dry_run)
     if r.dry_run:

@@ -69,14 +69,17 @@ def _insert(session: Session, scheme: str, rows: list[tuple[Applicant, dict[str,
             at: str) -> list[Application]:
     year = parse(at).year
     refs = _next_refs(session, scheme, year, len(rows))
-    apps = []
-    for ref, (applicant, data) in zip(refs, rows, strict=True):
-        assert applicant.id is not None
-        apps.append(Application(ref=ref, scheme=scheme, year=year, applicant_id=applicant.id, status="submitted",
-                                data=canonical_json(data), certificate_no=data.get("certificate_no"),
-                                submitted_by=submitted_by, submitted_at=at, status_at=at))
-    session.add_all(apps)
-    session.flush()
+    values = [{"ref": ref, "scheme": scheme, "year": year, "applicant_id": applicant.id, "status": "submitted",
+               "data": canonical_json(data), "certificate_no": data.get("certificate_no"),
+               "submitted_by": submitted_by, "submitted_at": at, "status_at": at}
+              for ref, (applicant, data) in zip(refs, rows, strict=True)]
+    table = Application.__table__  # type: ignore[attr-defined]
+    for i in range(0, len(values), 5000):
+        session.execute(table.insert(), values[i:i + 5000])
+    apps: list[Application] = []
+    for i in range(0, len(refs), 900):
+        apps += session.exec(select(Application).where(col(Application.ref).in_(refs[i:i + 900]))).all()
+    apps.sort(key=lambda a: a.ref)
     audit.append_many(session, [{"actor": submitted_by, "action": "case.submit", "subject": f"app:{a.ref}", "at": at,
                                  "payload": {"scheme": scheme, "applicant": rows[i][0].uscc, "data": rows[i][1],
                                              "to": "submitted"}}
@@ -153,50 +156,71 @@ def import_applications(session: Session, actor: str | None, scheme: str, conten
 # --- intake (the automatic checks) ------------------------------------------------------------
 
 def intake_stage(session: Session, scheme: str, limit: int = 1000, policy: Policy | None = None) -> int:
-    """Run the automatic checks on submitted cases: passed -> formal review, failed -> rejected."""
+    """Run the automatic checks on submitted cases: passed -> formal review, failed -> rejected.
+    Bulk: a handful of queries per chunk, whatever its size."""
     policy = policy or current_policy(session)
     apps = list(session.exec(select(Application).where(Application.scheme == scheme, Application.status == "submitted")
                              .order_by(col(Application.id)).limit(limit)).all())
     if not apps:
         return 0
     at = stamp()
+    ids = [a.id for a in apps]
     applicants = {a.id: a for a in session.exec(
         select(Applicant).where(col(Applicant.id).in_({x.applicant_id for x in apps}))).all()}
+    certs = sorted({a.certificate_no for a in apps if a.certificate_no})
+    claims: dict[str, list[tuple[int, str]]] = {}
+    for i in range(0, len(certs), 900):
+        for app_id, ref, cert in session.exec(select(Application.id, Application.ref, Application.certificate_no).where(
+                col(Application.certificate_no).in_(certs[i:i + 900]),
+                col(Application.status).in_(LIVE_OR_AWARDED))).all():
+            claims.setdefault(cert or "", []).append((app_id or 0, ref))
+    awarded = {(a, y): int(v or 0) for a, y, v in session.exec(
+        select(Application.applicant_id, Application.year, func.coalesce(func.sum(Application.award_fen), 0))
+                                .where(col(Application.applicant_id).in_({a.applicant_id for a in apps}),
+                                       Application.scheme == scheme, col(Application.status).in_(AWARDED))
+                                .group_by(col(Application.applicant_id), col(Application.year))).all()}
+    runs = dict(session.exec(select(IntakeCheck.application_id, func.max(IntakeCheck.run))
+                             .where(col(IntakeCheck.application_id).in_(ids))
+                             .group_by(col(IntakeCheck.application_id))).all())
+    check_rows: list[dict[str, Any]] = []
+    passed: list[Application] = []
+    failed: list[Application] = []
+    fields: dict[int, dict[str, Any]] = {}
+    payloads: dict[int, dict[str, Any]] = {}
+    reasons: dict[int, str | None] = {}
     for app in apps:
+        assert app.id is not None
         applicant = applicants.get(app.applicant_id)
         data = cases.app_data(app)
-        submitted = parse(app.submitted_at).date()
-        earlier = session.exec(select(Application.ref).where(
-            Application.certificate_no == app.certificate_no, col(Application.id) < app.id,
-            col(Application.status).in_(LIVE_OR_AWARDED))).all()
-        awarded = session.exec(select(func.coalesce(func.sum(Application.award_fen), 0)).where(
-            Application.applicant_id == app.applicant_id, Application.year == app.year,
-            Application.scheme == scheme, col(Application.status).in_(AWARDED))).one()
         try:
             cert_date: dt.date | None = dt.date.fromisoformat(data.get("certification_date", ""))
         except ValueError:
             cert_date = None
+        earlier = tuple(ref for other_id, ref in claims.get(app.certificate_no or "", []) if other_id < app.id)
         facts = certification.IntakeFacts(
             applicant_found=applicant is not None, applicant_uscc=applicant.uscc if applicant else "",
             applicant_kind=applicant.kind if applicant else "", applicant_district=applicant.district if applicant else "",
-            certificate_no=data.get("certificate_no", ""), certification_date=cert_date, submitted_on=submitted,
-            earlier_same_certificate=tuple(earlier), awarded_this_year_fen=int(awarded or 0))
+            certificate_no=data.get("certificate_no", ""), certification_date=cert_date,
+            submitted_on=parse(app.submitted_at).date(), earlier_same_certificate=earlier,
+            awarded_this_year_fen=awarded.get((app.applicant_id, app.year), 0))
         results = certification.intake_checks(policy, facts)
-        run = 1 + (session.exec(select(func.max(IntakeCheck.run)).where(IntakeCheck.application_id == app.id)).one() or 0)
-        assert app.id is not None
-        for r in results:
-            session.add(IntakeCheck(application_id=app.id, run=run, check=r.check, passed=r.passed, rule=r.rule,
-                                    clause=r.clause, parameter=r.parameter, detail=r.detail[:400], at=at))
-        failed = [r for r in results if not r.passed]
-        if failed:
-            app.outcome = "ineligible"
-            app.outcome_reason = "; ".join(f"{r.check}: {r.detail}" for r in failed)[:400]
-            cases.move(session, app, "intake_failed", SYSTEM_ACTOR, {"system"}, reason=app.outcome_reason, at=at,
-                       policy=policy, payload={"checks": [r.check for r in failed]})
+        run = 1 + (runs.get(app.id) or 0)
+        check_rows += [{"application_id": app.id, "run": run, "check": r.check, "passed": r.passed, "rule": r.rule,
+                        "clause": r.clause, "parameter": r.parameter, "detail": r.detail[:400], "at": at}
+                       for r in results]
+        bad = [r for r in results if not r.passed]
+        if bad:
+            reason = "; ".join(f"{r.check}: {r.detail}" for r in bad)[:400]
+            fields[app.id] = {"outcome": "ineligible", "outcome_reason": reason}
+            payloads[app.id] = {"checks": [r.check for r in bad]}
+            reasons[app.id] = reason
+            failed.append(app)
         else:
-            cases.move(session, app, "intake_passed", SYSTEM_ACTOR, {"system"}, at=at, policy=policy)
-        session.add(app)
-    session.flush()
+            passed.append(app)
+    session.execute(IntakeCheck.__table__.insert(), check_rows)  # type: ignore[attr-defined]
+    cases.move_many(session, passed, "intake_passed", SYSTEM_ACTOR, {"system"}, at=at, policy=policy)
+    cases.move_many(session, failed, "intake_failed", SYSTEM_ACTOR, {"system"}, at=at, policy=policy,
+                    fields=fields, payloads=payloads, reasons=reasons)
     return len(apps)
 
 

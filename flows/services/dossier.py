@@ -67,7 +67,7 @@ from sqlmodel import Session, col, select
 import templates as templates_pkg
 from flows.services import cases
 from flows.services.budget import actual_figures, planned_figures, thresholds
-from flows.services.context import acting, current_policy
+from flows.services.context import SYSTEM_ACTOR, acting, current_policy
 from models import audit, ledger
 from models.tables import (
     Account,
@@ -113,7 +113,8 @@ DOCUMENT_KEYS = ("created", "data_sha256", "document_id")
 
 
 class DossierMismatch(RuleViolation):
-    """A dossier file is not the dossier the database renders today (verify names what differs)."""
+    """A file given to verify cannot be matched to a dossier: it has no readable embedded data or
+    manifest naming the case or year (name it with --case or --year)."""
 
 
 # --- small helpers -----------------------------------------------------------------------------
@@ -140,8 +141,6 @@ def _param(policy: Policy, name: str, as_of: dt.date, key: str | None = None) ->
         text = "—"
     elif p.unit == "fen" and isinstance(value, int):
         text = format_yuan(value)
-    elif p.unit == "ratio":
-        text = str(value)
     else:
         text = str(value)
     return {"name": name, "value": text, "unit": p.unit, "clause": p.clause, "illustrative": p.illustrative,
@@ -238,7 +237,7 @@ def _anchor(session: Session, seqs: Iterable[int], chain: ChainStatus | None) ->
 
 
 def _people(session: Session, names: Iterable[str]) -> list[dict[str, Any]]:
-    wanted = sorted({n for n in names if n})
+    wanted = sorted({n for n in names if n and n != SYSTEM_ACTOR})
     if not wanted:
         return []
     users = {u.name: u for u in session.exec(select(User).where(col(User.name).in_(wanted))).all()}
@@ -337,7 +336,6 @@ def case_data(session: Session, key: str, chain: ChainStatus | None = None) -> d
     subject = f"app:{app.ref}"
     events = audit.events_for(session, subject)
     wf = cases.workflow(policy, app.scheme)
-    submitted_on = _date(app.submitted_at) or dt.date(app.year, 1, 1)
 
     # The application as submitted (and as resubmitted after a return).
     submissions = []
@@ -394,12 +392,6 @@ def case_data(session: Session, key: str, chain: ChainStatus | None = None) -> d
         people.append(round_info["approver"])
     decision_users = {u["name"]: u for u in _people(session, (d.reviewer for d in decisions))}
 
-    kind_award = None
-    try:
-        kind_award = policy.fen(f"{app.scheme}.award_fen", submitted_on, applicant.kind)
-    except (ParameterNotInForce, LookupError, AssertionError):
-        kind_award = None
-
     return {
         "dossier": {"format": FORMAT, "kind": "case", "ref": app.ref},
         "policy": _policy_head(policy),
@@ -430,7 +422,6 @@ def case_data(session: Session, key: str, chain: ChainStatus | None = None) -> d
         "award": {
             "award_fen": app.award_fen, "line": line,
             "at_finalize_fen": (award_event or {}).get("award_fen"),
-            "policy_award_fen": kind_award,
             "withdrawn_fen": next((json.loads(e.payload).get("award_withdrawn_fen") for e in events
                                    if e.action == "case.objection_upheld"), None),
             "fund_rules": fund_rules,
@@ -607,7 +598,7 @@ def year_data(session: Session, year: int, chain: ChainStatus | None = None) -> 
     planned = evaluate_fund_rules(planned_figures(session, year), t)
     actual = evaluate_fund_rules(actual_figures(session, year), t)
 
-    line_rows = []
+    line_rows: list[dict[str, Any]] = []
     for ln in lines:
         b = bal.get(ln.code, ledger.LineBalance(ln.code))
         line_rows.append({
@@ -824,7 +815,7 @@ def render(d: Dossier, *, escape_missing: bool = True) -> RenderResult:
     from flows.pdf_render import MissingGlyphError, render_pdf
 
     escape: frozenset[str] = frozenset()
-    for _attempt in range(4 if escape_missing else 1):
+    for _attempt in range(4):
         html = render_html(d, escape)
         try:
             return render_pdf(html, base_url=TEMPLATES_DIR.as_uri() + "/", data_json=d.data_json,
@@ -833,7 +824,7 @@ def render(d: Dossier, *, escape_missing: bool = True) -> RenderResult:
                                               "dossier_kind": d.kind, "dossier_format": FORMAT})
         except MissingGlyphError as exc:
             chars = {c for c in exc.characters if len(c) == 1}
-            if not chars or chars <= escape:
+            if not escape_missing or not chars or chars <= escape:
                 raise
             escape = escape | frozenset(chars)
     raise RuleViolation(f"dossier {d.number}: text keeps using characters the bundled fonts lack")

@@ -8,7 +8,7 @@ from dataclasses import dataclass, field
 from fractions import Fraction
 from typing import Any
 
-from sqlalchemy import func, update
+from sqlalchemy import exists, func, update
 from sqlmodel import Session, col, select
 
 from flows.services import cases
@@ -248,8 +248,13 @@ def aggregation_stage(session: Session, scheme: str, limit: int = 1000, policy: 
     done = 0
     last_id = 0
     while done < limit:
+        # Cases in evaluation, and scored cases that received a corrected upload after they were scored.
+        revised_since = exists().where(
+            col(Score.application_id) == col(Application.id), col(Score.active).is_(True),
+            col(Score.upload_id) == col(ScoreUpload.id), col(ScoreUpload.at) > col(Application.status_at))
         apps = list(session.exec(select(Application).where(
-            Application.scheme == scheme, col(Application.status).in_(SCORABLE), col(Application.id) > last_id)
+            Application.scheme == scheme, col(Application.id) > last_id,
+            (col(Application.status) == "evaluation") | ((col(Application.status) == "scored") & revised_since))
             .order_by(col(Application.id)).limit(1000)).all())
         if not apps:
             break
@@ -260,8 +265,14 @@ def aggregation_stage(session: Session, scheme: str, limit: int = 1000, policy: 
                                      .where(col(Assignment.application_id).in_(ids))).all():
             assigned[a_id].add(ev)
         scores: dict[int, dict[str, dict[str, int]]] = defaultdict(lambda: defaultdict(dict))
-        for s in session.exec(select(Score).where(col(Score.application_id).in_(ids), col(Score.active).is_(True))).all():
-            scores[s.application_id][s.evaluator][s.criterion] = s.score_tenths
+        for app_id, ev, crit, tenths in session.exec(
+                select(Score.application_id, Score.evaluator, Score.criterion, Score.score_tenths)
+                .where(col(Score.application_id).in_(ids), col(Score.active).is_(True))).all():
+            scores[app_id][ev][crit] = tenths
+        complete: list[Application] = []
+        fields: dict[int, dict[str, Any]] = {}
+        payloads: dict[int, dict[str, Any]] = {}
+        revised: list[tuple[Application, dict[str, Any]]] = []
         for app in apps:
             assert app.id is not None
             evs = assigned.get(app.id, set())
@@ -275,20 +286,24 @@ def aggregation_stage(session: Session, scheme: str, limit: int = 1000, policy: 
             text = scoring.display(final)
             if app.status == "scored" and app.final_score == text:
                 continue
-            app.final_score = text
             payload = {"final_score": text, "evaluator_totals": {e: scoring.display(t) for e, t in
                                                                  zip(sorted(evs), totals, strict=True)},
                        "trimmed": len(evs) >= trim}
             if app.status == "evaluation":
-                cases.move(session, app, "scores_complete", SYSTEM_ACTOR, {"system"}, policy=policy, payload=payload)
+                complete.append(app)
+                fields[app.id] = {"final_score": text}
+                payloads[app.id] = payload
             else:
-                audit.append(session, actor=SYSTEM_ACTOR, action="score.reaggregate", subject=f"app:{app.ref}",
-                             payload=payload)
-            session.add(app)
+                revised.append((app, payload))
             done += 1
+        cases.move_many(session, complete, "scores_complete", SYSTEM_ACTOR, {"system"}, policy=policy,
+                        fields=fields, payloads=payloads)
+        if revised:
+            session.execute(update(Application), [{"id": a.id, "final_score": p["final_score"]} for a, p in revised])
+            audit.append_many(session, [{"actor": SYSTEM_ACTOR, "action": "score.reaggregate",
+                                         "subject": f"app:{a.ref}", "payload": p} for a, p in revised])
         if len(apps) < 1000:
             break
-    session.flush()
     return done
 
 
@@ -300,8 +315,10 @@ def exact_scores(session: Session, policy: Policy, scheme: str, app_ids: list[in
     raw: dict[int, dict[str, dict[str, int]]] = defaultdict(lambda: defaultdict(dict))
     for i in range(0, len(app_ids), 900):
         chunk = app_ids[i:i + 900]
-        for s in session.exec(select(Score).where(col(Score.application_id).in_(chunk), col(Score.active).is_(True))).all():
-            raw[s.application_id][s.evaluator][s.criterion] = s.score_tenths
+        for app_id, ev, criterion, tenths in session.exec(
+                select(Score.application_id, Score.evaluator, Score.criterion, Score.score_tenths)
+                .where(col(Score.application_id).in_(chunk), col(Score.active).is_(True))).all():
+            raw[app_id][ev][criterion] = tenths
     out = {}
     for app_id, per_ev in raw.items():
         evs = sorted(per_ev)

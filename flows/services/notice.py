@@ -79,8 +79,6 @@ def expiry_stage(session: Session, scheme: str, limit: int = 1000, policy: Polic
     apps = session.exec(select(Application).where(Application.scheme == scheme, Application.status == "in_notice",
                                                   col(Application.notice_ends) <= at)
                         .order_by(col(Application.id)).limit(limit)).all()
-    for app in apps:
-        cases.move(session, app, "notice_expired", SYSTEM_ACTOR, {"system"}, at=at, policy=policy,
-                   payload={"notice_ends": app.notice_ends})
-    session.flush()
+    cases.move_many(session, list(apps), "notice_expired", SYSTEM_ACTOR, {"system"}, at=at, policy=policy,
+                    payloads={a.id or 0: {"notice_ends": a.notice_ends} for a in apps})
     return len(apps)

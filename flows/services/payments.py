@@ -77,6 +77,10 @@ def batch(session: Session, actor: str | None, scheme: str) -> BatchResult:
                                 "the payer must be a different person (不相容岗位相互分离)")
     applicants = {a.id: a for a in session.exec(select(Applicant).where(
         col(Applicant.id).in_({x.applicant_id for x in apps}))).all()}
+    own = [a.ref for a in apps if user.affiliation and applicants[a.applicant_id].uscc == user.affiliation]
+    if own:
+        raise FourEyesViolation(f"{user.name} belongs to the applicant of {', '.join(own[:5])}; another finance "
+                                "officer must pay it (不相容岗位相互分离)")
     at = stamp()
     b = PaymentBatch(scheme=scheme, created_by=user.name, at=at, file_name="", total_fen=0, count=0)
     session.add(b)

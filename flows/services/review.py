@@ -93,16 +93,69 @@ def apply_decisions_stage(session: Session, scheme: str, limit: int = 1000, poli
         .where(Application.scheme == scheme, col(Application.status) == col(ReviewDecision.stage),
                col(ReviewDecision.at) >= col(Application.status_at))
         .order_by(col(ReviewDecision.id)).limit(limit)).all()
-    done = 0
+    by_decision: dict[str, list[tuple[Application, ReviewDecision]]] = {}
+    seen: set[int] = set()
     for app, d in rows:
-        if app.status != d.stage:
+        if app.id in seen:  # one decision per case per stage (decide() refuses a second)
             continue
-        if d.decision == "reject":
-            app.outcome = "rejected_in_review"
-            app.outcome_reason = d.reason[:400]
-        cases.move(session, app, DECISION_ACTION[d.decision], d.reviewer, {"reviewer"}, reason=d.reason or None,
-                   policy=policy, payload={"decision_id": d.id})
-        session.add(app)
-        done += 1
-    session.flush()
-    return done
+        seen.add(app.id or 0)
+        by_decision.setdefault(d.decision, []).append((app, d))
+    for decision, pairs in by_decision.items():
+        apps = [a for a, _ in pairs]
+        fields = ({a.id or 0: {"outcome": "rejected_in_review", "outcome_reason": d.reason[:400]} for a, d in pairs}
+                  if decision == "reject" else None)
+        cases.move_many(session, apps, DECISION_ACTION[decision], "", {"reviewer"}, policy=policy, fields=fields,
+                        actors={a.id or 0: d.reviewer for a, d in pairs},
+                        reasons={a.id or 0: d.reason or None for a, d in pairs},
+                        payloads={a.id or 0: {"decision_id": d.id} for a, d in pairs})
+    return len(seen)
+
+
+def decide_batch(session: Session, actor: str | None, decisions: list[tuple[str, str, str]]) -> int:
+    """Record many decisions at once (a reviewer's decision sheet: ref, decision, reason), with the same
+    checks as :func:`decide`; all or nothing."""
+    user = acting(session, actor, "review.decide")
+    policy = current_policy(session)
+    refs = [r.upper() for r, _, _ in decisions]
+    apps: dict[str, Application] = {}
+    for i in range(0, len(refs), 900):
+        apps.update({a.ref: a for a in session.exec(select(Application).where(col(Application.ref).in_(refs[i:i + 900]))).all()})
+    usccs = dict(session.exec(select(Applicant.id, Applicant.uscc).where(
+        col(Applicant.id).in_({a.applicant_id for a in apps.values()}))).all()) if user.affiliation else {}
+    problems = []
+    for n, (ref, decision, reason) in enumerate(decisions, 1):
+        app = apps.get(ref.upper())
+        if app is None:
+            problems.append(f"row {n}: application {ref!r} does not exist")
+            continue
+        if decision not in DECISION_ACTION:
+            problems.append(f"row {n}: decision {decision!r} must be approve, return or reject")
+            continue
+        if user.affiliation and usccs.get(app.applicant_id) == user.affiliation:
+            problems.append(f"row {n}: {user.name} belongs to the applicant of {app.ref} and may not review it")
+        try:
+            cases.workflow(policy, app.scheme).check(app.status, DECISION_ACTION[decision], {"reviewer"}, reason)
+        except RuleViolation as exc:
+            problems.append(f"row {n}: {exc}")
+    if problems:
+        from rules.errors import ValidationFailed
+
+        raise ValidationFailed("review decisions", problems)
+    at = stamp()
+    ids = [apps[r].id for r in refs]
+    decided = set()
+    for i in range(0, len(ids), 900):
+        decided |= set(session.exec(select(ReviewDecision.application_id).join(
+            Application, col(Application.id) == col(ReviewDecision.application_id)).where(
+            col(ReviewDecision.application_id).in_(ids[i:i + 900]), col(ReviewDecision.stage) == col(Application.status),
+            col(ReviewDecision.at) >= col(Application.status_at))).all())
+    if decided:
+        raise IllegalTransition(f"{len(decided)} of these cases are already decided; nothing was written")
+    rows = [{"application_id": apps[r.upper()].id, "stage": apps[r.upper()].status, "reviewer": user.name,
+             "decision": d, "reason": (why or "").strip(), "at": at} for r, d, why in decisions]
+    session.execute(ReviewDecision.__table__.insert(), rows)  # type: ignore[attr-defined]
+    audit.append_many(session, [{"actor": user.name, "action": "review.decide", "subject": f"app:{r.upper()}",
+                                 "at": at, "payload": {"stage": apps[r.upper()].status, "decision": d,
+                                                       "reason": (why or "").strip()}}
+                                for r, d, why in decisions])
+    return len(rows)

@@ -166,22 +166,28 @@ def finalize(session: Session, actor: str | None, scheme: str, year: int, *, all
     session.flush()
     notice_days = policy.integer(f"{scheme}.notice_days", now().date())
     notice_ends = (now() + dt.timedelta(days=notice_days)).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
-    for o in in_round:
-        app = plan.apps[o.application_id]
-        app.rank, app.outcome, app.outcome_reason, app.round_id = o.rank, o.outcome, o.reason[:400], rnd.id
-        if o.outcome == "funded":
-            commit_award(session, app, plan.line.code, o.award_fen, user.name, at)
-            app.award_fen, app.line_code = o.award_fen, plan.line.code
-            cases.move(session, app, "award", user.name, {"approver"}, at=at, policy=policy,
-                       payload={"round": rnd.id, "rank": o.rank, "award_fen": o.award_fen, "line": plan.line.code})
-            app.notice_ends = notice_ends
-            cases.move(session, app, "open_notice", user.name, {"approver"}, at=at, policy=policy,
-                       payload={"notice_ends": notice_ends, "notice_days": notice_days})
-        else:
-            cases.move(session, app, "not_award", user.name, {"approver"}, reason=o.reason, at=at, policy=policy,
-                       payload={"round": rnd.id, "rank": o.rank, "outcome": o.outcome})
-        session.add(app)
-    session.flush()
+    funded = [o for o in in_round if o.outcome == "funded"]
+    others = [o for o in in_round if o.outcome != "funded"]
+    for o in funded:
+        commit_award(session, plan.apps[o.application_id], plan.line.code, o.award_fen, user.name, at)
+    base = {o.application_id: {"rank": o.rank, "outcome": o.outcome, "outcome_reason": o.reason[:400],
+                               "round_id": rnd.id} for o in in_round}
+    cases.move_many(session, [plan.apps[o.application_id] for o in funded], "award", user.name, {"approver"},
+                    at=at, policy=policy,
+                    fields={o.application_id: base[o.application_id] | {"award_fen": o.award_fen,
+                                                                        "line_code": plan.line.code}
+                            for o in funded},
+                    payloads={o.application_id: {"round": rnd.id, "rank": o.rank, "award_fen": o.award_fen,
+                                                 "line": plan.line.code} for o in funded})
+    cases.move_many(session, [plan.apps[o.application_id] for o in funded], "open_notice", user.name, {"approver"},
+                    at=at, policy=policy, fields={o.application_id: {"notice_ends": notice_ends} for o in funded},
+                    payloads={o.application_id: {"notice_ends": notice_ends, "notice_days": notice_days}
+                              for o in funded})
+    cases.move_many(session, [plan.apps[o.application_id] for o in others], "not_award", user.name, {"approver"},
+                    at=at, policy=policy, fields={o.application_id: base[o.application_id] for o in others},
+                    reasons={o.application_id: o.reason for o in others},
+                    payloads={o.application_id: {"round": rnd.id, "rank": o.rank, "outcome": o.outcome}
+                              for o in others})
     audit.append(session, actor=user.name, action="round.finalize", subject=f"round:{scheme}:{year}:{seq}", at=at,
                  payload={k: v for k, v in report.items() if k != "cases"} | {"round_id": rnd.id})
     report["round_id"] = rnd.id

@@ -14,6 +14,7 @@ import csv
 import io
 import os
 import shutil
+import sqlite3
 import tempfile
 import tomllib
 from collections.abc import Iterator
@@ -69,7 +70,12 @@ class SampleRound:
         """A private copy of the database (for tests that write); returns its URL."""
         directory.mkdir(parents=True, exist_ok=True)
         target = directory / "ipfund.db"
-        shutil.copyfile(self.db_file, target)
+        src, dst = sqlite3.connect(self.db_file), sqlite3.connect(target)
+        try:
+            src.backup(dst)  # consistent whatever is still in the write-ahead log
+        finally:
+            src.close()
+            dst.close()
         return f"sqlite:///{target}"
 
 
@@ -82,6 +88,8 @@ def database(url: str) -> Iterator[None]:
     try:
         yield
     finally:
+        if get_engine.cache_info().currsize:
+            get_engine().dispose()
         get_engine.cache_clear()
         if before is None:
             os.environ.pop("IPFUND_DATABASE_URL", None)

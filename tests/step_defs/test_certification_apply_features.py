@@ -258,7 +258,7 @@ def withdrawn(world: World, cli: Any, user: str) -> None:
     assert r.exit_code == 0, r.stderr
 
 
-@given(parsers.parse("{name} was awarded ¥{amount} in a finalized 2021 round"))
+@given(parsers.parse("{name} has been awarded ¥{amount} in a finalized 2021 round"))
 def awarded_earlier(world: World, name: str, amount: str) -> None:
     world.awarded(name, parse_yuan(amount))
 

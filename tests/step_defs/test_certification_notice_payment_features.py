@@ -73,12 +73,17 @@ def scored_cases(world: World, names: str) -> None:
     assert {world.show(ref)["status"] for ref in refs} == {"scored"}
 
 
+@given(parsers.parse('the finance officer "{user}" belongs to {name}'))
+def affiliated_finance(world: World, user: str, name: str) -> None:
+    world.add_user(user, ["finance"], world.uscc[name])
+
+
 @given(parsers.parse('the user "{user}" is an approver and a finance officer'))
 def approver_and_finance(world: World, user: str) -> None:
     world.add_user(user, ["approver", "finance"], "烟台市财政局")
 
 
-@given(parsers.parse('"{user}" finalized the 2021 round on {day}'))
+@given(parsers.parse('"{user}" has finalized the 2021 round on {day}'))
 def finalized(world: World, user: str, day: str) -> None:
     world.clock(f"{day}T01:00:00Z")
     with unit_of_work(world.db.engine) as s:

@@ -68,7 +68,7 @@ def waits(world: World, name: str) -> None:
     assert world.show(world.ref(name))["status"] == "formal_review"
 
 
-@given(parsers.parse("the case of {name} was returned, resubmitted and checked again on {day}"))
+@given(parsers.parse("the case of {name} has been returned, resubmitted and checked again on {day}"))
 def returned_and_resubmitted(world: World, name: str, day: str) -> None:
     ref = world.ref(name)
     world.decide(ref, "return", "认证日期与证书不一致，请核对")

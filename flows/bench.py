@@ -1,0 +1,305 @@
+"""`ipfund bench --applications N`: a full certification round at scale, through the real flows and
+services, with per-stage wall time, rows per second, peak memory, Prefect's own overhead, and a
+plain SQLAlchemy Core baseline writing the same rows.
+
+Run it in an empty directory (it creates ./bench.db) or pass --dir.
+"""
+
+from __future__ import annotations
+
+import gc
+import os
+import resource
+import shutil
+import time
+import tomllib
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from rich.table import Table
+
+from flows.cli.common import console
+
+SCHEME = "certification-award"
+FIRMS = ["烟台正信知识产权评估事务所", "山东知衡认证评价中心", "青岛华智第三方评价有限公司"]
+EVALUATORS_PER_FIRM = 4
+UPLOAD_ROWS = 10_000  # evaluators upload their sheets in files of this many rows
+
+
+@dataclass
+class Stage:
+    name: str
+    seconds: float
+    rows: int
+    task_seconds: float | None = None  # time spent inside the stage functions (flow stages)
+    peak_mb: float = 0.0
+
+
+@dataclass
+class Bench:
+    n: int
+    stages: list[Stage] = field(default_factory=list)
+
+    def run(self, name: str, fn: Callable[[], int], flow: bool = False) -> int:
+        from flows.services import advance
+
+        gc.collect()
+        advance.TASK_SECONDS[0] = 0.0
+        t0 = time.perf_counter()
+        rows = fn()
+        dt = time.perf_counter() - t0
+        self.stages.append(Stage(name, dt, rows, advance.TASK_SECONDS[0] if flow else None, peak_mb()))
+        console.print(f"  {name:<34} {dt:8.2f} s  {rows:>9,} rows")
+        return rows
+
+
+def peak_mb() -> float:
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+
+
+def _count_rows(engine: Any) -> dict[str, int]:
+    from sqlalchemy import text
+    from sqlmodel import SQLModel
+
+    with engine.connect() as c:
+        return {t: c.execute(text(f"SELECT COUNT(*) FROM {t}")).scalar_one() for t in SQLModel.metadata.tables}
+
+
+def baseline_seconds(counts: dict[str, int], workdir: Path) -> float:
+    """Time a plain SQLAlchemy Core script inserting the same number of rows into every table (same
+    schema, same engine settings, 10,000-row executemany batches) — the floor ipfund is compared to."""
+    from sqlalchemy import Integer
+    from sqlmodel import SQLModel
+
+    from models.db import make_engine
+
+    path = workdir / "baseline.db"
+    path.unlink(missing_ok=True)
+    engine = make_engine(f"sqlite:///{path}")
+    SQLModel.metadata.create_all(engine)
+    tables = SQLModel.metadata.sorted_tables
+    seconds = 0.0  # only the database writes are timed; building the rows in Python is not
+    with engine.begin() as conn:
+        for table in tables:
+            n = counts.get(table.name, 0)
+            if not n:
+                continue
+            for start in range(0, n, 10_000):
+                rows = []
+                for i in range(start, min(n, start + 10_000)):
+                    row: dict[str, Any] = {}
+                    for c in table.columns:
+                        if c.primary_key and isinstance(c.type, Integer) and table.name != "audit_event":
+                            continue
+                        row[c.name] = _value(table.name, c, i, counts)
+                    rows.append(row)
+                t0 = time.perf_counter()
+                conn.execute(table.insert(), rows)
+                seconds += time.perf_counter() - t0
+        t0 = time.perf_counter()
+    seconds += time.perf_counter() - t0  # the commit
+    engine.dispose()
+    path.unlink(missing_ok=True)
+    return seconds
+
+
+def _value(table: str, c: Any, i: int, counts: dict[str, int]) -> Any:
+    """A value that satisfies the column's constraints (the baseline writes, it does not validate)."""
+    from sqlalchemy import BigInteger, Boolean, Integer
+
+    name = c.name
+    if c.foreign_keys:
+        ref = next(iter(c.foreign_keys)).column.table.name
+        return i % max(1, counts.get(ref, 1)) + 1
+    if isinstance(c.type, Boolean):
+        return name == "active" and False
+    if isinstance(c.type, Integer | BigInteger):
+        if name.endswith("_fen") or name in ("seq", "rows", "changed", "count", "run", "score_tenths"):
+            return i + 1 if name != "score_tenths" else 800
+        return i + 1
+    special = {"status": {"application": "submitted", "payment": "failed"}.get(table, "x"),
+               "kind": "enterprise" if table == "applicant" else "x", "source": "central",
+               "decision": "approve", "uscc": f"{i:018d}", "key": f"k{i}"}
+    if name in special:
+        return special[name]
+    if name.endswith("_at") or name == "at":
+        return "2021-03-01T01:00:00.000000Z"
+    return f"{name}-{i:012d}"
+
+
+def run_bench(n: int, workdir: Path, chunk: int = 1000) -> dict[str, Any]:
+    workdir.mkdir(parents=True, exist_ok=True)
+    db = workdir / "bench.db"
+    for suffix in ("", "-wal", "-shm"):
+        Path(f"{db}{suffix}").unlink(missing_ok=True)
+    os.environ["IPFUND_DATABASE_URL"] = f"sqlite:///{db}"
+    os.environ["IPFUND_NOW"] = "2021-03-01T01:00:00Z"
+    os.environ.setdefault("PREFECT_SERVER_ANALYTICS_ENABLED", "false")
+    os.environ.setdefault("PREFECT_LOGGING_LEVEL", "WARNING")
+    from flows import synthetic
+    from flows.services import applicants as applicants_svc
+    from flows.services import applications, budget, evaluation, payments, review, rounds, users
+    from flows.services.advance import run_check
+    from flows.services.setup import init
+    from models.db import get_engine
+    from models.uow import read_only, unit_of_work
+
+    get_engine.cache_clear()
+    engine = get_engine()
+    b = Bench(n)
+    console.print(f"[bold]ipfund bench[/]: {n:,} applicants and applications, SQLite {db}")
+    t_api = time.perf_counter()
+    from flows.prefect_flows import advance_flow, noop_flow
+
+    noop_flow()
+    api_start = time.perf_counter() - t_api
+    console.print(f"  Prefect import + ephemeral API start: {api_start:.1f} s (one-off, not counted)")
+    round_t0 = time.perf_counter()
+
+    def setup() -> int:
+        with unit_of_work(engine) as s:
+            init(engine, s, "admin", "yantai-2020")
+            for name, role in (("li.review", "reviewer"), ("zhao.review", "reviewer"), ("wang.approve", "approver"),
+                               ("chen.finance", "finance")):
+                users.create_user(s, "admin", name, [role], name, "烟台市财政局")
+            for i, firm in enumerate(FIRMS):
+                for j in range(EVALUATORS_PER_FIRM):
+                    users.create_user(s, "admin", f"eval{i + 1}.{j + 1}", ["evaluator"], f"{firm}{j + 1}", firm)
+            plan = Path(__file__).resolve().parents[1] / "examples" / "plan-2021.toml"
+            budget.load_plan(s, "admin", tomllib.loads(plan.read_text(encoding="utf-8")), plan.name)
+        return 1
+
+    b.run("set-up (schema, users, plan)", setup)
+    pool = synthetic.applicants(n, 2021)
+    quality = {a.uscc: a.quality_permille for a in pool}
+
+    def import_applicants() -> int:
+        with unit_of_work(engine) as s:
+            return applicants_svc.import_applicants(s, "admin", synthetic.applicants_csv(pool), "applicants.csv")
+
+    b.run("applicant import", import_applicants)
+    rows = synthetic.applications(pool, n, 2021, flawed=True)
+
+    def import_apps() -> int:
+        with unit_of_work(engine) as s:
+            return len(applications.import_applications(s, "admin", SCHEME, synthetic.applications_csv(rows),
+                                                        "applications.csv"))
+
+    b.run("application import", import_apps)
+    b.run("advance flow: intake", lambda: advance_flow(scheme=SCHEME, chunk=chunk)["intake"], flow=True)
+
+    def decide() -> int:
+        done = 0
+        for reviewer in ("li.review", "zhao.review"):
+            while True:
+                with read_only(engine) as s:
+                    q = review.queue(s, reviewer, limit=5000)
+                if not q:
+                    break
+                with unit_of_work(engine) as s:
+                    done += review.decide_batch(s, reviewer, [(x["ref"], "approve", "材料齐全") for x in q])
+                if reviewer == "li.review" and done >= n // 2:
+                    break
+        return done
+
+    b.run("review decisions (2 reviewers)", decide)
+    b.run("advance flow: decisions + assignment", lambda: sum(
+        v for k, v in advance_flow(scheme=SCHEME, chunk=chunk).items() if k in ("decisions", "assignment")), flow=True)
+
+    def scores() -> int:
+        total = 0
+        evaluators = [f"eval{i + 1}.{j + 1}" for i in range(len(FIRMS)) for j in range(EVALUATORS_PER_FIRM)]
+        with read_only(engine) as s:
+            ref_q = {r["ref"]: quality.get(r["uscc"], 500)
+                     for r in applications.list_apps(s, "admin", SCHEME, "evaluation", limit=10 * n)}
+        for ev in evaluators:
+            with read_only(engine) as s:
+                tpl = evaluation.template(s, ev, "csv").decode("utf-8-sig").splitlines()[1:]
+            pairs = [(line.split(",")[0], line.split(",")[1]) for line in tpl]
+            filled = synthetic.fill_scores(pairs, ref_q, ev)
+            step = UPLOAD_ROWS - UPLOAD_ROWS % 4  # whole cases per file (4 criteria)
+            for i in range(0, len(filled), step):
+                content = synthetic.scores_csv(filled[i:i + step])
+                t0 = time.perf_counter()
+                with unit_of_work(engine) as s:
+                    total += evaluation.upload(s, ev, content, f"{ev}-{i // step}.csv").rows
+                UPLOAD_TIMES.append((min(step, len(filled) - i), time.perf_counter() - t0))
+        return total
+
+    b.run("score uploads (generated files)", scores)
+    b.run("advance flow: aggregation", lambda: advance_flow(scheme=SCHEME, chunk=chunk)["aggregation"], flow=True)
+    os.environ["IPFUND_NOW"] = "2021-05-10T01:00:00Z"
+
+    def finalize() -> int:
+        with unit_of_work(engine) as s:
+            r = rounds.finalize(s, "wang.approve", SCHEME, 2021, allow_pending=True)
+        return sum(r["counts"].values())
+
+    b.run("ranking + finalize", finalize)
+    os.environ["IPFUND_NOW"] = "2021-05-25T01:00:00Z"
+    out = workdir / "payments"
+    shutil.rmtree(out, ignore_errors=True)
+    paid: dict[str, Any] = {}
+
+    def notice_and_pay() -> int:
+        t = advance_flow(scheme=SCHEME, chunk=chunk, payer="chen.finance", out_dir=str(out))
+        paid.update(t.get("payment") or {})
+        return int(t["notice_expiry"])
+
+    b.run("advance flow: notice expiry + payment", notice_and_pay, flow=True)
+
+    def confirm() -> int:
+        import csv
+        import io
+
+        path = Path(paid["file"])
+        keys = [r["idempotency_key"] for r in csv.DictReader(io.StringIO(path.read_bytes().decode("utf-8-sig")))]
+        ack = "idempotency_key,status,bank_ref,reason\n" + "".join(f"{k},paid,B{i},\n" for i, k in enumerate(keys))
+        with unit_of_work(engine) as s:
+            c = payments.confirm(s, "chen.finance", ack.encode(), "ack.csv")
+        return int(c["paid"])
+
+    b.run("bank confirmation", confirm)
+    report: dict[str, Any] = {}
+    b.run("invariant check", lambda: len(report.setdefault("check", run_check())["checks"]))
+    round_seconds = time.perf_counter() - round_t0
+    counts = _count_rows(engine)
+    written = sum(counts.values())
+    console.print("  baseline: plain SQLAlchemy Core writing the same rows ...")
+    base = baseline_seconds(counts, workdir)
+    flow_wall = sum(s.seconds for s in b.stages if s.task_seconds is not None)
+    flow_tasks = sum(s.task_seconds or 0 for s in b.stages)
+    prefect_overhead = flow_wall - flow_tasks
+    upload_rate = (sum(r for r, _ in UPLOAD_TIMES) / sum(t for _, t in UPLOAD_TIMES)) if UPLOAD_TIMES else 0.0
+
+    t = Table(title=f"ipfund bench — {n:,} applications (SQLite, {os.cpu_count()} cores)")
+    for c in ("stage", "wall s", "rows", "rows/s", "peak MB"):
+        t.add_column(c, justify="left" if c == "stage" else "right")
+    for s_ in b.stages:
+        t.add_row(s_.name, f"{s_.seconds:.2f}", f"{s_.rows:,}", f"{s_.rows / s_.seconds:,.0f}" if s_.seconds else "",
+                  f"{s_.peak_mb:,.0f}")
+    t.add_row("[bold]round, end to end[/]", f"[bold]{round_seconds:.2f}[/]", f"{written:,} written",
+              f"{written / round_seconds:,.0f}", f"{peak_mb():,.0f}")
+    console.print(t)
+    summary = {
+        "applications": n,
+        "round_seconds": round(round_seconds, 2),
+        "rows_written": written,
+        "baseline_seconds": round(base, 2),
+        "ratio_to_baseline": round(round_seconds / base, 2) if base else None,
+        "prefect_api_start_seconds": round(api_start, 1),
+        "prefect_overhead_seconds": round(prefect_overhead, 2),
+        "prefect_overhead_share": round(prefect_overhead / round_seconds, 4),
+        "peak_memory_mb": round(peak_mb()),
+        "upload_rows_per_second": round(upload_rate),
+        "seconds_per_10k_row_upload": round(10_000 / upload_rate, 2) if upload_rate else None,
+        "check_ok": report["check"]["ok"],
+    }
+    for k, v in summary.items():
+        console.print(f"  {k:<28} {v}")
+    return summary
+
+
+UPLOAD_TIMES: list[tuple[int, float]] = []

@@ -1,0 +1,295 @@
+"""The reviewer's read path without the ORM: `ipfund review queue` and `ipfund review next`.
+
+Reviewers run these two commands all day, so they answer through the DB-API driver directly
+(``sqlite3``, or ``psycopg`` for PostgreSQL) with parameterised SQL, and never import SQLAlchemy,
+SQLModel or pydantic. The answers are the same as :func:`flows.services.review.queue`,
+:func:`flows.services.review.next_case` and :func:`flows.services.applications.show` (the ORM path,
+which stays the reference: tests/integration/test_review_read.py compares the two).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from functools import lru_cache
+from pathlib import Path
+from typing import Any
+from urllib.parse import unquote
+
+from rules.constants import DEFAULT_POLICY_ID
+from rules.errors import NotFound, PermissionDenied
+from rules.roles import allowed, roles_for
+
+DEFAULT_DB_FILE = "ipfund.db"  # as models.db
+POLICY_DIR = Path(__file__).resolve().parents[2] / "rules" / "policies"  # as rules.policy
+
+
+def database_url() -> str:
+    """As :func:`models.db.database_url`, without importing SQLAlchemy."""
+    url = os.environ.get("IPFUND_DATABASE_URL")
+    if url:
+        return url
+    home = Path(os.environ.get("IPFUND_HOME", "."))
+    return f"sqlite:///{(home / DEFAULT_DB_FILE).resolve()}"
+
+
+# --- connecting ------------------------------------------------------------------------------
+
+class _Db:
+    """One read connection; ``?`` placeholders in every statement, adapted to the driver."""
+
+    def __init__(self, conn: Any, postgres: bool) -> None:
+        self.conn = conn
+        self.postgres = postgres
+
+    def all(self, sql: str, params: Sequence[Any] = ()) -> list[tuple[Any, ...]]:
+        cur = self.conn.cursor()
+        try:
+            cur.execute(sql.replace("?", "%s") if self.postgres else sql, tuple(params))
+            return list(cur.fetchall())
+        finally:
+            cur.close()
+
+    def one(self, sql: str, params: Sequence[Any] = ()) -> tuple[Any, ...] | None:
+        rows = self.all(sql, params)
+        return rows[0] if rows else None
+
+
+def sqlite_path(url: str) -> tuple[str, bool]:
+    """(database argument for sqlite3.connect, uri flag) for a SQLAlchemy SQLite URL:
+    ``sqlite:////abs/path`` is the absolute path /abs/path, ``sqlite:///rel/path`` is relative to the
+    working directory, ``sqlite://`` and ``sqlite:///:memory:`` are in memory; ``?uri=true`` makes the
+    path a ``file:`` URI as SQLAlchemy does."""
+    rest = url.split("://", 1)[1]
+    path, _, query = rest.partition("?")
+    if path.startswith("/"):
+        path = path[1:]
+    path = unquote(path)
+    params = [p.partition("=") for p in query.split("&") if p]
+    if any(k == "uri" and v.lower() in ("true", "1") for k, _, v in params):
+        others = "&".join(f"{k}={v}" for k, _, v in params if k != "uri")
+        return (f"{path}?{others}" if others else path), True
+    return path or ":memory:", False
+
+
+def pg_conninfo(url: str) -> str:
+    """A libpq connection string for a SQLAlchemy PostgreSQL URL (``postgresql+psycopg://...``):
+    libpq reads the same URI once the SQLAlchemy driver suffix is dropped."""
+    return "postgresql://" + url.split("://", 1)[1]
+
+
+@contextmanager
+def connect(url: str) -> Iterator[_Db]:
+    """A read-only view of the database: one transaction (so a case is read consistently), always
+    rolled back."""
+    scheme = url.split("://", 1)[0].lower()
+    if scheme.split("+", 1)[0] == "sqlite":
+        import sqlite3
+
+        path, uri = sqlite_path(url)
+        if not uri and path != ":memory:" and not Path(path).exists():
+            # The ORM would create an empty file and fail on the first table; say the same thing.
+            raise sqlite3.OperationalError(f"database file {path} does not exist")
+        conn = sqlite3.connect(path, uri=uri, isolation_level=None)
+        try:
+            conn.execute("PRAGMA busy_timeout=30000")
+            conn.execute("BEGIN")
+            yield _Db(conn, postgres=False)
+        finally:
+            conn.rollback()
+            conn.close()
+    elif scheme.split("+", 1)[0] in ("postgresql", "postgres"):
+        import psycopg
+
+        with psycopg.connect(pg_conninfo(url)) as pconn:
+            try:
+                pconn.read_only = True
+                yield _Db(pconn, postgres=True)
+            finally:
+                pconn.rollback()
+    else:
+        raise ValueError(f"IPFUND_DATABASE_URL {url!r}: the reviewer read path speaks sqlite:/// and "
+                         "postgresql+psycopg:// URLs")
+
+
+# --- who is acting ---------------------------------------------------------------------------
+
+def _user(db: _Db, name: str | None) -> tuple[str, str, str | None]:
+    """(name, roles, affiliation), with the messages of flows.services.context.get_user."""
+    if not name:
+        raise PermissionDenied("no acting user: pass --as USER or set IPFUND_USER")
+    row = db.one("SELECT name, roles, affiliation FROM app_user WHERE name = ?", (name,))
+    if row is None:
+        raise NotFound(f"user {name!r} does not exist; an admin adds users with `ipfund user add`")
+    return row[0], row[1], row[2]
+
+
+def _role_set(roles: str) -> set[str]:
+    return {r for r in roles.split(",") if r}
+
+
+def _acting(db: _Db, name: str | None, action: str) -> tuple[str, str, str | None]:
+    user = _user(db, name)
+    if not allowed(_role_set(user[1]), action):
+        raise PermissionDenied(
+            f"{user[0]} (roles: {user[1] or 'none'}) may not {action}; this needs one of the roles "
+            f"{', '.join(roles_for(action))}"
+        )
+    return user
+
+
+# --- the queue -------------------------------------------------------------------------------
+
+_QUEUE_SQL = """
+SELECT a.ref, a.scheme, a.submitted_at, a.status_at, p.name, p.uscc
+FROM application a JOIN applicant p ON p.id = a.applicant_id
+WHERE a.status = ?
+  AND NOT EXISTS (SELECT 1 FROM review_decision d
+                  WHERE d.application_id = a.id AND d.stage = ? AND d.at >= a.status_at)
+"""
+
+
+def _queue(db: _Db, user: tuple[str, str, str | None], stage: str, scheme: str | None,
+           limit: int) -> list[dict[str, Any]]:
+    sql = _QUEUE_SQL
+    params: list[Any] = [stage, stage]
+    if scheme:
+        sql += "  AND a.scheme = ?\n"
+        params.append(scheme)
+    if user[2]:  # never a case of the reviewer's own organisation
+        sql += "  AND p.uscc <> ?\n"
+        params.append(user[2])
+    sql += "ORDER BY a.status_at, a.id LIMIT ?"
+    params.append(limit)
+    return [{"ref": r[0], "scheme": r[1], "submitted_at": r[2], "waiting_since": r[3], "applicant": r[4],
+             "uscc": r[5]} for r in db.all(sql, params)]
+
+
+def queue(url: str, actor: str | None, stage: str = "formal_review", scheme: str | None = None,
+          limit: int = 50) -> list[dict[str, Any]]:
+    """What waits for this reviewer, oldest first; never a case of the reviewer's own organisation."""
+    with connect(url) as db:
+        user = _acting(db, actor, "review.decide")
+        return _queue(db, user, stage, scheme, limit)
+
+
+def next_case(url: str, actor: str | None, stage: str = "formal_review") -> dict[str, Any] | None:
+    """The first case of the queue in full (the shape of applications.show), or None."""
+    with connect(url) as db:
+        user = _acting(db, actor, "review.decide")
+        q = _queue(db, user, stage, None, 1)
+        if not q:
+            return None
+        return _show(db, user, q[0]["ref"])
+
+
+# --- one case in full ------------------------------------------------------------------------
+
+@lru_cache(maxsize=8)
+def _state_names(policy_id: str) -> dict[str, dict[str, str]] | None:
+    """scheme -> state -> name, read from the policy YAML with PyYAML only (no pydantic); None when
+    the file is not a plain bundled one, so the caller falls back to the validated policy."""
+    path = Path(policy_id)
+    if not path.suffix:
+        path = POLICY_DIR / f"{policy_id}.yaml"
+    try:
+        import yaml
+
+        loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+        raw = yaml.load(path.read_text(encoding="utf-8"), Loader=loader)
+        return {sid: {st: str(sd["name"]) for st, sd in s["states"].items()}
+                for sid, s in raw["schemes"].items()}
+    except Exception:
+        return None
+
+
+def _state_name(db: _Db, scheme: str, state: str) -> str:
+    row = db.one("SELECT value FROM setting WHERE key = ?", ("policy_id",))
+    policy_id = (row[0] if row else None) or DEFAULT_POLICY_ID
+    name = ((_state_names(policy_id) or {}).get(scheme) or {}).get(state)
+    if name is not None:
+        return name
+    # Unusual (a policy given by path that does not parse, an unknown scheme or state): the
+    # validated policy raises exactly what the ORM path raises.
+    from rules.policy import load_policy
+    from rules.workflow import Workflow
+
+    return Workflow(scheme, load_policy(policy_id).scheme(scheme)).state_name(state)
+
+
+_APP_COLUMNS = ("id, ref, scheme, year, applicant_id, status, data, submitted_by, submitted_at, status_at, "
+                "final_score, rank, outcome, outcome_reason, award_fen, line_code, round_id, notice_ends")
+
+
+def _app_row(db: _Db, key: str) -> dict[str, Any]:
+    """As cases.get_app: by reference, else by numeric id."""
+    key = key.strip()
+    names = [c.strip() for c in _APP_COLUMNS.split(",")]
+    row = db.one(f"SELECT {_APP_COLUMNS} FROM application WHERE ref = ?", (key.upper(),))
+    if row is None and key.isdigit():
+        row = db.one(f"SELECT {_APP_COLUMNS} FROM application WHERE id = ?", (int(key),))
+    if row is None:
+        raise NotFound(f"application {key!r} not found (use the reference shown by `ipfund application list`, "
+                       "e.g. CA-2021-00001)")
+    return dict(zip(names, row, strict=True))
+
+
+def _show(db: _Db, user: tuple[str, str, str | None], key: str) -> dict[str, Any]:
+    app = _app_row(db, key)
+    p = db.one("SELECT name, uscc, kind, district, sme, whitelist FROM applicant WHERE id = ?",
+               (app["applicant_id"],))
+    assert p is not None
+    everything = allowed(_role_set(user[1]), "read.all")
+    if not everything and user[2] != p[1]:
+        raise NotFound(f"application {key!r} not found among {user[0]}'s applications")
+    app_id = app["id"]
+    checks = db.all('SELECT "check", passed, rule, clause, parameter, detail, run, at FROM intake_check '
+                    "WHERE application_id = ? ORDER BY id", (app_id,))
+    last_run = max((c[6] for c in checks), default=0)
+    third = "(third party)"
+    return {
+        "ref": app["ref"], "scheme": app["scheme"], "year": app["year"], "status": app["status"],
+        "status_at": app["status_at"], "state_name": _state_name(db, app["scheme"], app["status"]),
+        "submitted_at": app["submitted_at"], "submitted_by": app["submitted_by"], "data": json.loads(app["data"]),
+        "applicant": {"name": p[0], "uscc": p[1], "kind": p[2], "district": p[3], "sme": bool(p[4]),
+                      "whitelist": bool(p[5])},
+        "checks": [{"check": c[0], "passed": bool(c[1]), "rule": c[2], "clause": c[3], "parameter": c[4],
+                    "detail": c[5], "run": c[6], "at": c[7]} for c in checks if c[6] == last_run],
+        "decisions": [{"stage": d[0], "reviewer": d[1], "decision": d[2], "reason": d[3], "at": d[4]}
+                      for d in db.all("SELECT stage, reviewer, decision, reason, at FROM review_decision "
+                                      "WHERE application_id = ? ORDER BY id", (app_id,))],
+        "assignments": [{"evaluator": x[0] if everything else third, "org": x[1], "at": x[2]}
+                        for x in db.all("SELECT evaluator, evaluator_org, at FROM assignment "
+                                        "WHERE application_id = ? ORDER BY id", (app_id,))],
+        "scores": [{"evaluator": s[0] if everything else third, "criterion": s[1],
+                    "score": f"{s[2] // 10}.{s[2] % 10}", "comment": s[3], "active": bool(s[4]),
+                    "upload_id": s[5]}
+                   for s in db.all("SELECT evaluator, criterion, score_tenths, comment, active, upload_id "
+                                   "FROM score WHERE application_id = ? ORDER BY id", (app_id,))],
+        "final_score": app["final_score"], "rank": app["rank"], "outcome": app["outcome"],
+        "outcome_reason": app["outcome_reason"], "award_fen": app["award_fen"], "line_code": app["line_code"],
+        "round_id": app["round_id"], "notice_ends": app["notice_ends"],
+        "objections": [{"raised_by": o[0], "reason": o[1], "at": o[2], "resolution": o[3], "resolved_by": o[4],
+                        "resolution_reason": o[5], "resolved_at": o[6]}
+                       for o in db.all("SELECT raised_by, reason, at, resolution, resolved_by, resolution_reason, "
+                                       "resolved_at FROM objection WHERE application_id = ? ORDER BY id",
+                                       (app_id,))],
+        "payments": [{"idempotency_key": q[0], "amount_fen": q[1], "status": q[2], "batch_id": q[3],
+                      "bank_ref": q[4], "failure_reason": q[5], "payer": q[6], "approver": q[7],
+                      "created_at": q[8], "confirmed_at": q[9]}
+                     for q in db.all("SELECT idempotency_key, amount_fen, status, batch_id, bank_ref, "
+                                     "failure_reason, payer, approver, created_at, confirmed_at FROM payment "
+                                     "WHERE application_id = ? ORDER BY id", (app_id,))],
+        "history": [{"seq": e[0], "at": e[1], "actor": e[2], "action": e[3], "payload": json.loads(e[4]),
+                     "hash": e[5]}
+                    for e in db.all("SELECT seq, at, actor, action, payload, hash FROM audit_event "
+                                    "WHERE subject = ? ORDER BY seq", (f"app:{app['ref']}",))],
+    }
+
+
+def show(url: str, actor: str | None, key: str) -> dict[str, Any]:
+    """As :func:`flows.services.applications.show` (any user; applicants see only their own cases)."""
+    with connect(url) as db:
+        return _show(db, _user(db, actor), key)
