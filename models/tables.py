@@ -154,7 +154,10 @@ class Application(SQLModel, table=True):
     __table_args__ = (
         CheckConstraint("award_fen IS NULL OR award_fen > 0", name="application_award_positive"),
         CheckConstraint(_in("status", STATE_VOCABULARY), name="application_status_valid"),
-        Index("ix_application_scheme_status", "scheme", "status"),
+        # Stage queries read "cases of a scheme in a state, by id" in chunks; the queue reads
+        # "cases in a state, oldest first": both are index scans, never sorts of the whole state.
+        Index("ix_application_scheme_status", "scheme", "status", "id"),
+        Index("ix_application_status_age", "status", "status_at", "id"),
     )
     id: int | None = Field(default=None, primary_key=True)
     ref: str = Field(max_length=32, unique=True, index=True)

@@ -8,6 +8,8 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from decimal import Decimal
 from fractions import Fraction
+from functools import lru_cache
+from math import gcd
 
 
 def rubric_weights(rubric: Mapping[str, Mapping[str, object]]) -> dict[str, Fraction]:
@@ -16,11 +18,22 @@ def rubric_weights(rubric: Mapping[str, Mapping[str, object]]) -> dict[str, Frac
 
 
 def evaluator_total(scores_tenths: Mapping[str, int], weights: Mapping[str, Fraction]) -> Fraction:
-    """Weighted total of one evaluator on the 0–100 scale: Σ weight × score."""
+    """Weighted total of one evaluator on the 0–100 scale: Σ weight × score (exact; integer arithmetic
+    over the weights' common denominator, one Fraction per evaluator)."""
     missing = set(weights) - set(scores_tenths)
     if missing:
         raise ValueError(f"missing criteria: {', '.join(sorted(missing))}")
-    return sum((weights[c] * Fraction(scores_tenths[c], 10) for c in weights), Fraction(0))
+    denominator, integer_weights = _integer_weights(tuple(sorted(weights.items())))
+    total = sum(w * scores_tenths[c] for c, w in integer_weights)
+    return Fraction(total, denominator * 10)
+
+
+@lru_cache(maxsize=64)
+def _integer_weights(weights: tuple[tuple[str, Fraction], ...]) -> tuple[int, tuple[tuple[str, int], ...]]:
+    denominator = 1
+    for _, w in weights:
+        denominator = denominator * w.denominator // gcd(denominator, w.denominator)
+    return denominator, tuple((c, int(w * denominator)) for c, w in weights)
 
 
 def combine(totals: Sequence[Fraction], trim_from: int) -> Fraction:

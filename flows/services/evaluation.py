@@ -8,7 +8,7 @@ from dataclasses import dataclass, field
 from fractions import Fraction
 from typing import Any
 
-from sqlalchemy import exists, func, update
+from sqlalchemy import func, update
 from sqlmodel import Session, col, select
 
 from flows.services import cases
@@ -77,17 +77,16 @@ def assignment_stage(session: Session, scheme: str, limit: int = 1000, policy: P
     load = dict(session.exec(select(Assignment.evaluator, func.count()).group_by(col(Assignment.evaluator))).all())
     conflicts = {(c.evaluator, c.applicant_id) for c in session.exec(select(EvaluatorConflict)).all()}
     org = {e.name: e.org for e in evaluators}
-    counts = (select(Assignment.application_id, func.count().label("n"))
-              .group_by(col(Assignment.application_id)).subquery())
+    staffed_count = (select(func.count()).where(col(Assignment.application_id) == col(Application.id))
+                     .correlate(Application).scalar_subquery())
     staffed = 0
     last_id = 0
     while staffed < limit:
         rows = session.exec(
             select(Application.id, Application.applicant_id, Applicant.uscc, Application.ref)
             .join(Applicant, col(Applicant.id) == col(Application.applicant_id))
-            .outerjoin(counts, counts.c.application_id == Application.id)
             .where(Application.scheme == scheme, Application.status == "evaluation", col(Application.id) > last_id,
-                   func.coalesce(counts.c.n, 0) < per_case)
+                   staffed_count < per_case)
             .order_by(col(Application.id)).limit(min(1000, limit - staffed))).all()
         if not rows:
             break
@@ -228,6 +227,9 @@ def upload(session: Session, actor: str | None, content: bytes, filename: str, d
                  "score_tenths": r.score_tenths, "comment": r.comment, "upload_id": up.id, "active": True}
                 for ref in changed for r in by_case[ref]]
     session.execute(Score.__table__.insert(), new_rows)  # type: ignore[attr-defined]
+    rescored = [apps[ref] for ref in changed if apps[ref].status == "scored"]
+    cases.move_many(session, rescored, "scores_revised", user.name, {"evaluator"}, at=at, policy=policy,
+                    payloads={a.id or 0: {"upload_id": up.id} for a in rescored})
     audit.append_many(session, [{"actor": user.name, "action": "scores.upload", "subject": f"app:{ref}", "at": at,
                                  "payload": {"upload_id": up.id, "file_sha256": up.file_sha256,
                                              "scores": {r.criterion: r.score_tenths for r in by_case[ref]}}}
@@ -237,8 +239,8 @@ def upload(session: Session, actor: str | None, content: bytes, filename: str, d
 
 
 def aggregation_stage(session: Session, scheme: str, limit: int = 1000, policy: Policy | None = None) -> int:
-    """Cases whose assigned evaluators have all scored every criterion get their final score; an
-    evaluation case moves to scored. Scored cases whose scores were corrected are re-aggregated."""
+    """Cases in evaluation whose assigned evaluators have all scored every criterion get their final
+    score and move to scored (a corrected upload sends a scored case back to evaluation first)."""
     policy = policy or current_policy(session)
     as_of = now().date()
     weights = scoring.rubric_weights(_rubric(policy, scheme, as_of))
@@ -248,13 +250,9 @@ def aggregation_stage(session: Session, scheme: str, limit: int = 1000, policy: 
     done = 0
     last_id = 0
     while done < limit:
-        # Cases in evaluation, and scored cases that received a corrected upload after they were scored.
-        revised_since = exists().where(
-            col(Score.application_id) == col(Application.id), col(Score.active).is_(True),
-            col(Score.upload_id) == col(ScoreUpload.id), col(ScoreUpload.at) > col(Application.status_at))
+        # Cases in evaluation (a corrected upload sends a scored case back there: scores_revised).
         apps = list(session.exec(select(Application).where(
-            Application.scheme == scheme, col(Application.id) > last_id,
-            (col(Application.status) == "evaluation") | ((col(Application.status) == "scored") & revised_since))
+            Application.scheme == scheme, Application.status == "evaluation", col(Application.id) > last_id)
             .order_by(col(Application.id)).limit(1000)).all())
         if not apps:
             break
@@ -272,7 +270,6 @@ def aggregation_stage(session: Session, scheme: str, limit: int = 1000, policy: 
         complete: list[Application] = []
         fields: dict[int, dict[str, Any]] = {}
         payloads: dict[int, dict[str, Any]] = {}
-        revised: list[tuple[Application, dict[str, Any]]] = []
         for app in apps:
             assert app.id is not None
             evs = assigned.get(app.id, set())
@@ -284,24 +281,14 @@ def aggregation_stage(session: Session, scheme: str, limit: int = 1000, policy: 
             totals = [scoring.evaluator_total(got[e], weights) for e in sorted(evs)]
             final = scoring.combine(totals, trim)
             text = scoring.display(final)
-            if app.status == "scored" and app.final_score == text:
-                continue
-            payload = {"final_score": text, "evaluator_totals": {e: scoring.display(t) for e, t in
-                                                                 zip(sorted(evs), totals, strict=True)},
-                       "trimmed": len(evs) >= trim}
-            if app.status == "evaluation":
-                complete.append(app)
-                fields[app.id] = {"final_score": text}
-                payloads[app.id] = payload
-            else:
-                revised.append((app, payload))
+            complete.append(app)
+            fields[app.id] = {"final_score": text}
+            payloads[app.id] = {"final_score": text, "trimmed": len(evs) >= trim,
+                                "evaluator_totals": {e: scoring.display(t) for e, t in
+                                                     zip(sorted(evs), totals, strict=True)}}
             done += 1
         cases.move_many(session, complete, "scores_complete", SYSTEM_ACTOR, {"system"}, policy=policy,
                         fields=fields, payloads=payloads)
-        if revised:
-            session.execute(update(Application), [{"id": a.id, "final_score": p["final_score"]} for a, p in revised])
-            audit.append_many(session, [{"actor": SYSTEM_ACTOR, "action": "score.reaggregate",
-                                         "subject": f"app:{a.ref}", "payload": p} for a, p in revised])
         if len(apps) < 1000:
             break
     return done

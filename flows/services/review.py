@@ -85,30 +85,44 @@ def decide(session: Session, actor: str | None, key: str, decision: str, reason:
 
 
 def apply_decisions_stage(session: Session, scheme: str, limit: int = 1000, policy: Policy | None = None) -> int:
-    """Move decided cases on: each recorded decision becomes its transition (actor = the reviewer)."""
+    """Move decided cases on: each recorded decision becomes its transition (actor = the reviewer).
+
+    Reads from the cases' side in id order (index scan on scheme, state, id) and checks each for a
+    decision taken in its current state, so the cost per call is the cases in review, not every
+    decision ever recorded."""
     policy = policy or current_policy(session)
-    rows = session.exec(
-        select(Application, ReviewDecision)
-        .join(ReviewDecision, col(ReviewDecision.application_id) == col(Application.id))
-        .where(Application.scheme == scheme, col(Application.status) == col(ReviewDecision.stage),
-               col(ReviewDecision.at) >= col(Application.status_at))
-        .order_by(col(ReviewDecision.id)).limit(limit)).all()
-    by_decision: dict[str, list[tuple[Application, ReviewDecision]]] = {}
-    seen: set[int] = set()
-    for app, d in rows:
-        if app.id in seen:  # one decision per case per stage (decide() refuses a second)
-            continue
-        seen.add(app.id or 0)
-        by_decision.setdefault(d.decision, []).append((app, d))
-    for decision, pairs in by_decision.items():
-        apps = [a for a, _ in pairs]
-        fields = ({a.id or 0: {"outcome": "rejected_in_review", "outcome_reason": d.reason[:400]} for a, d in pairs}
-                  if decision == "reject" else None)
-        cases.move_many(session, apps, DECISION_ACTION[decision], "", {"reviewer"}, policy=policy, fields=fields,
-                        actors={a.id or 0: d.reviewer for a, d in pairs},
-                        reasons={a.id or 0: d.reason or None for a, d in pairs},
-                        payloads={a.id or 0: {"decision_id": d.id} for a, d in pairs})
-    return len(seen)
+    wf = cases.workflow(policy, scheme)
+    review_states = [st for st in policy.scheme(scheme).states if "approve" in wf.actions_from(st)]
+    last_id = 0
+    done = 0
+    while done < limit:
+        rows = session.exec(
+            select(Application, ReviewDecision)
+            .join(ReviewDecision, col(ReviewDecision.application_id) == col(Application.id))
+            .where(Application.scheme == scheme, col(Application.status).in_(review_states),
+                   col(Application.id) > last_id, col(ReviewDecision.stage) == col(Application.status),
+                   col(ReviewDecision.at) >= col(Application.status_at))
+            .order_by(col(Application.id)).limit(limit - done)).all()
+        if not rows:
+            break
+        last_id = rows[-1][0].id or last_id
+        by_decision: dict[str, list[tuple[Application, ReviewDecision]]] = {}
+        seen: set[int] = set()
+        for app, d in rows:
+            if app.id in seen:  # one decision per case per stage (decide() refuses a second)
+                continue
+            seen.add(app.id or 0)
+            by_decision.setdefault(d.decision, []).append((app, d))
+        for decision, pairs in by_decision.items():
+            apps = [a for a, _ in pairs]
+            fields = ({a.id or 0: {"outcome": "rejected_in_review", "outcome_reason": d.reason[:400]}
+                       for a, d in pairs} if decision == "reject" else None)
+            cases.move_many(session, apps, DECISION_ACTION[decision], "", {"reviewer"}, policy=policy,
+                            fields=fields, actors={a.id or 0: d.reviewer for a, d in pairs},
+                            reasons={a.id or 0: d.reason or None for a, d in pairs},
+                            payloads={a.id or 0: {"decision_id": d.id} for a, d in pairs})
+        done += len(seen)
+    return done
 
 
 def decide_batch(session: Session, actor: str | None, decisions: list[tuple[str, str, str]]) -> int:

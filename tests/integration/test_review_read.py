@@ -131,8 +131,12 @@ def test_show_matches_on_a_scored_case_for_staff_and_for_its_applicant(db: Db) -
         assert _same(lean) == _same(orm), actor
     assert lean["scores"] and {x["evaluator"] for x in lean["scores"]} == {"(third party)"}
     other = next(x for x in r.refs if x != ref)
-    with pytest.raises(NotFound, match="not found among applicant.user's applications"):
+    with pytest.raises(NotFound) as lean_refusal:
         review_read.show(db.url, "applicant.user", other)
+    with r.ro() as s, pytest.raises(NotFound) as orm_refusal:
+        applications.show(s, "applicant.user", other)
+    assert str(lean_refusal.value) == str(orm_refusal.value)
+    assert "not found among applicant.user's applications" in str(lean_refusal.value)
 
 
 @pytest.mark.parametrize(("url", "expected"), [

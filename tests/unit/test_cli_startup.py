@@ -34,9 +34,19 @@ def test_importing_the_cli_loads_no_heavy_package() -> None:
 
 
 def test_building_every_command_group_loads_no_heavy_package() -> None:
-    """The full command tree (late groups included), as `ipfund --help` renders it."""
-    loaded = _imported("import typer.main, flows.cli.main as m; typer.main.get_command(m.app)")
+    """The full command tree (late groups included), as `ipfund --help` renders it. The late groups
+    are loaded with importlib.import_module, which -X importtime does not list itself, so sys.modules
+    is checked as well."""
+    code = ("import sys, typer.main, flows.cli.main as m; typer.main.get_command(m.app); "
+            "print('\\n'.join(sorted(sys.modules)))")
+    loaded = _imported(code)
     assert not loaded & set(HEAVY), sorted(loaded & set(HEAVY))
+    r = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, timeout=120,
+                       check=True)
+    modules = {m.split(".", 1)[0] for m in r.stdout.split()}
+    assert {"flows", "typer"} <= modules
+    assert not modules & set(HEAVY), sorted(modules & set(HEAVY))
+    assert "flows.cli.workflow_cmd" in r.stdout.split()
 
 
 # --- `review queue|next` skip Typer's parameter processing (pydantic) when the line is plain ----------
