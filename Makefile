@@ -28,9 +28,9 @@ lint: setup
 typecheck: setup
 	$(BIN)/mypy rules models flows
 
-## Lint, type-check and the whole test suite (SQLite; IPFUND_TEST_DATABASE_URL=postgresql+psycopg://... for PostgreSQL)
+## Lint, type-check and the whole test suite: SQLite, then PostgreSQL when reachable (scripts/test.sh)
 test: setup lint typecheck
-	PREFECT_HOME=$$(mktemp -d) $(BIN)/pytest
+	BIN=$(BIN) bash scripts/test.sh
 
 clean:
 	rm -rf $(VENV) demo-run *.egg-info

@@ -39,7 +39,7 @@ from flows.services import (
     rounds,
     users,
 )
-from flows.services.advance import run_check
+from flows.services.advance import run_check, write_file_atomically
 from flows.services.setup import init, is_initialised
 from models.db import database_url, get_engine
 from models.uow import read_only, unit_of_work
@@ -296,7 +296,10 @@ def run_demo(n_applicants: int = 300, n_applications: int = 120, seed: int = 202
         second = payments.batch(s, "chen.finance", SCHEME)
     console.print(f"  a second `pay batch`: {'nothing new to pay' if second.batch is None else 'PAID AGAIN?!'}")
 
-    step("9. Summary")
+    step("9. Auditor: reproducible dossiers (审计档案), issued and verified")
+    auditor_step(engine, work, funded[2])
+
+    step("10. Summary")
     summary(engine)
     with read_only(engine) as s:
         render_status(budget.status(s, YEAR))
@@ -312,6 +315,32 @@ def run_demo(n_applicants: int = 300, n_applications: int = 120, seed: int = 202
     console.print(f"demo finished in {time.perf_counter() - started:.0f} s; files in {work}")
     if not (chk["ok"] and v["ok"]):
         raise RuleViolation("the demo ended with a failed invariant check")
+
+
+def auditor_step(engine: Any, work: Path, ref: str) -> None:
+    """The auditor renders and issues a case dossier and the fund-year dossier, then verifies the file."""
+    from flows.services import dossier
+
+    out = work / "dossiers"
+    for kind, key in (("case", ref), ("year", str(YEAR))):
+        t0 = time.perf_counter()
+        with read_only(engine) as s:
+            d = dossier.build_case(s, key) if kind == "case" else dossier.build_year(s, int(key))
+        result = dossier.render(d)
+        path = out / d.file_name
+        write_file_atomically(path, result.pdf)
+        with unit_of_work(engine) as s:
+            ev = dossier.issue(s, "sun.audit", d, result)
+        with read_only(engine) as s:
+            report = dossier.verify(s, path.read_bytes())
+        console.print(f"  {kind} dossier {d.number}: {dossier.page_count(result.pdf)} page(s) → {path.name} "
+                      f"({time.perf_counter() - t0:.1f} s); issued as audit #{ev.seq}; verify: {report.verdict}",
+                      highlight=False)
+    try:
+        with unit_of_work(engine) as s:
+            budget.adjust_line(s, "sun.audit", YEAR, "patent-navigation", "central", "-1.00", "审计人员试图调整")
+    except RuleViolation as exc:
+        console.print(f"  an auditor cannot change anything: {str(exc).splitlines()[0]}", highlight=False)
 
 
 def parse_template(content: bytes, name: str) -> tuple[list[tuple[str, str]], list[str]]:
