@@ -6,7 +6,7 @@ import csv
 import datetime as dt
 import io
 import json
-from typing import Any
+from typing import Any, NamedTuple
 
 from sqlalchemy import func
 from sqlmodel import Session, col, select
@@ -65,8 +65,14 @@ def _validate_cert_fields(where: str, fields: dict[str, str]) -> tuple[dict[str,
     return data, problems
 
 
+class NewApp(NamedTuple):
+    id: int
+    ref: str
+
+
 def _insert(session: Session, scheme: str, rows: list[tuple[Applicant, dict[str, Any]]], submitted_by: str,
-            at: str) -> list[Application]:
+            at: str) -> list[NewApp]:
+    """Bulk insert (no ORM objects: memory stays flat however large the file)."""
     year = parse(at).year
     refs = _next_refs(session, scheme, year, len(rows))
     values = [{"ref": ref, "scheme": scheme, "year": year, "applicant_id": applicant.id, "status": "submitted",
@@ -76,10 +82,11 @@ def _insert(session: Session, scheme: str, rows: list[tuple[Applicant, dict[str,
     table = Application.__table__  # type: ignore[attr-defined]
     for i in range(0, len(values), 5000):
         session.execute(table.insert(), values[i:i + 5000])
-    apps: list[Application] = []
+    ids: dict[str, int] = {}
     for i in range(0, len(refs), 900):
-        apps += session.exec(select(Application).where(col(Application.ref).in_(refs[i:i + 900]))).all()
-    apps.sort(key=lambda a: a.ref)
+        ids.update({r: int(i_ or 0) for i_, r in session.exec(select(Application.id, Application.ref)
+                                                     .where(col(Application.ref).in_(refs[i:i + 900]))).all()})
+    apps = [NewApp(ids[r], r) for r in refs]
     audit.append_many(session, [{"actor": submitted_by, "action": "case.submit", "subject": f"app:{a.ref}", "at": at,
                                  "payload": {"scheme": scheme, "applicant": rows[i][0].uscc, "data": rows[i][1],
                                              "to": "submitted"}}
@@ -106,11 +113,14 @@ def apply(session: Session, actor: str | None, scheme: str, fields: dict[str, st
     data, problems = _validate_cert_fields("", fields)
     if problems:
         raise ValidationFailed("application", problems)
-    return _insert(session, scheme, [(applicant, data)], user.name, stamp())[0]
+    new = _insert(session, scheme, [(applicant, data)], user.name, stamp())[0]
+    app = session.get(Application, new.id)
+    assert app is not None
+    return app
 
 
 def import_applications(session: Session, actor: str | None, scheme: str, content: bytes,
-                        filename: str = "applications.csv") -> list[Application]:
+                        filename: str = "applications.csv") -> list[NewApp]:
     """Bulk import: all rows or none, every bad row reported with its line number."""
     user = acting(session, actor, "application.import")
     current_policy(session).scheme(scheme)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Sequence
 from typing import Any
 
 from sqlalchemy import update
@@ -76,7 +77,7 @@ def app_data(app: Application) -> dict[str, Any]:
     return data
 
 
-def move_many(session: Session, apps: list[Application], action: str, actor: str, roles: set[str], *,
+def move_many(session: Session, apps: Sequence[Application | Any], action: str, actor: str, roles: set[str], *,
               reason: str | None = None, payloads: dict[int, dict[str, Any]] | None = None,
               fields: dict[int, dict[str, Any]] | None = None, at: str | None = None,
               policy: Policy | None = None, actors: dict[int, str] | None = None,
@@ -116,11 +117,13 @@ def move_many(session: Session, apps: list[Application], action: str, actor: str
     events = []
     for app in apps:
         m = moves[app.id]
-        # Keep the loaded objects in step without marking them dirty (no per-row UPDATE at flush).
-        set_committed_value(app, "status", m.to_state)
-        set_committed_value(app, "status_at", at)
+        # Keep the loaded objects in step without marking them dirty (no per-row UPDATE at flush);
+        # plain row objects (not ORM-mapped) are simply updated.
+        setter = set_committed_value if hasattr(app, "_sa_instance_state") else setattr
+        setter(app, "status", m.to_state)
+        setter(app, "status_at", at)
         for k, v in (fields or {}).get(app.id or 0, {}).items():
-            set_committed_value(app, k, v)
+            setter(app, k, v)
         events.append({"actor": (actors or {}).get(app.id or 0, actor), "action": f"case.{action}",
                        "subject": f"app:{app.ref}", "at": at,
                        "payload": {"from": m.from_state, "to": m.to_state,

@@ -34,14 +34,36 @@ PENDING = ("submitted", "formal_review", "returned", "evaluation")
 
 
 @dataclass
+class CaseRow:
+    """The columns allocation and the state machine need (quacks like an Application for move_many)."""
+
+    id: int
+    ref: str
+    scheme: str
+    year: int
+    status: str
+    status_at: str
+    applicant_id: int
+    submitted_at: str
+
+
+@dataclass(frozen=True)
+class ApplicantRow:
+    id: int
+    kind: str
+    sme: bool
+    uscc: str
+
+
+@dataclass
 class RoundPlan:
     scheme: str
     year: int
     line: BudgetLine
     budget_fen: int
     outcomes: list[certification.Outcome]
-    applicants: dict[int, Applicant]
-    apps: dict[int, Application]
+    applicants: dict[int, ApplicantRow]
+    apps: dict[int, CaseRow]
     policy: Policy
 
     def report(self) -> dict[str, Any]:
@@ -86,11 +108,17 @@ def compute(session: Session, scheme: str, year: int, policy: Policy) -> RoundPl
     bal = ledger.line_balances(session, year).get(line.code, ledger.LineBalance(line.code))
     budget_fen = bal.total("available")
     as_of = dt.date(year, 12, 31) if now().year > year else now().date()
-    apps = {a.id: a for a in session.exec(select(Application).where(
+    # Plain rows, not ORM objects: a round of 100,000 cases stays small in memory.
+    apps = {r[0]: CaseRow(*r) for r in session.exec(select(  # type: ignore[call-overload]
+        Application.id, Application.ref, Application.scheme, Application.year, Application.status,
+        Application.status_at, Application.applicant_id, Application.submitted_at).where(
         Application.scheme == scheme, Application.year == year,
-        col(Application.status).in_(("scored", "rejected", *PENDING)))).all() if a.id is not None}
-    applicants = {a.id: a for a in session.exec(select(Applicant).where(
-        col(Applicant.id).in_({a.applicant_id for a in apps.values()}))).all() if a.id is not None}
+        col(Application.status).in_(("scored", "rejected", *PENDING)))).all()}
+    applicants = {int(r[0] or 0): ApplicantRow(*r) for r in session.exec(
+        select(Applicant.id, Applicant.kind, Applicant.sme, Applicant.uscc).join(
+            Application, col(Application.applicant_id) == col(Applicant.id)).where(
+            Application.scheme == scheme, Application.year == year,
+            col(Application.status).in_(("scored", "rejected", *PENDING))).distinct()).all()}
     scored_ids = [i for i, a in apps.items() if a.status == "scored"]
     exact = exact_scores(session, policy, scheme, scored_ids, as_of)
     awarded = dict(session.exec(select(Application.applicant_id, func.sum(Application.award_fen)).where(
@@ -99,9 +127,10 @@ def compute(session: Session, scheme: str, year: int, policy: Policy) -> RoundPl
     failed_checks: dict[int, str] = {}
     rejected_ids = [i for i, a in apps.items() if a.status == "rejected"]
     for i in range(0, len(rejected_ids), 900):
-        for c in session.exec(select(IntakeCheck).where(col(IntakeCheck.application_id).in_(rejected_ids[i:i + 900]),
-                                                        col(IntakeCheck.passed).is_(False))).all():
-            failed_checks.setdefault(c.application_id, c.check)
+        for app_id, check in session.exec(select(IntakeCheck.application_id, IntakeCheck.check).where(
+                col(IntakeCheck.application_id).in_(rejected_ids[i:i + 900]), col(IntakeCheck.passed).is_(False))
+                .order_by(col(IntakeCheck.id))).all():
+            failed_checks.setdefault(app_id, check)
     candidates = []
     for i, a in apps.items():
         p = applicants[a.applicant_id]
@@ -194,7 +223,7 @@ def finalize(session: Session, actor: str | None, scheme: str, year: int, *, all
     return report
 
 
-def commit_award(session: Session, app: Application, line_code: str, amount_fen: int, actor: str, at: str) -> None:
+def commit_award(session: Session, app: Application | CaseRow, line_code: str, amount_fen: int, actor: str, at: str) -> None:
     """Commit an award on its line, drawing on the line's sources in proportion to what each has
     available (largest remainder: the parts sum to the award, none exceeds its source)."""
     bal = ledger.line_balances(session, app.year).get(line_code, ledger.LineBalance(line_code))
