@@ -39,8 +39,10 @@ def _rubric(policy: Policy, scheme: str, as_of: dt.date) -> dict[str, Any]:
 
 
 def declare_conflict(session: Session, actor: str | None, applicant_key: str, reason: str) -> EvaluatorConflict:
-    """An evaluator declares a conflict of interest with an applicant; existing assignments to its
-    cases that have no scores yet are withdrawn and re-staffed by the next advance run."""
+    """An evaluator declares a conflict of interest with an applicant. Its assignments to that
+    applicant's cases still being evaluated or scored (not yet ranked) are withdrawn, any scores it gave
+    them are set inactive (kept in history), a scored case goes back to evaluation, and the next
+    advance run staffs the case with another evaluator."""
     user = acting(session, actor, "evaluator.conflict")
     if not reason or not reason.strip():
         raise ValidationFailed("declare-conflict", ["--reason: describe the conflict of interest"])
@@ -52,15 +54,22 @@ def declare_conflict(session: Session, actor: str | None, applicant_key: str, re
     c = EvaluatorConflict(evaluator=user.name, applicant_id=applicant.id, reason=reason.strip(), at=stamp())
     session.add(c)
     session.flush()
-    withdrawn = []
+    withdrawn: list[str] = []
+    rescored: list[Application] = []
     for a, app in session.exec(select(Assignment, Application).join(
             Application, col(Application.id) == col(Assignment.application_id)).where(
-            Assignment.evaluator == user.name, Application.applicant_id == applicant.id)).all():
-        has_scores = session.exec(select(Score.id).where(Score.application_id == app.id,
-                                                         Score.evaluator == user.name)).first()
-        if has_scores is None and app.status == "evaluation":
-            withdrawn.append(app.ref)
-            session.delete(a)
+            Assignment.evaluator == user.name, Application.applicant_id == applicant.id,
+            col(Application.status).in_(SCORABLE))).all():
+        withdrawn.append(app.ref)
+        session.delete(a)
+        session.execute(update(Score).where(col(Score.application_id) == app.id, col(Score.evaluator) == user.name,
+                                            col(Score.active).is_(True))
+                        .values(active=False).execution_options(synchronize_session=False))
+        if app.status == "scored":
+            rescored.append(app)
+    session.flush()
+    cases.move_many(session, rescored, "scores_revised", user.name, {"evaluator"},
+                    payloads={x.id or 0: {"conflict_declared": True} for x in rescored})
     audit.append(session, actor=user.name, action="evaluator.conflict", subject=f"applicant:{applicant.uscc}",
                  payload={"reason": c.reason, "assignments_withdrawn": withdrawn})
     return c

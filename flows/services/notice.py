@@ -38,6 +38,12 @@ def resolve(session: Session, actor: str | None, key: str, uphold: bool, reason:
                      .order_by(col(Objection.id))).first()
     if o is None or app.status != "on_hold":
         raise RuleViolation(f"{app.ref} has no open objection (status {app.status!r})")
+    applicant = cases.applicant_of(session, app)
+    if user.affiliation and user.affiliation == applicant.uscc:
+        from rules.errors import FourEyesViolation
+
+        raise FourEyesViolation(f"{user.name} belongs to {applicant.name} and may not resolve the objection to "
+                                f"its award {app.ref}; another approver must")
     action = "objection_upheld" if uphold else "objection_dismissed"
     at = stamp()
     if uphold:

@@ -228,6 +228,8 @@ def confirm(session: Session, actor: str | None, content: bytes, filename: str) 
         session.add_all([p, app])
         counts[status] += 1
     session.flush()
+    if not counts["paid"] and not counts["failed"]:
+        return counts  # re-importing a file already recorded is a no-op: nothing written at all
     audit.append(session, actor=user.name, action="pay.confirm", subject="payments", at=at,
                  payload={"file": filename, "file_sha256": hashlib.sha256(content).hexdigest(), **counts})
     return counts
