@@ -39,19 +39,8 @@ def advance_flow(scheme: str = "certification-award", chunk: int = 1000, payer: 
 
     Idempotent: running it twice in a row does nothing the second time. Human acts (decisions, scores,
     finalize) are never awaited here; they are rows the next run picks up."""
-    start_seq = svc.audit_head_seq()  # the check verifies every audit entry this run appends
-    totals: dict[str, Any] = {}
-    for stage in svc.STAGES:
-        totals[stage] = 0
-        while True:
-            n = stage_task(stage, scheme, chunk)
-            totals[stage] += n
-            if n < chunk:
-                break
-    if payer:
-        totals["payment"] = payment_task(scheme, payer, out_dir)
-    report = check_task(start_seq)
-    totals["check"] = report
+    totals = svc.drive(scheme, chunk, payer, out_dir, stage=stage_task, pay=payment_task, check=check_task)
+    report = totals["check"]
     if not report["ok"]:
         bad = [c for c in report["checks"] if not c["ok"]]
         raise RuntimeError(f"invariant check failed after advance: {bad}")

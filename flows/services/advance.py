@@ -11,8 +11,6 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from sqlmodel import Session
-
 from flows.services import applications, checker, evaluation, notice, payments, review
 from models import audit, faults
 from models.uow import read_only, retrying, unit_of_work
@@ -92,22 +90,26 @@ def audit_head_seq() -> int:
         return h.seq if h else 0
 
 
-def advance_plain(scheme: str, chunk: int = 1000, payer: str | None = None, out_dir: str = "payments") -> dict[str, Any]:
-    """The same stages without Prefect (for unit tests and the benchmark's baseline)."""
+def drive(scheme: str, chunk: int, payer: str | None, out_dir: str, *, stage: Callable[[str, str, int], int],
+          pay: Callable[[str, str, str], dict[str, Any]], check: Callable[[int], dict[str, Any]]) -> dict[str, Any]:
+    """One advance: every stage until it returns less than a full chunk, the optional payment batch,
+    then the invariant check over what this run appended. The Prefect flow passes its tasks here; the
+    plain variant passes the functions themselves."""
     start_seq = audit_head_seq()
     totals: dict[str, Any] = {}
-    for stage in STAGES:
-        totals[stage] = 0
+    for name in STAGES:
+        totals[name] = 0
         while True:
-            n = run_stage(stage, scheme, chunk)
-            totals[stage] += n
+            n = stage(name, scheme, chunk)
+            totals[name] += n
             if n < chunk:
                 break
     if payer:
-        totals["payment"] = run_payment_batch(scheme, payer, out_dir)
-    totals["check"] = run_check(start_seq)
+        totals["payment"] = pay(scheme, payer, out_dir)
+    totals["check"] = check(start_seq)
     return totals
 
 
-def session_stage(session: Session, stage: str, scheme: str, chunk: int) -> int:
-    return STAGES[stage](session, scheme, chunk)
+def advance_plain(scheme: str, chunk: int = 1000, payer: str | None = None, out_dir: str = "payments") -> dict[str, Any]:
+    """The same stages without Prefect (unit tests, tools)."""
+    return drive(scheme, chunk, payer, out_dir, stage=run_stage, pay=run_payment_batch, check=run_check)

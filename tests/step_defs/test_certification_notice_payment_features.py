@@ -21,8 +21,8 @@ from models.uow import unit_of_work
 from rules.errors import FourEyesViolation, IdempotencyConflict, RuleViolation
 from rules.money import parse_yuan
 from tests.conftest import FEATURES
-from tests.step_defs.test_certification_apply_features import World, assert_refused, flat, names_in, new_world
-from tests.support import SCHEME, staff_and_plan
+from tests.step_defs.world import World, assert_refused, flat, names_in, new_world
+from tests.support import SCHEME
 
 scenarios("certification_notice_payment.feature", features_base_dir=str(FEATURES))
 
@@ -53,17 +53,6 @@ def _rows(db: Any) -> dict[str, list[tuple[Any, ...]]]:
 
 
 # --- Given ------------------------------------------------------------------------------------
-
-@given("the sample 2021 budget plan is loaded and the round is staffed")
-def sample_plan(world: World) -> None:
-    staff_and_plan(world.db.engine)
-
-
-@given("the registered applicants")
-def registered(world: World, datatable: list[list[str]]) -> None:
-    header = datatable[0]
-    world.register([dict(zip(header, row, strict=True)) for row in datatable[1:]])
-
 
 @given(parsers.parse("the scored cases of {names}"))
 def scored_cases(world: World, names: str) -> None:

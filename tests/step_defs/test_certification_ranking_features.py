@@ -15,7 +15,7 @@ from flows.services import rounds
 from rules.errors import FourEyesViolation
 from rules.money import format_yuan, parse_yuan
 from tests.conftest import EXAMPLES, FEATURES
-from tests.step_defs.test_certification_apply_features import (
+from tests.step_defs.world import (
     FINALIZE_AT,
     World,
     assert_refused,
@@ -96,17 +96,6 @@ def _by_applicant(world: World, cases: list[dict[str, Any]]) -> dict[str, list[d
 
 
 # --- Given ------------------------------------------------------------------------------------
-
-@given("the registered applicants")
-def registered(world: World, datatable: list[list[str]]) -> None:
-    header = datatable[0]
-    world.register([dict(zip(header, row, strict=True)) for row in datatable[1:]])
-
-
-@given("the sample 2021 budget plan is loaded and the round is staffed")
-def sample_plan(world: World) -> None:
-    staff_and_plan(world.db.engine)
-
 
 @given(parsers.parse("a 2021 budget plan whose certification-award line holds ¥{amount}, and the round is staffed"))
 def small_line(world: World, cli: Any, tmp_path: Path, amount: str) -> None:

@@ -13,8 +13,7 @@ from flows.services import applications, review
 from models.uow import unit_of_work
 from rules.errors import FourEyesViolation
 from tests.conftest import FEATURES
-from tests.step_defs.test_certification_apply_features import World, assert_refused, new_world
-from tests.support import staff_and_plan
+from tests.step_defs.world import World, assert_refused, new_world
 
 scenarios("certification_review.feature", features_base_dir=str(FEATURES))
 
@@ -30,22 +29,6 @@ def _case(world: World) -> str:
 
 
 # --- Given ------------------------------------------------------------------------------------
-
-@given("the sample 2021 budget plan is loaded and the round is staffed")
-def sample_plan(world: World) -> None:
-    staff_and_plan(world.db.engine)
-
-
-@given("the registered applicants")
-def registered(world: World, datatable: list[list[str]]) -> None:
-    header = datatable[0]
-    world.register([dict(zip(header, row, strict=True)) for row in datatable[1:]])
-
-
-@given(parsers.parse('the applicant user "{user}" belongs to {name}'))
-def applicant_user(world: World, user: str, name: str) -> None:
-    world.member(user, name)
-
 
 @given(parsers.parse('the reviewer "{user}" belongs to {name}'))
 def affiliated_reviewer(world: World, user: str, name: str) -> None:

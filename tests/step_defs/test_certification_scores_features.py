@@ -15,8 +15,7 @@ import pytest
 from pytest_bdd import given, parsers, scenarios, then, when
 
 from tests.conftest import FEATURES
-from tests.step_defs.test_certification_apply_features import World, assert_refused, flat, names_in, new_world
-from tests.support import staff_and_plan
+from tests.step_defs.world import World, assert_refused, flat, names_in, new_world
 
 scenarios("certification_scores.feature", features_base_dir=str(FEATURES))
 
@@ -60,17 +59,6 @@ def _show(cli: Any, ref: str) -> dict[str, Any]:
 
 
 # --- Given ------------------------------------------------------------------------------------
-
-@given("the sample 2021 budget plan is loaded and the round is staffed")
-def sample_plan(world: World) -> None:
-    staff_and_plan(world.db.engine)
-
-
-@given("the registered applicants")
-def registered(world: World, datatable: list[list[str]]) -> None:
-    header = datatable[0]
-    world.register([dict(zip(header, row, strict=True)) for row in datatable[1:]])
-
 
 @given(parsers.parse('the evaluator "{user}" belongs to {name}'))
 def affiliated_evaluator(world: World, user: str, name: str) -> None:
