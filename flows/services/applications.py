@@ -72,25 +72,29 @@ class NewApp(NamedTuple):
 
 def _insert(session: Session, scheme: str, rows: list[tuple[Applicant, dict[str, Any]]], submitted_by: str,
             at: str) -> list[NewApp]:
-    """Bulk insert (no ORM objects: memory stays flat however large the file)."""
+    """Bulk insert in chunks of 5,000 (no ORM objects, events built per chunk: memory stays flat
+    however large the file)."""
     year = parse(at).year
     refs = _next_refs(session, scheme, year, len(rows))
-    values = [{"ref": ref, "scheme": scheme, "year": year, "applicant_id": applicant.id, "status": "submitted",
-               "data": canonical_json(data), "certificate_no": data.get("certificate_no"),
-               "submitted_by": submitted_by, "submitted_at": at, "status_at": at}
-              for ref, (applicant, data) in zip(refs, rows, strict=True)]
     table = Application.__table__  # type: ignore[attr-defined]
-    for i in range(0, len(values), 5000):
-        session.execute(table.insert(), values[i:i + 5000])
-    ids: dict[str, int] = {}
-    for i in range(0, len(refs), 900):
-        ids.update({r: int(i_ or 0) for i_, r in session.exec(select(Application.id, Application.ref)
-                                                     .where(col(Application.ref).in_(refs[i:i + 900]))).all()})
-    apps = [NewApp(ids[r], r) for r in refs]
-    audit.append_many(session, [{"actor": submitted_by, "action": "case.submit", "subject": f"app:{a.ref}", "at": at,
-                                 "payload": {"scheme": scheme, "applicant": rows[i][0].uscc, "data": rows[i][1],
-                                             "to": "submitted"}}
-                                for i, a in enumerate(apps)])
+    apps: list[NewApp] = []
+    for start in range(0, len(rows), 5000):
+        chunk = list(zip(refs[start:start + 5000], rows[start:start + 5000], strict=True))
+        session.execute(table.insert(), [
+            {"ref": ref, "scheme": scheme, "year": year, "applicant_id": applicant.id, "status": "submitted",
+             "data": canonical_json(data), "certificate_no": data.get("certificate_no"),
+             "submitted_by": submitted_by, "submitted_at": at, "status_at": at}
+            for ref, (applicant, data) in chunk])
+        ids: dict[str, int] = {}
+        chunk_refs = [ref for ref, _ in chunk]
+        for i in range(0, len(chunk_refs), 900):
+            ids.update({r: int(i_ or 0) for i_, r in session.exec(
+                select(Application.id, Application.ref).where(col(Application.ref).in_(chunk_refs[i:i + 900]))).all()})
+        audit.append_many(session, [
+            {"actor": submitted_by, "action": "case.submit", "subject": f"app:{ref}", "at": at,
+             "payload": {"scheme": scheme, "applicant": applicant.uscc, "data": data, "to": "submitted"}}
+            for ref, (applicant, data) in chunk])
+        apps += [NewApp(ids[ref], ref) for ref in chunk_refs]
     return apps
 
 
