@@ -159,6 +159,9 @@ def review_queue(stage: str = typer.Option("formal_review", "--stage"), scheme: 
     if as_json:
         print_json(rows)
         return
+    if not rows:
+        console.print(f"Your queue ({stage}) is empty.")
+        return
     t = Table("ref", "scheme", "applicant", "credit code", "waiting since", title=f"Review queue ({stage})")
     for r in rows:
         t.add_row(r["ref"], r["scheme"], r["applicant"], r["uscc"], r["waiting_since"])
