@@ -308,19 +308,18 @@ def exact_scores(session: Session, policy: Policy, scheme: str, app_ids: list[in
     """Exact final score and per-criterion mean for ranking (never the rounded display)."""
     weights = scoring.rubric_weights(_rubric(policy, scheme, as_of))
     trim = policy.integer(param("trim_from_evaluators"), as_of)
-    raw: dict[int, dict[str, dict[str, int]]] = defaultdict(lambda: defaultdict(dict))
-    for i in range(0, len(app_ids), 900):
-        chunk = app_ids[i:i + 900]
+    out = {}
+    for i in range(0, len(app_ids), 900):  # chunk by chunk: only the results stay in memory
+        raw: dict[int, dict[str, dict[str, int]]] = defaultdict(lambda: defaultdict(dict))
         for app_id, ev, criterion, tenths in session.exec(
                 select(Score.application_id, Score.evaluator, Score.criterion, Score.score_tenths)
-                .where(col(Score.application_id).in_(chunk), col(Score.active).is_(True))).all():
+                .where(col(Score.application_id).in_(app_ids[i:i + 900]), col(Score.active).is_(True))).all():
             raw[app_id][ev][criterion] = tenths
-    out = {}
-    for app_id, per_ev in raw.items():
-        evs = sorted(per_ev)
-        if any(len(per_ev[e]) < len(weights) for e in evs):
-            continue
-        totals = [scoring.evaluator_total(per_ev[e], weights) for e in evs]
-        crit = {c: sum((Fraction(per_ev[e][c], 10) for e in evs), Fraction(0)) / len(evs) for c in weights}
-        out[app_id] = (scoring.combine(totals, trim), crit)
+        for app_id, per_ev in raw.items():
+            evs = sorted(per_ev)
+            if any(len(per_ev[e]) < len(weights) for e in evs):
+                continue
+            totals = [scoring.evaluator_total(per_ev[e], weights) for e in evs]
+            crit = {c: Fraction(sum(per_ev[e][c] for e in evs), 10 * len(evs)) for c in weights}
+            out[app_id] = (scoring.combine(totals, trim), crit)
     return out
