@@ -9,6 +9,7 @@ from fractions import Fraction
 from typing import Any
 
 from sqlalchemy import func, update
+from sqlalchemy.orm import defer
 from sqlmodel import Session, col, select
 
 from flows.services import cases
@@ -164,7 +165,8 @@ def upload(session: Session, actor: str | None, content: bytes, filename: str, d
     policy = current_policy(session)
     rows, problems = parse_score_file(content, filename)
     refs = sorted({r.application_id.strip().upper() for r in rows})
-    apps = {a.ref: a for a in session.exec(select(Application).where(col(Application.ref).in_(refs))).all()}
+    apps = {a.ref: a for a in session.exec(select(Application).options(defer(Application.data))  # type: ignore[arg-type]
+                                           .where(col(Application.ref).in_(refs))).all()}
     assigned = set(session.exec(select(Assignment.application_id).where(
         Assignment.evaluator == user.name, col(Assignment.application_id).in_([a.id for a in apps.values()]))).all())
     conflicts = {c.applicant_id for c in session.exec(select(EvaluatorConflict).where(
@@ -205,18 +207,17 @@ def upload(session: Session, actor: str | None, content: bytes, filename: str, d
         raise ValidationFailed(f"score file {filename}", sorted(problems, key=line_no))
 
     # Which cases actually change?
-    current: dict[tuple[int, str], tuple[int, str]] = {}
+    current: dict[int, dict[str, tuple[int, str]]] = defaultdict(dict)
     app_ids = [apps[r].id for r in by_case]
-    for s in session.exec(select(Score).where(Score.evaluator == user.name, col(Score.active).is_(True),
-                                              col(Score.application_id).in_(app_ids))).all():
-        current[(s.application_id, s.criterion)] = (s.score_tenths, s.comment)
+    for scored_id, criterion, tenths, comment in session.exec(
+            select(Score.application_id, Score.criterion, Score.score_tenths, Score.comment).where(
+                Score.evaluator == user.name, col(Score.active).is_(True), col(Score.application_id).in_(app_ids))).all():
+        current[scored_id][criterion] = (tenths, comment)
     changed = []
     for ref, rs in by_case.items():
-        app_id = apps[ref].id
-        assert app_id is not None
-        new = {(app_id, r.criterion): (r.score_tenths, r.comment) for r in rs}
-        old = {k: v for k, v in current.items() if k[0] == app_id}
-        if new != old:
+        case_id = apps[ref].id
+        assert case_id is not None
+        if {r.criterion: (r.score_tenths, r.comment) for r in rs} != current.get(case_id, {}):
             changed.append(ref)
     guards.checkpoint("scores.upload.compared")
     result = UploadResult(rows=len(rows), changed_cases=sorted(changed), unchanged=not changed, dry_run=dry_run)
