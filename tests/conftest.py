@@ -35,6 +35,21 @@ def _pg_admin_url(url: str) -> tuple[str, str]:
     return u.set(database="postgres").render_as_string(hide_password=False), u.database or "test"
 
 
+def recreate_pg_database(name: str, template: str | None = None) -> str:
+    """Drop and create database ``name`` on the test server (from ``template`` if given); its URL."""
+    from sqlalchemy.engine import make_url
+
+    from models.db import make_engine
+
+    admin_url, _ = _pg_admin_url(PG_URL or "")
+    admin = make_engine(admin_url).execution_options(isolation_level="AUTOCOMMIT")
+    with admin.connect() as c:
+        c.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        c.execute(text(f'CREATE DATABASE "{name}"' + (f' TEMPLATE "{template}"' if template else "")))
+    admin.dispose()
+    return make_url(PG_URL or "").set(database=name).render_as_string(hide_password=False)
+
+
 def _initialise(engine: Engine) -> None:
     from flows.services.setup import init
 
@@ -50,18 +65,10 @@ def _template(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     from models.db import make_engine
 
     if PG_URL:
-        admin_url, base = _pg_admin_url(PG_URL)
-        tpl = f"{base}_ipfund_tpl"
-        admin = make_engine(admin_url).execution_options(isolation_level="AUTOCOMMIT")
-        with admin.connect() as c:
-            c.execute(text(f'DROP DATABASE IF EXISTS "{tpl}" WITH (FORCE)'))
-            c.execute(text(f'CREATE DATABASE "{tpl}"'))
-        from sqlalchemy.engine import make_url
-
-        engine = make_engine(make_url(PG_URL).set(database=tpl).render_as_string(hide_password=False))
+        tpl = f"{_pg_admin_url(PG_URL)[1]}_ipfund_tpl"
+        engine = make_engine(recreate_pg_database(tpl))
         _initialise(engine)
         engine.dispose()
-        admin.dispose()
         yield tpl
     else:
         path = tmp_path_factory.mktemp("template") / "ipfund.db"
@@ -105,16 +112,7 @@ def db(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, _template: str) -> Itera
     from models.db import get_engine, make_engine
 
     if PG_URL:
-        from sqlalchemy.engine import make_url
-
-        admin_url, base = _pg_admin_url(PG_URL)
-        run = f"{base}_ipfund_run"
-        admin = make_engine(admin_url).execution_options(isolation_level="AUTOCOMMIT")
-        with admin.connect() as c:
-            c.execute(text(f'DROP DATABASE IF EXISTS "{run}" WITH (FORCE)'))
-            c.execute(text(f'CREATE DATABASE "{run}" TEMPLATE "{_template}"'))
-        admin.dispose()
-        url = make_url(PG_URL).set(database=run).render_as_string(hide_password=False)
+        url = recreate_pg_database(f"{_pg_admin_url(PG_URL)[1]}_ipfund_run", template=_template)
     else:
         shutil.copyfile(_template, tmp_path / "ipfund.db")
         url = f"sqlite:///{tmp_path / 'ipfund.db'}"

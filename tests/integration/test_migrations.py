@@ -7,27 +7,18 @@ from typing import Any
 
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
-from sqlalchemy import inspect, text
+from sqlalchemy import inspect
 from sqlmodel import SQLModel
 
 from models.db import make_engine
 from models.migrate import current, upgrade
-from tests.conftest import PG_URL, _pg_admin_url
+from tests.conftest import PG_URL, _pg_admin_url, recreate_pg_database
 
 
 def _empty_database(tmp_path: Path) -> str:
     if not PG_URL:
         return f"sqlite:///{tmp_path / 'empty.db'}"
-    from sqlalchemy.engine import make_url
-
-    admin_url, base = _pg_admin_url(PG_URL)
-    name = f"{base}_ipfund_mig"
-    admin = make_engine(admin_url).execution_options(isolation_level="AUTOCOMMIT")
-    with admin.connect() as c:
-        c.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-        c.execute(text(f'CREATE DATABASE "{name}"'))
-    admin.dispose()
-    return make_url(PG_URL).set(database=name).render_as_string(hide_password=False)
+    return recreate_pg_database(f"{_pg_admin_url(PG_URL)[1]}_ipfund_mig")
 
 
 def test_an_empty_database_migrates_to_head_and_matches_the_models(tmp_path: Path) -> None:

@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 import pytest
-from pytest_bdd import given, parsers
+from pytest_bdd import given, parsers, when
 
-from tests.step_defs.world import World, new_world
+from tests.step_defs.world import FINALIZE_AT, World, new_world
 from tests.support import staff_and_plan
 
 
@@ -30,3 +31,11 @@ def registered(world: World, datatable: list[list[str]]) -> None:
 @given(parsers.parse('the applicant user "{user}" belongs to {name}'))
 def applicant_user(world: World, user: str, name: str) -> None:
     world.member(user, name)
+
+
+@when(parsers.parse('the approver "{user}" finalizes the 2021 round'))
+def finalizes(world: World, cli: Any, user: str) -> None:
+    world.clock(FINALIZE_AT)
+    world.result = cli("round", "finalize", "--year", "2021", "--json", "--as", user)
+    assert world.result.exit_code == 0, world.result.stderr
+    world.report = json.loads(world.result.stdout)

@@ -18,7 +18,7 @@ from pytest_bdd import given, parsers, scenarios, then, when
 
 from rules.money import parse_yuan
 from tests.conftest import FEATURES
-from tests.step_defs.world import BODY, FINALIZE_AT, World, assert_refused, flat, names_in, tenths
+from tests.step_defs.world import BODY, World, assert_refused, flat, names_in, tenths
 from tests.support import SCHEME
 
 scenarios("certification_apply.feature", features_base_dir=str(FEATURES))
@@ -100,14 +100,6 @@ def applies_for_other(world: World, cli: Any, user: str, name: str, cert: str, d
 def checks_run(world: World) -> None:
     assert world.result is None or world.result.exit_code == 0, world.result.stderr
     world.advance()
-
-
-@when(parsers.parse('the approver "{user}" finalizes the 2021 round'))
-def finalizes(world: World, cli: Any, user: str) -> None:
-    world.clock(FINALIZE_AT)
-    world.result = cli("round", "finalize", "--year", "2021", "--json", "--as", user)
-    assert world.result.exit_code == 0, world.result.stderr
-    world.report = json.loads(world.result.stdout)
 
 
 @when(parsers.parse('"{user}" imports the application file'))

@@ -143,14 +143,6 @@ def affiliated_approver(world: World, user: str, name: str) -> None:
 
 # --- When -------------------------------------------------------------------------------------
 
-@when(parsers.parse('the approver "{user}" finalizes the 2021 round'))
-def finalizes(world: World, cli: Any, user: str) -> None:
-    world.clock(FINALIZE_AT)
-    world.result = cli("round", "finalize", "--year", "2021", "--json", "--as", user)
-    assert world.result.exit_code == 0, world.result.stderr
-    world.report = json.loads(world.result.stdout)
-
-
 @when(parsers.parse('"{user}" tries to finalize the 2021 round'))
 def tries_to_finalize(world: World, cli: Any, user: str) -> None:
     world.clock(FINALIZE_AT)
