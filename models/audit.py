@@ -2,14 +2,16 @@
 
 from __future__ import annotations
 
+import hashlib
 from typing import Any
 
 from sqlalchemy import text
 from sqlmodel import Session, col, select
 
+from models.bulk import insert_rows
 from models.clock import stamp
 from models.tables import AuditEvent
-from rules.audit_chain import GENESIS_HASH, ChainBreak, canonical_json, event_hash
+from rules.audit_chain import GENESIS_HASH, ChainBreak, canonical_json, event_body, event_hash
 
 _CHAIN_LOCK = 815_001  # pg_advisory_xact_lock key: one appender at a time on PostgreSQL
 
@@ -31,27 +33,32 @@ def append(session: Session, *, actor: str, action: str, subject: str, payload: 
     return ev
 
 
+_COLUMNS = ("seq", "at", "actor", "action", "subject", "payload", "prev_hash", "hash")
+
+
 def append_many(session: Session, events: list[dict[str, Any]]) -> None:
-    """Bulk append (hot paths): same chain rule, one INSERT statement."""
+    """Bulk append (hot paths): same chain rule, rows written as one prepared executemany."""
     if not events:
         return
     bind = session.get_bind()
     if bind.dialect.name == "postgresql":
         session.execute(text("SELECT pg_advisory_xact_lock(:k)"), {"k": _CHAIN_LOCK})
-    last = session.exec(select(AuditEvent).order_by(col(AuditEvent.seq).desc()).limit(1)).first()
-    seq = 0 if last is None else last.seq
-    prev = GENESIS_HASH if last is None else last.hash
+    t = AuditEvent.__table__  # type: ignore[attr-defined]
+    last = session.execute(select(t.c.seq, t.c.hash).order_by(t.c.seq.desc()).limit(1)).first()
+    seq = 0 if last is None else last[0]
+    prev = GENESIS_HASH if last is None else last[1]
     rows = []
     default_at = stamp()
+    sha = hashlib.sha256
     for e in events:
         seq += 1
         at = e.get("at") or default_at
         body = canonical_json(e["payload"])
-        h = event_hash(prev, seq, at, e["actor"], e["action"], e["subject"], body)
-        rows.append({"seq": seq, "at": at, "actor": e["actor"], "action": e["action"], "subject": e["subject"],
-                     "payload": body, "prev_hash": prev, "hash": h})
+        actor, action, subject = e["actor"], e["action"], e["subject"]
+        h = sha((prev + event_body(prev, seq, at, actor, action, subject, body)).encode("utf-8")).hexdigest()
+        rows.append((seq, at, actor, action, subject, body, prev, h))
         prev = h
-    session.execute(AuditEvent.__table__.insert(), rows)  # type: ignore[attr-defined]
+    insert_rows(session, t, _COLUMNS, rows)
 
 
 def verify(session: Session, batch: int = 20000, from_seq: int = 0) -> tuple[int, ChainBreak | None]:

@@ -220,7 +220,7 @@ class Assignment(SQLModel, table=True):
     __tablename__ = "assignment"
     __table_args__ = (UniqueConstraint("application_id", "evaluator", name="assignment_once"),)
     id: int | None = Field(default=None, primary_key=True)
-    application_id: int = Field(foreign_key="application.id", index=True)
+    application_id: int = Field(foreign_key="application.id")  # indexed first in assignment_once
     evaluator: str = Field(max_length=64, index=True)
     evaluator_org: str = Field(max_length=128)
     at: str = Field(max_length=32)
@@ -250,7 +250,7 @@ class Score(SQLModel, table=True):
               sqlite_where=text("active"), postgresql_where=text("active")),
     )
     id: int | None = Field(default=None, primary_key=True)
-    application_id: int = Field(foreign_key="application.id", index=True)
+    application_id: int = Field(foreign_key="application.id")  # indexed first in ix_score_active
     evaluator: str = Field(max_length=64)
     criterion: str = Field(max_length=64)
     score_tenths: int

@@ -20,7 +20,15 @@ from pathlib import Path
 from typing import Any, Literal
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    PrivateAttr,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
 
 from rules.constants import DEFAULT_POLICY_ID as DEFAULT_POLICY_ID  # re-exported
 
@@ -57,6 +65,7 @@ class Parameter(_Strict):
     reference: str | None = None
     illustrative: bool = False
     values: dict[dt.date, Any] = Field(min_length=1)
+    _in_force: dict[dt.date, dt.date | None] = PrivateAttr(default_factory=dict)  # as_of -> date in force
 
     @model_validator(mode="after")
     def _values_match_unit(self) -> Parameter:
@@ -67,14 +76,19 @@ class Parameter(_Strict):
         return self
 
     def at(self, as_of: dt.date) -> Any:
-        """The value in force on ``as_of``: the latest dated value on or before it."""
-        in_force = [d for d in self.values if d <= as_of]
-        if not in_force:
+        """The value in force on ``as_of``: the latest dated value on or before it (the lookup is
+        memoised per date: rules ask for the same parameters for every case of a batch)."""
+        memo: dict[dt.date, dt.date | None] = self.__pydantic_private__["_in_force"]  # type: ignore[index]
+        try:
+            when = memo[as_of]
+        except KeyError:
+            when = memo[as_of] = max((d for d in self.values if d <= as_of), default=None)
+        if when is None:
             first = min(self.values).isoformat()
             raise ParameterNotInForce(f"no value before {first} (asked for {as_of.isoformat()})")
-        value = self.values[max(in_force)]
+        value = self.values[when]
         if value is None:
-            raise ParameterNotInForce(f"repealed on {max(in_force).isoformat()} (asked for {as_of.isoformat()})")
+            raise ParameterNotInForce(f"repealed on {when.isoformat()} (asked for {as_of.isoformat()})")
         return value
 
 

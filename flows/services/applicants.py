@@ -9,6 +9,7 @@ from sqlmodel import Session, col, select
 
 from flows.services.context import acting, current_policy
 from models import audit
+from models.bulk import insert_dicts
 from models.clock import stamp
 from models.tables import APPLICANT_KINDS, Applicant
 from rules.errors import NotFound, ValidationFailed
@@ -107,7 +108,7 @@ def import_applicants(session: Session, actor: str | None, content: bytes, filen
     now = stamp()
     table = Applicant.__table__  # type: ignore[attr-defined]
     for i in range(0, len(new_rows), 5000):
-        session.execute(table.insert(), [{**r, "created_at": now} for r in new_rows[i:i + 5000]])
+        insert_dicts(session, table, [{**r, "created_at": now} for r in new_rows[i:i + 5000]])
     audit.append(session, actor=user.name, action="applicant.import", subject="applicants",
                  payload={"file": filename, "added": len(new_rows), "uscc": [r["uscc"] for r in new_rows]})
     return len(new_rows)

@@ -9,12 +9,14 @@ import json
 from typing import Any, NamedTuple
 
 from sqlalchemy import func
+from sqlalchemy import select as sa_select
 from sqlmodel import Session, col, select
 
 from flows.services import cases
 from flows.services.applicants import decode_text, get_applicant
 from flows.services.context import SYSTEM_ACTOR, acting, current_policy, get_user
 from models import audit
+from models.bulk import insert_dicts, insert_rows
 from models.clock import now, parse, stamp
 from models.tables import (
     Applicant,
@@ -80,7 +82,7 @@ def _insert(session: Session, scheme: str, rows: list[tuple[Applicant, dict[str,
     apps: list[NewApp] = []
     for start in range(0, len(rows), 5000):
         chunk = list(zip(refs[start:start + 5000], rows[start:start + 5000], strict=True))
-        session.execute(table.insert(), [
+        insert_dicts(session, table, [
             {"ref": ref, "scheme": scheme, "year": year, "applicant_id": applicant.id, "status": "submitted",
              "data": canonical_json(data), "certificate_no": data.get("certificate_no"),
              "submitted_by": submitted_by, "submitted_at": at, "status_at": at}
@@ -169,46 +171,63 @@ def import_applications(session: Session, actor: str | None, scheme: str, conten
 
 # --- intake (the automatic checks) ------------------------------------------------------------
 
+class _IntakeRow(NamedTuple):
+    id: int
+    ref: str
+    scheme: str
+    status: str
+    applicant_id: int
+    year: int
+    certificate_no: str | None
+    data: str
+    submitted_at: str
+
+
+_CHECK_COLUMNS = ("application_id", "run", "check", "passed", "rule", "clause", "parameter", "detail", "at")
+
+
 def intake_stage(session: Session, scheme: str, limit: int = 1000, policy: Policy | None = None) -> int:
     """Run the automatic checks on submitted cases: passed -> formal review, failed -> rejected.
-    Bulk: a handful of queries per chunk, whatever its size."""
+    Bulk: a handful of queries per chunk, whatever its size; plain rows, no ORM objects."""
     policy = policy or current_policy(session)
-    apps = list(session.exec(select(Application).where(Application.scheme == scheme, Application.status == "submitted")
-                             .order_by(col(Application.id)).limit(limit)).all())
+    t = Application.__table__  # type: ignore[attr-defined]
+    apps = [_IntakeRow(*r) for r in session.execute(
+        sa_select(t.c.id, t.c.ref, t.c.scheme, t.c.status, t.c.applicant_id, t.c.year, t.c.certificate_no, t.c.data,
+               t.c.submitted_at)
+        .where(t.c.scheme == scheme, t.c.status == "submitted").order_by(t.c.id).limit(limit)).all()]
     if not apps:
         return 0
     at = stamp()
     ids = [a.id for a in apps]
-    applicants = {a.id: a for a in session.exec(
-        select(Applicant).where(col(Applicant.id).in_({x.applicant_id for x in apps}))).all()}
+    p = Applicant.__table__  # type: ignore[attr-defined]
+    applicants = {r[0]: r for r in session.execute(select(p.c.id, p.c.uscc, p.c.kind, p.c.district).where(
+        p.c.id.in_({x.applicant_id for x in apps}))).all()}
     certs = sorted({a.certificate_no for a in apps if a.certificate_no})
     claims: dict[str, list[tuple[int, str]]] = {}
     for i in range(0, len(certs), 900):
         # Filter the state in Python: with it in SQL the planner may scan every live case by state
         # instead of looking the certificates up in their index (quadratic over a large round).
-        for app_id, ref, cert, status in session.exec(select(
-                Application.id, Application.ref, Application.certificate_no, Application.status).where(
-                col(Application.certificate_no).in_(certs[i:i + 900]))).all():
+        for app_id, ref, cert, status in session.execute(select(t.c.id, t.c.ref, t.c.certificate_no, t.c.status)
+                                                         .where(t.c.certificate_no.in_(certs[i:i + 900]))).all():
             if status in LIVE_OR_AWARDED:
                 claims.setdefault(cert or "", []).append((app_id or 0, ref))
-    awarded = {(a, y): int(v or 0) for a, y, v in session.exec(
-        select(Application.applicant_id, Application.year, func.coalesce(func.sum(Application.award_fen), 0))
-                                .where(col(Application.applicant_id).in_({a.applicant_id for a in apps}),
-                                       Application.scheme == scheme, col(Application.status).in_(AWARDED))
-                                .group_by(col(Application.applicant_id), col(Application.year))).all()}
-    runs = dict(session.exec(select(IntakeCheck.application_id, func.max(IntakeCheck.run))
-                             .where(col(IntakeCheck.application_id).in_(ids))
-                             .group_by(col(IntakeCheck.application_id))).all())
-    check_rows: list[dict[str, Any]] = []
-    passed: list[Application] = []
-    failed: list[Application] = []
+    awarded = {(a, y): int(v or 0) for a, y, v in session.execute(
+        select(t.c.applicant_id, t.c.year, func.coalesce(func.sum(t.c.award_fen), 0))
+        .where(t.c.applicant_id.in_({a.applicant_id for a in apps}), t.c.scheme == scheme,
+               t.c.status.in_(AWARDED))
+        .group_by(t.c.applicant_id, t.c.year)).all()}
+    c = IntakeCheck.__table__  # type: ignore[attr-defined]
+    runs = dict(session.execute(select(c.c.application_id, func.max(c.c.run)).where(c.c.application_id.in_(ids))
+                                .group_by(c.c.application_id)).all())
+    check_rows: list[tuple[Any, ...]] = []
+    passed: list[_IntakeRow] = []
+    failed: list[_IntakeRow] = []
     fields: dict[int, dict[str, Any]] = {}
     payloads: dict[int, dict[str, Any]] = {}
     reasons: dict[int, str | None] = {}
     for app in apps:
-        assert app.id is not None
         applicant = applicants.get(app.applicant_id)
-        data = cases.app_data(app)
+        data = json.loads(app.data)
         try:
             cert_date: dt.date | None = dt.date.fromisoformat(data.get("certification_date", ""))
         except ValueError:
@@ -218,12 +237,11 @@ def intake_stage(session: Session, scheme: str, limit: int = 1000, policy: Polic
             applicant_found=applicant is not None, applicant_uscc=applicant.uscc if applicant else "",
             applicant_kind=applicant.kind if applicant else "", applicant_district=applicant.district if applicant else "",
             certificate_no=data.get("certificate_no", ""), certification_date=cert_date,
-            submitted_on=parse(app.submitted_at).date(), earlier_same_certificate=earlier,
-            awarded_this_year_fen=awarded.get((app.applicant_id, app.year), 0))
+            submitted_on=dt.date.fromisoformat(app.submitted_at[:10]),  # stamps are UTC: YYYY-MM-DDT...Z
+            earlier_same_certificate=earlier, awarded_this_year_fen=awarded.get((app.applicant_id, app.year), 0))
         results = certification.intake_checks(policy, facts)
         run = 1 + (runs.get(app.id) or 0)
-        check_rows += [{"application_id": app.id, "run": run, "check": r.check, "passed": r.passed, "rule": r.rule,
-                        "clause": r.clause, "parameter": r.parameter, "detail": r.detail[:400], "at": at}
+        check_rows += [(app.id, run, r.check, r.passed, r.rule, r.clause, r.parameter, r.detail[:400], at)
                        for r in results]
         bad = [r for r in results if not r.passed]
         if bad:
@@ -234,7 +252,7 @@ def intake_stage(session: Session, scheme: str, limit: int = 1000, policy: Polic
             failed.append(app)
         else:
             passed.append(app)
-    session.execute(IntakeCheck.__table__.insert(), check_rows)  # type: ignore[attr-defined]
+    insert_rows(session, c, _CHECK_COLUMNS, check_rows)
     cases.move_many(session, passed, "intake_passed", SYSTEM_ACTOR, {"system"}, at=at, policy=policy)
     cases.move_many(session, failed, "intake_failed", SYSTEM_ACTOR, {"system"}, at=at, policy=policy,
                     fields=fields, payloads=payloads, reasons=reasons)

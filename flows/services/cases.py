@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Sequence
-from typing import Any
+from typing import Any, NamedTuple
 
 from sqlalchemy import update
 from sqlalchemy.orm.attributes import set_committed_value
@@ -12,6 +12,7 @@ from sqlmodel import Session, col, select
 
 from flows.services.context import current_policy
 from models import audit, guards
+from models.bulk import update_rows
 from models.clock import stamp
 from models.tables import Applicant, Application
 from rules.errors import IllegalTransition, NotFound
@@ -77,6 +78,15 @@ def app_data(app: Application) -> dict[str, Any]:
     return data
 
 
+class CaseRef(NamedTuple):
+    """The columns move_many reads, as a plain row (hot paths load these instead of ORM objects)."""
+
+    id: int
+    ref: str
+    scheme: str
+    status: str
+
+
 def move_many(session: Session, apps: Sequence[Application | Any], action: str, actor: str, roles: set[str], *,
               reason: str | None = None, payloads: dict[int, dict[str, Any]] | None = None,
               fields: dict[int, dict[str, Any]] | None = None, at: str | None = None,
@@ -85,48 +95,67 @@ def move_many(session: Session, apps: Sequence[Application | Any], action: str, 
     """The same guarded transition for many cases at once (hot paths): one conditional UPDATE per state
     and chunk, field updates by primary key, and one bulk append to the audit chain.
 
-    ``fields`` carries per-case column values written with the move (outcome, score, ...). If any case
-    was moved by someone else meanwhile, the whole unit of work is refused."""
+    ``apps`` are ORM objects or plain rows with ``id``, ``ref``, ``scheme`` and ``status``. ``fields``
+    carries per-case column values written with the move (outcome, score, ...). If any case was moved
+    by someone else meanwhile, the whole unit of work is refused."""
     if not apps:
         return
     policy = policy or current_policy(session)
     wf = workflow(policy, apps[0].scheme)
     at = at or stamp()
-    by_state: dict[str, list[Application]] = {}
-    moves = {}
-    for app in apps:
-        why = (reasons or {}).get(app.id or 0, reason)
-        moves[app.id] = wf.check(app.status, action, roles, why)
-        by_state.setdefault(app.status, []).append(app)
-    for state, group in by_state.items():
-        to = moves[group[0].id].to_state
-        for i in range(0, len(group), 900):
-            ids = [a.id for a in group[i:i + 900]]
-            where: list[Any] = [col(Application.id).in_(ids)]
+    table = Application.__table__  # type: ignore[attr-defined]
+    rows: Sequence[Any] = apps  # ORM objects or plain rows: only id, ref, scheme and status are read
+    payloads = payloads or {}
+    fields = fields or {}
+    reasons = reasons or {}
+    actors = actors or {}
+    checked: dict[tuple[str, bool], Any] = {}
+    by_state: dict[str, list[int]] = {}
+    moves = []
+    for app in rows:
+        why = reasons.get(app.id, reason)
+        key = (app.status, bool(why and why.strip()))
+        m = checked.get(key)
+        if m is None:
+            m = checked[key] = wf.check(app.status, action, roles, why)
+        moves.append(m)
+        by_state.setdefault(app.status, []).append(app.id)
+    for state, ids_all in by_state.items():
+        to = checked[(state, False)].to_state if (state, False) in checked else checked[(state, True)].to_state
+        for i in range(0, len(ids_all), 900):
+            ids = ids_all[i:i + 900]
+            where: list[Any] = [table.c.id.in_(ids)]
             if guards.ENABLED:
-                where.append(col(Application.status) == state)
-            res = session.execute(update(Application).where(*where).values(status=to, status_at=at)
-                                  .execution_options(synchronize_session=False))
+                where.append(table.c.status == state)
+            res = session.execute(table.update().where(*where).values(status=to, status_at=at))
             if res.rowcount != len(ids):  # type: ignore[attr-defined]
                 raise IllegalTransition(f"{len(ids) - res.rowcount} case(s) were changed by someone else "  # type: ignore[attr-defined]
                                         f"(no longer {state!r}); run again")
-    if fields:
-        rows = [{"id": app_id, **vals} for app_id, vals in fields.items()]
-        for i in range(0, len(rows), 1000):
-            session.execute(update(Application), rows[i:i + 1000])
+    by_columns: dict[tuple[str, ...], list[tuple[Any, ...]]] = {}
+    for app_id, vals in fields.items():
+        by_columns.setdefault(tuple(vals), []).append((*vals.values(), app_id))
+    for columns, values in by_columns.items():
+        update_rows(session, Application.__table__, columns, values)  # type: ignore[attr-defined]
     events = []
-    for app in apps:
-        m = moves[app.id]
+    orm = hasattr(apps[0], "_sa_instance_state")
+    name = f"case.{action}"
+    for app, m in zip(rows, moves, strict=True):
         # Keep the loaded objects in step without marking them dirty (no per-row UPDATE at flush);
         # plain row objects (not ORM-mapped) are simply updated.
-        setter = set_committed_value if hasattr(app, "_sa_instance_state") else setattr
-        setter(app, "status", m.to_state)
-        setter(app, "status_at", at)
-        for k, v in (fields or {}).get(app.id or 0, {}).items():
-            setter(app, k, v)
-        events.append({"actor": (actors or {}).get(app.id or 0, actor), "action": f"case.{action}",
-                       "subject": f"app:{app.ref}", "at": at,
-                       "payload": {"from": m.from_state, "to": m.to_state,
-                                   "reason": (reasons or {}).get(app.id or 0, reason),
-                                   **((payloads or {}).get(app.id or 0, {}))}})
+        if orm:
+            set_committed_value(app, "status", m.to_state)
+            set_committed_value(app, "status_at", at)
+            for k, v in fields.get(app.id, {}).items():
+                set_committed_value(app, k, v)
+        elif hasattr(app, "__dict__"):
+            app.status = m.to_state
+            app.status_at = at
+            for k, v in fields.get(app.id, {}).items():
+                setattr(app, k, v)
+        payload = {"from": m.from_state, "to": m.to_state, "reason": reasons.get(app.id, reason)}
+        extra = payloads.get(app.id)
+        if extra:
+            payload.update(extra)
+        events.append({"actor": actors.get(app.id, actor), "action": name, "subject": f"app:{app.ref}", "at": at,
+                       "payload": payload})
     audit.append_many(session, events)

@@ -9,7 +9,7 @@ from fractions import Fraction
 from typing import Any
 
 from sqlalchemy import func, update
-from sqlalchemy.orm import defer
+from sqlalchemy import select as sa_select
 from sqlmodel import Session, col, select
 
 from flows.services import cases
@@ -23,6 +23,7 @@ from flows.services.score_files import (
     write_template_xlsx,
 )
 from models import audit, guards
+from models.bulk import insert_dicts, insert_rows
 from models.clock import now, stamp
 from models.tables import Applicant, Application, Assignment, EvaluatorConflict, Score, ScoreUpload, User
 from rules import assignment as assign_rules
@@ -103,8 +104,9 @@ def assignment_stage(session: Session, scheme: str, limit: int = 1000, policy: P
         last_id = rows[-1][0] or last_id
         ids = [r[0] for r in rows]
         already: dict[int, list[str]] = defaultdict(list)
-        for a in session.exec(select(Assignment).where(col(Assignment.application_id).in_(ids))).all():
-            already[a.application_id].append(a.evaluator)
+        for a_id, ev in session.exec(select(Assignment.application_id, Assignment.evaluator)
+                                     .where(col(Assignment.application_id).in_(ids))).all():
+            already[a_id].append(ev)
         case_list = [assign_rules.Case(r[0], r[1], r[2], tuple(already.get(r[0], ()))) for r in rows
                      if r[0] is not None]
         new, short = assign_rules.assign(case_list, evaluators, per_case, load, conflicts)
@@ -114,7 +116,7 @@ def assignment_stage(session: Session, scheme: str, limit: int = 1000, policy: P
         at = stamp()
         refs = {r[0]: r[3] for r in rows}
         if new:
-            session.execute(Assignment.__table__.insert(), [  # type: ignore[attr-defined]
+            insert_dicts(session, Assignment.__table__, [  # type: ignore[attr-defined]
                 {"application_id": app_id, "evaluator": n, "evaluator_org": org[n], "at": at}
                 for app_id, names in new.items() for n in names])
         audit.append_many(session, [
@@ -134,9 +136,13 @@ def template(session: Session, actor: str | None, fmt: str = "csv") -> bytes:
     q = (select(Application.ref, Application.scheme).join(Assignment, col(Assignment.application_id) == col(Application.id))
          .where(Assignment.evaluator == user.name, col(Application.status).in_(SCORABLE))
          .order_by(col(Application.id)))
+    sheets: dict[str, list[tuple[str, str]]] = {}  # scheme -> (criterion, name) of its rubric
     for ref, scheme in session.exec(q).all():
-        for crit, spec in _rubric(policy, scheme, now().date()).items():
-            rows.append((ref, crit, str(spec.get("name", crit))))
+        sheet = sheets.get(scheme)
+        if sheet is None:
+            sheet = sheets[scheme] = [(crit, str(spec.get("name", crit)))
+                                      for crit, spec in _rubric(policy, scheme, now().date()).items()]
+        rows += [(ref, crit, name) for crit, name in sheet]
     if fmt == "xlsx":
         return write_template_xlsx(rows)
     if fmt != "csv":
@@ -165,8 +171,13 @@ def upload(session: Session, actor: str | None, content: bytes, filename: str, d
     policy = current_policy(session)
     rows, problems = parse_score_file(content, filename)
     refs = sorted({r.application_id.strip().upper() for r in rows})
-    apps = {a.ref: a for a in session.exec(select(Application).options(defer(Application.data))  # type: ignore[arg-type]
-                                           .where(col(Application.ref).in_(refs))).all()}
+    t = Application.__table__  # type: ignore[attr-defined]
+    apps: dict[str, Any] = {}
+    for i in range(0, len(refs), 900):
+        apps.update({a.ref: a for a in session.execute(
+            sa_select(t.c.id, t.c.ref, t.c.scheme, t.c.status, t.c.applicant_id).where(
+                t.c.ref.in_(refs[i:i + 900]))).all()})
+    rubrics: dict[str, Any] = {}
     assigned = set(session.exec(select(Assignment.application_id).where(
         Assignment.evaluator == user.name, col(Assignment.application_id).in_([a.id for a in apps.values()]))).all())
     conflicts = {c.applicant_id for c in session.exec(select(EvaluatorConflict).where(
@@ -182,7 +193,9 @@ def upload(session: Session, actor: str | None, content: bytes, filename: str, d
         if app is None:
             problems.append(f"{where}application {r.application_id!r} does not exist")
             continue
-        rubric = _rubric(policy, app.scheme, now().date())
+        rubric = rubrics.get(app.scheme)
+        if rubric is None:
+            rubric = rubrics[app.scheme] = _rubric(policy, app.scheme, now().date())
         if app.id not in assigned:
             problems.append(f"{where}application {ref} is not assigned to {user.name}")
         elif app.applicant_id in conflicts or (own_org and uscc_by_applicant.get(app.applicant_id) == own_org):
@@ -194,8 +207,7 @@ def upload(session: Session, actor: str | None, content: bytes, filename: str, d
             problems.append(f"{where}criterion {r.criterion!r} is not in the rubric ({', '.join(rubric)})")
         by_case[ref].append(r)
     for ref, rs in by_case.items():
-        app = apps[ref]
-        rubric = _rubric(policy, app.scheme, now().date())
+        rubric = rubrics[apps[ref].scheme]
         missing = sorted(set(rubric) - {r.criterion for r in rs})
         if missing:
             problems.append(f"line {min(r.line for r in rs)}: application {ref} lacks criterion "
@@ -209,10 +221,13 @@ def upload(session: Session, actor: str | None, content: bytes, filename: str, d
     # Which cases actually change?
     current: dict[int, dict[str, tuple[int, str]]] = defaultdict(dict)
     app_ids = [apps[r].id for r in by_case]
-    for scored_id, criterion, tenths, comment in session.exec(
-            select(Score.application_id, Score.criterion, Score.score_tenths, Score.comment).where(
-                Score.evaluator == user.name, col(Score.active).is_(True), col(Score.application_id).in_(app_ids))).all():
-        current[scored_id][criterion] = (tenths, comment)
+    sc = Score.__table__  # type: ignore[attr-defined]
+    for i in range(0, len(app_ids), 900):
+        for scored_id, criterion, tenths, comment in session.execute(
+                sa_select(sc.c.application_id, sc.c.criterion, sc.c.score_tenths, sc.c.comment).where(
+                    sc.c.application_id.in_(app_ids[i:i + 900]), sc.c.evaluator == user.name,
+                    sc.c.active.is_(True))).all():
+            current[scored_id][criterion] = (tenths, comment)
     changed = []
     for ref, rs in by_case.items():
         case_id = apps[ref].id
@@ -233,10 +248,11 @@ def upload(session: Session, actor: str | None, content: bytes, filename: str, d
     session.execute(update(Score).where(col(Score.evaluator) == user.name, col(Score.active).is_(True),
                                         col(Score.application_id).in_(changed_ids))
                     .values(active=False).execution_options(synchronize_session=False))
-    new_rows = [{"application_id": apps[ref].id, "evaluator": user.name, "criterion": r.criterion,
-                 "score_tenths": r.score_tenths, "comment": r.comment, "upload_id": up.id, "active": True}
-                for ref in changed for r in by_case[ref]]
-    session.execute(Score.__table__.insert(), new_rows)  # type: ignore[attr-defined]
+    name = user.name
+    insert_rows(session, Score.__table__,  # type: ignore[attr-defined]
+                ("application_id", "evaluator", "criterion", "score_tenths", "comment", "upload_id", "active"),
+                [(apps[ref].id, name, r.criterion, r.score_tenths, r.comment, up.id, True)
+                 for ref in changed for r in by_case[ref]])
     rescored = [apps[ref] for ref in changed if apps[ref].status == "scored"]
     cases.move_many(session, rescored, "scores_revised", user.name, {"evaluator"}, at=at, policy=policy,
                     payloads={a.id or 0: {"upload_id": up.id} for a in rescored})
@@ -259,25 +275,34 @@ def aggregation_stage(session: Session, scheme: str, limit: int = 1000, policy: 
     n_crit = len(weights)
     done = 0
     last_id = 0
+    t = Application.__table__  # type: ignore[attr-defined]
+    sc = Score.__table__  # type: ignore[attr-defined]
+    asg = Assignment.__table__  # type: ignore[attr-defined]
+    # A case cannot be complete with fewer active score rows than evaluators x criteria: the database
+    # skips those (most of the round while evaluators are still scoring) without Python seeing them.
+    active_rows = (sa_select(func.count()).where(sc.c.application_id == t.c.id, sc.c.active.is_(True))
+                   .correlate(t).scalar_subquery())
     while done < limit:
         # Cases in evaluation (a corrected upload sends a scored case back there: scores_revised).
-        apps = list(session.exec(select(Application).where(
-            Application.scheme == scheme, Application.status == "evaluation", col(Application.id) > last_id)
-            .order_by(col(Application.id)).limit(1000)).all())
+        apps = [cases.CaseRef(*r) for r in session.execute(
+            sa_select(t.c.id, t.c.ref, t.c.scheme, t.c.status).where(
+                t.c.scheme == scheme, t.c.status == "evaluation", t.c.id > last_id,
+                active_rows >= per_case * n_crit)
+            .order_by(t.c.id).limit(1000)).all()]
         if not apps:
             break
         last_id = apps[-1].id or last_id
         ids = [a.id for a in apps]
         assigned: dict[int, set[str]] = defaultdict(set)
-        for a_id, ev in session.exec(select(Assignment.application_id, Assignment.evaluator)
-                                     .where(col(Assignment.application_id).in_(ids))).all():
+        for a_id, ev in session.execute(sa_select(asg.c.application_id, asg.c.evaluator)
+                                        .where(asg.c.application_id.in_(ids))).all():
             assigned[a_id].add(ev)
         scores: dict[int, dict[str, dict[str, int]]] = defaultdict(lambda: defaultdict(dict))
-        for app_id, ev, crit, tenths in session.exec(
-                select(Score.application_id, Score.evaluator, Score.criterion, Score.score_tenths)
-                .where(col(Score.application_id).in_(ids), col(Score.active).is_(True))).all():
+        for app_id, ev, crit, tenths in session.execute(
+                sa_select(sc.c.application_id, sc.c.evaluator, sc.c.criterion, sc.c.score_tenths)
+                .where(sc.c.application_id.in_(ids), sc.c.active.is_(True))).all():
             scores[app_id][ev][crit] = tenths
-        complete: list[Application] = []
+        complete: list[cases.CaseRef] = []
         fields: dict[int, dict[str, Any]] = {}
         payloads: dict[int, dict[str, Any]] = {}
         for app in apps:

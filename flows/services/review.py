@@ -10,12 +10,14 @@ from __future__ import annotations
 from typing import Any
 
 from sqlalchemy import and_, exists
+from sqlalchemy import select as sa_select
 from sqlmodel import Session, col, select
 
 from flows.services import cases
 from flows.services.applications import show
 from flows.services.context import acting, current_policy
 from models import audit
+from models.bulk import insert_rows
 from models.clock import stamp
 from models.tables import Applicant, Application, ReviewDecision
 from rules.errors import FourEyesViolation, IllegalTransition, ReasonRequired, RuleViolation
@@ -93,34 +95,35 @@ def apply_decisions_stage(session: Session, scheme: str, limit: int = 1000, poli
     policy = policy or current_policy(session)
     wf = cases.workflow(policy, scheme)
     review_states = [st for st in policy.scheme(scheme).states if "approve" in wf.actions_from(st)]
+    a = Application.__table__  # type: ignore[attr-defined]
+    d = ReviewDecision.__table__  # type: ignore[attr-defined]
     last_id = 0
     done = 0
     while done < limit:
-        rows = session.exec(
-            select(Application, ReviewDecision)
-            .join(ReviewDecision, col(ReviewDecision.application_id) == col(Application.id))
-            .where(Application.scheme == scheme, col(Application.status).in_(review_states),
-                   col(Application.id) > last_id, col(ReviewDecision.stage) == col(Application.status),
-                   col(ReviewDecision.at) >= col(Application.status_at))
-            .order_by(col(Application.id)).limit(limit - done)).all()
+        rows = session.execute(
+            sa_select(a.c.id, a.c.ref, a.c.scheme, a.c.status, d.c.id, d.c.decision, d.c.reason, d.c.reviewer)
+            .join(d, d.c.application_id == a.c.id)
+            .where(a.c.scheme == scheme, a.c.status.in_(review_states), a.c.id > last_id,
+                   d.c.stage == a.c.status, d.c.at >= a.c.status_at)
+            .order_by(a.c.id).limit(limit - done)).all()
         if not rows:
             break
-        last_id = rows[-1][0].id or last_id
-        by_decision: dict[str, list[tuple[Application, ReviewDecision]]] = {}
+        last_id = rows[-1][0] or last_id
+        by_decision: dict[str, list[Any]] = {}
         seen: set[int] = set()
-        for app, d in rows:
-            if app.id in seen:  # one decision per case per stage (decide() refuses a second)
+        for r in rows:
+            if r[0] in seen:  # one decision per case per stage (decide() refuses a second)
                 continue
-            seen.add(app.id or 0)
-            by_decision.setdefault(d.decision, []).append((app, d))
-        for decision, pairs in by_decision.items():
-            apps = [a for a, _ in pairs]
-            fields = ({a.id or 0: {"outcome": "rejected_in_review", "outcome_reason": d.reason[:400]}
-                       for a, d in pairs} if decision == "reject" else None)
+            seen.add(r[0])
+            by_decision.setdefault(r[5], []).append(r)
+        for decision, group in by_decision.items():
+            apps = [cases.CaseRef(r[0], r[1], r[2], r[3]) for r in group]
+            fields = ({r[0]: {"outcome": "rejected_in_review", "outcome_reason": (r[6] or "")[:400]} for r in group}
+                      if decision == "reject" else None)
             cases.move_many(session, apps, DECISION_ACTION[decision], "", {"reviewer"}, policy=policy,
-                            fields=fields, actors={a.id or 0: d.reviewer for a, d in pairs},
-                            reasons={a.id or 0: d.reason or None for a, d in pairs},
-                            payloads={a.id or 0: {"decision_id": d.id} for a, d in pairs})
+                            fields=fields, actors={r[0]: r[7] for r in group},
+                            reasons={r[0]: r[6] or None for r in group},
+                            payloads={r[0]: {"decision_id": r[4]} for r in group})
         done += len(seen)
     return done
 
@@ -131,12 +134,16 @@ def decide_batch(session: Session, actor: str | None, decisions: list[tuple[str,
     user = acting(session, actor, "review.decide")
     policy = current_policy(session)
     refs = [r.upper() for r, _, _ in decisions]
-    apps: dict[str, Application] = {}
+    a = Application.__table__  # type: ignore[attr-defined]
+    apps: dict[str, Any] = {}
     for i in range(0, len(refs), 900):
-        apps.update({a.ref: a for a in session.exec(select(Application).where(col(Application.ref).in_(refs[i:i + 900]))).all()})
+        apps.update({r.ref: r for r in session.execute(
+            sa_select(a.c.id, a.c.ref, a.c.scheme, a.c.status, a.c.applicant_id)
+            .where(a.c.ref.in_(refs[i:i + 900]))).all()})
     usccs = dict(session.exec(select(Applicant.id, Applicant.uscc).where(
         col(Applicant.id).in_({a.applicant_id for a in apps.values()}))).all()) if user.affiliation else {}
     problems = []
+    legal: dict[tuple[str, str, str, bool], str | None] = {}  # the same check gives the same answer
     for n, (ref, decision, reason) in enumerate(decisions, 1):
         app = apps.get(ref.upper())
         if app is None:
@@ -147,10 +154,15 @@ def decide_batch(session: Session, actor: str | None, decisions: list[tuple[str,
             continue
         if user.affiliation and usccs.get(app.applicant_id) == user.affiliation:
             problems.append(f"row {n}: {user.name} belongs to the applicant of {app.ref} and may not review it")
-        try:
-            cases.workflow(policy, app.scheme).check(app.status, DECISION_ACTION[decision], {"reviewer"}, reason)
-        except RuleViolation as exc:
-            problems.append(f"row {n}: {exc}")
+        key = (app.scheme, app.status, decision, bool(reason and reason.strip()))
+        if key not in legal:
+            try:
+                cases.workflow(policy, app.scheme).check(app.status, DECISION_ACTION[decision], {"reviewer"}, reason)
+                legal[key] = None
+            except RuleViolation as exc:
+                legal[key] = str(exc)
+        if legal[key] is not None:
+            problems.append(f"row {n}: {legal[key]}")
     if problems:
         from rules.errors import ValidationFailed
 
@@ -165,9 +177,10 @@ def decide_batch(session: Session, actor: str | None, decisions: list[tuple[str,
             col(ReviewDecision.at) >= col(Application.status_at))).all())
     if decided:
         raise IllegalTransition(f"{len(decided)} of these cases are already decided; nothing was written")
-    rows = [{"application_id": apps[r.upper()].id, "stage": apps[r.upper()].status, "reviewer": user.name,
-             "decision": d, "reason": (why or "").strip(), "at": at} for r, d, why in decisions]
-    session.execute(ReviewDecision.__table__.insert(), rows)  # type: ignore[attr-defined]
+    rows = [(apps[r.upper()].id, apps[r.upper()].status, user.name, d, (why or "").strip(), at)
+            for r, d, why in decisions]
+    insert_rows(session, ReviewDecision.__table__,  # type: ignore[attr-defined]
+                ("application_id", "stage", "reviewer", "decision", "reason", "at"), rows)
     audit.append_many(session, [{"actor": user.name, "action": "review.decide", "subject": f"app:{r.upper()}",
                                  "at": at, "payload": {"stage": apps[r.upper()].status, "decision": d,
                                                        "reason": (why or "").strip()}}

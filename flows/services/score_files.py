@@ -259,6 +259,7 @@ def _parse_rows(raw_rows: Iterable[_RawRow]) -> tuple[list[ScoreRow], list[str]]
     problems: list[str] = []
     index: dict[str, int] | None = None
     named: set[int] = set()
+    named_prefix = 0  # positions 0 .. named_prefix-1 all have a name in the header
     unnamed_columns: dict[int, int] = {}  # column position -> first line with a value there
     seen: dict[tuple[str, str], int] = {}
     data_lines = 0
@@ -266,7 +267,8 @@ def _parse_rows(raw_rows: Iterable[_RawRow]) -> tuple[list[ScoreRow], list[str]]
         if isinstance(cells, _ReadError):
             problems.append(cells.message)
             continue
-        if all(_is_blank(c) for c in cells):
+        first = cells[0] if cells else None
+        if not (type(first) is str and first.strip()) and all(_is_blank(c) for c in cells):
             continue
         if index is None:
             index, header_problems, is_header = _header_map(cells, line)
@@ -274,11 +276,13 @@ def _parse_rows(raw_rows: Iterable[_RawRow]) -> tuple[list[ScoreRow], list[str]]
             if not is_header or any(name not in index for name in REQUIRED):
                 return [], problems
             named = {pos for pos, c in enumerate(cells) if not _is_blank(c)}
+            named_prefix = next((i for i in range(len(cells) + 1) if i not in named), 0)
             continue
         data_lines += 1
-        for pos, value in enumerate(cells):
-            if pos not in named and not _is_blank(value):
-                unnamed_columns.setdefault(pos, line)
+        if len(cells) > named_prefix:  # cells beyond the named columns: look for stray values
+            for pos, value in enumerate(cells):
+                if pos not in named and not _is_blank(value):
+                    unnamed_columns.setdefault(pos, line)
         row, row_problems, key = _check_row(line, cells, index)
         problems += row_problems
         if key is not None:
@@ -300,7 +304,50 @@ def _parse_rows(raw_rows: Iterable[_RawRow]) -> tuple[list[ScoreRow], list[str]]
     return rows, problems
 
 
+_FAST_SCORE = re.compile(r"([0-9]{1,3})(?:\.([0-9]))?")
+_BAD_FIRST = frozenset("".join(_INJECTION_CHARS) + "".join(_CONTROL_CHARS))
+
+
+def _fast_row(line: int, cells: Sequence[object], index: dict[str, int]) -> ScoreRow | None:
+    """The common row (text cells, an ordinary id and criterion, a score like 85 or 85.5, a plain
+    comment) parsed without the general checks; None for anything else, which ``_check_row`` then
+    examines in full. Every row it accepts, ``_check_row`` would accept with the same values."""
+    try:
+        a, c, s = cells[index["application_id"]], cells[index["criterion"]], cells[index["score"]]
+    except IndexError:
+        return None
+    pos = index.get("comment")
+    m = cells[pos] if pos is not None and pos < len(cells) else None
+    if type(a) is not str or type(c) is not str or type(s) is not str or (m is not None and type(m) is not str):
+        return None
+    a_s, c_s = a.strip(), c.strip()
+    if not a_s or not c_s or a[0] in _BAD_FIRST or c[0] in _BAD_FIRST or a_s[0] in _BAD_FIRST \
+            or c_s[0] in _BAD_FIRST:
+        return None
+    match = _FAST_SCORE.fullmatch(s)
+    if match is None:
+        return None
+    tenths = int(match[1]) * 10 + int(match[2] or 0)
+    if tenths > 1000:
+        return None
+    comment = ""
+    if m:
+        comment = m.strip()
+        if m[0] in _BAD_FIRST or comment[:1] in _BAD_FIRST:
+            return None
+    return ScoreRow(line, a_s, c_s, tenths, comment)
+
+
 def _check_row(
+    line: int, cells: Sequence[object], index: dict[str, int]
+) -> tuple[ScoreRow | None, list[str], tuple[str, str] | None]:
+    fast = _fast_row(line, cells, index)
+    if fast is not None:
+        return fast, [], (fast.application_id, fast.criterion)
+    return _check_row_full(line, cells, index)
+
+
+def _check_row_full(
     line: int, cells: Sequence[object], index: dict[str, int]
 ) -> tuple[ScoreRow | None, list[str], tuple[str, str] | None]:
     def cell(name: str) -> object:

@@ -25,7 +25,7 @@ def test_an_empty_database_migrates_to_head_and_matches_the_models(tmp_path: Pat
     engine = make_engine(_empty_database(tmp_path))
     assert current(engine) is None
     upgrade(engine)
-    assert current(engine) == "0004_stage_indexes"
+    assert current(engine) == "0005_redundant_indexes"
     with engine.connect() as conn:
         diff = compare_metadata(MigrationContext.configure(conn), SQLModel.metadata)
     assert diff == [], f"models and migrations differ: {diff}"
@@ -35,4 +35,4 @@ def test_an_empty_database_migrates_to_head_and_matches_the_models(tmp_path: Pat
 
 
 def test_init_records_the_schema_revision(db: Any) -> None:
-    assert current(db.engine) == "0004_stage_indexes"
+    assert current(db.engine) == "0005_redundant_indexes"

@@ -623,3 +623,31 @@ def test_empty_template_still_has_header() -> None:
 def test_file_sha256() -> None:
     assert file_sha256(b"") == "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855"
     assert file_sha256(b"abc") == hashlib.sha256(b"abc").hexdigest()
+
+
+# --- the fast path for ordinary rows agrees with the full check -----------------------------------
+
+from hypothesis import given, settings  # noqa: E402
+from hypothesis import strategies as st  # noqa: E402
+
+from flows.services.score_files import _check_row_full, _fast_row  # noqa: E402
+
+_cell = st.one_of(
+    st.sampled_from(["CA-2021-00001", " CA-2021-00002 ", "c1", "85", "85.5", "100", "100.0", "100.5", "101",
+                     "085", "9.99", "-5", "=1+1", "+7", "@x", "\tx", "\rx", " =x", "", "  ", "好", "1e3", ".5",
+                     "5.", "1,000", " 85", "85 ", "0", "0.0"]),
+    st.text(max_size=6),
+)
+
+
+@settings(max_examples=400)
+@given(cells=st.lists(_cell, min_size=0, max_size=5), order=st.permutations([0, 1, 2, 3]),
+       with_comment=st.booleans())
+def test_fast_row_accepts_only_what_the_full_check_accepts_with_the_same_values(
+        cells: list[str], order: list[int], with_comment: bool) -> None:
+    names = ["application_id", "criterion", "score", "comment"]
+    index = {names[i]: pos for pos, i in enumerate(order) if with_comment or names[i] != "comment"}
+    fast = _fast_row(7, cells, index)
+    if fast is not None:
+        row, problems, key = _check_row_full(7, cells, index)
+        assert problems == [] and row == fast and key == (fast.application_id, fast.criterion)
