@@ -13,8 +13,8 @@ from flows.services import advance as svc
 
 
 @task(name="advance-stage", retries=0)
-def stage_task(stage: str, scheme: str, chunk: int) -> int:
-    return svc.run_stage(stage, scheme, chunk)
+def stage_task(stage: str, scheme: str, chunk: int, after_id: int = 0) -> tuple[int, int]:
+    return svc.run_stage(stage, scheme, chunk, after_id)
 
 
 @task(name="payment-batch", retries=0)

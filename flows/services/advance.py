@@ -1,7 +1,10 @@
 """The stages the `advance` flow runs, as plain functions over one unit of work each.
 
 Every stage is idempotent and advances *every* case that is ready, `chunk` cases per call; the flow
-calls a stage again while it keeps returning a full chunk.
+calls a stage again while it keeps returning a full chunk. A stage returns (cases done, last case id
+examined) and the next call of the same run starts after that id: cases a call looked at and left
+(not ready, or staffed but still in evaluation) are not scanned again, so a run is linear in the
+round's size, not quadratic. The next run starts from the beginning.
 """
 
 from __future__ import annotations
@@ -15,7 +18,7 @@ from flows.services import applications, checker, evaluation, notice, payments, 
 from models import audit, faults
 from models.uow import read_only, retrying, unit_of_work
 
-StageFn = Callable[..., int]
+StageFn = Callable[..., tuple[int, int]]
 
 STAGES: dict[str, StageFn] = {
     "intake": applications.intake_stage,
@@ -37,8 +40,9 @@ def _timed(fn: Callable[[], Any]) -> Any:
         TASK_SECONDS[0] += time.perf_counter() - t0
 
 
-def run_stage(stage: str, scheme: str, chunk: int = 1000) -> int:
-    return int(_timed(lambda: retrying(lambda s: STAGES[stage](s, scheme, chunk))))
+def run_stage(stage: str, scheme: str, chunk: int = 1000, after_id: int = 0) -> tuple[int, int]:
+    done, last_id = _timed(lambda: retrying(lambda s: STAGES[stage](s, scheme, chunk, after_id)))
+    return int(done), int(last_id)
 
 
 def run_payment_batch(scheme: str, payer: str, out_dir: str) -> dict[str, Any]:
@@ -90,7 +94,8 @@ def audit_head_seq() -> int:
         return h.seq if h else 0
 
 
-def drive(scheme: str, chunk: int, payer: str | None, out_dir: str, *, stage: Callable[[str, str, int], int],
+def drive(scheme: str, chunk: int, payer: str | None, out_dir: str, *,
+          stage: Callable[[str, str, int, int], tuple[int, int]],
           pay: Callable[[str, str, str], dict[str, Any]], check: Callable[[int], dict[str, Any]]) -> dict[str, Any]:
     """One advance: every stage until it returns less than a full chunk, the optional payment batch,
     then the invariant check over what this run appended. The Prefect flow passes its tasks here; the
@@ -99,8 +104,9 @@ def drive(scheme: str, chunk: int, payer: str | None, out_dir: str, *, stage: Ca
     totals: dict[str, Any] = {}
     for name in STAGES:
         totals[name] = 0
+        cursor = 0
         while True:
-            n = stage(name, scheme, chunk)
+            n, cursor = stage(name, scheme, chunk, cursor)
             totals[name] += n
             if n < chunk:
                 break

@@ -4,12 +4,15 @@ from __future__ import annotations
 
 import csv
 import io
+from collections.abc import Iterator
+from itertools import islice
 
+from sqlalchemy import select as sa_select
 from sqlmodel import Session, col, select
 
 from flows.services.context import acting, current_policy
 from models import audit
-from models.bulk import insert_dicts
+from models.bulk import insert_rows
 from models.clock import stamp
 from models.tables import APPLICANT_KINDS, Applicant
 from rules.errors import NotFound, ValidationFailed
@@ -32,21 +35,21 @@ def decode_text(content: bytes, what: str, allow_gbk: bool = False) -> str:
         raise ValidationFailed(what, [f"byte {exc.start}: the file is not UTF-8 text; save it as CSV UTF-8"]) from None
 
 
-def parse_applicant_csv(text: str, districts: dict[str, str]) -> list[dict[str, object]]:
+def _applicant_rows(text: str, districts: dict[str, str], problems: list[str]) -> Iterator[dict[str, object]]:
+    """Valid rows of an applicant file, one at a time (the file is never held as a list of rows);
+    each bad row's problems are appended to ``problems`` with its line number."""
     reader = csv.reader(io.StringIO(text))
-    rows = list(reader)
-    problems: list[str] = []
-    if not rows:
+    head = next(reader, None)
+    if head is None:
         raise ValidationFailed("applicant file", ["line 1: the file is empty; expected a header " + ",".join(COLUMNS)])
-    header = [h.strip().lower() for h in rows[0]]
+    header = [h.strip().lower() for h in head]
     missing = [c for c in COLUMNS if c not in header]
     if missing:
         raise ValidationFailed("applicant file", [f"line 1: header lacks column(s) {', '.join(missing)}; "
                                                   f"expected {','.join(COLUMNS)}"])
     idx = {c: header.index(c) for c in COLUMNS}
-    out: list[dict[str, object]] = []
     seen: dict[str, int] = {}
-    for n, row in enumerate(rows[1:], start=2):
+    for n, row in enumerate(reader, start=2):
         if not any(cell.strip() for cell in row):
             continue
         if len(row) < len(header):
@@ -78,40 +81,64 @@ def parse_applicant_csv(text: str, districts: dict[str, str]) -> list[dict[str, 
         if errs:
             problems.extend(f"line {n}: {e}" for e in errs)
             continue
-        out.append({"name": cell["name"], "uscc": code, "kind": cell["kind"], "district": cell["district"],
-                    "sme": flags["sme"], "whitelist": flags["whitelist"]})
+        yield {"name": cell["name"], "uscc": code, "kind": cell["kind"], "district": cell["district"],
+               "sme": flags["sme"], "whitelist": flags["whitelist"]}
+
+
+def parse_applicant_csv(text: str, districts: dict[str, str]) -> list[dict[str, object]]:
+    """Every row of an applicant file, or ValidationFailed listing every bad line."""
+    problems: list[str] = []
+    out = list(_applicant_rows(text, districts, problems))
     if problems:
         raise ValidationFailed("applicant file", problems)
     return out
 
 
+_NEW_COLUMNS = ("name", "uscc", "kind", "district", "sme", "whitelist", "created_at")
+
+
 def import_applicants(session: Session, actor: str | None, content: bytes, filename: str = "applicants.csv") -> int:
-    """All rows or none. Existing credit codes are updated only if identical (re-import is a no-op)."""
+    """All rows or none. Existing credit codes are updated only if identical (re-import is a no-op).
+
+    Streamed in chunks of 5,000 rows: each chunk is checked against the register and written while the
+    file has no problem so far; any problem anywhere refuses the whole file (the unit of work rolls
+    back), with every bad line listed. Memory stays flat however long the file."""
     user = acting(session, actor, "applicant.import")
     policy = current_policy(session)
-    rows = parse_applicant_csv(decode_text(content, filename), policy.jurisdiction.districts)
-    existing = {a.uscc: a for a in session.exec(select(Applicant)).all()}
-    problems = []
-    new_rows = []
-    for r in rows:
-        old = existing.get(str(r["uscc"]))
-        if old is None:
-            new_rows.append(r)
-        elif (old.name, old.kind, old.district, old.sme, old.whitelist) != (
-                r["name"], r["kind"], r["district"], r["sme"], r["whitelist"]):
-            problems.append(f"credit code {r['uscc']}: already registered as {old.name!r} with other details; "
-                            "corrections to an applicant are not made by import")
-    if problems:
-        raise ValidationFailed(filename, problems)
-    if not new_rows:
-        return 0  # re-importing the same file is a no-op: nothing written, not even an audit event
+    text = decode_text(content, filename)
+    parse_problems: list[str] = []
+    problems: list[str] = []
+    added: list[str] = []
     now = stamp()
     table = Applicant.__table__  # type: ignore[attr-defined]
-    for i in range(0, len(new_rows), 5000):
-        insert_dicts(session, table, [{**r, "created_at": now} for r in new_rows[i:i + 5000]])
+    rows = _applicant_rows(text, policy.jurisdiction.districts, parse_problems)
+    while chunk := list(islice(rows, 5000)):
+        existing = {r.uscc: r for r in session.execute(
+            sa_select(table.c.uscc, table.c.name, table.c.kind, table.c.district, table.c.sme, table.c.whitelist)
+            .where(table.c.uscc.in_([r["uscc"] for r in chunk]))).all()}
+        new_rows = []
+        for r in chunk:
+            old = existing.get(str(r["uscc"]))
+            if old is None:
+                new_rows.append(r)
+            elif (old.name, old.kind, old.district, bool(old.sme), bool(old.whitelist)) != (
+                    r["name"], r["kind"], r["district"], r["sme"], r["whitelist"]):
+                problems.append(f"credit code {r['uscc']}: already registered as {old.name!r} with other details; "
+                                "corrections to an applicant are not made by import")
+        if new_rows and not (problems or parse_problems):
+            insert_rows(session, table, _NEW_COLUMNS,
+                        [(r["name"], r["uscc"], r["kind"], r["district"], r["sme"], r["whitelist"], now)
+                         for r in new_rows])
+            added += [str(r["uscc"]) for r in new_rows]
+    if parse_problems:
+        raise ValidationFailed("applicant file", parse_problems)
+    if problems:
+        raise ValidationFailed(filename, problems)
+    if not added:
+        return 0  # re-importing the same file is a no-op: nothing written, not even an audit event
     audit.append(session, actor=user.name, action="applicant.import", subject="applicants",
-                 payload={"file": filename, "added": len(new_rows), "uscc": [r["uscc"] for r in new_rows]})
-    return len(new_rows)
+                 payload={"file": filename, "added": len(added), "uscc": added})
+    return len(added)
 
 
 def list_applicants(session: Session) -> list[Applicant]:

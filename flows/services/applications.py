@@ -6,6 +6,7 @@ import csv
 import datetime as dt
 import io
 import json
+from itertools import islice
 from typing import Any, NamedTuple
 
 from sqlalchemy import func
@@ -127,46 +128,61 @@ def apply(session: Session, actor: str | None, scheme: str, fields: dict[str, st
 
 def import_applications(session: Session, actor: str | None, scheme: str, content: bytes,
                         filename: str = "applications.csv") -> list[NewApp]:
-    """Bulk import: all rows or none, every bad row reported with its line number."""
+    """Bulk import: all rows or none, every bad row reported with its line number.
+
+    Streamed in chunks of 5,000 rows: applicants are looked up per chunk and each chunk is written
+    while the file has no problem so far; any problem refuses the whole file (the unit of work rolls
+    back). Memory stays flat however long the file (only certificate numbers are remembered, to find
+    duplicates across the file)."""
     user = acting(session, actor, "application.import")
     current_policy(session).scheme(scheme)
     text = decode_text(content, filename, allow_gbk=True)
-    rows = list(csv.reader(io.StringIO(text)))
-    if not rows:
+    reader = csv.reader(io.StringIO(text))
+    head = next(reader, None)
+    if head is None:
         raise ValidationFailed(filename, ["line 1: empty file; expected header " + ",".join(CERT_COLUMNS)])
-    header = [h.strip().lower() for h in rows[0]]
+    header = [h.strip().lower() for h in head]
     missing = [c for c in CERT_COLUMNS if c not in header]
     if missing:
         raise ValidationFailed(filename, [f"line 1: header lacks {', '.join(missing)}; expected "
                                           + ",".join(CERT_COLUMNS)])
     idx = {c: header.index(c) for c in CERT_COLUMNS}
-    applicants = {a.uscc: a for a in session.exec(select(Applicant)).all()}
+    p = Applicant.__table__  # type: ignore[attr-defined]
     problems: list[str] = []
-    good: list[tuple[Applicant, dict[str, Any]]] = []
     seen: dict[str, int] = {}
-    for n, row in enumerate(rows[1:], start=2):
-        if not any(c.strip() for c in row):
-            continue
-        if len(row) < len(header):
-            problems.append(f"line {n}: {len(row)} cells, expected {len(header)}")
-            continue
-        fields = {c: row[i].strip() for c, i in idx.items()}
-        data, errs = _validate_cert_fields(f"line {n}: ", fields)
-        a = applicants.get(fields["applicant_uscc"].upper())
-        if a is None:
-            errs.append(f"line {n}: applicant {fields['applicant_uscc']!r} is not registered "
-                        "(import it with `ipfund applicant import`)")
-        cert = data["certificate_no"]
-        if cert and cert in seen:
-            errs.append(f"line {n}: certificate {cert} already on line {seen[cert]}")
-        seen.setdefault(cert, n)
-        if errs:
-            problems.extend(errs)
-        elif a is not None:
-            good.append((a, data))
+    at = stamp()
+    out: list[NewApp] = []
+    numbered = enumerate(reader, start=2)
+    while chunk := list(islice(numbered, 5000)):
+        usccs = {row[idx["applicant_uscc"]].strip().upper() for _, row in chunk if len(row) >= len(header)}
+        applicants = {r.uscc: r for r in session.execute(
+            sa_select(p.c.id, p.c.uscc).where(p.c.uscc.in_(usccs))).all()}
+        good: list[tuple[Any, dict[str, Any]]] = []
+        for n, row in chunk:
+            if not any(c.strip() for c in row):
+                continue
+            if len(row) < len(header):
+                problems.append(f"line {n}: {len(row)} cells, expected {len(header)}")
+                continue
+            fields = {c: row[i].strip() for c, i in idx.items()}
+            data, errs = _validate_cert_fields(f"line {n}: ", fields)
+            a = applicants.get(fields["applicant_uscc"].upper())
+            if a is None:
+                errs.append(f"line {n}: applicant {fields['applicant_uscc']!r} is not registered "
+                            "(import it with `ipfund applicant import`)")
+            cert = data["certificate_no"]
+            if cert and cert in seen:
+                errs.append(f"line {n}: certificate {cert} already on line {seen[cert]}")
+            seen.setdefault(cert, n)
+            if errs:
+                problems.extend(errs)
+            elif a is not None:
+                good.append((a, data))
+        if good and not problems:
+            out += _insert(session, scheme, good, user.name, at)
     if problems:
         raise ValidationFailed(filename, problems)
-    return _insert(session, scheme, good, user.name, stamp())
+    return out
 
 
 # --- intake (the automatic checks) ------------------------------------------------------------
@@ -186,17 +202,20 @@ class _IntakeRow(NamedTuple):
 _CHECK_COLUMNS = ("application_id", "run", "check", "passed", "rule", "clause", "parameter", "detail", "at")
 
 
-def intake_stage(session: Session, scheme: str, limit: int = 1000, policy: Policy | None = None) -> int:
+def intake_stage(session: Session, scheme: str, limit: int = 1000, after_id: int = 0,
+                 policy: Policy | None = None) -> tuple[int, int]:
     """Run the automatic checks on submitted cases: passed -> formal review, failed -> rejected.
-    Bulk: a handful of queries per chunk, whatever its size; plain rows, no ORM objects."""
+    Bulk: a handful of queries per chunk, whatever its size; plain rows, no ORM objects. Returns
+    (cases done, last id examined) like every stage (see flows.services.advance)."""
     policy = policy or current_policy(session)
     t = Application.__table__  # type: ignore[attr-defined]
     apps = [_IntakeRow(*r) for r in session.execute(
         sa_select(t.c.id, t.c.ref, t.c.scheme, t.c.status, t.c.applicant_id, t.c.year, t.c.certificate_no, t.c.data,
                t.c.submitted_at)
-        .where(t.c.scheme == scheme, t.c.status == "submitted").order_by(t.c.id).limit(limit)).all()]
+        .where(t.c.scheme == scheme, t.c.status == "submitted", t.c.id > after_id)
+        .order_by(t.c.id).limit(limit)).all()]
     if not apps:
-        return 0
+        return 0, after_id
     at = stamp()
     ids = [a.id for a in apps]
     p = Applicant.__table__  # type: ignore[attr-defined]
@@ -256,7 +275,7 @@ def intake_stage(session: Session, scheme: str, limit: int = 1000, policy: Polic
     cases.move_many(session, passed, "intake_passed", SYSTEM_ACTOR, {"system"}, at=at, policy=policy)
     cases.move_many(session, failed, "intake_failed", SYSTEM_ACTOR, {"system"}, at=at, policy=policy,
                     fields=fields, payloads=payloads, reasons=reasons)
-    return len(apps)
+    return len(apps), apps[-1].id
 
 
 # --- reading ----------------------------------------------------------------------------------

@@ -158,4 +158,7 @@ def move_many(session: Session, apps: Sequence[Application | Any], action: str, 
             payload.update(extra)
         events.append({"actor": actors.get(app.id, actor), "action": name, "subject": f"app:{app.ref}", "at": at,
                        "payload": payload})
+        if len(events) >= 5000:  # appended chunk by chunk: memory stays flat for a whole round
+            audit.append_many(session, events)
+            events = []
     audit.append_many(session, events)

@@ -77,7 +77,8 @@ def declare_conflict(session: Session, actor: str | None, applicant_key: str, re
     return c
 
 
-def assignment_stage(session: Session, scheme: str, limit: int = 1000, policy: Policy | None = None) -> int:
+def assignment_stage(session: Session, scheme: str, limit: int = 1000, after_id: int = 0,
+                     policy: Policy | None = None) -> tuple[int, int]:
     """Staff every case in evaluation with the policy's number of evaluators (balanced, conflict-free).
     Returns how many cases got evaluators (cases nobody conflict-free is left for are reported in the
     audit event and retried on the next run)."""
@@ -91,7 +92,7 @@ def assignment_stage(session: Session, scheme: str, limit: int = 1000, policy: P
     staffed_count = (select(func.count()).where(col(Assignment.application_id) == col(Application.id))
                      .correlate(Application).scalar_subquery())
     staffed = 0
-    last_id = 0
+    last_id = after_id
     while staffed < limit:
         rows = session.exec(
             select(Application.id, Application.applicant_id, Applicant.uscc, Application.ref)
@@ -125,7 +126,7 @@ def assignment_stage(session: Session, scheme: str, limit: int = 1000, policy: P
             for app_id, names in new.items()])
         staffed += len(new)
     session.flush()
-    return staffed
+    return staffed, last_id
 
 
 def template(session: Session, actor: str | None, fmt: str = "csv") -> bytes:
@@ -264,7 +265,8 @@ def upload(session: Session, actor: str | None, content: bytes, filename: str, d
     return result
 
 
-def aggregation_stage(session: Session, scheme: str, limit: int = 1000, policy: Policy | None = None) -> int:
+def aggregation_stage(session: Session, scheme: str, limit: int = 1000, after_id: int = 0,
+                      policy: Policy | None = None) -> tuple[int, int]:
     """Cases in evaluation whose assigned evaluators have all scored every criterion get their final
     score and move to scored (a corrected upload sends a scored case back to evaluation first)."""
     policy = policy or current_policy(session)
@@ -274,7 +276,7 @@ def aggregation_stage(session: Session, scheme: str, limit: int = 1000, policy: 
     trim = policy.integer(param("trim_from_evaluators"), as_of)
     n_crit = len(weights)
     done = 0
-    last_id = 0
+    last_id = after_id
     t = Application.__table__  # type: ignore[attr-defined]
     sc = Score.__table__  # type: ignore[attr-defined]
     asg = Assignment.__table__  # type: ignore[attr-defined]
@@ -326,7 +328,7 @@ def aggregation_stage(session: Session, scheme: str, limit: int = 1000, policy: 
                         fields=fields, payloads=payloads)
         if len(apps) < 1000:
             break
-    return done
+    return done, last_id
 
 
 def exact_scores(session: Session, policy: Policy, scheme: str, app_ids: list[int],

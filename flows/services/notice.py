@@ -78,13 +78,14 @@ def release_commitment(session: Session, app: Application, actor: str, at: str, 
                 subject=f"app:{app.ref}", reverses_id=commit.id, at=at)
 
 
-def expiry_stage(session: Session, scheme: str, limit: int = 1000, policy: Policy | None = None) -> int:
+def expiry_stage(session: Session, scheme: str, limit: int = 1000, after_id: int = 0,
+                 policy: Policy | None = None) -> tuple[int, int]:
     """Cases whose notice period has ended without an open objection become payable."""
     policy = policy or current_policy(session)
     at = stamp()
     apps = session.exec(select(Application).where(Application.scheme == scheme, Application.status == "in_notice",
-                                                  col(Application.notice_ends) <= at)
+                                                  col(Application.notice_ends) <= at, col(Application.id) > after_id)
                         .order_by(col(Application.id)).limit(limit)).all()
     cases.move_many(session, list(apps), "notice_expired", SYSTEM_ACTOR, {"system"}, at=at, policy=policy,
                     payloads={a.id or 0: {"notice_ends": a.notice_ends} for a in apps})
-    return len(apps)
+    return len(apps), (apps[-1].id or after_id) if apps else after_id

@@ -86,7 +86,8 @@ def decide(session: Session, actor: str | None, key: str, decision: str, reason:
     return d
 
 
-def apply_decisions_stage(session: Session, scheme: str, limit: int = 1000, policy: Policy | None = None) -> int:
+def apply_decisions_stage(session: Session, scheme: str, limit: int = 1000, after_id: int = 0,
+                          policy: Policy | None = None) -> tuple[int, int]:
     """Move decided cases on: each recorded decision becomes its transition (actor = the reviewer).
 
     Reads from the cases' side in id order (index scan on scheme, state, id) and checks each for a
@@ -97,7 +98,7 @@ def apply_decisions_stage(session: Session, scheme: str, limit: int = 1000, poli
     review_states = [st for st in policy.scheme(scheme).states if "approve" in wf.actions_from(st)]
     a = Application.__table__  # type: ignore[attr-defined]
     d = ReviewDecision.__table__  # type: ignore[attr-defined]
-    last_id = 0
+    last_id = after_id
     done = 0
     while done < limit:
         rows = session.execute(
@@ -125,7 +126,7 @@ def apply_decisions_stage(session: Session, scheme: str, limit: int = 1000, poli
                             reasons={r[0]: r[6] or None for r in group},
                             payloads={r[0]: {"decision_id": r[4]} for r in group})
         done += len(seen)
-    return done
+    return done, last_id
 
 
 def decide_batch(session: Session, actor: str | None, decisions: list[tuple[str, str, str]]) -> int:
