@@ -48,10 +48,8 @@ def combine(totals: Sequence[Fraction], trim_from: int) -> Fraction:
 
 
 def display(score: Fraction, places: int = 2) -> str:
-    """Half-up rounding for display only; ranking uses the exact value."""
-    q = Fraction(10**places)
-    n = score * q
-    whole = int(n)  # score is >= 0
-    if n - whole >= Fraction(1, 2):
-        whole += 1
-    return f"{whole // 10**places}.{whole % 10**places:0{places}d}"
+    """Half-up rounding for display only; ranking uses the exact value. Integer arithmetic:
+    floor(score x 10^places + 1/2) = (2 n 10^places + d) // 2d for score = n/d >= 0."""
+    scale = 10**places
+    whole = (2 * score.numerator * scale + score.denominator) // (2 * score.denominator)
+    return f"{whole // scale}.{whole % scale:0{places}d}"

@@ -187,25 +187,33 @@ def upload(session: Session, actor: str | None, content: bytes, filename: str, d
     uscc_by_applicant = dict(session.exec(select(Applicant.id, Applicant.uscc).where(
         col(Applicant.id).in_([a.applicant_id for a in apps.values()]))).all())
     by_case: dict[str, list[ScoreRow]] = defaultdict(list)
+    # Whether this evaluator may score a case is decided once per case, not once per criterion row.
+    verdicts: dict[str, tuple[str | None, Any]] = {}  # ref -> (problem or None, rubric)
     for r in rows:
         ref = r.application_id.strip().upper()
-        app = apps.get(ref)
-        where = f"line {r.line}: "
-        if app is None:
-            problems.append(f"{where}application {r.application_id!r} does not exist")
-            continue
-        rubric = rubrics.get(app.scheme)
-        if rubric is None:
-            rubric = rubrics[app.scheme] = _rubric(policy, app.scheme, now().date())
-        if app.id not in assigned:
-            problems.append(f"{where}application {ref} is not assigned to {user.name}")
-        elif app.applicant_id in conflicts or (own_org and uscc_by_applicant.get(app.applicant_id) == own_org):
-            problems.append(f"{where}{user.name} has a conflict of interest with the applicant of {ref}")
-        elif app.status not in SCORABLE:
-            problems.append(f"{where}application {ref} is {app.status!r}; scores are accepted only during "
-                            "evaluation (before the round is finalized)")
+        verdict = verdicts.get(ref)
+        if verdict is None:
+            app = apps.get(ref)
+            if app is None:
+                problems.append(f"line {r.line}: application {r.application_id!r} does not exist")
+                continue
+            rubric = rubrics.get(app.scheme)
+            if rubric is None:
+                rubric = rubrics[app.scheme] = _rubric(policy, app.scheme, now().date())
+            problem = None
+            if app.id not in assigned:
+                problem = f"application {ref} is not assigned to {user.name}"
+            elif app.applicant_id in conflicts or (own_org and uscc_by_applicant.get(app.applicant_id) == own_org):
+                problem = f"{user.name} has a conflict of interest with the applicant of {ref}"
+            elif app.status not in SCORABLE:
+                problem = (f"application {ref} is {app.status!r}; scores are accepted only during evaluation "
+                           "(before the round is finalized)")
+            verdict = verdicts[ref] = (problem, rubric)
+        problem, rubric = verdict
+        if problem is not None:
+            problems.append(f"line {r.line}: {problem}")
         if r.criterion not in rubric:
-            problems.append(f"{where}criterion {r.criterion!r} is not in the rubric ({', '.join(rubric)})")
+            problems.append(f"line {r.line}: criterion {r.criterion!r} is not in the rubric ({', '.join(rubric)})")
         by_case[ref].append(r)
     for ref, rs in by_case.items():
         rubric = rubrics[apps[ref].scheme]
@@ -245,20 +253,20 @@ def upload(session: Session, actor: str | None, content: bytes, filename: str, d
     session.add(up)
     session.flush()
     assert up.id is not None
+    up_id, up_sha, name = up.id, up.file_sha256, user.name  # plain values: read once, not per row
     changed_ids = [apps[r].id for r in changed]
-    session.execute(update(Score).where(col(Score.evaluator) == user.name, col(Score.active).is_(True),
-                                        col(Score.application_id).in_(changed_ids))
-                    .values(active=False).execution_options(synchronize_session=False))
-    name = user.name
-    insert_rows(session, Score.__table__,  # type: ignore[attr-defined]
-                ("application_id", "evaluator", "criterion", "score_tenths", "comment", "upload_id", "active"),
-                [(apps[ref].id, name, r.criterion, r.score_tenths, r.comment, up.id, True)
-                 for ref in changed for r in by_case[ref]])
+    for i in range(0, len(changed_ids), 900):
+        session.execute(sc.update().where(sc.c.application_id.in_(changed_ids[i:i + 900]), sc.c.evaluator == name,
+                                          sc.c.active.is_(True)).values(active=False))
+    insert_rows(session, sc, ("application_id", "evaluator", "criterion", "score_tenths", "comment", "upload_id",
+                              "active"),
+                [(case_id, name, r.criterion, r.score_tenths, r.comment, up_id, True)
+                 for ref, case_id in zip(changed, changed_ids, strict=True) for r in by_case[ref]])
     rescored = [apps[ref] for ref in changed if apps[ref].status == "scored"]
-    cases.move_many(session, rescored, "scores_revised", user.name, {"evaluator"}, at=at, policy=policy,
-                    payloads={a.id or 0: {"upload_id": up.id} for a in rescored})
-    audit.append_many(session, [{"actor": user.name, "action": "scores.upload", "subject": f"app:{ref}", "at": at,
-                                 "payload": {"upload_id": up.id, "file_sha256": up.file_sha256,
+    cases.move_many(session, rescored, "scores_revised", name, {"evaluator"}, at=at, policy=policy,
+                    payloads={a.id: {"upload_id": up_id} for a in rescored})
+    audit.append_many(session, [{"actor": name, "action": "scores.upload", "subject": f"app:{ref}", "at": at,
+                                 "payload": {"upload_id": up_id, "file_sha256": up_sha,
                                              "scores": {r.criterion: r.score_tenths for r in by_case[ref]}}}
                                 for ref in changed])
     result.upload_id = up.id

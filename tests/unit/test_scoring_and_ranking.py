@@ -77,3 +77,13 @@ def test_allocation_never_exceeds_the_line_or_a_cap_and_is_deterministic(cases: 
         per_applicant[c.applicant_id] = per_applicant.get(c.applicant_id, 0) + o.award_fen
     assert all(v <= 8_000_000 for v in per_applicant.values())
     assert allocate(POLICY, list(reversed(cands)), budget_fen, AS_OF) == out
+
+
+@given(n=st.integers(min_value=0, max_value=10**9), d=st.integers(min_value=1, max_value=10**6),
+       places=st.integers(min_value=0, max_value=4))
+def test_display_rounds_half_up_exactly(n: int, d: int, places: int) -> None:
+    x = Fraction(n, d) * 10**places
+    whole = int(x) + (1 if x - int(x) >= Fraction(1, 2) else 0)  # the definition: half up
+    text = display(Fraction(n, d), places)
+    expected = f"{whole // 10**places}.{whole % 10**places:0{places}d}"
+    assert text == expected
