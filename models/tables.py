@@ -63,8 +63,11 @@ class AuditEvent(SQLModel, table=True):
     action: str = Field(max_length=64)
     subject: str = Field(max_length=128, index=True)
     payload: str
-    prev_hash: str = Field(max_length=64, unique=True)
-    hash: str = Field(max_length=64, unique=True)
+    # No UNIQUE index on the hashes: their keys are random, so at a million events every append dirtied
+    # two random B-tree pages (measured: 110 s vs 8 s for 1M events in 1,000-row commits). The chain is
+    # proven by verification instead (`ipfund check` after every flow run, `ipfund audit verify`).
+    prev_hash: str = Field(max_length=64)
+    hash: str = Field(max_length=64)
 
 
 # --- the fund ledger -------------------------------------------------------------------------

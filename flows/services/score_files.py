@@ -418,7 +418,7 @@ def _check_template_rows(rows: Sequence[tuple[str, str, str]]) -> None:
         for column, value in (("application_id", application_id), ("criterion", criterion)):
             if not value.strip() or value != value.strip():
                 raise ValueError(f"template {column} {value!r} is empty or has surrounding spaces")
-            if _injection(column, value):
+            if value[0] in _BAD_FIRST and _injection(column, value):
                 raise ValueError(f"template {column} {value!r} starts with a formula character")
         if (application_id, criterion) in seen:
             raise ValueError(f"template row ({application_id!r}, {criterion!r}) appears twice")

@@ -25,7 +25,7 @@ def test_an_empty_database_migrates_to_head_and_matches_the_models(tmp_path: Pat
     engine = make_engine(_empty_database(tmp_path))
     assert current(engine) is None
     upgrade(engine)
-    assert current(engine) == "0005_redundant_indexes"
+    assert current(engine) == "0006_audit_hash_indexes"
     with engine.connect() as conn:
         diff = compare_metadata(MigrationContext.configure(conn), SQLModel.metadata)
     assert diff == [], f"models and migrations differ: {diff}"
@@ -35,4 +35,34 @@ def test_an_empty_database_migrates_to_head_and_matches_the_models(tmp_path: Pat
 
 
 def test_init_records_the_schema_revision(db: Any) -> None:
-    assert current(db.engine) == "0005_redundant_indexes"
+    assert current(db.engine) == "0006_audit_hash_indexes"
+
+
+def test_dropping_the_hash_indexes_keeps_the_chain_and_the_append_only_guard(tmp_path: Path) -> None:
+    """0006 rebuilds audit_event on SQLite: rows survive byte for byte and UPDATE is still refused."""
+    import pytest
+    from sqlalchemy import text
+    from sqlalchemy.exc import DBAPIError
+    from sqlmodel import Session
+
+    from models import audit
+
+    engine = make_engine(_empty_database(tmp_path))
+    upgrade(engine, "0005_redundant_indexes")
+    with Session(engine) as s:
+        for i in range(3):
+            audit.append(s, actor="admin", action="test.event", subject=f"t:{i}", payload={"n": i, "文": "字"})
+        s.commit()
+    with engine.connect() as c:
+        before = c.execute(text("SELECT * FROM audit_event ORDER BY seq")).all()
+    upgrade(engine)
+    with engine.connect() as c:
+        assert c.execute(text("SELECT * FROM audit_event ORDER BY seq")).all() == before
+    with Session(engine) as s:
+        assert audit.verify(s) == (3, None)
+        audit.append(s, actor="admin", action="test.event", subject="t:3", payload={})
+        s.commit()
+        assert audit.verify(s) == (4, None)
+    with engine.begin() as c, pytest.raises(DBAPIError, match="append-only"):
+        c.execute(text("UPDATE audit_event SET actor = 'mallory' WHERE seq = 1"))
+    engine.dispose()
