@@ -47,7 +47,9 @@ def ref_prefix(scheme: str) -> str:
 
 def _next_refs(session: Session, scheme: str, year: int, n: int) -> list[str]:
     prefix = f"{ref_prefix(scheme)}-{year}-"
-    last = session.exec(select(func.max(Application.ref)).where(col(Application.ref).startswith(prefix))).one()
+    # A range, not LIKE: the max is then one step into the ref index instead of a scan of it.
+    last = session.exec(select(func.max(Application.ref)).where(
+        col(Application.ref) >= prefix, col(Application.ref) < prefix[:-1] + chr(ord("-") + 1))).one()
     start = int(last.rsplit("-", 1)[1]) + 1 if last else 1
     return [f"{prefix}{i:05d}" for i in range(start, start + n)]
 
