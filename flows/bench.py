@@ -154,6 +154,8 @@ def _value(table: str, c: Any, i: int, counts: dict[str, int]) -> Any:
 
 
 def run_bench(n: int, workdir: Path, chunk: int = 1000) -> dict[str, Any]:
+    from sqlalchemy import select as sa_select
+
     workdir.mkdir(parents=True, exist_ok=True)
     db = workdir / "bench.db"
     for suffix in ("", "-wal", "-shm"):
@@ -168,6 +170,7 @@ def run_bench(n: int, workdir: Path, chunk: int = 1000) -> dict[str, Any]:
     from flows.services.advance import run_check
     from flows.services.setup import init
     from models.db import get_engine
+    from models.tables import Applicant, Application
     from models.uow import read_only, unit_of_work
 
     get_engine.cache_clear()
@@ -241,9 +244,11 @@ def run_bench(n: int, workdir: Path, chunk: int = 1000) -> dict[str, Any]:
         total = 0
         evaluators = [f"eval{i + 1}.{j + 1}" for i in range(len(FIRMS)) for j in range(EVALUATORS_PER_FIRM)]
         g0 = time.perf_counter()
-        with read_only(engine) as s:
-            ref_q = {r["ref"]: quality.get(r["uscc"], 500)
-                     for r in applications.list_apps(s, "admin", SCHEME, "evaluation", limit=10 * n)}
+        with read_only(engine) as s:  # the evaluators' view of each case's quality (harness data)
+            a, p = Application.__table__, Applicant.__table__  # type: ignore[attr-defined]
+            ref_q = {ref: quality.get(uscc, 500) for ref, uscc in s.execute(
+                sa_select(a.c.ref, p.c.uscc).join(p, p.c.id == a.c.applicant_id)
+                .where(a.c.scheme == SCHEME, a.c.status == "evaluation"))}
         b.excluded += time.perf_counter() - g0
         for ev in evaluators:
             with read_only(engine) as s:

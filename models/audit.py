@@ -65,33 +65,34 @@ def verify(session: Session, batch: int = 20000, from_seq: int = 0) -> tuple[int
     """Walk the chain in batches of plain rows (no ORM objects); return (events checked, first break).
 
     ``from_seq`` > 0 verifies only the tail after that entry, anchored on the stored hash of entry
-    ``from_seq`` (used after each flow run for what it appended; `ipfund audit verify` walks it all)."""
+    ``from_seq`` (used after each flow run for what it appended; `ipfund audit verify` walks it all).
+    Rows are read with one prepared statement per batch (a million events per round)."""
     t = AuditEvent.__table__  # type: ignore[attr-defined]
-    cols = (t.c.seq, t.c.at, t.c.actor, t.c.action, t.c.subject, t.c.payload, t.c.prev_hash, t.c.hash)
     prev = GENESIS_HASH
     if from_seq > 0:
         anchor = session.execute(select(t.c.hash).where(t.c.seq == from_seq)).scalar_one_or_none()
         if anchor is None:
             return 0, ChainBreak(from_seq, "anchor entry is missing")
         prev = anchor
-    checked = 0
+    conn = session.connection()
+    mark = "?" if conn.dialect.paramstyle == "qmark" else "%s"
+    sql = (f"SELECT {', '.join(_COLUMNS)} FROM audit_event WHERE seq > {mark} ORDER BY seq LIMIT {int(batch)}")
+    sha = hashlib.sha256
     expected = from_seq + 1
     last = from_seq
     while True:
-        query = select(*cols).where(t.c.seq > last).order_by(t.c.seq).limit(batch)  # type: ignore[call-overload]
-        rows = session.execute(query).all()
+        rows = conn.exec_driver_sql(sql, (last,)).fetchall()
         if not rows:
-            return checked, None
+            return expected - from_seq - 1, None
         for seq, at, actor, action, subject, payload, prev_hash, h in rows:
             if seq != expected:
-                return checked, ChainBreak(seq, f"sequence gap: expected {expected}, found {seq}")
+                return expected - from_seq - 1, ChainBreak(seq, f"sequence gap: expected {expected}, found {seq}")
             if prev_hash != prev:
-                return checked, ChainBreak(seq, "prev_hash does not match the hash of the entry before it")
-            if event_hash(prev, seq, at, actor, action, subject, payload) != h:
-                return checked, ChainBreak(seq, "hash does not match the entry's content (the row was changed)")
+                return expected - from_seq - 1, ChainBreak(seq, "prev_hash does not match the hash of the entry before it")
+            if sha((prev + event_body(prev, seq, at, actor, action, subject, payload)).encode("utf-8")).hexdigest() != h:
+                return expected - from_seq - 1, ChainBreak(seq, "hash does not match the entry's content (the row was changed)")
             prev = h
             expected += 1
-            checked += 1
         last = rows[-1][0]
 
 

@@ -345,11 +345,13 @@ def exact_scores(session: Session, policy: Policy, scheme: str, app_ids: list[in
     weights = scoring.rubric_weights(_rubric(policy, scheme, as_of))
     trim = policy.integer(param("trim_from_evaluators"), as_of)
     out = {}
+    sc = Score.__table__  # type: ignore[attr-defined]
+    conn = session.connection()
     for i in range(0, len(app_ids), 900):  # chunk by chunk: only the results stay in memory
         raw: dict[int, dict[str, dict[str, int]]] = defaultdict(lambda: defaultdict(dict))
-        for app_id, ev, criterion, tenths in session.exec(
-                select(Score.application_id, Score.evaluator, Score.criterion, Score.score_tenths)
-                .where(col(Score.application_id).in_(app_ids[i:i + 900]), col(Score.active).is_(True))).all():
+        for app_id, ev, criterion, tenths in conn.execute(
+                sa_select(sc.c.application_id, sc.c.evaluator, sc.c.criterion, sc.c.score_tenths)
+                .where(sc.c.application_id.in_(app_ids[i:i + 900]), sc.c.active.is_(True))):
             raw[app_id][ev][criterion] = tenths
         for app_id, per_ev in raw.items():
             evs = sorted(per_ev)

@@ -199,12 +199,12 @@ def finalize(session: Session, actor: str | None, scheme: str, year: int, *, all
     others = [o for o in in_round if o.outcome != "funded"]
     for o in funded:
         commit_award(session, plan.apps[o.application_id], plan.line.code, o.award_fen, user.name, at)
-    base = {o.application_id: {"rank": o.rank, "outcome": o.outcome, "outcome_reason": o.reason[:400],
-                               "round_id": rnd.id} for o in in_round}
+    def base(o: certification.Outcome) -> dict[str, Any]:
+        return {"rank": o.rank, "outcome": o.outcome, "outcome_reason": o.reason[:400], "round_id": rnd.id}
+
     cases.move_many(session, [plan.apps[o.application_id] for o in funded], "award", user.name, {"approver"},
                     at=at, policy=policy,
-                    fields={o.application_id: base[o.application_id] | {"award_fen": o.award_fen,
-                                                                        "line_code": plan.line.code}
+                    fields={o.application_id: base(o) | {"award_fen": o.award_fen, "line_code": plan.line.code}
                             for o in funded},
                     payloads={o.application_id: {"round": rnd.id, "rank": o.rank, "award_fen": o.award_fen,
                                                  "line": plan.line.code} for o in funded})
@@ -212,11 +212,13 @@ def finalize(session: Session, actor: str | None, scheme: str, year: int, *, all
                     at=at, policy=policy, fields={o.application_id: {"notice_ends": notice_ends} for o in funded},
                     payloads={o.application_id: {"notice_ends": notice_ends, "notice_days": notice_days}
                               for o in funded})
-    cases.move_many(session, [plan.apps[o.application_id] for o in others], "not_award", user.name, {"approver"},
-                    at=at, policy=policy, fields={o.application_id: base[o.application_id] for o in others},
-                    reasons={o.application_id: o.reason for o in others},
-                    payloads={o.application_id: {"round": rnd.id, "rank": o.rank, "outcome": o.outcome}
-                              for o in others})
+    for i in range(0, len(others), 5000):  # chunk by chunk: the per-case values never exist for all at once
+        part = others[i:i + 5000]
+        cases.move_many(session, [plan.apps[o.application_id] for o in part], "not_award", user.name, {"approver"},
+                        at=at, policy=policy, fields={o.application_id: base(o) for o in part},
+                        reasons={o.application_id: o.reason for o in part},
+                        payloads={o.application_id: {"round": rnd.id, "rank": o.rank, "outcome": o.outcome}
+                                  for o in part})
     audit.append(session, actor=user.name, action="round.finalize", subject=f"round:{scheme}:{year}:{seq}", at=at,
                  payload={k: v for k, v in report.items() if k != "cases"} | {"round_id": rnd.id})
     report["round_id"] = rnd.id
