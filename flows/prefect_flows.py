@@ -5,9 +5,16 @@ Imported lazily (never by CLI commands that run no flow): `import prefect` costs
 
 from __future__ import annotations
 
+import os
 from typing import Any
 
-from prefect import flow, task
+# Defaults for every entry point that runs a flow (CLI advance, demo, bench), set before Prefect reads
+# its settings: no telemetry (machines here have no internet) and time for the ephemeral API to start
+# on a slow machine (measured 15-25 s; Prefect's own default gives up sooner). Explicit settings win.
+os.environ.setdefault("PREFECT_SERVER_ANALYTICS_ENABLED", "false")
+os.environ.setdefault("PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS", "90")
+
+from prefect import flow, task  # noqa: E402
 
 from flows.services import advance as svc
 
