@@ -1,70 +1,30 @@
-"""The `ipfund` command. Commands that run no flow never import Prefect or WeasyPrint."""
+"""The `ipfund` command. Commands that run no flow never import Prefect or WeasyPrint, and the
+reviewer's `review queue|next` do not even import Typer (flows.cli.review_view)."""
 
 from __future__ import annotations
 
 import sys
-
-import typer
-
-from flows.cli import audit_cmd, budget_cmd, people_cmd, policy_cmd
-from flows.cli.common import console, handled
-from rules.constants import DEFAULT_POLICY_ID
-
-app = typer.Typer(
-    name="ipfund",
-    help="Workflow engine for public grants, subsidies and project performance evaluation.",
-    no_args_is_help=True,
-    pretty_exceptions_enable=False,
-    add_completion=False,
-)
-app.add_typer(policy_cmd.app, name="policy")
-app.add_typer(budget_cmd.app, name="budget")
-app.add_typer(people_cmd.user_app, name="user")
-app.add_typer(people_cmd.applicant_app, name="applicant")
-app.add_typer(audit_cmd.app, name="audit")
-
-
-@app.command("init")
-@handled
-def init(
-    admin: str = typer.Option(..., "--admin", help="Name of the first admin user."),
-    policy: str = typer.Option(DEFAULT_POLICY_ID, "--policy", help="Policy id (rules/policies/ID.yaml) or file."),
-) -> None:
-    """Create the schema, record the policy, and add the first admin."""
-    from flows.services.setup import init as do_init
-    from models.db import database_url, get_engine
-    from models.uow import unit_of_work
-
-    engine = get_engine()
-    with unit_of_work(engine) as s:
-        do_init(engine, s, admin, policy)
-    console.print(f"[green]initialised[/] {database_url()} with policy {policy}; admin {admin}")
-
-
-def register_late_commands() -> None:
-    """Command groups added by later modules (kept in one place so the import cost stays visible)."""
-    import importlib
-
-    for mod in ("flows.cli.workflow_cmd", "flows.cli.bench_cmd", "flows.cli.dossier_cmd"):
-        try:
-            m = importlib.import_module(mod)
-        except ModuleNotFoundError as exc:
-            if exc.name != mod:
-                raise
-            continue
-        m.register(app)
-
-
-register_late_commands()
+from typing import Any
 
 
 def main() -> None:
-    from flows.cli.workflow_cmd import fast_review
+    from flows.cli.review_view import run_fast_review
 
-    code = fast_review(sys.argv[1:])  # `review queue|next`, run all day: no Typer parameter processing
+    code = run_fast_review(sys.argv[1:])  # `review queue|next`, run all day: no Typer at all
     if code is not None:
         raise SystemExit(code)
+    from flows.cli.app import app
+
     app()
+
+
+def __getattr__(name: str) -> Any:
+    """`from flows.cli.main import app` (tests, tools) builds the Typer application on first use."""
+    if name == "app":
+        from flows.cli.app import app
+
+        return app
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
 if __name__ == "__main__":

@@ -80,3 +80,10 @@ def test_anything_else_is_left_to_typer(argv: list[str]) -> None:
 
     assert parse_fast_review(argv) is None
     assert fast_review(argv) is None
+
+
+def test_the_reviewers_fast_path_imports_no_typer() -> None:
+    """`review queue|next` run all day: main() and the fast path load Rich and the lean DB-API reader,
+    not Typer/Click (the whole command tree is built only for other command lines)."""
+    loaded = _imported("import flows.cli.main, flows.cli.review_view, flows.services.review_read")
+    assert not loaded & {"typer", "click", *HEAVY}, sorted(loaded & {"typer", "click", *HEAVY})
