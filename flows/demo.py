@@ -85,7 +85,6 @@ def advance(payer: str | None = None, out_dir: str = "payments") -> dict[str, An
 def run_demo(n_applicants: int = 300, n_applications: int = 120, seed: int = 2021) -> None:
     started = time.perf_counter()
     work = Path(os.environ.get("IPFUND_HOME", ".")).resolve()
-    os.environ.setdefault("PREFECT_SERVER_ANALYTICS_ENABLED", "false")
     os.environ.setdefault("PREFECT_LOGGING_LEVEL", "WARNING")
     engine = get_engine()
     if is_initialised(engine):

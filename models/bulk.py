@@ -64,16 +64,3 @@ def update_rows(session: Session, table: Table, columns: Sequence[str], rows: It
         res = conn.exec_driver_sql(sql, batch[i:i + CHUNK])
         matched += res.rowcount
     return matched
-
-
-def insert_dicts(session: Session, table: Table, rows: Sequence[dict[str, Any]]) -> int:
-    """INSERT rows given as dicts with the same keys; columns they leave out get their scalar default
-    (as a Core ``insert()`` would), so the database never sees a silently missing value."""
-    if not rows:
-        return 0
-    keys = list(rows[0])
-    defaults = {c.name: c.default.arg for c in table.columns  # type: ignore[attr-defined]
-                if c.name not in keys and c.default is not None and c.default.is_scalar}
-    columns = (*keys, *defaults)
-    extra = tuple(defaults.values())
-    return insert_rows(session, table, columns, (tuple(r[k] for k in keys) + extra for r in rows))

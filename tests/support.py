@@ -11,7 +11,7 @@ from sqlalchemy.engine import Engine
 
 from flows import synthetic
 from flows.services import applicants as applicants_svc
-from flows.services import applications, evaluation, review, users
+from flows.services import applications, evaluation, review, rounds, users
 from flows.services.advance import advance_plain
 from flows.services.budget import load_plan
 from models.uow import read_only, unit_of_work
@@ -50,6 +50,15 @@ class Round:
 
     def advance(self, payer: str | None = None, out_dir: str = "payments") -> dict[str, Any]:
         return advance_plain(SCHEME, chunk=500, payer=payer, out_dir=out_dir)
+
+    def finalize_and_end_notice(self) -> dict[str, Any]:
+        """The approver finalizes the 2021 round on 10 May; the clock then moves past the notice period
+        (25 May), so the next advance makes the awards payable. Returns the round report."""
+        set_clock("2021-05-10T01:00:00Z")
+        with self.uow() as s:
+            final = rounds.finalize(s, "wang.approve", SCHEME, 2021)
+        set_clock("2021-05-25T01:00:00Z")
+        return final
 
     def show(self, ref: str) -> dict[str, Any]:
         with self.ro() as s:

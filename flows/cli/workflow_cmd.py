@@ -8,8 +8,7 @@ import typer
 from rich.table import Table
 
 from flows.cli.common import AS_OPTION, JSON_OPTION, console, handled, print_json, yuan
-from flows.cli.review_view import parse_fast_review as parse_fast_review  # re-exported (tests, old callers)
-from flows.cli.review_view import render_case, run_fast_review, show_next, show_queue
+from flows.cli.review_view import render_case, show_next, show_queue
 
 application_app = typer.Typer(help="Applications (申报): import, list, show, withdraw, resubmit.", no_args_is_help=True)
 review_app = typer.Typer(help="Formal review (形式审查) for reviewers.", no_args_is_help=True)
@@ -127,11 +126,6 @@ def review_next(stage: str = typer.Option("formal_review", "--stage"), actor: st
                 as_json: bool = JSON_OPTION) -> None:
     """The next case in full: applicant, data, every automatic check, history."""
     show_next(stage, actor, as_json)
-
-
-def fast_review(argv: list[str]) -> int | None:
-    """The reviewer's fast path (see flows.cli.review_view), kept here for callers of the old name."""
-    return run_fast_review(argv)
 
 
 @review_app.command("decide")

@@ -85,15 +85,6 @@ def _applicant_rows(text: str, districts: dict[str, str], problems: list[str]) -
                "sme": flags["sme"], "whitelist": flags["whitelist"]}
 
 
-def parse_applicant_csv(text: str, districts: dict[str, str]) -> list[dict[str, object]]:
-    """Every row of an applicant file, or ValidationFailed listing every bad line."""
-    problems: list[str] = []
-    out = list(_applicant_rows(text, districts, problems))
-    if problems:
-        raise ValidationFailed("applicant file", problems)
-    return out
-
-
 _NEW_COLUMNS = ("name", "uscc", "kind", "district", "sme", "whitelist", "created_at")
 
 

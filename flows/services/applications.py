@@ -17,7 +17,7 @@ from flows.services import cases
 from flows.services.applicants import decode_text, get_applicant
 from flows.services.context import SYSTEM_ACTOR, acting, current_policy, get_user
 from models import audit
-from models.bulk import insert_dicts, insert_rows
+from models.bulk import insert_rows
 from models.clock import now, parse, stamp
 from models.tables import (
     Applicant,
@@ -85,11 +85,10 @@ def _insert(session: Session, scheme: str, rows: list[tuple[Applicant, dict[str,
     apps: list[NewApp] = []
     for start in range(0, len(rows), 5000):
         chunk = list(zip(refs[start:start + 5000], rows[start:start + 5000], strict=True))
-        insert_dicts(session, table, [
-            {"ref": ref, "scheme": scheme, "year": year, "applicant_id": applicant.id, "status": "submitted",
-             "data": canonical_json(data), "certificate_no": data.get("certificate_no"),
-             "submitted_by": submitted_by, "submitted_at": at, "status_at": at}
-            for ref, (applicant, data) in chunk])
+        insert_rows(session, table, ("ref", "scheme", "year", "applicant_id", "status", "data", "certificate_no",
+                                     "submitted_by", "submitted_at", "status_at"),
+                    [(ref, scheme, year, applicant.id, "submitted", canonical_json(data), data.get("certificate_no"),
+                      submitted_by, at, at) for ref, (applicant, data) in chunk])
         ids: dict[str, int] = {}
         chunk_refs = [ref for ref, _ in chunk]
         for i in range(0, len(chunk_refs), 900):

@@ -111,6 +111,7 @@ def move_many(session: Session, apps: Sequence[Application | Any], action: str, 
     actors = actors or {}
     checked: dict[tuple[str, bool], Any] = {}
     by_state: dict[str, list[int]] = {}
+    to_state: dict[str, str] = {}
     moves = []
     for app in rows:
         why = reasons.get(app.id, reason)
@@ -120,12 +121,13 @@ def move_many(session: Session, apps: Sequence[Application | Any], action: str, 
             m = checked[key] = wf.check(app.status, action, roles, why)
         moves.append(m)
         by_state.setdefault(app.status, []).append(app.id)
+        to_state[app.status] = m.to_state
     # SQLite's planner (no statistics) prefers the status index to the id list for "id IN (...) AND
     # status = ?", which scans every case in that state per chunk: quadratic over a round. A unary
     # plus keeps the guard but not the index, so the ids are looked up by rowid.
     status_col = literal_column("+status") if session.get_bind().dialect.name == "sqlite" else table.c.status
     for state, ids_all in by_state.items():
-        to = checked[(state, False)].to_state if (state, False) in checked else checked[(state, True)].to_state
+        to = to_state[state]
         for i in range(0, len(ids_all), 900):
             ids = ids_all[i:i + 900]
             where: list[Any] = [table.c.id.in_(ids)]

@@ -23,7 +23,7 @@ from flows.services.score_files import (
     write_template_xlsx,
 )
 from models import audit, guards
-from models.bulk import insert_dicts, insert_rows
+from models.bulk import insert_rows
 from models.clock import now, stamp
 from models.tables import Applicant, Application, Assignment, EvaluatorConflict, Score, ScoreUpload, User
 from rules import assignment as assign_rules
@@ -117,9 +117,9 @@ def assignment_stage(session: Session, scheme: str, limit: int = 1000, after_id:
         at = stamp()
         refs = {r[0]: r[3] for r in rows}
         if new:
-            insert_dicts(session, Assignment.__table__, [  # type: ignore[attr-defined]
-                {"application_id": app_id, "evaluator": n, "evaluator_org": org[n], "at": at}
-                for app_id, names in new.items() for n in names])
+            insert_rows(session, Assignment.__table__,  # type: ignore[attr-defined]
+                        ("application_id", "evaluator", "evaluator_org", "at"),
+                        [(app_id, n, org[n], at) for app_id, names in new.items() for n in names])
         audit.append_many(session, [
             {"actor": SYSTEM_ACTOR, "action": "evaluation.assign", "subject": f"app:{refs[app_id]}", "at": at,
              "payload": {"evaluators": names, "orgs": [org[n] for n in names], "unstaffed": short.get(app_id)}}

@@ -8,8 +8,8 @@ from typing import Any
 
 import pytest
 
-from flows.services import checker, review, rounds
-from tests.support import SCHEME, applicants_and_applications, score_all, set_clock, staff_and_plan
+from flows.services import checker, review
+from tests.support import SCHEME, applicants_and_applications, score_all, staff_and_plan
 
 pytestmark = pytest.mark.flows
 
@@ -28,10 +28,7 @@ def test_the_advance_flow_moves_every_ready_case_and_is_idempotent(db: Any, pref
     moved = advance_flow(scheme=SCHEME, chunk=5)
     assert moved["decisions"] == 12 and moved["assignment"] == 12
     score_all(r)  # uploads through the real path, then a plain advance aggregates
-    set_clock("2021-05-10T01:00:00Z")
-    with r.uow() as s:
-        final = rounds.finalize(s, "wang.approve", SCHEME, 2021)
-    set_clock("2021-05-25T01:00:00Z")
+    final = r.finalize_and_end_notice()
     paid = advance_flow(scheme=SCHEME, chunk=5, payer="chen.finance", out_dir=str(tmp_path))
     assert paid["notice_expiry"] == final["funded"]
     assert paid["payment"]["count"] == final["funded"]

@@ -47,10 +47,7 @@ def test_an_approver_of_the_applicants_organisation_cannot_resolve_its_objection
 
 def test_reimporting_a_bank_acknowledgement_writes_nothing(db: Any) -> None:
     r = scored_round(db.engine, n_apps=3)
-    set_clock("2021-05-10T01:00:00Z")
-    with unit_of_work(db.engine) as s:
-        rounds.finalize(s, "wang.approve", SCHEME, 2021)
-    set_clock("2021-05-25T01:00:00Z")
+    r.finalize_and_end_notice()
     r.advance()
     with unit_of_work(db.engine) as s:
         keys = [p.idempotency_key for p in payments.batch(s, "chen.finance", SCHEME).payments]

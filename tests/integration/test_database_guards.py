@@ -9,9 +9,7 @@ import pytest
 from sqlalchemy import text
 from sqlalchemy.exc import DBAPIError
 
-from flows.services import rounds
-from models.uow import unit_of_work
-from tests.support import SCHEME, scored_round, set_clock
+from tests.support import scored_round
 
 
 def refused(db: Any, *statements: str, role: str | None = None) -> str:
@@ -26,10 +24,7 @@ def refused(db: Any, *statements: str, role: str | None = None) -> str:
 @pytest.fixture
 def paid_round(db: Any) -> Any:
     r = scored_round(db.engine, n_apps=4)
-    set_clock("2021-05-10T01:00:00Z")
-    with unit_of_work(db.engine) as s:
-        rounds.finalize(s, "wang.approve", SCHEME, 2021)
-    set_clock("2021-05-25T01:00:00Z")
+    r.finalize_and_end_notice()
     r.advance(payer="chen.finance")
     return r
 

@@ -172,7 +172,7 @@ def test_postgres_urls_become_libpq_conninfo() -> None:
 def test_the_fast_command_line_path_prints_what_typer_prints(db: Db, in_review: Round, cli: Any,
                                                              capsys: pytest.CaptureFixture[str],
                                                              argv: list[str]) -> None:
-    from flows.cli.workflow_cmd import fast_review
+    from flows.cli.review_view import run_fast_review as fast_review
 
     typer_path = cli(*argv)
     capsys.readouterr()

@@ -52,7 +52,7 @@ def test_building_every_command_group_loads_no_heavy_package() -> None:
 # --- `review queue|next` skip Typer's parameter processing (pydantic) when the line is plain ----------
 
 def test_plain_reviewer_command_lines_take_the_fast_path(monkeypatch: pytest.MonkeyPatch) -> None:
-    from flows.cli.workflow_cmd import parse_fast_review
+    from flows.cli.review_view import parse_fast_review
 
     monkeypatch.delenv("IPFUND_USER", raising=False)
     q = {"stage": "formal_review", "scheme": None, "limit": 50, "actor": None, "as_json": False}
@@ -76,7 +76,8 @@ def test_plain_reviewer_command_lines_take_the_fast_path(monkeypatch: pytest.Mon
     ["review", "queue", "extra"], ["review", "queue", "--"], ["review", "queue", "--stag", "x"],
 ])
 def test_anything_else_is_left_to_typer(argv: list[str]) -> None:
-    from flows.cli.workflow_cmd import fast_review, parse_fast_review
+    from flows.cli.review_view import parse_fast_review
+    from flows.cli.review_view import run_fast_review as fast_review
 
     assert parse_fast_review(argv) is None
     assert fast_review(argv) is None
