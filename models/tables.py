@@ -174,6 +174,8 @@ class Application(SQLModel, table=True):
     submitted_at: str = Field(max_length=32)
     status_at: str = Field(max_length=32)
     final_score: str | None = Field(default=None, max_length=16)
+    final_score_exact: str | None = Field(default=None, description=(
+        "JSON written when the case is scored: the exact final score and criterion sums ranking uses"))
     rank: int | None = None
     outcome: str | None = Field(default=None, max_length=32)
     outcome_reason: str | None = Field(default=None, max_length=400)

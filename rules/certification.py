@@ -127,7 +127,7 @@ def intake_checks(policy: Policy, f: IntakeFacts) -> list[CheckResult]:
 
 # --- ranking and allocation -------------------------------------------------------------------
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Candidate:
     application_id: int
     ref: str
@@ -142,7 +142,7 @@ class Candidate:
     awarded_this_year_fen: int = 0
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Outcome:
     application_id: int
     ref: str
@@ -151,6 +151,12 @@ class Outcome:
     reason: str
     award_fen: int
     final_score: Fraction | None
+
+
+def tie_break_criteria(policy: Policy, as_of: dt.date) -> frozenset[str]:
+    """The rubric criteria whose mean score the policy's tie-break reads (``criterion:NAME``)."""
+    return frozenset(tb.split(":", 1)[1] for tb in policy.value(param("tie_break"), as_of)
+                     if tb.startswith("criterion:"))
 
 
 def _sort_key(c: Candidate, tie_break: Sequence[str]) -> tuple[object, ...]:

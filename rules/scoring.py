@@ -5,7 +5,9 @@ Scores are integer tenths (85.5 -> 855); weights are percent. All arithmetic is 
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+import json
+import sys
+from collections.abc import Collection, Iterable, Mapping, Sequence
 from decimal import Decimal
 from fractions import Fraction
 from functools import lru_cache
@@ -53,3 +55,28 @@ def display(score: Fraction, places: int = 2) -> str:
     scale = 10**places
     whole = (2 * score.numerator * scale + score.denominator) // (2 * score.denominator)
     return f"{whole // scale}.{whole % scale:0{places}d}"
+
+
+def criterion_means(scores_tenths: Mapping[str, Mapping[str, int]], criteria: Iterable[str]) -> dict[str, Fraction]:
+    """Mean score of each criterion across the evaluators (exact, on the 0–100 scale): tie-breaks use it."""
+    n = 10 * len(scores_tenths)
+    return {c: Fraction(sum(per_ev[c] for per_ev in scores_tenths.values()), n) for c in criteria}
+
+
+def exact_record(final: Fraction, scores_tenths: Mapping[str, Mapping[str, int]], criteria: Iterable[str]) -> str:
+    """What ranking needs of a scored case, in integers, written on the case when it is scored so the
+    ranking of a round reads one value per case instead of every score row again: the exact final
+    score as [numerator, denominator] and each criterion's sum of tenths over the evaluators."""
+    return json.dumps({"final": [final.numerator, final.denominator], "evaluators": len(scores_tenths),
+                       "criterion_tenths": {c: sum(per_ev[c] for per_ev in scores_tenths.values())
+                                            for c in sorted(criteria)}}, separators=(",", ":"))
+
+
+def read_exact_record(text: str, criteria: Collection[str] | None = None) -> tuple[Fraction, dict[str, Fraction]]:
+    """(exact final score, criterion means) from :func:`exact_record`'s text; only the means of
+    ``criteria`` when given (ranking holds one per case of a round and needs only its tie-breakers')."""
+    record = json.loads(text)
+    n = 10 * record["evaluators"]
+    num, den = record["final"]
+    return Fraction(num, den), {sys.intern(c): Fraction(total, n) for c, total in record["criterion_tenths"].items()
+                                if criteria is None or c in criteria}

@@ -153,11 +153,12 @@ def move_many(session: Session, apps: Sequence[Application | Any], action: str, 
             set_committed_value(app, "status_at", at)
             for k, v in fields.get(app.id, {}).items():
                 set_committed_value(app, k, v)
-        elif hasattr(app, "__dict__"):
+        elif not isinstance(app, tuple):  # a NamedTuple (CaseRef) is a read-only snapshot
             app.status = m.to_state
             app.status_at = at
-            for k, v in fields.get(app.id, {}).items():
-                setattr(app, k, v)
+            if hasattr(app, "__dict__"):  # slotted rows (rounds.CaseRow) carry only their columns
+                for k, v in fields.get(app.id, {}).items():
+                    setattr(app, k, v)
         payload = {"from": m.from_state, "to": m.to_state, "reason": reasons.get(app.id, reason)}
         extra = payloads.get(app.id)
         if extra:

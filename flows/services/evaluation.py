@@ -255,8 +255,11 @@ def upload(session: Session, actor: str | None, content: bytes, filename: str, d
     assert up.id is not None
     up_id, up_sha, name = up.id, up.file_sha256, user.name  # plain values: read once, not per row
     changed_ids = [apps[r].id for r in changed]
-    for i in range(0, len(changed_ids), 900):
-        session.execute(sc.update().where(sc.c.application_id.in_(changed_ids[i:i + 900]), sc.c.evaluator == name,
+    # Only cases this evaluator has already scored hold active rows to retire (read above, under the
+    # evaluator's lock); a first upload has none, and ux_score_active_once refuses a second active row.
+    revised_ids = [i for i in changed_ids if i in current]
+    for i in range(0, len(revised_ids), 900):
+        session.execute(sc.update().where(sc.c.application_id.in_(revised_ids[i:i + 900]), sc.c.evaluator == name,
                                           sc.c.active.is_(True)).values(active=False))
     insert_rows(session, sc, ("application_id", "evaluator", "criterion", "score_tenths", "comment", "upload_id",
                               "active"),
@@ -327,7 +330,8 @@ def aggregation_stage(session: Session, scheme: str, limit: int = 1000, after_id
             final = scoring.combine(totals, trim)
             text = scoring.display(final)
             complete.append(app)
-            fields[app.id] = {"final_score": text}
+            fields[app.id] = {"final_score": text,
+                              "final_score_exact": scoring.exact_record(final, {e: got[e] for e in evs}, weights)}
             payloads[app.id] = {"final_score": text, "trimmed": len(evs) >= trim,
                                 "evaluator_totals": {e: scoring.display(t) for e, t in
                                                      zip(sorted(evs), totals, strict=True)}}
@@ -341,7 +345,8 @@ def aggregation_stage(session: Session, scheme: str, limit: int = 1000, after_id
 
 def exact_scores(session: Session, policy: Policy, scheme: str, app_ids: list[int],
                  as_of: dt.date) -> dict[int, tuple[Fraction, dict[str, Fraction]]]:
-    """Exact final score and per-criterion mean for ranking (never the rounded display)."""
+    """Exact final score and per-criterion mean for ranking (never the rounded display), recomputed from
+    the active score rows: for cases scored before aggregation wrote `final_score_exact` on the case."""
     weights = scoring.rubric_weights(_rubric(policy, scheme, as_of))
     trim = policy.integer(param("trim_from_evaluators"), as_of)
     out = {}
@@ -358,6 +363,5 @@ def exact_scores(session: Session, policy: Policy, scheme: str, app_ids: list[in
             if any(len(per_ev[e]) < len(weights) for e in evs):
                 continue
             totals = [scoring.evaluator_total(per_ev[e], weights) for e in evs]
-            crit = {c: Fraction(sum(per_ev[e][c] for e in evs), 10 * len(evs)) for c in weights}
-            out[app_id] = (scoring.combine(totals, trim), crit)
+            out[app_id] = (scoring.combine(totals, trim), scoring.criterion_means(per_ev, weights))
     return out

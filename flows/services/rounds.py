@@ -9,9 +9,11 @@ from __future__ import annotations
 import datetime as dt
 from collections import Counter
 from dataclasses import dataclass
+from fractions import Fraction
 from typing import Any
 
 from sqlalchemy import func
+from sqlalchemy import select as sa_select
 from sqlmodel import Session, col, select
 
 from flows.services import cases
@@ -28,14 +30,15 @@ from rules.errors import FourEyesViolation, NotFound, OverAward, RuleViolation
 from rules.funds import evaluate_fund_rules, move_entries, raise_if_violated
 from rules.money import split_largest_remainder
 from rules.policy import Policy
-from rules.scoring import display
+from rules.scoring import display, read_exact_record
 
 PENDING = ("submitted", "formal_review", "returned", "evaluation")
 
 
-@dataclass
+@dataclass(slots=True)  # slots: a round holds one per case (100,000 in a city's round)
 class CaseRow:
-    """The columns allocation and the state machine need (quacks like an Application for move_many)."""
+    """The columns allocation and the state machine need (quacks like an Application for move_many,
+    which keeps its status in step)."""
 
     id: int
     ref: str
@@ -44,10 +47,9 @@ class CaseRow:
     status: str
     status_at: str
     applicant_id: int
-    submitted_at: str
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class ApplicantRow:
     id: int
     kind: str
@@ -108,19 +110,34 @@ def compute(session: Session, scheme: str, year: int, policy: Policy) -> RoundPl
     bal = ledger.line_balances(session, year).get(line.code, ledger.LineBalance(line.code))
     budget_fen = bal.total("available")
     as_of = dt.date(year, 12, 31) if now().year > year else now().date()
-    # Plain rows, not ORM objects: a round of 100,000 cases stays small in memory.
-    apps = {r[0]: CaseRow(*r) for r in session.exec(select(  # type: ignore[call-overload]
-        Application.id, Application.ref, Application.scheme, Application.year, Application.status,
-        Application.status_at, Application.applicant_id, Application.submitted_at).where(
-        Application.scheme == scheme, Application.year == year,
-        col(Application.status).in_(("scored", "rejected", *PENDING)))).all()}
-    applicants = {int(r[0] or 0): ApplicantRow(*r) for r in session.exec(
+    # Plain rows, not ORM objects, read as a stream: a round of 100,000 cases stays small in memory.
+    # Each scored case's exact score is the one aggregation wrote on it; cases scored before it did
+    # (NULL there) are recomputed from their score rows.
+    apps: dict[int, CaseRow] = {}
+    submitted: dict[int, str] = {}
+    exact: dict[int, tuple[Fraction, dict[str, Fraction]]] = {}
+    legacy: list[int] = []
+    same: dict[str, str] = {}  # one string object per distinct scheme and status, not one per row
+    tie_criteria = certification.tie_break_criteria(policy, as_of)
+    t = Application.__table__  # type: ignore[attr-defined]
+    for i, ref, scheme_, year_, status, status_at, applicant_id, submitted_at, record in session.execute(
+            sa_select(t.c.id, t.c.ref, t.c.scheme, t.c.year, t.c.status, t.c.status_at, t.c.applicant_id,
+                      t.c.submitted_at, t.c.final_score_exact).where(
+                t.c.scheme == scheme, t.c.year == year, t.c.status.in_(("scored", "rejected", *PENDING)))):
+        status = same.setdefault(status, status)
+        apps[i] = CaseRow(i, ref, same.setdefault(scheme_, scheme_), year_, status, status_at, applicant_id)
+        submitted[i] = submitted_at
+        if status == "scored":
+            if record:
+                exact[i] = read_exact_record(record, tie_criteria)
+            else:
+                legacy.append(i)
+    exact.update(exact_scores(session, policy, scheme, legacy, as_of))
+    applicants = {int(r[0] or 0): ApplicantRow(int(r[0] or 0), same.setdefault(r[1], r[1]), r[2], r[3]) for r in session.exec(
         select(Applicant.id, Applicant.kind, Applicant.sme, Applicant.uscc).join(
             Application, col(Application.applicant_id) == col(Applicant.id)).where(
             Application.scheme == scheme, Application.year == year,
-            col(Application.status).in_(("scored", "rejected", *PENDING))).distinct()).all()}
-    scored_ids = [i for i, a in apps.items() if a.status == "scored"]
-    exact = exact_scores(session, policy, scheme, scored_ids, as_of)
+            col(Application.status).in_(("scored", "rejected", *PENDING))).distinct())}
     awarded = dict(session.exec(select(Application.applicant_id, func.sum(Application.award_fen)).where(
         Application.scheme == scheme, Application.year == year, col(Application.status).in_(AWARDED))
         .group_by(col(Application.applicant_id))).all())
@@ -134,10 +151,10 @@ def compute(session: Session, scheme: str, year: int, policy: Policy) -> RoundPl
     candidates = []
     for i, a in apps.items():
         p = applicants[a.applicant_id]
-        score = exact.get(i)
+        score = exact.pop(i, None)
         candidates.append(certification.Candidate(
             application_id=i, ref=a.ref, applicant_id=a.applicant_id, kind=p.kind, sme=p.sme,
-            submitted_at=a.submitted_at, final_score=score[0] if score else None,
+            submitted_at=submitted.pop(i), final_score=score[0] if score else None,
             criterion_means=score[1] if score else {}, status=a.status if (a.status != "scored" or score) else "evaluation",
             failed_check=failed_checks.get(i), awarded_this_year_fen=int(awarded.get(a.applicant_id) or 0)))
     outcomes = certification.allocate(policy, candidates, budget_fen, as_of)

@@ -62,3 +62,35 @@ def test_an_upheld_objection_releases_the_commitment(db: Any, tmp_path: Path) ->
     with r.ro() as s:
         assert checker.run(s)["ok"]
     write_file_atomically(tmp_path / "x", b"")
+
+
+def test_ranking_from_the_scores_written_at_aggregation_equals_ranking_recomputed_from_the_score_rows(
+        db: Any) -> None:
+    """Aggregation writes each scored case's exact score on the case; ranking reads it. Cases scored
+    before it did (NULL there, as after migration 0007) are recomputed from their score rows, with the
+    very same result."""
+    from sqlalchemy import text
+
+    r = scored_round(db.engine, n_apps=12, scores_by_index={i: 600 + 15 * (i % 5) for i in range(12)})
+    set_clock("2021-05-10T01:00:00Z")
+    with r.ro() as s:
+        stored = rounds.trial(s, "wang.approve", SCHEME, 2021)
+    with db.engine.begin() as c:
+        assert c.execute(text("SELECT COUNT(*) FROM application WHERE status = 'scored' "
+                              "AND final_score_exact IS NOT NULL")).scalar_one() == 12
+        c.execute(text("UPDATE application SET final_score_exact = NULL WHERE id % 2 = 0"))
+    with r.ro() as s:
+        mixed = rounds.trial(s, "wang.approve", SCHEME, 2021)
+    with db.engine.begin() as c:
+        c.execute(text("UPDATE application SET final_score_exact = NULL"))
+    with r.ro() as s:
+        recomputed = rounds.trial(s, "wang.approve", SCHEME, 2021)
+    assert stored["cases"] == mixed["cases"] == recomputed["cases"]
+    assert len({c["final_score"] for c in stored["cases"]}) > 1  # ties and distinct scores both present
+    # And the record is what ranking reads: the last-ranked case, recorded at 99.5, comes first.
+    last = stored["cases"][-1]["ref"]
+    record = '{"final":[199,2],"evaluators":1,"criterion_tenths":{}}'
+    with db.engine.begin() as c:
+        c.execute(text("UPDATE application SET final_score_exact = :r WHERE ref = :ref"), {"r": record, "ref": last})
+    with r.ro() as s:
+        assert rounds.trial(s, "wang.approve", SCHEME, 2021)["cases"][0]["ref"] == last

@@ -10,7 +10,15 @@ from hypothesis import strategies as st
 
 from rules.certification import Candidate, allocate
 from rules.policy import load_policy
-from rules.scoring import combine, display, evaluator_total, rubric_weights
+from rules.scoring import (
+    combine,
+    criterion_means,
+    display,
+    evaluator_total,
+    exact_record,
+    read_exact_record,
+    rubric_weights,
+)
 
 POLICY = load_policy("yantai-2020")
 AS_OF = dt.date(2021, 5, 10)
@@ -87,3 +95,17 @@ def test_display_rounds_half_up_exactly(n: int, d: int, places: int) -> None:
     text = display(Fraction(n, d), places)
     expected = f"{whole // 10**places}.{whole % 10**places:0{places}d}"
     assert text == expected
+
+
+@given(st.lists(st.tuples(*[st.integers(min_value=0, max_value=1000)] * 4), min_size=1, max_size=7),
+       st.sampled_from([0, 3, 4, 5]))  # a trimmed mean keeps at least one evaluator
+def test_the_exact_record_written_at_scoring_reads_back_the_same_exact_scores(
+        sheets: list[tuple[int, int, int, int]], trim_from: int) -> None:
+    """Ranking reads the record aggregation wrote on the case: it must give back exactly the final score
+    and criterion means that recomputing from the score rows gives."""
+    criteria = sorted(WEIGHTS)
+    scores = {f"eval{i}": dict(zip(criteria, sheet, strict=True)) for i, sheet in enumerate(sheets)}
+    final = combine([evaluator_total(s, WEIGHTS) for _, s in sorted(scores.items())], trim_from)
+    assert read_exact_record(exact_record(final, scores, WEIGHTS)) == (final, criterion_means(scores, WEIGHTS))
+    assert criterion_means(scores, WEIGHTS)["system_operation"] == \
+        Fraction(sum(s["system_operation"] for s in scores.values()), 10 * len(scores))
