@@ -26,10 +26,10 @@ def _insert_sql(table: Table, columns: tuple[str, ...], paramstyle: str) -> str:
 
 
 @lru_cache(maxsize=256)
-def _update_sql(table: Table, columns: tuple[str, ...], key: str, paramstyle: str) -> str:
+def _update_sql(table: Table, columns: tuple[str, ...], keys: tuple[str, ...], paramstyle: str) -> str:
     mark = "?" if paramstyle == "qmark" else "%s"
     sets = ", ".join(f'"{c}" = {mark}' for c in columns)
-    return f'UPDATE "{table.name}" SET {sets} WHERE "{key}" = {mark}'
+    return f'UPDATE "{table.name}" SET {sets} WHERE ' + " AND ".join(f'"{k}" = {mark}' for k in keys)
 
 
 def insert_rows(session: Session, table: Table, columns: Sequence[str], rows: Iterable[Sequence[Any]]) -> int:
@@ -53,11 +53,13 @@ def insert_rows(session: Session, table: Table, columns: Sequence[str], rows: It
 
 
 def update_rows(session: Session, table: Table, columns: Sequence[str], rows: Iterable[Sequence[Any]],
-                key: str = "id") -> int:
-    """UPDATE by key: each row is (value for each of ``columns``..., key value). Returns rows matched."""
+                keys: Sequence[str] = ("id",)) -> int:
+    """UPDATE where every one of ``keys`` equals the row's value: each row is (value for each of
+    ``columns``..., value for each of ``keys``...). Returns the rows matched in all (both drivers sum an
+    executemany's row counts), so a caller can tell when a guard column no longer matched."""
     session.flush()
     conn = session.connection()
-    sql = _update_sql(table, tuple(columns), key, conn.dialect.paramstyle)
+    sql = _update_sql(table, tuple(columns), tuple(keys), conn.dialect.paramstyle)
     batch = list(rows)
     matched = 0
     for i in range(0, len(batch), CHUNK):
