@@ -276,14 +276,19 @@ def _parse_rows(raw_rows: Iterable[_RawRow]) -> tuple[list[ScoreRow], list[str]]
                 return [], problems
             named = {pos for pos, c in enumerate(cells) if not _is_blank(c)}
             named_prefix = next((i for i in range(len(cells) + 1) if i not in named), 0)
+            pa, pc, ps, pm = index["application_id"], index["criterion"], index["score"], index.get("comment")
             continue
         data_lines += 1
         if len(cells) > named_prefix:  # cells beyond the named columns: look for stray values
             for pos, value in enumerate(cells):
                 if pos not in named and not _is_blank(value):
                     unnamed_columns.setdefault(pos, line)
-        row, row_problems, key = _check_row(line, cells, index)
-        problems += row_problems
+        row = _fast_row_at(line, cells, pa, pc, ps, pm)
+        if row is not None:  # the common row: no problems, its key is its id and criterion
+            key: tuple[str, str] | None = (row.application_id, row.criterion)
+        else:
+            row, row_problems, key = _check_row_full(line, cells, index)
+            problems += row_problems
         if key is not None:
             if key in seen:
                 problems.append(f"line {line}: duplicate of line {seen[key]} (same application_id and "
@@ -309,24 +314,35 @@ _BAD_FIRST = frozenset("".join(_INJECTION_CHARS) + "".join(_CONTROL_CHARS))
 
 def _fast_row(line: int, cells: Sequence[object], index: dict[str, int]) -> ScoreRow | None:
     """The common row (text cells, an ordinary id and criterion, a score like 85 or 85.5, a plain
-    comment) parsed without the general checks; None for anything else, which ``_check_row`` then
-    examines in full. Every row it accepts, ``_check_row`` would accept with the same values."""
+    comment) parsed without the general checks; None for anything else, which ``_check_row_full``
+    then examines. Every row it accepts, ``_check_row_full`` would accept with the same values."""
+    return _fast_row_at(line, cells, index["application_id"], index["criterion"], index["score"],
+                        index.get("comment"))
+
+
+_make_row = ScoreRow._make  # tuple.__new__: no Python-level __new__ per row
+
+
+def _fast_row_at(line: int, cells: Sequence[object], pa: int, pc: int, ps: int, pm: int | None) -> ScoreRow | None:
+    """:func:`_fast_row` with the column positions already looked up (the parser's loop)."""
     try:
-        a, c, s = cells[index["application_id"]], cells[index["criterion"]], cells[index["score"]]
+        a, c, s = cells[pa], cells[pc], cells[ps]
     except IndexError:
         return None
-    pos = index.get("comment")
-    m = cells[pos] if pos is not None and pos < len(cells) else None
+    m = cells[pm] if pm is not None and pm < len(cells) else None
     if type(a) is not str or type(c) is not str or type(s) is not str or (m is not None and type(m) is not str):
         return None
     a_s, c_s = a.strip(), c.strip()
     if not a_s or not c_s or a[0] in _BAD_FIRST or c[0] in _BAD_FIRST or a_s[0] in _BAD_FIRST \
             or c_s[0] in _BAD_FIRST:
         return None
-    match = _FAST_SCORE.fullmatch(s)
-    if match is None:
-        return None
-    tenths = int(match[1]) * 10 + int(match[2] or 0)
+    if 0 < len(s) <= 3 and s.isascii() and s.isdigit():  # "85": most scores
+        tenths = int(s) * 10
+    else:
+        match = _FAST_SCORE.fullmatch(s)
+        if match is None:
+            return None
+        tenths = int(match[1]) * 10 + int(match[2] or 0)
     if tenths > 1000:
         return None
     comment = ""
@@ -334,16 +350,7 @@ def _fast_row(line: int, cells: Sequence[object], index: dict[str, int]) -> Scor
         comment = m.strip()
         if m[0] in _BAD_FIRST or comment[:1] in _BAD_FIRST:
             return None
-    return ScoreRow(line, a_s, c_s, tenths, comment)
-
-
-def _check_row(
-    line: int, cells: Sequence[object], index: dict[str, int]
-) -> tuple[ScoreRow | None, list[str], tuple[str, str] | None]:
-    fast = _fast_row(line, cells, index)
-    if fast is not None:
-        return fast, [], (fast.application_id, fast.criterion)
-    return _check_row_full(line, cells, index)
+    return _make_row((line, a_s, c_s, tenths, comment))
 
 
 def _check_row_full(
