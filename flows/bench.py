@@ -35,6 +35,7 @@ class Stage:
     rows: int
     task_seconds: float | None = None  # time spent inside the stage functions (flow stages)
     peak_mb: float = 0.0
+    start_mb: float = 0.0  # resident memory when the stage began: peak - start is what the stage itself took
 
 
 @dataclass
@@ -49,13 +50,14 @@ class Bench:
 
         gc.collect()
         reset_peak()
+        start_mb = _status_mb("VmRSS:")
         advance.TASK_SECONDS[0] = 0.0
         self.excluded_seconds = 0.0
         t0 = time.perf_counter()
         rows = fn()
         dt = time.perf_counter() - t0 - self.excluded_seconds
         self.excluded_total_seconds += self.excluded_seconds
-        self.stages.append(Stage(name, dt, rows, advance.TASK_SECONDS[0] if flow else None, peak_mb()))
+        self.stages.append(Stage(name, dt, rows, advance.TASK_SECONDS[0] if flow else None, peak_mb(), start_mb))
         console.print(f"  {name:<34} {dt:8.2f} s  {rows:>9,} rows")
         return rows
 
@@ -73,14 +75,19 @@ def reset_peak() -> None:
 def peak_mb() -> float:
     """Peak resident memory (MB) since the last reset_peak(), or of the whole process where the
     window cannot be reset."""
+    return _status_mb("VmHWM:") or resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+
+
+def _status_mb(field: str) -> float:
+    """A memory figure of /proc/self/status in MB (0 where there is none)."""
     try:
         with open("/proc/self/status") as f:
             for line in f:
-                if line.startswith("VmHWM:"):
+                if line.startswith(field):
                     return int(line.split()[1]) / 1024
     except OSError:
         pass
-    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    return 0.0
 
 
 def _count_rows(engine: Any) -> dict[str, int]:
@@ -312,13 +319,14 @@ def run_bench(n: int, workdir: Path, chunk: int = 1000) -> dict[str, Any]:
     upload_rate = (sum(r for r, _ in UPLOAD_TIMES) / sum(t for _, t in UPLOAD_TIMES)) if UPLOAD_TIMES else 0.0
 
     t = Table(title=f"ipfund bench — {n:,} applications (SQLite, {os.cpu_count()} cores)")
-    for c in ("stage", "wall s", "rows", "rows/s", "peak MB"):
+    for c in ("stage", "wall s", "rows", "rows/s", "peak MB", "+MB"):
         t.add_column(c, justify="left" if c == "stage" else "right")
     for s_ in b.stages:
         t.add_row(s_.name, f"{s_.seconds:.2f}", f"{s_.rows:,}", f"{s_.rows / s_.seconds:,.0f}" if s_.seconds else "",
-                  f"{s_.peak_mb:,.0f}")
+                  f"{s_.peak_mb:,.0f}", f"{s_.peak_mb - s_.start_mb:,.0f}")
     t.add_row("[bold]round, end to end[/]", f"[bold]{round_seconds:.2f}[/]", f"{written:,} written",
-              f"{written / round_seconds:,.0f}", f"{max(s_.peak_mb for s_ in b.stages):,.0f}")
+              f"{written / round_seconds:,.0f}", f"{max(s_.peak_mb for s_ in b.stages):,.0f}",
+              f"{max(s_.peak_mb - s_.start_mb for s_ in b.stages):,.0f}")
     console.print(t)
     summary = {
         "applications": n,
@@ -331,6 +339,7 @@ def run_bench(n: int, workdir: Path, chunk: int = 1000) -> dict[str, Any]:
         "prefect_overhead_seconds": round(prefect_overhead, 2),
         "prefect_overhead_share": round(prefect_overhead / round_seconds, 4),
         "peak_memory_mb": round(max(s_.peak_mb for s_ in b.stages)),
+        "largest_stage_growth_mb": round(max(s_.peak_mb - s_.start_mb for s_ in b.stages)),
         "upload_rows_per_second": round(upload_rate),
         "seconds_per_10k_row_upload": round(10_000 / upload_rate, 2) if upload_rate else None,
         "check_ok": report["check"]["ok"],
