@@ -8,6 +8,7 @@ from __future__ import annotations
 import json
 import sys
 from collections.abc import Collection, Iterable, Mapping, Sequence
+from dataclasses import dataclass
 from decimal import Decimal
 from fractions import Fraction
 from functools import lru_cache
@@ -22,12 +23,40 @@ def rubric_weights(rubric: Mapping[str, Mapping[str, object]]) -> dict[str, Frac
 def evaluator_total(scores_tenths: Mapping[str, int], weights: Mapping[str, Fraction]) -> Fraction:
     """Weighted total of one evaluator on the 0–100 scale: Σ weight × score (exact; integer arithmetic
     over the weights' common denominator, one Fraction per evaluator)."""
-    missing = set(weights) - set(scores_tenths)
-    if missing:
-        raise ValueError(f"missing criteria: {', '.join(sorted(missing))}")
-    denominator, integer_weights = _integer_weights(tuple(sorted(weights.items())))
-    total = sum(w * scores_tenths[c] for c, w in integer_weights)
-    return Fraction(total, denominator * 10)
+    w = Weighting.of(weights)
+    return Fraction(w.scaled_total(scores_tenths), w.scale)
+
+
+@dataclass(frozen=True)
+class Weighting:
+    """A rubric's weights as integers over their common denominator, so a stage scoring thousands of
+    cases adds integers and makes one Fraction per case: an evaluator's total is
+    ``scaled_total(sheet) / scale`` exactly."""
+
+    scale: int  # the weights' common denominator x 10 (scores are tenths)
+    weights: tuple[tuple[str, int], ...]
+
+    @classmethod
+    def of(cls, weights: Mapping[str, Fraction]) -> Weighting:
+        denominator, integer_weights = _integer_weights(tuple(sorted(weights.items())))
+        return cls(denominator * 10, integer_weights)
+
+    def scaled_total(self, scores_tenths: Mapping[str, int]) -> int:
+        try:
+            return sum(w * scores_tenths[c] for c, w in self.weights)
+        except KeyError:
+            missing = {c for c, _ in self.weights} - set(scores_tenths)
+            raise ValueError(f"missing criteria: {', '.join(sorted(missing))}") from None
+
+
+def combine_scaled(scaled_totals: Sequence[int], scale: int, trim_from: int) -> Fraction:
+    """:func:`combine` of the totals ``t / scale`` in integers: the same trimmed mean, one Fraction."""
+    if not scaled_totals:
+        raise ValueError("no evaluator totals to combine")
+    ordered = sorted(scaled_totals)
+    if trim_from and len(ordered) >= trim_from:
+        ordered = ordered[1:-1]
+    return Fraction(sum(ordered), scale * len(ordered))
 
 
 @lru_cache(maxsize=64)

@@ -11,7 +11,9 @@ from hypothesis import strategies as st
 from rules.certification import Candidate, allocate
 from rules.policy import load_policy
 from rules.scoring import (
+    Weighting,
     combine,
+    combine_scaled,
     criterion_means,
     display,
     evaluator_total,
@@ -109,3 +111,25 @@ def test_the_exact_record_written_at_scoring_reads_back_the_same_exact_scores(
     assert read_exact_record(exact_record(final, scores, WEIGHTS)) == (final, criterion_means(scores, WEIGHTS))
     assert criterion_means(scores, WEIGHTS)["system_operation"] == \
         Fraction(sum(s["system_operation"] for s in scores.values()), 10 * len(scores))
+
+
+@given(st.lists(st.tuples(*[st.integers(min_value=0, max_value=1000)] * 4), min_size=1, max_size=7),
+       st.sampled_from([0, 3, 4, 5]))
+def test_the_integer_scoring_of_a_stage_equals_the_fraction_definition(
+        sheets: list[tuple[int, int, int, int]], trim_from: int) -> None:
+    """Aggregation adds integers over the weights' common denominator; the result must be exactly the
+    Σ weight × score and trimmed mean computed in Fractions."""
+    criteria = sorted(WEIGHTS)
+    w = Weighting.of(WEIGHTS)
+    scaled = [w.scaled_total(dict(zip(criteria, sheet, strict=True))) for sheet in sheets]
+    by_definition = [sum((WEIGHTS[c] * Fraction(t, 10) for c, t in zip(criteria, sheet, strict=True)), Fraction(0))
+                     for sheet in sheets]
+    assert [Fraction(x, w.scale) for x in scaled] == by_definition
+    assert combine_scaled(scaled, w.scale, trim_from) == combine(by_definition, trim_from)
+
+
+def test_a_sheet_missing_a_criterion_is_refused_by_name() -> None:
+    import pytest
+
+    with pytest.raises(ValueError, match="missing criteria: innovation_capacity"):
+        Weighting.of(WEIGHTS).scaled_total({"system_operation": 900, "ip_output_quality": 800, "ip_utilisation": 700})
