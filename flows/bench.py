@@ -323,7 +323,7 @@ def run_bench(n: int, workdir: Path, chunk: int = 1000) -> dict[str, Any]:
         t.add_column(c, justify="left" if c == "stage" else "right")
     for s_ in b.stages:
         t.add_row(s_.name, f"{s_.seconds:.2f}", f"{s_.rows:,}", f"{s_.rows / s_.seconds:,.0f}" if s_.seconds else "",
-                  f"{s_.peak_mb:,.0f}", f"{s_.peak_mb - s_.start_mb:,.0f}")
+                  f"{s_.peak_mb:,.0f}", f"{max(0.0, s_.peak_mb - s_.start_mb):,.0f}")
     t.add_row("[bold]round, end to end[/]", f"[bold]{round_seconds:.2f}[/]", f"{written:,} written",
               f"{written / round_seconds:,.0f}", f"{max(s_.peak_mb for s_ in b.stages):,.0f}",
               f"{max(s_.peak_mb - s_.start_mb for s_ in b.stages):,.0f}")
