@@ -34,8 +34,12 @@ class Stage:
     seconds: float
     rows: int
     task_seconds: float | None = None  # time spent inside the stage functions (flow stages)
-    peak_mb: float = 0.0
-    start_mb: float = 0.0  # resident memory when the stage began: peak - start is what the stage itself took
+    peak_kib: int = 0  # the kernel's figures are whole KiB
+    start_kib: int = 0  # resident memory when the stage began: peak - start is what the stage itself took
+
+    @property
+    def growth_kib(self) -> int:
+        return max(0, self.peak_kib - self.start_kib)
 
 
 @dataclass
@@ -50,14 +54,14 @@ class Bench:
 
         gc.collect()
         reset_peak()
-        start_mb = _status_mb("VmRSS:")
+        start_kib = _status_kib("VmRSS:")
         advance.TASK_SECONDS[0] = 0.0
         self.excluded_seconds = 0.0
         t0 = time.perf_counter()
         rows = fn()
         dt = time.perf_counter() - t0 - self.excluded_seconds
         self.excluded_total_seconds += self.excluded_seconds
-        self.stages.append(Stage(name, dt, rows, advance.TASK_SECONDS[0] if flow else None, peak_mb(), start_mb))
+        self.stages.append(Stage(name, dt, rows, advance.TASK_SECONDS[0] if flow else None, peak_kib(), start_kib))
         console.print(f"  {name:<34} {dt:8.2f} s  {rows:>9,} rows")
         return rows
 
@@ -72,22 +76,26 @@ def reset_peak() -> None:
         pass
 
 
-def peak_mb() -> float:
-    """Peak resident memory (MB) since the last reset_peak(), or of the whole process where the
+def peak_kib() -> int:
+    """Peak resident memory (KiB) since the last reset_peak(), or of the whole process where the
     window cannot be reset."""
-    return _status_mb("VmHWM:") or resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    return _status_kib("VmHWM:") or resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
 
 
-def _status_mb(field: str) -> float:
-    """A memory figure of /proc/self/status in MB (0 where there is none)."""
+def _status_kib(field: str) -> int:
+    """A memory figure of /proc/self/status in KiB (0 where there is none)."""
     try:
         with open("/proc/self/status") as f:
             for line in f:
                 if line.startswith(field):
-                    return int(line.split()[1]) / 1024
+                    return int(line.split()[1])
     except OSError:
         pass
-    return 0.0
+    return 0
+
+
+def _mib(kib: int) -> str:
+    return f"{kib // 1024:,}"
 
 
 def _count_rows(engine: Any) -> dict[str, int]:
@@ -323,10 +331,10 @@ def run_bench(n: int, workdir: Path, chunk: int = 1000) -> dict[str, Any]:
         t.add_column(c, justify="left" if c == "stage" else "right")
     for s_ in b.stages:
         t.add_row(s_.name, f"{s_.seconds:.2f}", f"{s_.rows:,}", f"{s_.rows / s_.seconds:,.0f}" if s_.seconds else "",
-                  f"{s_.peak_mb:,.0f}", f"{max(0.0, s_.peak_mb - s_.start_mb):,.0f}")
+                  _mib(s_.peak_kib), _mib(s_.growth_kib))
     t.add_row("[bold]round, end to end[/]", f"[bold]{round_seconds:.2f}[/]", f"{written:,} written",
-              f"{written / round_seconds:,.0f}", f"{max(s_.peak_mb for s_ in b.stages):,.0f}",
-              f"{max(s_.peak_mb - s_.start_mb for s_ in b.stages):,.0f}")
+              f"{written / round_seconds:,.0f}", _mib(max(s_.peak_kib for s_ in b.stages)),
+              _mib(max(s_.growth_kib for s_ in b.stages)))
     console.print(t)
     summary = {
         "applications": n,
@@ -338,8 +346,8 @@ def run_bench(n: int, workdir: Path, chunk: int = 1000) -> dict[str, Any]:
         "harness_seconds_not_counted": round(b.excluded_total_seconds, 1),
         "prefect_overhead_seconds": round(prefect_overhead, 2),
         "prefect_overhead_share": round(prefect_overhead / round_seconds, 4),
-        "peak_memory_mb": round(max(s_.peak_mb for s_ in b.stages)),
-        "largest_stage_growth_mb": round(max(s_.peak_mb - s_.start_mb for s_ in b.stages)),
+        "peak_memory_mb": max(s_.peak_kib for s_ in b.stages) // 1024,
+        "largest_stage_growth_mb": max(s_.growth_kib for s_ in b.stages) // 1024,
         "upload_rows_per_second": round(upload_rate),
         "seconds_per_10k_row_upload": round(10_000 / upload_rate, 2) if upload_rate else None,
         "check_ok": report["check"]["ok"],

@@ -13,6 +13,9 @@ from decimal import Decimal
 from fractions import Fraction
 from functools import lru_cache
 from math import gcd
+from typing import TypeVar
+
+T = TypeVar("T", int, Fraction)
 
 
 def rubric_weights(rubric: Mapping[str, Mapping[str, object]]) -> dict[str, Fraction]:
@@ -51,12 +54,8 @@ class Weighting:
 
 def combine_scaled(scaled_totals: Sequence[int], scale: int, trim_from: int) -> Fraction:
     """:func:`combine` of the totals ``t / scale`` in integers: the same trimmed mean, one Fraction."""
-    if not scaled_totals:
-        raise ValueError("no evaluator totals to combine")
-    ordered = sorted(scaled_totals)
-    if trim_from and len(ordered) >= trim_from:
-        ordered = ordered[1:-1]
-    return Fraction(sum(ordered), scale * len(ordered))
+    counted = _trimmed(scaled_totals, trim_from)
+    return Fraction(sum(counted), scale * len(counted))
 
 
 @lru_cache(maxsize=64)
@@ -70,12 +69,19 @@ def _integer_weights(weights: tuple[tuple[str, Fraction], ...]) -> tuple[int, tu
 def combine(totals: Sequence[Fraction], trim_from: int) -> Fraction:
     """Mean across evaluators; with ``trim_from`` or more evaluators the single highest and lowest
     totals are dropped first (trimmed mean), so one outlier cannot decide a ranking."""
+    counted = _trimmed(totals, trim_from)
+    return sum(counted, Fraction(0)) / len(counted)
+
+
+def _trimmed(totals: Sequence[T], trim_from: int) -> list[T]:
+    """The totals a mean counts: all of them, or without the single highest and lowest from
+    ``trim_from`` evaluators on."""
     if not totals:
         raise ValueError("no evaluator totals to combine")
     ordered = sorted(totals)
     if trim_from and len(ordered) >= trim_from:
         ordered = ordered[1:-1]
-    return sum(ordered, Fraction(0)) / len(ordered)
+    return ordered
 
 
 def display(score: Fraction, places: int = 2) -> str:

@@ -706,8 +706,8 @@ def year_data(session: Session, year: int, chain: ChainStatus | None = None) -> 
         "applications_total": len(apps),
         "rounds": [{"scheme": r.scheme, "seq": r.seq, "line_code": r.line_code, "approver": r.approver,
                     "finalized_at": r.finalized_at, "total_fen": r.total_fen,
-                    "funded": _round_report(r.report)[0].get("funded"),
-                    "cases": _round_report(r.report)[0]["case_lines"]} for r in rounds],
+                    "funded": summary.get("funded"), "cases": summary["case_lines"]}
+                   for r in rounds for summary in (_round_report(r.report)[0],)],
         "adjustments": [{"line": a.line_code, "source": a.source, "delta_fen": a.delta_fen, "reason": a.reason,
                          "approved_by": a.approved_by,
                          "approver_name": approvers.get(a.approved_by, {}).get("display_name"),

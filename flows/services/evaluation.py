@@ -359,20 +359,17 @@ def exact_scores(session: Session, policy: Policy, scheme: str, app_ids: list[in
     """Exact final score and per-criterion mean for ranking (never the rounded display), recomputed from
     the active score rows: for cases scored before aggregation wrote `final_score_exact` on the case."""
     weights = scoring.rubric_weights(_rubric(policy, scheme, as_of))
+    weighting = scoring.Weighting.of(weights)  # the same arithmetic as aggregation_stage
     trim = policy.integer(param("trim_from_evaluators"), as_of)
     out = {}
-    sc = Score.__table__  # type: ignore[attr-defined]
-    conn = session.connection()
     for i in range(0, len(app_ids), 900):  # chunk by chunk: only the results stay in memory
         raw: dict[int, dict[str, dict[str, int]]] = defaultdict(lambda: defaultdict(dict))
-        for app_id, ev, criterion, tenths in conn.execute(
-                sa_select(sc.c.application_id, sc.c.evaluator, sc.c.criterion, sc.c.score_tenths)
-                .where(sc.c.application_id.in_(app_ids[i:i + 900]), sc.c.active.is_(True))):
+        for app_id, ev, criterion, tenths in _active_scores(session, app_ids[i:i + 900]):
             raw[app_id][ev][criterion] = tenths
         for app_id, per_ev in raw.items():
             evs = sorted(per_ev)
             if any(len(per_ev[e]) < len(weights) for e in evs):
                 continue
-            totals = [scoring.evaluator_total(per_ev[e], weights) for e in evs]
-            out[app_id] = (scoring.combine(totals, trim), scoring.criterion_means(per_ev, weights))
+            final = scoring.combine_scaled([weighting.scaled_total(per_ev[e]) for e in evs], weighting.scale, trim)
+            out[app_id] = (final, scoring.criterion_means(per_ev, weights))
     return out
