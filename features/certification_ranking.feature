@@ -117,7 +117,7 @@ Feature: Ranking and allocation of the certification awards within the budget li
       | applicant            | score |
       | 烟台海拓机械有限公司 | 85.0  |
     When "zhou.both" tries to finalize the 2021 round
-    Then the finalization is refused as a four-eyes violation naming "zhou.both reviewed 1 case(s) of this round (CA-2021-00001); a different approver must finalize it (不相容岗位相互分离)"
+    Then the finalization is refused as a four-eyes violation naming "zhou.both took a review decision on CA-2021-00001, so may not finalize the round (不相容岗位相互分离)"
     And nothing is written to the database
 
   Scenario: An approver belonging to an applicant of the round cannot finalize it
@@ -128,7 +128,28 @@ Feature: Ranking and allocation of the certification awards within the budget li
       | 烟台海拓机械有限公司   | 85.0  |
       | 烟台万华新材料有限公司 | 80.0  |
     When "gao.approve" tries to finalize the 2021 round
-    Then the finalization is refused as a four-eyes violation naming "gao.approve belongs to the applicant of CA-2021-00002; another approver must finalize this round"
+    Then the finalization is refused as a four-eyes violation naming "gao.approve belongs to the applicant of CA-2021-00002 (烟台万华新材料有限公司), so may not finalize the round"
+    And nothing is written to the database
+
+  Scenario: An approver who only rejected a case in review cannot finalize the round that ranks its competitors
+    Given the sample 2021 budget plan is loaded and the round is staffed
+    And the user "zhou.both" is a reviewer and an approver
+    And the scored cases
+      | applicant            | score |
+      | 烟台海拓机械有限公司 | 85.0  |
+    And the case of 烟台大学 has been rejected in formal review by "zhou.both" because "申报主体不符"
+    When "zhou.both" tries to finalize the 2021 round
+    Then the finalization is refused as a four-eyes violation naming "zhou.both took a review decision on CA-2021-00002, so may not finalize the round"
+    And nothing is written to the database
+
+  Scenario: A second finalization says which round was finalized, by whom and when
+    Given the sample 2021 budget plan is loaded and the round is staffed
+    And the scored cases
+      | applicant            | score |
+      | 烟台海拓机械有限公司 | 85.0  |
+    And "wang.approve" has finalized the 2021 round
+    When "qian.approve" tries to finalize the 2021 round
+    Then the finalization is refused naming "round 1 of certification-award 2021 was already finalized by wang.approve at 2021-05-10T01:00"
     And nothing is written to the database
 
   Scenario: No applicant receives more than the cap and the awards never exceed the line

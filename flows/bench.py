@@ -251,8 +251,7 @@ def run_bench(n: int, workdir: Path, chunk: int = 1000) -> dict[str, Any]:
         return done
 
     b.run("review decisions (2 reviewers)", decide)
-    b.run("advance flow: decisions + assignment", lambda: sum(
-        v for k, v in advance_flow(scheme=SCHEME, chunk=chunk).items() if k in ("decisions", "assignment")), flow=True)
+    b.run("advance flow: assignment", lambda: advance_flow(scheme=SCHEME, chunk=chunk)["assignment"], flow=True)
 
     def scores() -> int:
         total = 0
@@ -295,20 +294,31 @@ def run_bench(n: int, workdir: Path, chunk: int = 1000) -> dict[str, Any]:
     shutil.rmtree(out, ignore_errors=True)
     paid: dict[str, Any] = {}
 
-    def notice_and_pay() -> int:
-        t = advance_flow(scheme=SCHEME, chunk=chunk, payer="chen.finance", out_dir=str(out))
-        paid.update(t.get("payment") or {})
-        return int(t["notice_expiry"])
+    b.run("advance flow: notice expiry", lambda: int(advance_flow(scheme=SCHEME, chunk=chunk)["notice_expiry"]),
+          flow=True)
 
-    b.run("advance flow: notice expiry + payment", notice_and_pay, flow=True)
+    def release() -> int:
+        with unit_of_work(engine) as s:
+            return len(payments.release(s, "chen.finance", SCHEME).released)
+
+    b.run("payment release (finance officer)", release)
+
+    def pay() -> int:
+        t = advance_flow(scheme=SCHEME, chunk=chunk, out_dir=str(out))
+        paid.update(t.get("payment") or {})
+        return int(paid.get("count", 0))
+
+    b.run("advance flow: payment", pay, flow=True)
 
     def confirm() -> int:
         import csv
         import io
 
-        path = Path(paid["file"])
-        keys = [r["idempotency_key"] for r in csv.DictReader(io.StringIO(path.read_bytes().decode("utf-8-sig")))]
-        ack = "idempotency_key,status,bank_ref,reason\n" + "".join(f"{k},paid,B{i},\n" for i, k in enumerate(keys))
+        path = Path(paid["files"][0])
+        sent = list(csv.DictReader(io.StringIO(path.read_bytes().decode("utf-8-sig"))))
+        ack = ",".join(payments.CONFIRM_COLUMNS) + "\n" + "".join(
+            f"{r['idempotency_key']},paid,B{i},,{r['amount_fen']},{r['payee']},{r['bank_account']}\n"
+            for i, r in enumerate(sent))
         with unit_of_work(engine) as s:
             c = payments.confirm(s, "chen.finance", ack.encode(), "ack.csv")
         return int(c["paid"])

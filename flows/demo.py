@@ -34,6 +34,7 @@ from flows.services import (
     budget,
     evaluation,
     notice,
+    payees,
     payments,
     review,
     rounds,
@@ -68,17 +69,18 @@ def set_clock(iso: str) -> None:
     os.environ["IPFUND_NOW"] = iso
 
 
-def advance(payer: str | None = None, out_dir: str = "payments") -> dict[str, Any]:
+def advance(out_dir: str = "payments") -> dict[str, Any]:
     from flows.prefect_flows import advance_flow
 
     t0 = time.perf_counter()
-    totals = advance_flow(scheme=SCHEME, chunk=500, payer=payer, out_dir=out_dir)
+    totals: dict[str, Any] = advance_flow(scheme=SCHEME, chunk=500, out_dir=out_dir)
     moved = ", ".join(f"{k} {v}" for k, v in totals.items() if k not in ("check", "payment") and v)
     console.print(f"  advance flow: {moved or 'nothing to do'}; invariants "
                   f"{'[green]ok[/]' if totals['check']['ok'] else '[red]FAILED[/]'} ({time.perf_counter() - t0:.1f} s)")
-    if totals.get("payment") and totals["payment"].get("batch"):
-        p = totals["payment"]
-        console.print(f"  payment batch {p['batch']}: {p['count']} payment(s), {yuan(p['total_fen'])} → {p['file']}")
+    p = totals.get("payment") or {}
+    for batch_id, path in zip(p.get("batches", []), p.get("files", []), strict=True):
+        console.print(f"  payment batch {batch_id} (released by the finance officer): {p['count']} payment(s), "
+                      f"{yuan(p['total_fen'])} → {path}")
     return totals
 
 
@@ -93,6 +95,7 @@ def run_demo(n_applicants: int = 300, n_applications: int = 120, seed: int = 202
 
     set_clock(f"{YEAR}-03-01T01:00:00Z")
     step("1. Set-up: policy 烟政字〔2020〕47号, staff, the 2021 budget plan")
+    audit_key(work)
     with unit_of_work(engine) as s:
         init(engine, s, "admin", "yantai-2020")
         for name, roles, display, org in STAFF[1:]:
@@ -112,7 +115,7 @@ def run_demo(n_applicants: int = 300, n_applications: int = 120, seed: int = 202
     quality = {a.uscc: a.quality_permille for a in pool}
     (work / "applicants.csv").write_bytes(synthetic.applicants_csv(pool))
     with unit_of_work(engine) as s:
-        n = applicants_svc.import_applicants(s, "li.review", (work / "applicants.csv").read_bytes(), "applicants.csv")
+        n = applicants_svc.import_applicants(s, "admin", (work / "applicants.csv").read_bytes(), "applicants.csv")
     kinds = Counter(a.kind for a in pool)
     console.print(f"  imported {n} applicants ({', '.join(f'{k} {v}' for k, v in sorted(kinds.items()))}) — every "
                   "credit code passes GB 32100-2015")
@@ -121,7 +124,7 @@ def run_demo(n_applicants: int = 300, n_applications: int = 120, seed: int = 202
     rows = synthetic.applications(pool, n_applications - 2, seed)
     (work / "applications.csv").write_bytes(synthetic.applications_csv(rows))
     with unit_of_work(engine) as s:
-        apps = applications.import_applications(s, "li.review", SCHEME, (work / "applications.csv").read_bytes(),
+        apps = applications.import_applications(s, "admin", SCHEME, (work / "applications.csv").read_bytes(),
                                                 "applications.csv")
         # One applicant applies itself, through its own user account.
         own = next(a for a in pool if a.uscc not in {r["applicant_uscc"] for r in rows})
@@ -249,8 +252,14 @@ def run_demo(n_applicants: int = 300, n_applications: int = 120, seed: int = 202
 
     step("7. Public notice (公示) and objections")
     funded = [c["ref"] for c in final["cases"] if c["outcome"] == "funded"]
+    try:
+        with unit_of_work(engine) as s:
+            notice.object_to(s, "sun.audit", funded[0], "审计人员试图暂停该奖励")
+    except RuleViolation as exc:
+        console.print(f"  [yellow]refused[/]: an auditor changes nothing — {str(exc).splitlines()[0]}",
+                      highlight=False)
     with unit_of_work(engine) as s:
-        notice.object_to(s, "sun.audit", funded[0], "举报：该企业贯标认证证书已被认证机构暂停")
+        notice.object_to(s, "applicant.demo", funded[0], "举报：该企业贯标认证证书已被认证机构暂停")
         notice.object_to(s, "li.review", funded[1], "公示名称与营业执照名称不一致")
     with unit_of_work(engine) as s:
         notice.resolve(s, "wang.approve", funded[0], True, "经核实证书已暂停，撤销奖励")
@@ -258,20 +267,30 @@ def run_demo(n_applicants: int = 300, n_applications: int = 120, seed: int = 202
     console.print(f"  objection to {funded[0]} upheld (award withdrawn, commitment released); "
                   f"objection to {funded[1]} dismissed (back in notice)")
 
-    step("8. Notice period ends; payment (拨付) by the finance officer")
+    step("8. Notice period ends; the finance officer releases the payments (拨付), the flow pays them")
     set_clock(f"{YEAR}-05-25T01:00:00Z")
     out_dir = str(work / "payments")
-    totals = advance(payer="chen.finance", out_dir=out_dir)
-    batch_file = Path(totals["payment"]["file"])
-    keys = [r["idempotency_key"] for r in csv.DictReader(io.StringIO(batch_file.read_bytes().decode("utf-8-sig")))]
+    advance(out_dir=out_dir)  # notice expiry: the awards become payable; nothing is paid unreleased
+    try:
+        with unit_of_work(engine) as s:
+            payments.release(s, "wang.approve", SCHEME)
+    except RuleViolation as exc:
+        console.print(f"  [yellow]refused[/]: the approver cannot release payments — {str(exc).splitlines()[0]}",
+                      highlight=False)
+    with unit_of_work(engine) as s:
+        rel = payments.release(s, "chen.finance", SCHEME)
+    console.print(f"  chen.finance releases {len(rel.released)} payable award(s)"
+                  + (f"; held (no bank account): {len(rel.held)}" if rel.held else ""))
+    totals = advance(out_dir=out_dir)
+    batch_file = Path(totals["payment"]["files"][0])
+    sent = list(csv.DictReader(io.StringIO(batch_file.read_bytes().decode("utf-8-sig"))))
     bank = io.StringIO()
     w = csv.writer(bank, lineterminator="\n")
-    w.writerow(["idempotency_key", "status", "bank_ref", "reason"])
-    for i, key in enumerate(keys):
-        if i == 2:
-            w.writerow([key, "failed", "", "收款账户信息有误"])
-        else:
-            w.writerow([key, "paid", f"BOC{YEAR}0526{i:05d}", ""])
+    w.writerow(payments.CONFIRM_COLUMNS)
+    failed_key = sent[2]["idempotency_key"]
+    for i, row in enumerate(sent):
+        status, ref, why = ("failed", "", "收款账户信息有误") if i == 2 else ("paid", f"BOC{YEAR}0526{i:05d}", "")
+        w.writerow([row["idempotency_key"], status, ref, why, row["amount_fen"], row["payee"], row["bank_account"]])
     ack = work / "payments" / "bank-ack-1.csv"
     ack.write_text(bank.getvalue(), encoding="utf-8")
     with unit_of_work(engine) as s:
@@ -281,19 +300,27 @@ def run_demo(n_applicants: int = 300, n_applications: int = 120, seed: int = 202
     console.print(f"  bank acknowledgement: {counts['paid']} paid, {counts['failed']} failed; importing it again: "
                   f"{again['unchanged']} already recorded, {again['paid'] + again['failed']} changed")
     set_clock(f"{YEAR}-05-28T01:00:00Z")
-    totals = advance(payer="chen.finance", out_dir=out_dir)
-    if totals["payment"].get("file"):
-        retry_keys = [r["idempotency_key"] for r in csv.DictReader(io.StringIO(
-            Path(totals["payment"]["file"]).read_bytes().decode("utf-8-sig")))]
+    failed_ref = failed_key.split(":")[0]
+    with read_only(engine) as s:
+        uscc = applications.show(s, "admin", failed_ref)["applicant"]["uscc"]
+    with unit_of_work(engine) as s:
+        payees.set_bank(s, "li.review", uscc, "中国银行烟台分行", "6216 6100 0001 2345 678", "申请人提交更正后的开户许可证")
+    with unit_of_work(engine) as s:
+        payments.release(s, "chen.finance", SCHEME)
+    totals = advance(out_dir=out_dir)
+    if totals["payment"].get("files"):
+        resent = list(csv.DictReader(io.StringIO(Path(totals["payment"]["files"][0]).read_bytes().decode("utf-8-sig"))))
         ack2 = work / "payments" / "bank-ack-2.csv"
-        ack2.write_text("idempotency_key,status,bank_ref,reason\n" + "".join(
-            f"{k},paid,BOC{YEAR}0528{i:05d},\n" for i, k in enumerate(retry_keys)), encoding="utf-8")
+        ack2.write_text(",".join(payments.CONFIRM_COLUMNS) + "\n" + "".join(
+            f"{r['idempotency_key']},paid,BOC{YEAR}0528{i:05d},,{r['amount_fen']},{r['payee']},{r['bank_account']}\n"
+            for i, r in enumerate(resent)), encoding="utf-8")
         with unit_of_work(engine) as s:
             payments.confirm(s, "chen.finance", ack2.read_bytes(), ack2.name)
-        console.print(f"  failed payment re-batched with a new idempotency key ({', '.join(retry_keys)}) and paid")
+        console.print(f"  the payee's account corrected by li.review (audited), the payment released again and paid "
+                      f"under a new idempotency key ({', '.join(r['idempotency_key'] for r in resent)})")
     with unit_of_work(engine) as s:
         second = payments.batch(s, "chen.finance", SCHEME)
-    console.print(f"  a second `pay batch`: {'nothing new to pay' if second.batch is None else 'PAID AGAIN?!'}")
+    console.print(f"  a second `pay batch`: {'nothing new to pay, no file written' if second.batch is None else 'PAID AGAIN?!'}")
 
     step("9. Auditor: reproducible dossiers (审计档案), issued and verified")
     auditor_step(engine, work, funded[2])
@@ -311,9 +338,32 @@ def run_demo(n_applicants: int = 300, n_applications: int = 120, seed: int = 202
         v = audit_log.verify(s)
     console.print(f"audit verify: {'[green]chain verifies[/]' if v['ok'] else '[red]BROKEN[/]'} — {v['events']} events,"
                   f" head #{v['head_seq']} {v['head_hash']}")
+    console.print(f"  checkpoints: {v['checkpoints']['summary']}", highlight=False, markup=False, soft_wrap=True)
     console.print(f"demo finished in {time.perf_counter() - started:.0f} s; files in {work}")
     if not (chk["ok"] and v["ok"]):
         raise RuleViolation("the demo ended with a failed invariant check")
+
+
+def audit_key(work: Path) -> None:
+    """The demo's own audit key in its working directory (`ipfund audit keygen`), so every commit that
+    appends audit events writes a signed checkpoint and the final `audit verify` checks real ones."""
+    from models import checkpoints
+
+    os.environ[checkpoints.ENV_KEY] = str(work / checkpoints.DEFAULT_KEY_FILE)
+    os.environ.pop(checkpoints.ENV_PUBLIC_KEY, None)
+    loc = checkpoints.location()
+    if checkpoints.read(loc)[0]:
+        raise RuleViolation(f"{loc} already holds checkpoints of an earlier database; the demo needs a fresh "
+                            "directory (remove them, or run it in an empty directory)")
+    made = not checkpoints.key_path().exists()
+    if made:
+        checkpoints.generate_key()
+    from rules.checkpoints import key_fingerprint
+
+    public = checkpoints.trusted_public_key()
+    console.print(f"  audit key {checkpoints.key_path().name} {'created' if made else 'reused'} (fingerprint "
+                  f"{key_fingerprint(public)[:16] if public else 'NO PUBLIC KEY'}): every commit that appends audit "
+                  f"events writes a signed checkpoint to {loc}", highlight=False, soft_wrap=True)
 
 
 def auditor_step(engine: Any, work: Path, ref: str) -> None:

@@ -24,9 +24,10 @@ def stage_task(stage: str, scheme: str, chunk: int, after_id: int = 0) -> tuple[
     return svc.run_stage(stage, scheme, chunk, after_id)
 
 
-@task(name="payment-batch", retries=0)
-def payment_task(scheme: str, payer: str, out_dir: str) -> dict[str, Any]:
-    return svc.run_payment_batch(scheme, payer, out_dir)
+@task(name="payment-stage", retries=0)
+def payment_task(scheme: str, out_dir: str) -> dict[str, Any]:
+    """Pays only what finance officers released (`pay release` / `pay batch`), as the releasing officer."""
+    return svc.run_payment_stage(scheme, out_dir)
 
 
 @task(name="invariant-check")
@@ -40,13 +41,13 @@ def noop_flow() -> None:
 
 
 @flow(name="advance", log_prints=False)
-def advance_flow(scheme: str = "certification-award", chunk: int = 1000, payer: str | None = None,
-                 out_dir: str = "payments") -> dict[str, Any]:
-    """Advance every ready case of a scheme through every stage that has work, then check invariants.
+def advance_flow(scheme: str = "certification-award", chunk: int = 1000, out_dir: str = "payments") -> dict[str, Any]:
+    """Advance every ready case of a scheme through every stage that has work, pay what finance
+    officers released, then check invariants.
 
     Idempotent: running it twice in a row does nothing the second time. Human acts (decisions, scores,
-    finalize) are never awaited here; they are rows the next run picks up."""
-    totals = svc.drive(scheme, chunk, payer, out_dir, stage=stage_task, pay=payment_task, check=check_task)
+    finalize, payment releases) are never awaited here; they are rows the next run picks up."""
+    totals = svc.drive(scheme, chunk, out_dir, stage=stage_task, pay=payment_task, check=check_task)
     report = totals["check"]
     if not report["ok"]:
         bad = [c for c in report["checks"] if not c["ok"]]

@@ -22,6 +22,8 @@ TRADES = ["生物医药科技", "新材料", "智能装备", "海洋科技", "�
           "葡萄酒", "光电科技", "环保科技", "软件技术", "核电装备"]
 FORMS = ["有限公司", "股份有限公司", "集团有限公司"]
 BODIES = ["中知(北京)认证有限公司", "中规(北京)认证有限公司", "华知(山东)认证服务有限公司"]
+BANKS = ["中国银行烟台分行", "中国工商银行烟台分行", "中国建设银行烟台分行", "中国农业银行烟台分行", "交通银行烟台分行",
+         "烟台银行股份有限公司营业部"]
 
 
 @dataclass(frozen=True)
@@ -33,6 +35,17 @@ class SynthApplicant:
     sme: bool
     whitelist: bool
     quality_permille: int  # latent quality the synthetic evaluators perceive, 0–1000 (demo data only)
+    bank_name: str = ""
+    bank_account: str = ""
+
+
+def bank_of(uscc: str, i: int) -> tuple[str, str]:
+    """A plausible settlement account for a synthetic applicant: the bank by position, 19 digits derived
+    from the credit code (no random draw, so the other synthetic data stay as they were)."""
+    import hashlib
+
+    digits = str(int(hashlib.sha256(uscc.encode()).hexdigest(), 16))[:15]
+    return BANKS[i % len(BANKS)], f"3706{digits}"
 
 
 def applicants(n: int, seed: int = 2021) -> list[SynthApplicant]:
@@ -61,16 +74,17 @@ def applicants(n: int, seed: int = 2021) -> list[SynthApplicant]:
         uscc = make_uscc(district, 7_000_000 + i * 37 + seed, authority="9" if kind == "enterprise" else "1",
                          org_type=org_type)
         out.append(SynthApplicant(name, uscc, kind, district, kind == "enterprise" and rng.random() < 0.7,
-                                  rng.random() < 0.2, rng.randrange(0, 1001)))
+                                  rng.random() < 0.2, rng.randrange(0, 1001), *bank_of(uscc, i)))
     return out
 
 
 def applicants_csv(rows: list[SynthApplicant]) -> bytes:
     buf = io.StringIO()
     w = csv.writer(buf, lineterminator="\n")
-    w.writerow(["name", "uscc", "kind", "district", "sme", "whitelist"])
+    w.writerow(["name", "uscc", "kind", "district", "sme", "whitelist", "bank_name", "bank_account"])
     for a in rows:
-        w.writerow([a.name, a.uscc, a.kind, a.district, str(a.sme).lower(), str(a.whitelist).lower()])
+        w.writerow([a.name, a.uscc, a.kind, a.district, str(a.sme).lower(), str(a.whitelist).lower(), a.bank_name,
+                    a.bank_account])
     return buf.getvalue().encode("utf-8")
 
 

@@ -51,6 +51,9 @@ class Applicant(SQLModel, table=True):
     sme: bool = False
     whitelist: bool = False
     created_at: str = Field(max_length=32)
+    # The payee's bank (开户银行) and account (账号) for transfers; changes are audited (applicant.bank).
+    bank_name: str | None = Field(default=None, max_length=100)
+    bank_account: str | None = Field(default=None, max_length=32)
 
 
 class AuditEvent(SQLModel, table=True):
@@ -301,6 +304,39 @@ class PaymentBatch(SQLModel, table=True):
     file_sha256: str = Field(default="", max_length=64)
     total_fen: int = Field(sa_type=BigInteger)
     count: int
+    # Set once the bank file is on disk (after the batch commits); NULL means a crash came between the
+    # commit and the file, and `ipfund pay file N` must write it.
+    file_written_at: str | None = Field(default=None, max_length=32)
+
+
+class PaymentRelease(SQLModel, table=True):
+    """A finance officer's release of one payable case for payment (the payment authority). The payment
+    stage pays only released cases, as the officer who released them; attempt n releases the payment
+    with idempotency key REF:award:n, so a case cannot be released twice for one attempt."""
+
+    __tablename__ = "payment_release"
+    __table_args__ = (
+        UniqueConstraint("application_id", "attempt", name="release_once_per_attempt"),
+        CheckConstraint("amount_fen > 0", name="release_amount_positive"),
+        CheckConstraint("attempt >= 1", name="release_attempt_positive"),
+    )
+    id: int | None = Field(default=None, primary_key=True)
+    application_id: int = Field(foreign_key="application.id")  # indexed first in release_once_per_attempt
+    attempt: int
+    released_by: str = Field(max_length=64)
+    amount_fen: int = Field(sa_type=BigInteger)
+    at: str = Field(max_length=32)
+
+
+class ReviewClaim(SQLModel, table=True):
+    """Who is working on a case in review: `review next` leases it to one reviewer until ``expires_at``,
+    so two reviewers are never handed the same case (a lease, not a decision: no audit event)."""
+
+    __tablename__ = "review_claim"
+    application_id: int = Field(primary_key=True, foreign_key="application.id")
+    holder: str = Field(max_length=64)
+    claimed_at: str = Field(max_length=32)
+    expires_at: str = Field(max_length=32)
 
 
 class Payment(SQLModel, table=True):
@@ -320,11 +356,14 @@ class Payment(SQLModel, table=True):
     payee: str = Field(max_length=200)
     uscc: str = Field(max_length=18)
     bank_account: str = Field(default="", max_length=64)
+    bank_name: str = Field(default="", max_length=100)
     amount_fen: int = Field(sa_type=BigInteger)
     status: str = Field(max_length=16)
     approver: str = Field(max_length=64)
     payer: str = Field(max_length=64)
+    release_id: int | None = Field(default=None, foreign_key="payment_release.id")
     bank_ref: str | None = Field(default=None, max_length=64)
     failure_reason: str | None = Field(default=None, max_length=400)
     confirmed_at: str | None = Field(default=None, max_length=32)
+    confirmed_by: str | None = Field(default=None, max_length=64)
     created_at: str = Field(max_length=32)

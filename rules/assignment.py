@@ -5,28 +5,37 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 
+from rules import duties
+
 
 @dataclass(frozen=True)
 class Evaluator:
     name: str
-    org: str
+    org: str  # the firm, for spreading a case over firms (the user's affiliation, else the name)
+    actor: duties.Actor | None = None  # as the duties rule sees them (roles and affiliation)
 
 
 @dataclass(frozen=True)
 class Case:
     application_id: int
-    applicant_id: int
-    applicant_uscc: str
+    parties: duties.CaseParties
     already: tuple[str, ...] = ()
 
 
-def assign(cases: Iterable[Case], evaluators: list[Evaluator], per_case: int, load: Mapping[str, int],
-           conflicts: set[tuple[str, int]]) -> tuple[dict[int, list[str]], dict[int, str]]:
+def may_evaluate(e: Evaluator, case: Case) -> bool:
+    """The duties rule decides (rules.duties, act evaluation.assign): never an evaluator of the
+    applicant's organisation, one who declared a conflict with it, submitted the case or reviewed it."""
+    actor = e.actor or duties.Actor(e.name, frozenset({"evaluator"}), e.org)
+    return duties.breach("evaluation.assign", actor, case.parties) is None
+
+
+def assign(cases: Iterable[Case], evaluators: list[Evaluator], per_case: int,
+           load: Mapping[str, int]) -> tuple[dict[int, list[str]], dict[int, str]]:
     """Return (new assignments per case, reason per case that cannot be fully staffed).
 
-    Never an evaluator whose organisation is the applicant (affiliation = its credit code) or who
-    declared a conflict with it. Organisations are spread: a case first gets evaluators from
-    organisations it does not have yet, each time the least-loaded one (ties by name).
+    Only evaluators the duties rule allows on the case (:func:`may_evaluate`). Organisations are
+    spread: a case first gets evaluators from organisations it does not have yet, each time the
+    least-loaded one (ties by name).
     """
     loads = dict(load)
     by_name = {e.name: e for e in evaluators}
@@ -37,8 +46,7 @@ def assign(cases: Iterable[Case], evaluators: list[Evaluator], per_case: int, lo
         need = per_case - len(chosen)
         if need <= 0:
             continue
-        eligible = [e for e in evaluators if e.name not in chosen and e.org != case.applicant_uscc
-                    and (e.name, case.applicant_id) not in conflicts]
+        eligible = [e for e in evaluators if e.name not in chosen and may_evaluate(e, case)]
         new: list[str] = []
         for _ in range(need):
             orgs = {by_name[n].org for n in chosen + new if n in by_name}

@@ -18,11 +18,13 @@ PERMISSIONS: dict[str, frozenset[str]] = {
     "scores.upload": frozenset({"evaluator"}),
     "round.trial": frozenset({"approver", "reviewer", "finance", "auditor", "admin"}),
     "round.finalize": frozenset({"approver"}),
-    "notice.object": frozenset(ROLES),
+    # Anyone may object during 公示 except auditors, who change nothing (an objection puts a case on hold).
+    "notice.object": frozenset(ROLES) - {"auditor"},
     "notice.resolve": frozenset({"approver"}),
     "pay.batch": frozenset({"finance"}),
     "pay.confirm": frozenset({"finance"}),
-    "flow.advance": frozenset({"admin"}),
+    "applicant.bank": frozenset({"admin", "reviewer"}),  # payee bank details: never the payer's own act
+    "flow.advance": frozenset({"admin"}),  # the system stages; payments run only on a finance release
     "dossier.issue": frozenset({"auditor", "admin"}),
     "read.all": frozenset({"reviewer", "approver", "finance", "auditor", "admin", "evaluator"}),
 }

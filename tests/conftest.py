@@ -19,6 +19,10 @@ os.environ.setdefault("PREFECT_HOME", tempfile.mkdtemp(prefix="ipfund-prefect-")
 os.environ.setdefault("PREFECT_SERVER_ANALYTICS_ENABLED", "false")
 os.environ.setdefault("PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS", "90")
 os.environ.setdefault("PREFECT_LOGGING_LEVEL", "WARNING")
+# Audit checkpoints (models/checkpoints.py): no signing key unless a test creates one, whatever the shell says.
+os.environ["IPFUND_AUDIT_KEY"] = os.path.join(tempfile.mkdtemp(prefix="ipfund-nokey-"), "audit-key.pem")
+os.environ.pop("IPFUND_AUDIT_PUBKEY", None)
+os.environ.pop("IPFUND_CHECKPOINTS", None)
 
 ROOT = Path(__file__).resolve().parents[1]
 FEATURES = ROOT / "features"

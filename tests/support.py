@@ -11,7 +11,7 @@ from sqlalchemy.engine import Engine
 
 from flows import synthetic
 from flows.services import applicants as applicants_svc
-from flows.services import applications, evaluation, review, rounds, users
+from flows.services import applications, evaluation, payments, review, rounds, users
 from flows.services.advance import advance_plain
 from flows.services.budget import load_plan
 from models.uow import read_only, unit_of_work
@@ -29,11 +29,33 @@ STAFF = [
     ("eval2", ["evaluator"], "山东知衡认证评价中心"),
     ("eval3", ["evaluator"], "青岛华智第三方评价有限公司"),
     ("eval4", ["evaluator"], "青岛华智第三方评价有限公司"),
+    ("zhou.citizen", ["applicant"], ""),  # a member of the public: anyone but an auditor may object in 公示
 ]
 
 
 def set_clock(iso: str) -> None:
     os.environ["IPFUND_NOW"] = iso
+
+
+def bank_ack(files: list[str] | list[Any], status: str = "paid", failed: dict[str, str] | None = None) -> bytes:
+    """The bank's acknowledgement of every payment in the given bank files: each line echoes the
+    amount, payee and account the bank received; ``failed`` maps keys to a failure reason."""
+    import csv
+    import io
+    from pathlib import Path
+
+    out = io.StringIO()
+    w = csv.writer(out, lineterminator="\n")
+    w.writerow(payments.CONFIRM_COLUMNS)
+    n = 0
+    for f in files:
+        for row in csv.DictReader(io.StringIO(Path(f).read_bytes().decode("utf-8-sig"))):
+            key = row["idempotency_key"]
+            why = (failed or {}).get(key)
+            w.writerow([key, "failed" if why else status, "" if why else f"B{n}", why or "", row["amount_fen"],
+                        row["payee"], row["bank_account"]])
+            n += 1
+    return out.getvalue().encode("utf-8")
 
 
 @dataclass
@@ -49,7 +71,15 @@ class Round:
         return read_only(self.engine)
 
     def advance(self, payer: str | None = None, out_dir: str = "payments") -> dict[str, Any]:
-        return advance_plain(SCHEME, chunk=500, payer=payer, out_dir=out_dir)
+        """One advance run; with ``payer``, that finance officer then releases every payable case (the
+        payment authority) and a second run's payment stage pays them (its totals are returned)."""
+        totals = advance_plain(SCHEME, chunk=500, out_dir=out_dir)
+        if not payer:
+            return totals
+        with self.uow() as s:
+            payments.release(s, payer, SCHEME)
+        paid = advance_plain(SCHEME, chunk=500, out_dir=out_dir)
+        return {**paid, "notice_expiry": totals["notice_expiry"] + paid["notice_expiry"]}
 
     def finalize_and_end_notice(self) -> dict[str, Any]:
         """The approver finalizes the 2021 round on 10 May; the clock then moves past the notice period

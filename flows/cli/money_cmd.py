@@ -8,7 +8,7 @@ from typing import Any
 import typer
 from rich.table import Table
 
-from flows.cli.common import AS_OPTION, JSON_OPTION, console, handled, print_json, yuan
+from flows.cli.common import AS_OPTION, JSON_OPTION, console, err_console, fail, handled, print_json, yuan
 
 round_app = typer.Typer(help="Ranking and allocation within budget (择优、不超额).", no_args_is_help=True)
 notice_app = typer.Typer(help="Public notice (公示) and objections.", no_args_is_help=True)
@@ -99,51 +99,108 @@ def resolve(app: str = typer.Argument(...), uphold: bool = typer.Option(False, "
     console.print(f"[green]resolved[/] {a.ref}: now {a.status}")
 
 
+def _warn_unwritten(scheme: str | None) -> None:
+    from flows.services import payments
+    from models.uow import read_only
+
+    with read_only() as s:
+        missing = [(b.id, b.count, b.total_fen, b.at) for b in payments.unwritten_batches(s, scheme)]
+    for batch_id, count, total, at in missing:
+        err_console.print(f"[yellow]warning:[/] payment batch {batch_id} ({count} payment(s), {yuan(total)}) was "
+                          f"committed at {at} but its bank file was never written; write it with "
+                          f"`ipfund pay file {batch_id} --out DIR`", highlight=False)
+
+
+def _write_batch(batch_id: int, path: Path, content: bytes, actor: str, copy: bool) -> None:
+    from flows.services import payments
+    from flows.services.advance import write_file_atomically
+    from models import faults
+    from models.uow import unit_of_work
+
+    write_file_atomically(path, content)
+    faults.point("pay.after_payment_file")
+    with unit_of_work() as s:
+        payments.record_file(s, actor, batch_id, str(path), copy=copy)
+
+
+@pay_app.command("release")
+@handled
+def release(refs: list[str] = typer.Argument(None, help="Cases to release (default: every payable case)"),
+            scheme: str = typer.Option("certification-award", "--scheme"), actor: str = AS_OPTION) -> None:
+    """Release payable cases for payment (finance officers); the advance flow's payment stage pays them."""
+    from flows.services import payments
+    from models.uow import unit_of_work
+
+    with unit_of_work() as s:
+        r = payments.release(s, actor, scheme, refs or None)
+    console.print(f"[green]released[/] {len(r.released)} case(s) for payment by the next advance run"
+                  + (f": {', '.join(r.released[:10])}{' ...' if len(r.released) > 10 else ''}" if r.released else ""))
+    for ref, why in r.held:
+        err_console.print(f"[yellow]held[/] {ref}: {why}", highlight=False)
+
+
 @pay_app.command("batch")
 @handled
 def batch(scheme: str = typer.Option("certification-award", "--scheme"),
           out: Path = typer.Option(Path("payments"), "--out", help="Directory for the bank file"),
           actor: str = AS_OPTION) -> None:
-    """Turn payable cases into a payment batch and write the bank file; never pays anything twice."""
+    """Release and pay every payable case now (finance officers) and write the bank file; never pays
+    anything twice, and a run with nothing payable writes no file."""
     from flows.services import payments
-    from flows.services.advance import restore_batch_files, write_file_atomically
     from models import faults
     from models.uow import unit_of_work
 
     with unit_of_work() as s:
         r = payments.batch(s, actor, scheme)
     faults.point("pay.after_commit")
-    for restored in restore_batch_files(scheme, str(out)):
-        console.print(f"[yellow]restored[/] {restored} (its batch was committed but the file was never written)")
-    if r.batch is None:
-        console.print("nothing payable: no new payments")
+    for ref, why in r.held:
+        err_console.print(f"[yellow]held[/] {ref}: {why}", highlight=False)
+    if r.batch is None or r.batch.id is None:
+        console.print("nothing payable: no new payments, no file written")
+        _warn_unwritten(scheme)
         return
     path = out / r.batch.file_name
-    write_file_atomically(path, r.file_content)
-    faults.point("pay.after_payment_file")
+    _write_batch(r.batch.id, path, r.file_content, r.batch.created_by, copy=False)
     console.print(f"[green]batch {r.batch.id}[/]: {r.batch.count} payment(s), {yuan(r.batch.total_fen)} → {path}")
+    _warn_unwritten(scheme)
 
 
 @pay_app.command("file")
 @handled
-def batch_file(batch_id: int = typer.Argument(...), out: Path = typer.Option(Path("payments"), "--out")) -> None:
-    """Regenerate a batch's bank file from the database (identical bytes)."""
+def batch_file(batch_id: int = typer.Argument(...),
+               out: str = typer.Option(..., "--out", help="File to write (or a directory, ending in /, for the "
+                                                          "batch's own file name)"),
+               actor: str = AS_OPTION) -> None:
+    """Write the bank file of a batch already issued, from the database (identical bytes), saying so."""
     from flows.services import payments
-    from flows.services.advance import write_file_atomically
+    from flows.services.context import acting
     from models.uow import read_only
 
     with read_only() as s:
+        user = acting(s, actor, "pay.batch")
         b, content = payments.batch_file(s, batch_id)
-    path = out / b.file_name
-    write_file_atomically(path, content)
-    console.print(f"[green]wrote[/] {path}")
+        first = b.file_written_at is None
+        s.expunge_all()  # keep the values read (the read-only session rolls back on close)
+    path = Path(out) / b.file_name if Path(out).is_dir() or out.endswith("/") else Path(out)
+    if path.exists() and path.read_bytes() != content:
+        fail(f"{path} exists and is not batch {batch_id}'s file; nothing written (choose another --out)")
+    assert b.id is not None
+    _write_batch(b.id, path, content, user.name, copy=not first)
+    if first:
+        console.print(f"[green]wrote[/] the bank file of batch {b.id}, which was never written ({b.count} payment(s), "
+                      f"{yuan(b.total_fen)}) → {path}")
+    else:
+        err_console.print(f"[yellow]copy[/]: this is a copy of payment batch {b.id}, already issued at {b.at} by "
+                          f"{b.created_by} ({b.count} payment(s), {yuan(b.total_fen)}); do not send it to the bank "
+                          "again unless the bank confirms it never received the original", highlight=False)
+        console.print(f"[green]wrote[/] copy of batch {b.id} → {path}")
 
 
 @pay_app.command("confirm")
 @handled
 def confirm(file: Path = typer.Argument(..., exists=True, dir_okay=False), actor: str = AS_OPTION,
             as_json: bool = JSON_OPTION) -> None:
-    """Import the bank's acknowledgements (idempotency_key,status,bank_ref,reason)."""
+    """Import the bank's acknowledgements (idempotency_key,status,bank_ref,reason,amount_fen,payee,bank_account)."""
     from flows.services import payments
     from models import faults
     from models.uow import unit_of_work

@@ -5,7 +5,7 @@ from __future__ import annotations
 import typer
 from rich.table import Table
 
-from flows.cli.common import JSON_OPTION, console, err_console, handled, print_json
+from flows.cli.common import AS_OPTION, JSON_OPTION, console, err_console, handled, print_json
 
 flows_app = typer.Typer(help="Run and serve the Prefect flows.", no_args_is_help=True)
 
@@ -13,35 +13,48 @@ flows_app = typer.Typer(help="Run and serve the Prefect flows.", no_args_is_help
 @flows_app.command("advance")
 @handled
 def advance(scheme: str = typer.Option("certification-award", "--scheme"),
-            payer: str = typer.Option(None, "--payer", help="Finance user: also batch payable cases"),
             chunk: int = typer.Option(1000, "--chunk", help="Cases per task run"),
-            out_dir: str = typer.Option("payments", "--out-dir"),
-            as_json: bool = JSON_OPTION) -> None:
-    """Run the `advance` flow once: every stage with work, then the invariant check."""
+            out_dir: str = typer.Option("payments", "--out-dir", help="Directory for bank files of released payments"),
+            actor: str = AS_OPTION, as_json: bool = JSON_OPTION) -> None:
+    """Run the `advance` flow once (admins): every system stage with work, the payments finance officers
+    released, then the invariant check."""
+    from flows.services.context import acting
+    from models.uow import read_only
+
+    with read_only() as s:  # refused before Prefect starts: no flow runs on nobody's authority
+        acting(s, actor, "flow.advance")
     from flows.prefect_flows import advance_flow
 
-    totals = advance_flow(scheme=scheme, chunk=chunk, payer=payer, out_dir=out_dir)
+    totals = advance_flow(scheme=scheme, chunk=chunk, out_dir=out_dir)
     if as_json:
         print_json(totals)
         return
     console.print("advance: " + ", ".join(f"{k} {v}" for k, v in totals.items() if k not in ("check", "payment")))
-    if totals.get("payment"):
-        console.print(f"payment: {totals['payment']}")
+    pay = totals.get("payment") or {}
+    for path in pay.get("files", []):
+        console.print(f"payment: released payments paid → {path}")
 
 
 @flows_app.command("serve")
+@handled
 def serve(scheme: str = typer.Option("certification-award", "--scheme"),
           interval: int = typer.Option(300, "--interval", help="Seconds between scheduled runs"),
-          payer: str = typer.Option(None, "--payer")) -> None:
-    """Serve the advance flow as a deployment with an interval schedule (Ctrl-C to stop)."""
+          out_dir: str = typer.Option("payments", "--out-dir"), actor: str = AS_OPTION) -> None:
+    """Serve the advance flow as a deployment with an interval schedule (admins; Ctrl-C to stop). Its
+    payment stage pays only what finance officers have released."""
+    from flows.services.context import acting
+    from models.uow import read_only
+
+    with read_only() as s:
+        acting(s, actor, "flow.advance")
     from flows.prefect_flows import advance_flow
 
     advance_flow.serve(name=f"advance-{scheme}", interval=interval,
-                       parameters={"scheme": scheme, "payer": payer})
+                       parameters={"scheme": scheme, "out_dir": out_dir})
 
 
 @handled
-def check(as_json: bool = JSON_OPTION) -> None:
+def check(as_json: bool = JSON_OPTION, actor: str = AS_OPTION) -> None:
     """Check every invariant: ledger, balances, four eyes, caps, fund rules, audit chain."""
     from flows.services.advance import run_check
 

@@ -65,6 +65,24 @@ def applicant_import(file: Path = typer.Argument(..., exists=True, dir_okay=Fals
     console.print(f"[green]imported[/] {n} new applicant(s) from {file}")
 
 
+@applicant_app.command("bank")
+@handled
+def applicant_bank(applicant: str = typer.Argument(..., help="Credit code (or id) of the applicant"),
+                   bank_name: str = typer.Option(..., "--bank-name", help="Bank and branch (开户银行)"),
+                   account: str = typer.Option(..., "--account", help="Account number (账号)"),
+                   reason: str = typer.Option(None, "--reason", help="Why the details change (kept in the audit log)"),
+                   actor: str = AS_OPTION) -> None:
+    """Record the payee's bank account (admins and reviewers; audited). Payments go to this account."""
+    from flows.services import payees
+    from models.uow import unit_of_work
+    from rules.bank import mask_account
+
+    with unit_of_work() as s:
+        a = payees.set_bank(s, actor, applicant, bank_name, account, reason)
+        shown = f"{a.bank_name} {mask_account(a.bank_account or '')}"
+    console.print(f"[green]bank account[/] of {a.name}: {shown}")
+
+
 @applicant_app.command("list")
 @handled
 def applicant_list(as_json: bool = JSON_OPTION) -> None:

@@ -143,7 +143,7 @@ def review_decide(app: str = typer.Argument(...),
 
     with unit_of_work() as s:
         d = review.decide(s, actor, app, chosen[0], reason)
-    console.print(f"[green]recorded[/] {d.decision} on {app.upper()}; it moves on at the next advance run")
+    console.print(f"[green]decided[/] {d.decision} on {app.upper()}: the case moved on at once")
 
 
 @evaluator_app.command("declare-conflict")

@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from flows.services import applications, checker, evaluation, notice, payments, review
+from flows.services.context import SYSTEM_ACTOR
 from models import audit, faults
 from models.uow import read_only, retrying, unit_of_work
 
@@ -45,32 +46,26 @@ def run_stage(stage: str, scheme: str, chunk: int = 1000, after_id: int = 0) -> 
     return int(done), int(last_id)
 
 
-def run_payment_batch(scheme: str, payer: str, out_dir: str) -> dict[str, Any]:
-    """Batch every payable case (as the finance user ``payer``) and write the bank file after commit."""
-    return dict(_timed(lambda: _payment_batch(scheme, payer, out_dir)))
+def run_payment_stage(scheme: str, out_dir: str) -> dict[str, Any]:
+    """The payment stage: pay what finance officers have released (never on the system's own
+    authority), then write each new batch's bank file after the commit and record that it was written."""
+    return dict(_timed(lambda: _payment_stage(scheme, out_dir)))
 
 
-def _payment_batch(scheme: str, payer: str, out_dir: str) -> dict[str, Any]:
-    with unit_of_work() as s:
-        result = payments.batch(s, payer, scheme)
+def _payment_stage(scheme: str, out_dir: str) -> dict[str, Any]:
+    made = retrying(lambda s: [(int(r.batch.id or 0), r.batch.file_name, r.batch.count, r.batch.total_fen,
+                                r.file_content) for r in payments.execute_releases(s, scheme) if r.batch is not None])
     faults.point("pay.after_commit")
-    restore_batch_files(scheme, out_dir)
-    if result.batch is None:
-        return {"batch": None, "count": 0, "total_fen": 0}
-    path = Path(out_dir) / result.batch.file_name
-    write_file_atomically(path, result.file_content)
-    faults.point("pay.after_payment_file")
-    return {"batch": result.batch.id, "count": result.batch.count, "total_fen": result.batch.total_fen,
-            "file": str(path)}
-
-
-def restore_batch_files(scheme: str, out_dir: str) -> list[str]:
-    """Write any batch file a crash left unwritten (identical bytes, checked against the recorded hash)."""
-    with read_only() as s:
-        missing = payments.missing_batch_files(s, scheme, Path(out_dir))
-    for path, content in missing:
+    files = []
+    for batch_id, name, _count, _total, content in made:
+        path = Path(out_dir) / name
         write_file_atomically(path, content)
-    return [str(p) for p, _ in missing]
+        faults.point("pay.after_payment_file")
+        with unit_of_work() as s:
+            payments.record_file(s, SYSTEM_ACTOR, batch_id, str(path), copy=False)
+        files.append(str(path))
+    return {"batches": [m[0] for m in made], "count": sum(m[2] for m in made),
+            "total_fen": sum(m[3] for m in made), "files": files}
 
 
 def write_file_atomically(path: Path, content: bytes) -> None:
@@ -94,12 +89,12 @@ def audit_head_seq() -> int:
         return h.seq if h else 0
 
 
-def drive(scheme: str, chunk: int, payer: str | None, out_dir: str, *,
+def drive(scheme: str, chunk: int, out_dir: str, *,
           stage: Callable[[str, str, int, int], tuple[int, int]],
-          pay: Callable[[str, str, str], dict[str, Any]], check: Callable[[int], dict[str, Any]]) -> dict[str, Any]:
-    """One advance: every stage until it returns less than a full chunk, the optional payment batch,
-    then the invariant check over what this run appended. The Prefect flow passes its tasks here; the
-    plain variant passes the functions themselves."""
+          pay: Callable[[str, str], dict[str, Any]], check: Callable[[int], dict[str, Any]]) -> dict[str, Any]:
+    """One advance: every stage until it returns less than a full chunk, the payment stage (what
+    finance officers released), then the invariant check over what this run appended. The Prefect flow
+    passes its tasks here; the plain variant passes the functions themselves."""
     start_seq = audit_head_seq()
     totals: dict[str, Any] = {}
     for name in STAGES:
@@ -110,12 +105,11 @@ def drive(scheme: str, chunk: int, payer: str | None, out_dir: str, *,
             totals[name] += n
             if n < chunk:
                 break
-    if payer:
-        totals["payment"] = pay(scheme, payer, out_dir)
+    totals["payment"] = pay(scheme, out_dir)
     totals["check"] = check(start_seq)
     return totals
 
 
-def advance_plain(scheme: str, chunk: int = 1000, payer: str | None = None, out_dir: str = "payments") -> dict[str, Any]:
+def advance_plain(scheme: str, chunk: int = 1000, out_dir: str = "payments") -> dict[str, Any]:
     """The same stages without Prefect (unit tests, tools)."""
-    return drive(scheme, chunk, payer, out_dir, stage=run_stage, pay=run_payment_batch, check=run_check)
+    return drive(scheme, chunk, out_dir, stage=run_stage, pay=run_payment_stage, check=run_check)

@@ -15,10 +15,12 @@ from models import audit
 from models.bulk import insert_rows
 from models.clock import stamp
 from models.tables import APPLICANT_KINDS, Applicant
+from rules.bank import BankDetailsError, normalise_account, normalise_bank_name
 from rules.errors import NotFound, ValidationFailed
 from rules.uscc import CreditCodeError, validate_uscc
 
 COLUMNS = ("name", "uscc", "kind", "district", "sme", "whitelist")
+BANK_COLUMNS = ("bank_name", "bank_account")  # optional: the payee's 开户银行 and 账号 (both or neither)
 _BOOL = {"true": True, "false": False, "1": True, "0": False, "yes": True, "no": False, "是": True, "否": False}
 
 
@@ -48,6 +50,9 @@ def _applicant_rows(text: str, districts: dict[str, str], problems: list[str]) -
         raise ValidationFailed("applicant file", [f"line 1: header lacks column(s) {', '.join(missing)}; "
                                                   f"expected {','.join(COLUMNS)}"])
     idx = {c: header.index(c) for c in COLUMNS}
+    bank_idx = {c: header.index(c) for c in BANK_COLUMNS if c in header}
+    if len(bank_idx) == 1:
+        raise ValidationFailed("applicant file", ["line 1: give both bank_name and bank_account columns, or neither"])
     seen: dict[str, int] = {}
     for n, row in enumerate(reader, start=2):
         if not any(cell.strip() for cell in row):
@@ -78,14 +83,25 @@ def _applicant_rows(text: str, districts: dict[str, str], problems: list[str]) -
         if code in seen:
             errs.append(f"credit code {code} already appears on line {seen[code]}")
         seen.setdefault(code, n)
+        bank: dict[str, str | None] = {"bank_name": None, "bank_account": None}
+        given = {c: row[i].strip() for c, i in bank_idx.items() if i < len(row)}
+        if any(given.values()):
+            try:
+                bank["bank_name"] = normalise_bank_name(given.get("bank_name", ""))
+            except BankDetailsError as exc:
+                errs.append(str(exc))
+            try:
+                bank["bank_account"] = normalise_account(given.get("bank_account", ""))
+            except BankDetailsError as exc:
+                errs.append(str(exc))
         if errs:
             problems.extend(f"line {n}: {e}" for e in errs)
             continue
         yield {"name": cell["name"], "uscc": code, "kind": cell["kind"], "district": cell["district"],
-               "sme": flags["sme"], "whitelist": flags["whitelist"]}
+               "sme": flags["sme"], "whitelist": flags["whitelist"], **bank}
 
 
-_NEW_COLUMNS = ("name", "uscc", "kind", "district", "sme", "whitelist", "created_at")
+_NEW_COLUMNS = ("name", "uscc", "kind", "district", "sme", "whitelist", "bank_name", "bank_account", "created_at")
 
 
 def import_applicants(session: Session, actor: str | None, content: bytes, filename: str = "applicants.csv") -> int:
@@ -105,7 +121,8 @@ def import_applicants(session: Session, actor: str | None, content: bytes, filen
     rows = _applicant_rows(text, policy.jurisdiction.districts, parse_problems)
     while chunk := list(islice(rows, 5000)):
         existing = {r.uscc: r for r in session.execute(
-            sa_select(table.c.uscc, table.c.name, table.c.kind, table.c.district, table.c.sme, table.c.whitelist)
+            sa_select(table.c.uscc, table.c.name, table.c.kind, table.c.district, table.c.sme, table.c.whitelist,
+                      table.c.bank_name, table.c.bank_account)
             .where(table.c.uscc.in_([r["uscc"] for r in chunk]))).all()}
         new_rows = []
         for r in chunk:
@@ -116,10 +133,14 @@ def import_applicants(session: Session, actor: str | None, content: bytes, filen
                     r["name"], r["kind"], r["district"], r["sme"], r["whitelist"]):
                 problems.append(f"credit code {r['uscc']}: already registered as {old.name!r} with other details; "
                                 "corrections to an applicant are not made by import")
+            elif r["bank_account"] is not None and (old.bank_name, old.bank_account) != (
+                    r["bank_name"], r["bank_account"]):
+                problems.append(f"credit code {r['uscc']}: already registered with other bank details; a change of "
+                                "bank account is made with `ipfund applicant bank` (audited), not by import")
         if new_rows and not (problems or parse_problems):
             insert_rows(session, table, _NEW_COLUMNS,
-                        [(r["name"], r["uscc"], r["kind"], r["district"], r["sme"], r["whitelist"], now)
-                         for r in new_rows])
+                        [(r["name"], r["uscc"], r["kind"], r["district"], r["sme"], r["whitelist"], r["bank_name"],
+                          r["bank_account"], now) for r in new_rows])
             added += [str(r["uscc"]) for r in new_rows]
     if parse_problems:
         raise ValidationFailed("applicant file", parse_problems)

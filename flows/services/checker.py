@@ -9,9 +9,10 @@ from typing import Any
 from sqlalchemy import func
 from sqlmodel import Session, col, select
 
+from flows.services import duties
 from flows.services.budget import planned_figures, thresholds, years
 from flows.services.context import current_policy
-from models import audit, ledger
+from models import audit, checkpoints, ledger
 from models.tables import Account, Application, Payment, PostingEntry
 from rules.funds import evaluate_fund_rules
 
@@ -53,6 +54,10 @@ def run(session: Session, audit_from_seq: int = 0) -> dict[str, Any]:
         (col(Payment.approver) == col(Payment.payer)) | (col(Payment.approver) == ""))).all()
     add("payments approved by another person", not four_eyes,
         "every payment's approver differs from its payer" if not four_eyes else str(list(four_eyes)[:10]))
+
+    acts, breaches = duties.audit_acts(session)
+    add("duties (不相容岗位相互分离)", not breaches,
+        f"{acts} committed acts decided again by the duties rule" if not breaches else "; ".join(breaches))
 
     twice = session.exec(select(Payment.application_id, func.count()).where(col(Payment.status) != "failed")
                          .group_by(col(Payment.application_id)).having(func.count() > 1)).all()
@@ -103,4 +108,7 @@ def run(session: Session, audit_from_seq: int = 0) -> dict[str, Any]:
     checked, brk = audit.verify(session, from_seq=audit_from_seq)
     scope = f"{checked} events" + (f" after #{audit_from_seq}" if audit_from_seq else "")
     add("audit chain verifies", brk is None, scope if brk is None else f"entry #{brk.seq}: {brk.problem}")
+
+    signed = checkpoints.verify(session, from_seq=audit_from_seq)  # truncation and rewriting (signed heads)
+    add("audit checkpoints match", signed.ok, signed.summary())
     return {"ok": all(r["ok"] for r in results), "checks": results}

@@ -14,6 +14,7 @@ from sqlalchemy import select as sa_select
 from sqlmodel import Session, col, select
 
 from flows.services import cases
+from flows.services import duties as duty
 from flows.services.applicants import get_applicant
 from flows.services.context import SYSTEM_ACTOR, acting, current_policy
 from flows.services.score_files import (
@@ -26,9 +27,9 @@ from flows.services.score_files import (
 from models import audit, guards
 from models.bulk import insert_rows
 from models.clock import now, stamp
-from models.tables import Applicant, Application, Assignment, EvaluatorConflict, Score, ScoreUpload, User
+from models.tables import Application, Assignment, EvaluatorConflict, Score, ScoreUpload, User
 from rules import assignment as assign_rules
-from rules import scoring
+from rules import duties, scoring
 from rules.certification import param
 from rules.errors import RuleViolation, ValidationFailed
 from rules.policy import Policy
@@ -85,10 +86,9 @@ def assignment_stage(session: Session, scheme: str, limit: int = 1000, after_id:
     audit event and retried on the next run)."""
     policy = policy or current_policy(session)
     per_case = policy.integer(param("evaluators_per_application"), now().date())
-    evaluators = [assign_rules.Evaluator(u.name, u.affiliation or u.name) for u in session.exec(
+    evaluators = [assign_rules.Evaluator(u.name, u.affiliation or u.name, duty.actor_of(u)) for u in session.exec(
         select(User).order_by(col(User.name))).all() if "evaluator" in u.role_set()]
     load = dict(session.exec(select(Assignment.evaluator, func.count()).group_by(col(Assignment.evaluator))).all())
-    conflicts = {(c.evaluator, c.applicant_id) for c in session.exec(select(EvaluatorConflict)).all()}
     org = {e.name: e.org for e in evaluators}
     staffed_count = (select(func.count()).where(col(Assignment.application_id) == col(Application.id))
                      .correlate(Application).scalar_subquery())
@@ -96,27 +96,26 @@ def assignment_stage(session: Session, scheme: str, limit: int = 1000, after_id:
     last_id = after_id
     while staffed < limit:
         rows = session.exec(
-            select(Application.id, Application.applicant_id, Applicant.uscc, Application.ref)
-            .join(Applicant, col(Applicant.id) == col(Application.applicant_id))
+            select(Application.id, Application.ref)
             .where(Application.scheme == scheme, Application.status == "evaluation", col(Application.id) > last_id,
                    staffed_count < per_case)
             .order_by(col(Application.id)).limit(min(1000, limit - staffed))).all()
         if not rows:
             break
         last_id = rows[-1][0] or last_id
-        ids = [r[0] for r in rows]
+        ids = [r[0] for r in rows if r[0] is not None]
         already: dict[int, list[str]] = defaultdict(list)
         for a_id, ev in session.exec(select(Assignment.application_id, Assignment.evaluator)
                                      .where(col(Assignment.application_id).in_(ids))).all():
             already[a_id].append(ev)
-        case_list = [assign_rules.Case(r[0], r[1], r[2], tuple(already.get(r[0], ()))) for r in rows
-                     if r[0] is not None]
-        new, short = assign_rules.assign(case_list, evaluators, per_case, load, conflicts)
+        parties = duty.parties(session, ids)
+        case_list = [assign_rules.Case(i, parties[i], tuple(already.get(i, ()))) for i in ids]
+        new, short = assign_rules.assign(case_list, evaluators, per_case, load)
         for names in new.values():
             for n in names:
                 load[n] = load.get(n, 0) + 1
         at = stamp()
-        refs = {r[0]: r[3] for r in rows}
+        refs = {r[0]: r[1] for r in rows}
         if new:
             insert_rows(session, Assignment.__table__,  # type: ignore[attr-defined]
                         ("application_id", "evaluator", "evaluator_org", "at"),
@@ -182,11 +181,8 @@ def upload(session: Session, actor: str | None, content: bytes, filename: str, d
     rubrics: dict[str, Any] = {}
     assigned = set(session.exec(select(Assignment.application_id).where(
         Assignment.evaluator == user.name, col(Assignment.application_id).in_([a.id for a in apps.values()]))).all())
-    conflicts = {c.applicant_id for c in session.exec(select(EvaluatorConflict).where(
-        EvaluatorConflict.evaluator == user.name)).all()}
-    own_org = user.affiliation
-    uscc_by_applicant = dict(session.exec(select(Applicant.id, Applicant.uscc).where(
-        col(Applicant.id).in_([a.applicant_id for a in apps.values()]))).all())
+    parties = duty.parties(session, [a.id for a in apps.values()])
+    actor_ = duty.actor_of(user)
     by_case: dict[str, list[ScoreRow]] = defaultdict(list)
     # Whether this evaluator may score a case is decided once per case, not once per criterion row.
     verdicts: dict[str, tuple[str | None, Any]] = {}  # ref -> (problem or None, rubric)
@@ -204,8 +200,8 @@ def upload(session: Session, actor: str | None, content: bytes, filename: str, d
             problem = None
             if app.id not in assigned:
                 problem = f"application {ref} is not assigned to {user.name}"
-            elif app.applicant_id in conflicts or (own_org and uscc_by_applicant.get(app.applicant_id) == own_org):
-                problem = f"{user.name} has a conflict of interest with the applicant of {ref}"
+            elif (b := duties.breach("scores.upload", actor_, parties[app.id])) is not None:
+                problem = b.message
             elif app.status not in SCORABLE:
                 problem = (f"application {ref} is {app.status!r}; scores are accepted only during evaluation "
                            "(before the round is finalized)")

@@ -6,7 +6,9 @@ from __future__ import annotations
 from sqlmodel import Session, col, select
 
 from flows.services import cases
+from flows.services import duties as duty
 from flows.services.context import SYSTEM_ACTOR, acting, current_policy
+from flows.services.text_input import clean, limit
 from models import ledger
 from models.clock import stamp
 from models.tables import Application, Objection, Posting
@@ -15,15 +17,24 @@ from rules.funds import move_entries
 from rules.policy import Policy
 
 
+def _reason(reason: str | None, what: str) -> str:
+    return clean(reason, field="--reason", max_len=limit(Objection, "reason"), what=what, multiline=True,
+                 required=True)
+
+
 def object_to(session: Session, actor: str | None, key: str, reason: str) -> Objection:
+    """An objection during 公示 puts the case on hold until an approver resolves it (anyone may object
+    but auditors, who change nothing)."""
     user = acting(session, actor, "notice.object")
     app = cases.get_app(session, key)
+    assert app.id is not None
+    duty.require_on(session, "notice.object", user, [app.id])
+    why = _reason(reason, "objection")
     if app.status != "in_notice":
         raise RuleViolation(f"{app.ref} is {app.status!r}; objections are taken only while a case is in public "
                             "notice (公示)")
-    assert app.id is not None
-    cases.move(session, app, "object", user.name, {"any"}, reason=reason)
-    o = Objection(application_id=app.id, raised_by=user.name, reason=reason.strip(), at=app.status_at)
+    cases.move(session, app, "object", user.name, {"any"}, reason=why)
+    o = Objection(application_id=app.id, raised_by=user.name, reason=why, at=app.status_at)
     session.add(o)
     session.flush()
     return o
@@ -38,12 +49,8 @@ def resolve(session: Session, actor: str | None, key: str, uphold: bool, reason:
                      .order_by(col(Objection.id))).first()
     if o is None or app.status != "on_hold":
         raise RuleViolation(f"{app.ref} has no open objection (status {app.status!r})")
-    applicant = cases.applicant_of(session, app)
-    if user.affiliation and user.affiliation == applicant.uscc:
-        from rules.errors import FourEyesViolation
-
-        raise FourEyesViolation(f"{user.name} belongs to {applicant.name} and may not resolve the objection to "
-                                f"its award {app.ref}; another approver must")
+    duty.require_on(session, "notice.resolve", user, [app.id])  # never the objector, never the applicant's own
+    reason = _reason(reason, "resolution")
     action = "objection_upheld" if uphold else "objection_dismissed"
     at = stamp()
     if uphold:
@@ -57,7 +64,7 @@ def resolve(session: Session, actor: str | None, key: str, uphold: bool, reason:
         cases.move(session, app, action, user.name, {"approver"}, reason=reason, at=at,
                    payload={"objection_id": o.id})
     o.resolution, o.resolved_by, o.resolution_reason, o.resolved_at = (
-        "upheld" if uphold else "dismissed", user.name, reason.strip(), at)
+        "upheld" if uphold else "dismissed", user.name, reason, at)
     session.add_all([o, app])
     session.flush()
     return app

@@ -1,34 +1,49 @@
-"""Disbursement (拨付): payment batches with idempotency keys, the bank file, and confirmations.
+"""Disbursement (拨付): the finance officer's release, payment batches with idempotency keys, the bank
+file, and the bank's acknowledgements.
+
+Payment authority: nothing is paid on the system's own authority. A finance officer releases payable
+cases (`pay release`, or `pay batch`, which releases and pays at once); the payment stage of the
+`advance` flow pays only released cases, as the officer who released them, and the duties rule
+(rules.duties) is asked again when it does.
 
 Idempotency follows the Formance rule: the same key with the same request returns the original
-payment; the same key with a different amount or payee is a conflict and nothing is written.
-Running a batch twice never pays anything twice: a case leaves `payable` when its payment is created.
+payment; the same key with a different amount or payee is a conflict and nothing is written. Running
+a batch twice never pays anything twice: a case leaves `payable` when its payment is created.
+
+Bank files are written once, after the batch commits, and their writing is recorded in the audit
+chain (`pay.file`). A file is written again only by `ipfund pay file BATCH`, which says plainly that
+it is a copy of a batch already issued.
 """
 
 from __future__ import annotations
 
-import csv
 import hashlib
 import io
-from dataclasses import dataclass
-from pathlib import Path
+from collections import defaultdict
+from dataclasses import dataclass, field
 from typing import Any
 
+from sqlalchemy import func
 from sqlmodel import Session, col, select
 
 from flows.services import cases
+from flows.services import duties as duty
 from flows.services.applicants import decode_text
 from flows.services.context import acting, current_policy
+from flows.services.text_input import limit, neutralise_cell, text_problem
 from models import audit, faults, ledger
 from models.clock import stamp
-from models.tables import Applicant, Application, AwardRound, Payment, PaymentBatch, Posting, ReviewDecision
-from rules.errors import FourEyesViolation, IdempotencyConflict, NotFound, ValidationFailed
+from models.tables import Applicant, Application, Payment, PaymentBatch, PaymentRelease, Posting, User
+from rules import duties
+from rules.bank import BankDetailsError, normalise_account
+from rules.errors import FourEyesViolation, IdempotencyConflict, NotFound, PermissionDenied, ValidationFailed
 from rules.funds import move_entries
 from rules.money import fen_to_yuan_str, to_daxie
 
-FILE_COLUMNS = ("idempotency_key", "payee", "credit_code", "bank_account", "amount_fen", "amount_yuan",
+FILE_COLUMNS = ("idempotency_key", "payee", "credit_code", "bank_name", "bank_account", "amount_fen", "amount_yuan",
                 "amount_daxie", "reference")
-CONFIRM_COLUMNS = ("idempotency_key", "status", "bank_ref", "reason")
+CONFIRM_COLUMNS = ("idempotency_key", "status", "bank_ref", "reason", "amount_fen", "payee", "bank_account")
+CONFIRM_OPTIONAL = ("reason",)
 
 
 @dataclass
@@ -36,6 +51,13 @@ class BatchResult:
     batch: PaymentBatch | None
     payments: list[Payment]
     file_content: bytes
+    held: list[tuple[str, str]] = field(default_factory=list)  # (ref, why) payable but not released
+
+
+@dataclass
+class ReleaseResult:
+    released: list[str]
+    held: list[tuple[str, str]]
 
 
 def payment_key(app: Application, attempt: int) -> str:
@@ -58,48 +80,132 @@ def ensure_payment(session: Session, key: str, **fields: Any) -> tuple[Payment, 
     return p, True
 
 
-def batch(session: Session, actor: str | None, scheme: str) -> BatchResult:
+def _attempts(session: Session, ids: list[int]) -> dict[int, int]:
+    """Payments made so far per case (the next attempt is one more)."""
+    out: dict[int, int] = {}
+    for i in range(0, len(ids), 900):
+        out.update(dict(session.exec(select(Payment.application_id, func.count()).where(
+            col(Payment.application_id).in_(ids[i:i + 900])).group_by(col(Payment.application_id))).all()))
+    return out
+
+
+def _released(session: Session, ids: list[int]) -> dict[tuple[int, int], PaymentRelease]:
+    out: dict[tuple[int, int], PaymentRelease] = {}
+    for i in range(0, len(ids), 900):
+        for r in session.exec(select(PaymentRelease).where(col(PaymentRelease.application_id).in_(ids[i:i + 900]))):
+            out[(r.application_id, r.attempt)] = r
+    return out
+
+
+def release(session: Session, actor: str | None, scheme: str, refs: list[str] | None = None) -> ReleaseResult:
+    """A finance officer releases payable cases for payment (all of the scheme's, or the named ones).
+
+    The duties rule decides whether this officer may pay each case (never the round's approver, a
+    reviewer of the case, or a member of the applicant); any breach refuses the whole release. A case
+    whose payee has no bank account on file is held, not released, and reported."""
     user = acting(session, actor, "pay.batch")
-    policy = current_policy(session)
-    apps = list(session.exec(select(Application).where(Application.scheme == scheme, Application.status == "payable")
-                             .order_by(col(Application.id))).all())
-    if not apps:
-        return BatchResult(None, [], b"")
-    rounds = {r.id: r for r in session.exec(select(AwardRound).where(
-        col(AwardRound.id).in_({a.round_id for a in apps}))).all()}
-    ids = [a.id for a in apps]
-    reviewed = set(session.exec(select(ReviewDecision.application_id).where(
-        ReviewDecision.reviewer == user.name, col(ReviewDecision.application_id).in_(ids))).all())
-    bad = [a.ref for a in apps if (a.round_id in rounds and rounds[a.round_id].approver == user.name)
-           or a.id in reviewed]
-    if bad:
-        raise FourEyesViolation(f"{user.name} approved or reviewed {len(bad)} of these cases ({', '.join(bad[:5])}); "
-                                "the payer must be a different person (不相容岗位相互分离)")
-    applicants = {a.id: a for a in session.exec(select(Applicant).where(
-        col(Applicant.id).in_({x.applicant_id for x in apps}))).all()}
-    own = [a.ref for a in apps if user.affiliation and applicants[a.applicant_id].uscc == user.affiliation]
-    if own:
-        raise FourEyesViolation(f"{user.name} belongs to the applicant of {', '.join(own[:5])}; another finance "
-                                "officer must pay it (不相容岗位相互分离)")
+    q = select(Application).where(Application.scheme == scheme, Application.status == "payable")
+    if refs:
+        wanted = sorted({r.strip().upper() for r in refs})
+        q = q.where(col(Application.ref).in_(wanted))
+    apps = list(session.exec(q.order_by(col(Application.id))).all())
+    if refs:
+        found = {a.ref for a in apps}
+        missing = [r for r in wanted if r not in found]
+        if missing:
+            raise ValidationFailed("payment release", [f"{r}: not a payable {scheme} case" for r in missing])
+    ids = [a.id for a in apps if a.id is not None]
+    duty.require_on(session, "pay.batch", user, ids)
+    attempts = _attempts(session, ids)
+    already = _released(session, ids)
+    payees = {p.id: p for p in session.exec(select(Applicant).where(
+        col(Applicant.id).in_({a.applicant_id for a in apps})))}
     at = stamp()
-    b = PaymentBatch(scheme=scheme, created_by=user.name, at=at, file_name="", total_fen=0, count=0)
+    released: list[str] = []
+    held: list[tuple[str, str]] = []
+    events = []
+    for app in apps:
+        assert app.id is not None and app.award_fen is not None
+        attempt = attempts.get(app.id, 0) + 1
+        if (app.id, attempt) in already:
+            continue  # released before and not yet paid: the payment stage pays it
+        payee = payees[app.applicant_id]
+        if not payee.bank_account or not payee.bank_name:
+            held.append((app.ref, f"{payee.name} ({payee.uscc}) has no bank account on file; record it with "
+                                  "`ipfund applicant bank`"))
+            continue
+        session.add(PaymentRelease(application_id=app.id, attempt=attempt, released_by=user.name,
+                                   amount_fen=app.award_fen, at=at))
+        released.append(app.ref)
+        events.append({"actor": user.name, "action": "pay.release", "subject": f"app:{app.ref}", "at": at,
+                       "payload": {"attempt": attempt, "amount_fen": app.award_fen,
+                                   "idempotency_key": payment_key(app, attempt)}})
+    session.flush()
+    audit.append_many(session, events)
+    return ReleaseResult(released, held)
+
+
+def execute_releases(session: Session, scheme: str, released_by: str | None = None) -> list[BatchResult]:
+    """The payment stage: pay every released, payable case of the scheme, one batch per releasing
+    officer (the payer), asking the duties rule again for each. Returns the batches made (their bank
+    files are written by the caller after the commit)."""
+    policy = current_policy(session)
+    q = (select(PaymentRelease, Application).join(Application, col(Application.id) == col(PaymentRelease.application_id))
+         .where(Application.scheme == scheme, Application.status == "payable"))
+    if released_by is not None:
+        q = q.where(PaymentRelease.released_by == released_by)
+    pairs = list(session.exec(q.order_by(col(Application.id))).all())
+    if not pairs:
+        return []
+    ids = [a.id for _, a in pairs if a.id is not None]
+    attempts = _attempts(session, ids)
+    by_payer: dict[str, list[tuple[PaymentRelease, Application]]] = defaultdict(list)
+    for rel, app in pairs:
+        assert app.id is not None
+        if rel.attempt == attempts.get(app.id, 0) + 1:  # a release for an earlier (failed) attempt is spent
+            by_payer[rel.released_by].append((rel, app))
+    parties = duty.parties(session, ids)
+    payees = {p.id: p for p in session.exec(select(Applicant).where(
+        col(Applicant.id).in_({a.applicant_id for _, a in pairs})))}
+    users = {u.name: u for u in session.exec(select(User).where(col(User.name).in_(list(by_payer))))}
+    results = []
+    for payer_name in sorted(by_payer):
+        group = by_payer[payer_name]
+        payer = users.get(payer_name)
+        if payer is None:
+            raise PermissionDenied(f"payments released by {payer_name!r}, who is not a user, are not paid")
+        duty.require("pay.batch", payer, [parties[a.id] for _, a in group if a.id is not None])  # paired check
+        results.append(_pay(session, policy, scheme, payer, group, payees, parties))
+    return results
+
+
+def _pay(session: Session, policy: Any, scheme: str, payer: User, group: list[tuple[PaymentRelease, Application]],
+         payees: dict[int | None, Applicant], parties: dict[int, duties.CaseParties]) -> BatchResult:
+    at = stamp()
+    b = PaymentBatch(scheme=scheme, created_by=payer.name, at=at, file_name="", total_fen=0, count=0)
     session.add(b)
     session.flush()
     assert b.id is not None
     payments = []
-    for app in apps:
+    for rel, app in group:
         assert app.id is not None and app.award_fen is not None and app.line_code is not None
-        attempt = 1 + len(session.exec(select(Payment.id).where(Payment.application_id == app.id)).all())
-        payee = applicants[app.applicant_id]
+        if rel.amount_fen != app.award_fen:
+            raise IdempotencyConflict(f"{app.ref}: released for {rel.amount_fen} fen, the award is now "
+                                      f"{app.award_fen} fen; release it again")
+        payee = payees[app.applicant_id]
+        if not payee.bank_account:
+            raise ValidationFailed("payment", [f"{app.ref}: {payee.name} has no bank account on file"])
         p, _created = ensure_payment(
-            session, payment_key(app, attempt), batch_id=b.id, application_id=app.id, line_code=app.line_code,
-            payee=payee.name, uscc=payee.uscc, bank_account="", amount_fen=app.award_fen, status="pending",
-            approver=rounds[app.round_id].approver if app.round_id in rounds else "", payer=user.name, created_at=at)
+            session, payment_key(app, rel.attempt), batch_id=b.id, application_id=app.id, line_code=app.line_code,
+            payee=payee.name, uscc=payee.uscc, bank_account=payee.bank_account, bank_name=payee.bank_name or "",
+            amount_fen=app.award_fen, status="pending", approver=parties[app.id].approver or "",
+            payer=payer.name, release_id=rel.id, created_at=at)
         faults.point("pay.after_idempotency_row")
-        pay_from_commitment(session, app, p, user.name, at)
+        pay_from_commitment(session, app, p, payer.name, at)
         faults.point("pay.after_ledger_posting")
-        cases.move(session, app, "batch_payment", user.name, {"finance"}, at=at, policy=policy,
-                   payload={"idempotency_key": p.idempotency_key, "amount_fen": p.amount_fen, "batch": b.id})
+        cases.move(session, app, "batch_payment", payer.name, {"finance"}, at=at, policy=policy,
+                   payload={"idempotency_key": p.idempotency_key, "amount_fen": p.amount_fen, "batch": b.id,
+                            "released_by": rel.released_by, "release_id": rel.id})
         payments.append(p)
     b.count = len(payments)
     b.total_fen = sum(p.amount_fen for p in payments)
@@ -108,11 +214,23 @@ def batch(session: Session, actor: str | None, scheme: str) -> BatchResult:
     b.file_sha256 = hashlib.sha256(content).hexdigest()
     session.add(b)
     session.flush()
-    audit.append(session, actor=user.name, action="pay.batch", subject=f"batch:{b.id}", at=at,
+    audit.append(session, actor=payer.name, action="pay.batch", subject=f"batch:{b.id}", at=at,
                  payload={"scheme": scheme, "count": b.count, "total_fen": b.total_fen, "file": b.file_name,
                           "file_sha256": b.file_sha256, "keys": [p.idempotency_key for p in payments]})
     faults.point("pay.after_audit_append")
     return BatchResult(b, payments, content)
+
+
+def batch(session: Session, actor: str | None, scheme: str) -> BatchResult:
+    """`pay batch`: the officer releases every payable case of the scheme and pays them at once."""
+    rel = release(session, actor, scheme)
+    user = acting(session, actor, "pay.batch")
+    made = execute_releases(session, scheme, released_by=user.name)
+    if not made:
+        return BatchResult(None, [], b"", rel.held)
+    assert len(made) == 1
+    made[0].held = rel.held
+    return made[0]
 
 
 def pay_from_commitment(session: Session, app: Application, p: Payment, actor: str, at: str) -> None:
@@ -130,103 +248,180 @@ def pay_from_commitment(session: Session, app: Application, p: Payment, actor: s
 
 
 def payment_file(payments: list[Payment], scheme_name: str) -> bytes:
+    """The bank file: one row per payment, every text cell neutralised so that no cell can run as a
+    spreadsheet formula (a payee name or reference starting with = + - @ gets a leading apostrophe)."""
+    import csv
+
     buf = io.StringIO()
     w = csv.writer(buf, lineterminator="\r\n")
     w.writerow(FILE_COLUMNS)
     for p in sorted(payments, key=lambda x: x.idempotency_key):
-        w.writerow([p.idempotency_key, p.payee, p.uscc, p.bank_account, p.amount_fen, fen_to_yuan_str(p.amount_fen),
-                    to_daxie(p.amount_fen), f"{scheme_name} {p.idempotency_key.split(':')[0]}"])
+        w.writerow([neutralise_cell(str(v)) for v in (
+            p.idempotency_key, p.payee, p.uscc, p.bank_name, p.bank_account, p.amount_fen,
+            fen_to_yuan_str(p.amount_fen), to_daxie(p.amount_fen), f"{scheme_name} {p.idempotency_key.split(':')[0]}")])
     return ("\ufeff" + buf.getvalue()).encode("utf-8")
-
-
-def missing_batch_files(session: Session, scheme: str, out_dir: Path) -> list[tuple[Path, bytes]]:
-    """Bank files of this scheme's batches that are absent from ``out_dir`` (e.g. after a crash between
-    the commit and the file write), regenerated byte for byte from the database."""
-    out = []
-    for b in session.exec(select(PaymentBatch).where(PaymentBatch.scheme == scheme).order_by(col(PaymentBatch.id))).all():
-        path = out_dir / b.file_name
-        if not path.exists():
-            assert b.id is not None
-            _, content = batch_file(session, b.id)
-            if hashlib.sha256(content).hexdigest() != b.file_sha256:
-                raise IdempotencyConflict(f"batch {b.id}: regenerated file differs from the one recorded")
-            out.append((path, content))
-    return out
 
 
 def batch_file(session: Session, batch_id: int) -> tuple[PaymentBatch, bytes]:
     """Regenerate a batch's bank file from the database (same bytes as when it was created)."""
     b = session.get(PaymentBatch, batch_id)
     if b is None:
-        raise NotFound(f"payment batch {batch_id} does not exist")
+        raise NotFound(f"payment batch {batch_id} does not exist (see `ipfund audit log --subject batch:N`)")
     payments = list(session.exec(select(Payment).where(Payment.batch_id == batch_id)).all())
     content = payment_file(payments, current_policy(session).scheme(b.scheme).name)
+    if hashlib.sha256(content).hexdigest() != b.file_sha256:
+        raise IdempotencyConflict(f"batch {batch_id}: the file regenerated from the database differs from the one "
+                                  "issued (sha256 recorded in the batch); the payments were changed — investigate")
     return b, content
+
+
+def record_file(session: Session, actor: str, batch_id: int, path: str, copy: bool) -> PaymentBatch:
+    """Record that a batch's bank file was written (the first time, and each copy again, in the audit
+    chain), after the file is on disk."""
+    b = session.get(PaymentBatch, batch_id)
+    if b is None:
+        raise NotFound(f"payment batch {batch_id} does not exist")
+    first = b.file_written_at is None
+    at = stamp()
+    if first:
+        b.file_written_at = at
+        session.add(b)
+        session.flush()
+    audit.append(session, actor=actor, action="pay.file", subject=f"batch:{b.id}", at=at,
+                 payload={"file": path, "file_sha256": b.file_sha256, "copy": copy and not first})
+    return b
+
+
+def unwritten_batches(session: Session, scheme: str | None = None) -> list[PaymentBatch]:
+    """Batches committed whose bank file was never written (a crash between the commit and the file):
+    their payments are pending with no file at the bank. `ipfund pay file N` writes it."""
+    q = select(PaymentBatch).where(col(PaymentBatch.file_written_at).is_(None)).order_by(col(PaymentBatch.id))
+    if scheme:
+        q = q.where(PaymentBatch.scheme == scheme)
+    return list(session.exec(q).all())
+
+
+def _account(text: str) -> str:
+    try:
+        return normalise_account(text)
+    except BankDetailsError:
+        return text.strip()
 
 
 def confirm(session: Session, actor: str | None, content: bytes, filename: str) -> dict[str, int]:
     """Import the bank's acknowledgements (paid / failed with reason). All rows or none; re-importing
-    the same file changes nothing; a row contradicting an earlier confirmation is refused."""
+    the same file changes nothing; a row contradicting the payment (amount, payee, account) or an
+    earlier confirmation is refused by line; unknown columns are refused."""
+    from flows.services.csv_input import read_rows
+
     user = acting(session, actor, "pay.confirm")
     policy = current_policy(session)
-    rows = list(csv.reader(io.StringIO(decode_text(content, filename, allow_gbk=True))))
-    if not rows:
+    text = decode_text(content, filename, allow_gbk=True)
+    rows = read_rows(text, filename)
+    first = next(rows, None)
+    if first is None:
         raise ValidationFailed(filename, ["line 1: empty file; expected " + ",".join(CONFIRM_COLUMNS)])
-    header = [h.strip().lower() for h in rows[0]]
-    missing = [c for c in CONFIRM_COLUMNS[:3] if c not in header]
-    if missing:
-        raise ValidationFailed(filename, [f"line 1: header lacks {', '.join(missing)}; expected "
-                                          + ",".join(CONFIRM_COLUMNS)])
-    idx = {c: header.index(c) for c in CONFIRM_COLUMNS if c in header}
+    header = [h.strip().lower() for h in first[1]]
     problems: list[str] = []
-    parsed: list[tuple[int, str, str, str, str]] = []
+    missing = [c for c in CONFIRM_COLUMNS if c not in header and c not in CONFIRM_OPTIONAL]
+    unknown = [h for h in header if h not in CONFIRM_COLUMNS]
+    if missing:
+        problems.append(f"line 1: header lacks {', '.join(missing)}; expected " + ",".join(CONFIRM_COLUMNS))
+    if unknown:
+        problems.append(f"line 1: unknown column(s) {', '.join(repr(u) for u in unknown)}; the columns are "
+                        + ",".join(CONFIRM_COLUMNS))
+    dupes = sorted({h for h in header if header.count(h) > 1})
+    if dupes:
+        problems.append(f"line 1: column(s) {', '.join(dupes)} appear twice")
+    if problems:
+        raise ValidationFailed(filename, problems)
+    idx = {c: header.index(c) for c in CONFIRM_COLUMNS if c in header}
+    parsed: list[dict[str, Any]] = []
     seen: dict[str, int] = {}
-    for n, row in enumerate(rows[1:], start=2):
+    ref_max, reason_max = limit(Payment, "bank_ref"), limit(Payment, "failure_reason")
+    for n, row in rows:
         if not any(c.strip() for c in row):
             continue
+        if len(row) > len(header):
+            problems.append(f"line {n}: {len(row)} cells, the header has {len(header)}")
+            continue
         cell = {c: (row[i].strip() if i < len(row) else "") for c, i in idx.items()}
-        key, status, ref, reason = cell["idempotency_key"], cell["status"].lower(), cell["bank_ref"], cell.get("reason", "")
+        status = cell["status"].lower()
+        for name, value, max_len in (("bank_ref", cell["bank_ref"], ref_max),
+                                     ("reason", cell.get("reason", ""), reason_max),
+                                     ("payee", cell["payee"], limit(Payment, "payee")),
+                                     ("idempotency_key", cell["idempotency_key"], limit(Payment, "idempotency_key"))):
+            bad = text_problem(value, field=name, max_len=max_len)
+            if bad:
+                problems.append(f"line {n}: {bad}")
         if status not in ("paid", "failed"):
             problems.append(f"line {n}: status {cell['status']!r} must be paid or failed")
-        if status == "failed" and not reason:
+        if status == "failed" and not cell.get("reason"):
             problems.append(f"line {n}: a failed payment needs a reason")
-        if not ref and status == "paid":
+        if not cell["bank_ref"] and status == "paid":
             problems.append(f"line {n}: bank_ref is empty")
+        amount = cell["amount_fen"]
+        if not (amount.isascii() and amount.isdigit()):
+            problems.append(f"line {n}: amount_fen {amount!r} must be a whole number of fen")
+        key = cell["idempotency_key"]
         if key in seen:
             problems.append(f"line {n}: {key} already on line {seen[key]}")
         seen.setdefault(key, n)
-        parsed.append((n, key, status, ref, reason))
-    payments = {p.idempotency_key: p for p in session.exec(select(Payment).where(
-        col(Payment.idempotency_key).in_([r[1] for r in parsed]))).all()}
-    for n, key, status, ref, _reason in parsed:
+        parsed.append({"line": n, "key": key, "status": status, "ref": cell["bank_ref"],
+                       "reason": cell.get("reason", ""), "amount": amount, "payee": cell["payee"],
+                       "account": cell["bank_account"]})
+    payments: dict[str, Payment] = {}
+    keys = [r["key"] for r in parsed]
+    for i in range(0, len(keys), 900):
+        payments.update({p.idempotency_key: p for p in session.exec(select(Payment).where(
+            col(Payment.idempotency_key).in_(keys[i:i + 900]))).all()})
+    approvers = duty.parties(session, {p.application_id for p in payments.values()})
+    actor_ = duty.actor_of(user)
+    for r in parsed:
+        n, key, status = r["line"], r["key"], r["status"]
         p = payments.get(key)
         if p is None:
             problems.append(f"line {n}: no payment has idempotency key {key!r}")
-        elif p.status != "pending" and (p.status != status or (status == "paid" and p.bank_ref != ref)):
+            continue
+        if r["amount"].isdigit() and int(r["amount"]) != p.amount_fen:
+            problems.append(f"line {n}: {key} was sent for {p.amount_fen} fen; the bank reports {r['amount']} fen "
+                            "— contact the bank, nothing was written")
+        if r["payee"] != p.payee:
+            problems.append(f"line {n}: {key} was sent to {p.payee!r}; the bank reports payee {r['payee']!r}")
+        if _account(r["account"]) != p.bank_account:
+            problems.append(f"line {n}: {key} was sent to account {p.bank_account}; the bank reports "
+                            f"{r['account']!r}")
+        b = duties.breach("pay.confirm", actor_, approvers[p.application_id])
+        if b is not None:
+            problems.append(f"line {n}: {b.message}")
+        if p.status != "pending" and (p.status != status or (status == "paid" and p.bank_ref != r["ref"])):
             problems.append(f"line {n}: {key} was already confirmed {p.status} ({p.bank_ref or p.failure_reason}); "
                             f"the file says {status} — contact the bank, nothing was written")
     if problems:
+        breaches = [x for x in problems if "不相容岗位相互分离" in x]
+        if breaches and len(breaches) == len(problems):
+            raise FourEyesViolation(f"{filename}: " + "; ".join(breaches))
         raise ValidationFailed(filename, problems)
     at = stamp()
     counts = {"paid": 0, "failed": 0, "unchanged": 0}
-    for _n, key, status, ref, reason in parsed:
-        p = payments[key]
+    for r in parsed:
+        p = payments[r["key"]]
         if p.status != "pending":
             counts["unchanged"] += 1
             continue
         app = session.get(Application, p.application_id)
         assert app is not None
-        p.status, p.bank_ref, p.confirmed_at = status, ref or None, at
-        if status == "paid":
+        p.status, p.bank_ref, p.confirmed_at, p.confirmed_by = r["status"], r["ref"] or None, at, user.name
+        if r["status"] == "paid":
             cases.move(session, app, "payment_confirmed", user.name, {"finance"}, at=at, policy=policy,
-                       payload={"idempotency_key": key, "bank_ref": ref})
+                       payload={"idempotency_key": r["key"], "bank_ref": r["ref"]})
         else:
-            p.failure_reason = reason[:400]
+            p.failure_reason = r["reason"]
             reverse_payment(session, app, p, user.name, at)
-            cases.move(session, app, "payment_failed", user.name, {"finance"}, reason=reason, at=at, policy=policy,
-                       payload={"idempotency_key": key, "bank_ref": ref})
+            cases.move(session, app, "payment_failed", user.name, {"finance"}, reason=r["reason"], at=at,
+                       policy=policy, payload={"idempotency_key": r["key"], "bank_ref": r["ref"]})
         session.add_all([p, app])
-        counts[status] += 1
+        counts[r["status"]] += 1
     session.flush()
     if not counts["paid"] and not counts["failed"]:
         return counts  # re-importing a file already recorded is a no-op: nothing written at all
@@ -247,3 +442,4 @@ def reverse_payment(session: Session, app: Application, p: Payment, actor: str, 
             entries += move_entries(code, source, "paid", "committed", amount)
     ledger.post(session, year=app.year, kind="reversal", memo=f"failed {p.idempotency_key}: {p.failure_reason}",
                 actor=actor, entries=entries, subject=f"app:{app.ref}", reverses_id=pay.id, at=at)
+

@@ -9,6 +9,7 @@ which stays the reference: tests/integration/test_review_read.py compares the tw
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 import os
 from collections.abc import Iterator, Sequence
@@ -56,6 +57,15 @@ class _Db:
         rows = self.all(sql, params)
         return rows[0] if rows else None
 
+    def run(self, sql: str, params: Sequence[Any] = ()) -> int:
+        """A write; returns the rows it changed."""
+        cur = self.conn.cursor()
+        try:
+            cur.execute(sql.replace("?", "%s") if self.postgres else sql, tuple(params))
+            return int(cur.rowcount)
+        finally:
+            cur.close()
+
 
 def sqlite_path(url: str) -> tuple[str, bool]:
     """(database argument for sqlite3.connect, uri flag) for a SQLAlchemy SQLite URL:
@@ -81,9 +91,9 @@ def pg_conninfo(url: str) -> str:
 
 
 @contextmanager
-def connect(url: str) -> Iterator[_Db]:
-    """A read-only view of the database: one transaction (so a case is read consistently), always
-    rolled back."""
+def connect(url: str, write: bool = False) -> Iterator[_Db]:
+    """One transaction (so a case is read consistently): rolled back, or with ``write`` (the review
+    lease of `review next`) committed when the block ends without an error."""
     scheme = url.split("://", 1)[0].lower()
     if scheme.split("+", 1)[0] == "sqlite":
         import sqlite3
@@ -95,8 +105,11 @@ def connect(url: str) -> Iterator[_Db]:
         conn = sqlite3.connect(path, uri=uri, isolation_level=None)
         try:
             conn.execute("PRAGMA busy_timeout=30000")
-            conn.execute("BEGIN")
+            conn.execute("PRAGMA foreign_keys=ON")
+            conn.execute("BEGIN IMMEDIATE" if write else "BEGIN")
             yield _Db(conn, postgres=False)
+            if write:
+                conn.commit()
         finally:
             conn.rollback()
             conn.close()
@@ -105,8 +118,10 @@ def connect(url: str) -> Iterator[_Db]:
 
         with psycopg.connect(pg_conninfo(url)) as pconn:
             try:
-                pconn.read_only = True
+                pconn.read_only = not write
                 yield _Db(pconn, postgres=True)
+                if write:
+                    pconn.commit()
             finally:
                 pconn.rollback()
     else:
@@ -140,49 +155,128 @@ def _acting(db: _Db, name: str | None, action: str) -> tuple[str, str, str | Non
     return user
 
 
-# --- the queue -------------------------------------------------------------------------------
+# --- the queue and the review lease -------------------------------------------------------------
 
 _QUEUE_SQL = """
-SELECT a.ref, a.scheme, a.submitted_at, a.status_at, p.name, p.uscc
+SELECT a.id, a.ref, a.scheme, a.submitted_at, a.status_at, p.name, p.uscc, a.submitted_by, c.holder, c.expires_at
 FROM application a JOIN applicant p ON p.id = a.applicant_id
+LEFT JOIN review_claim c ON c.application_id = a.id
 WHERE a.status = ?
   AND NOT EXISTS (SELECT 1 FROM review_decision d
                   WHERE d.application_id = a.id AND d.stage = ? AND d.at >= a.status_at)
 """
 
 
-def _queue(db: _Db, user: tuple[str, str, str | None], stage: str, scheme: str | None,
-           limit: int) -> list[dict[str, Any]]:
+def lease_minutes() -> int:
+    """How long `review next` leases a case to the reviewer it hands it to (IPFUND_REVIEW_LEASE_MINUTES)."""
+    raw = os.environ.get("IPFUND_REVIEW_LEASE_MINUTES", "30")
+    if not (raw.isascii() and raw.isdigit() and 0 < int(raw) <= 24 * 60):
+        raise ValueError(f"IPFUND_REVIEW_LEASE_MINUTES={raw!r}: give whole minutes between 1 and 1440")
+    return int(raw)
+
+
+def _now() -> str:
+    from models.clock import stamp
+
+    return stamp()
+
+
+def _candidates(db: _Db, user: tuple[str, str, str | None], stage: str, scheme: str | None,
+                limit: int) -> list[tuple[Any, ...]]:
+    """Waiting cases, oldest first, that the duties rule lets this reviewer decide (never a case of their
+    own organisation, nor one they submitted or imported)."""
+    from rules import duties
+
+    actor = duties.Actor(user[0], frozenset(_role_set(user[1])), user[2])
     sql = _QUEUE_SQL
     params: list[Any] = [stage, stage]
     if scheme:
         sql += "  AND a.scheme = ?\n"
         params.append(scheme)
-    if user[2]:  # never a case of the reviewer's own organisation
-        sql += "  AND p.uscc <> ?\n"
-        params.append(user[2])
-    sql += "ORDER BY a.status_at, a.id LIMIT ?"
-    params.append(limit)
-    return [{"ref": r[0], "scheme": r[1], "submitted_at": r[2], "waiting_since": r[3], "applicant": r[4],
-             "uscc": r[5]} for r in db.all(sql, params)]
+    sql += "ORDER BY a.status_at, a.id LIMIT ? OFFSET ?"
+    out: list[tuple[Any, ...]] = []
+    offset = 0
+    page = max(limit, 50)
+    while len(out) < limit:
+        rows = db.all(sql, [*params, page, offset])
+        for r in rows:
+            case = duties.CaseParties(ref=r[1], applicant_code=r[6], applicant_name=r[5], submitted_by=r[7])
+            if duties.breach("review.decide", actor, case) is None:
+                out.append(r)
+                if len(out) == limit:
+                    break
+        if len(rows) < page:
+            break
+        offset += page
+    return out
+
+
+def _queue(db: _Db, user: tuple[str, str, str | None], stage: str, scheme: str | None,
+           limit: int) -> list[dict[str, Any]]:
+    now = _now()
+    return [{"ref": r[1], "scheme": r[2], "submitted_at": r[3], "waiting_since": r[4], "applicant": r[5],
+             "uscc": r[6], "held_by": r[8] if r[9] and r[9] > now else None,
+             "held_until": r[9] if r[9] and r[9] > now else None}
+            for r in _candidates(db, user, stage, scheme, limit)]
 
 
 def queue(url: str, actor: str | None, stage: str = "formal_review", scheme: str | None = None,
           limit: int = 50) -> list[dict[str, Any]]:
-    """What waits for this reviewer, oldest first; never a case of the reviewer's own organisation."""
+    """What waits for this reviewer, oldest first, with who holds each case; never a case the reviewer
+    may not decide."""
     with connect(url) as db:
         user = _acting(db, actor, "review.decide")
         return _queue(db, user, stage, scheme, limit)
 
 
+_CLAIM_SQL = """
+INSERT INTO review_claim (application_id, holder, claimed_at, expires_at) VALUES (?, ?, ?, ?)
+ON CONFLICT (application_id) DO UPDATE
+  SET holder = excluded.holder, claimed_at = excluded.claimed_at, expires_at = excluded.expires_at
+  WHERE review_claim.expires_at <= ? OR review_claim.holder = ?
+"""
+
+
+def claim_next(db: _Db, user: tuple[str, str, str | None], stage: str, scheme: str | None = None) -> str | None:
+    """Lease the next case to this reviewer and return its reference: the case they already hold, else
+    the oldest one nobody holds. One conditional upsert per case tried, so two reviewers asking at the
+    same moment are never handed the same case (the loser's upsert changes no row and it tries the
+    next)."""
+    from models.clock import now, stamp
+
+    moment = now()
+    at = stamp(moment)
+    until = stamp(moment + dt.timedelta(minutes=lease_minutes()))
+    rows = _candidates(db, user, stage, scheme, 200)
+    mine = [r for r in rows if r[8] == user[0] and r[9] and r[9] > at]
+    free = [r for r in rows if not (r[9] and r[9] > at) or r[8] == user[0]]
+    for r in [*mine, *free]:
+        if db.run(_CLAIM_SQL, (r[0], user[0], at, until, at, user[0])) == 1:
+            return str(r[1])
+    return None
+
+
+def holder(db: _Db, app_id: int) -> tuple[str, str] | None:
+    """(reviewer, until) holding an unexpired lease on the case, or None."""
+    row = db.one("SELECT holder, expires_at FROM review_claim WHERE application_id = ?", (app_id,))
+    if row is None or row[1] <= _now():
+        return None
+    return str(row[0]), str(row[1])
+
+
+def release(db: _Db, app_id: int) -> None:
+    db.run("DELETE FROM review_claim WHERE application_id = ?", (app_id,))
+
+
 def next_case(url: str, actor: str | None, stage: str = "formal_review") -> dict[str, Any] | None:
-    """The first case of the queue in full (the shape of applications.show), or None."""
-    with connect(url) as db:
+    """Lease the next case to this reviewer and return it in full (the shape of applications.show), or
+    None when nothing is waiting that they may take."""
+    with connect(url, write=True) as db:
         user = _acting(db, actor, "review.decide")
-        q = _queue(db, user, stage, None, 1)
-        if not q:
+        ref = claim_next(db, user, stage)
+        if ref is None:
             return None
-        return _show(db, user, q[0]["ref"])
+        return _show(db, user, ref)
 
 
 # --- one case in full ------------------------------------------------------------------------

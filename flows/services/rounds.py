@@ -17,16 +17,17 @@ from sqlalchemy import select as sa_select
 from sqlmodel import Session, col, select
 
 from flows.services import cases
+from flows.services import duties as duty
 from flows.services.applications import AWARDED
 from flows.services.budget import planned_figures, thresholds
 from flows.services.context import acting, current_policy
 from flows.services.evaluation import exact_scores
 from models import audit, guards, ledger
 from models.clock import now, stamp
-from models.tables import Applicant, Application, AwardRound, BudgetLine, IntakeCheck, ReviewDecision
+from models.tables import Applicant, Application, AwardRound, BudgetLine, IntakeCheck
 from rules import certification
 from rules.audit_chain import canonical_json
-from rules.errors import FourEyesViolation, NotFound, OverAward, RuleViolation
+from rules.errors import NotFound, OverAward, RuleViolation
 from rules.funds import evaluate_fund_rules, move_entries, raise_if_violated
 from rules.money import split_largest_remainder
 from rules.policy import Policy
@@ -181,22 +182,17 @@ def finalize(session: Session, actor: str | None, scheme: str, year: int, *, all
                             "--allow-pending to leave them for a later round")
     in_round = [o for o in plan.outcomes if o.outcome != "pending" and plan.apps[o.application_id].status == "scored"]
     if not in_round:
+        last = session.exec(select(AwardRound).where(AwardRound.scheme == scheme, AwardRound.year == year)
+                            .order_by(col(AwardRound.seq).desc())).first()
+        if last is not None:
+            raise RuleViolation(f"round {last.seq} of {scheme} {year} was already finalized by {last.approver} at "
+                                f"{last.finalized_at} (round id {last.id}); no scored cases are left to finalize")
         raise RuleViolation(f"no scored {scheme} cases of {year} to finalize")
-    ids = [o.application_id for o in in_round]
-    # Four eyes: the approver reviewed none of these cases and belongs to none of their applicants.
-    reviewed = set()
-    for i in range(0, len(ids), 900):
-        reviewed |= set(session.exec(select(ReviewDecision.application_id).where(
-            ReviewDecision.reviewer == user.name, col(ReviewDecision.application_id).in_(ids[i:i + 900]))).all())
-    if reviewed:
-        refs = sorted(plan.apps[i].ref for i in reviewed)
-        raise FourEyesViolation(f"{user.name} reviewed {len(refs)} case(s) of this round ({', '.join(refs[:5])}); "
-                                "a different approver must finalize it (不相容岗位相互分离)")
-    if user.affiliation:
-        own = [plan.apps[i].ref for i in ids if plan.applicants[plan.apps[i].applicant_id].uscc == user.affiliation]
-        if own:
-            raise FourEyesViolation(f"{user.name} belongs to the applicant of {', '.join(own)}; another approver "
-                                    "must finalize this round")
+    # 不相容岗位相互分离: the approver took no review decision of any kind on any case of the scheme's
+    # year (the round ranks them all against each other), submitted none and belongs to none.
+    every_case = [i for (i,) in session.execute(sa_select(Application.__table__.c.id).where(  # type: ignore[attr-defined]
+        Application.__table__.c.scheme == scheme, Application.__table__.c.year == year)).all()]  # type: ignore[attr-defined]
+    duty.require_on(session, "round.finalize", user, every_case)
     raise_if_violated(evaluate_fund_rules(planned_figures(session, year), thresholds(policy, year)),
                       f"finalize {scheme} {year}")
     report = plan.report()

@@ -29,6 +29,7 @@ from flows.services.advance import advance_plain
 from flows.services.setup import init
 from models.db import get_engine, make_engine
 from models.uow import read_only, unit_of_work
+from tests.support import bank_ack
 
 SCHEME = "certification-award"
 YEAR = 2021
@@ -44,6 +45,7 @@ STAFF = [
     ("eval1.2", ["evaluator"], "烟台正信知识产权评估事务所 评价专家2", "烟台正信知识产权评估事务所"),
     ("eval2.1", ["evaluator"], "山东知衡认证评价中心 评价专家1", "山东知衡认证评价中心"),
     ("eval3.1", ["evaluator"], "青岛华智第三方评价有限公司 评价专家1", "青岛华智第三方评价有限公司"),
+    ("zhou.citizen", ["applicant"], "周市民", ""),
 ]
 
 
@@ -132,8 +134,8 @@ def _build(home: Path, url: str, n_applicants: int, n_applications: int, seed: i
     rows = synthetic.applications(pool, n_applications, seed, flawed=False)
     rows[1]["certification_date"] = f"{YEAR - 2}-11-20"  # before the window: intake fails
     with unit_of_work(engine) as s:
-        applicants_svc.import_applicants(s, "li.review", synthetic.applicants_csv(pool), "applicants.csv")
-        apps = applications.import_applications(s, "li.review", SCHEME, synthetic.applications_csv(rows),
+        applicants_svc.import_applicants(s, "admin", synthetic.applicants_csv(pool), "applicants.csv")
+        apps = applications.import_applications(s, "admin", SCHEME, synthetic.applications_csv(rows),
                                                 "applications.csv")
     out.refs = [a.ref for a in apps]
     advance_plain(SCHEME)
@@ -200,7 +202,7 @@ def _build(home: Path, url: str, n_applicants: int, n_applications: int, seed: i
     out.ineligible = [c["ref"] for c in final["cases"] if c["outcome"] == "ineligible"]
     out.upheld, out.dismissed = funded[0], funded[1]
     with unit_of_work(engine) as s:
-        notice.object_to(s, "sun.audit", out.upheld, "举报：该企业贯标认证证书已被认证机构暂停")
+        notice.object_to(s, "zhou.citizen", out.upheld, "举报：该企业贯标认证证书已被认证机构暂停")
         notice.object_to(s, "li.review", out.dismissed, "公示名称与营业执照名称不一致")
     with unit_of_work(engine) as s:
         notice.resolve(s, "wang.approve", out.upheld, True, "经核实证书已暂停，撤销奖励")
@@ -208,21 +210,20 @@ def _build(home: Path, url: str, n_applicants: int, n_applications: int, seed: i
 
     _clock(f"{YEAR}-05-25T01:00:00Z")
     pay_dir = home / "payments"
-    totals = advance_plain(SCHEME, payer="chen.finance", out_dir=str(pay_dir))
-    keys = [r["idempotency_key"] for r in csv.DictReader(io.StringIO(
-        Path(totals["payment"]["file"]).read_bytes().decode("utf-8-sig")))]
-    ack = "idempotency_key,status,bank_ref,reason\n" + "".join(
-        f"{k},failed,,收款账户信息有误\n" if i == 0 else f"{k},paid,BOC{YEAR}0526{i:05d},\n" for i, k in enumerate(keys))
+    advance_plain(SCHEME, out_dir=str(pay_dir))  # the notice ends: payable, but nothing paid unreleased
     with unit_of_work(engine) as s:
-        payments.confirm(s, "chen.finance", ack.encode("utf-8"), "bank-ack-1.csv")
+        payments.release(s, "chen.finance", SCHEME)
+    totals = advance_plain(SCHEME, out_dir=str(pay_dir))
+    files = totals["payment"]["files"]
+    keys = [r["idempotency_key"] for r in csv.DictReader(io.StringIO(Path(files[0]).read_bytes().decode("utf-8-sig")))]
+    with unit_of_work(engine) as s:
+        payments.confirm(s, "chen.finance", bank_ack(files, failed={keys[0]: "收款账户信息有误"}), "bank-ack-1.csv")
     _clock(f"{YEAR}-05-28T01:00:00Z")
-    totals = advance_plain(SCHEME, payer="chen.finance", out_dir=str(pay_dir))
-    retry = [r["idempotency_key"] for r in csv.DictReader(io.StringIO(
-        Path(totals["payment"]["file"]).read_bytes().decode("utf-8-sig")))]
-    ack2 = "idempotency_key,status,bank_ref,reason\n" + "".join(
-        f"{k},paid,BOC{YEAR}0528{i:05d},\n" for i, k in enumerate(retry))
     with unit_of_work(engine) as s:
-        payments.confirm(s, "chen.finance", ack2.encode("utf-8"), "bank-ack-2.csv")
+        payments.release(s, "chen.finance", SCHEME)
+    totals = advance_plain(SCHEME, out_dir=str(pay_dir))
+    with unit_of_work(engine) as s:
+        payments.confirm(s, "chen.finance", bank_ack(totals["payment"]["files"]), "bank-ack-2.csv")
     with read_only(engine) as s:
         rows_now = applications.list_apps(s, "admin", SCHEME, limit=100000)
     first_failed = keys[0].split(":")[0]

@@ -8,7 +8,7 @@ from typing import Any
 
 import pytest
 
-from flows.services import checker, review
+from flows.services import checker, payments, review
 from tests.support import SCHEME, applicants_and_applications, score_all, staff_and_plan
 
 pytestmark = pytest.mark.flows
@@ -26,13 +26,18 @@ def test_the_advance_flow_moves_every_ready_case_and_is_idempotent(db: Any, pref
         for item in review.queue(s, "li.review", limit=100):
             review.decide(s, "li.review", item["ref"], "approve", "材料齐全")
     moved = advance_flow(scheme=SCHEME, chunk=5)
-    assert moved["decisions"] == 12 and moved["assignment"] == 12
+    assert moved["decisions"] == 0 and moved["assignment"] == 12  # decisions took effect when made
     score_all(r)  # uploads through the real path, then a plain advance aggregates
     final = r.finalize_and_end_notice()
-    paid = advance_flow(scheme=SCHEME, chunk=5, payer="chen.finance", out_dir=str(tmp_path))
-    assert paid["notice_expiry"] == final["funded"]
-    assert paid["payment"]["count"] == final["funded"]
-    again = advance_flow(scheme=SCHEME, chunk=5, payer="chen.finance", out_dir=str(tmp_path))
-    assert again["payment"]["count"] == 0  # never pays twice
+    expired = advance_flow(scheme=SCHEME, chunk=5, out_dir=str(tmp_path))
+    assert expired["notice_expiry"] == final["funded"]
+    assert expired["payment"]["count"] == 0  # payable, but nothing is paid that no finance officer released
+    with r.uow() as s:
+        released = payments.release(s, "chen.finance", SCHEME).released
+    assert len(released) == final["funded"]
+    paid = advance_flow(scheme=SCHEME, chunk=5, out_dir=str(tmp_path))
+    assert paid["payment"]["count"] == final["funded"] and len(paid["payment"]["files"]) == 1
+    again = advance_flow(scheme=SCHEME, chunk=5, out_dir=str(tmp_path))
+    assert again["payment"]["count"] == 0 and again["payment"]["files"] == []  # never pays twice, no file
     with r.ro() as s:
         assert checker.run(s)["ok"]

@@ -9,7 +9,7 @@ from typing import Any
 
 from flows.services import audit_log, checker, notice, payments, rounds
 from flows.services.advance import write_file_atomically
-from tests.support import SCHEME, scored_round, set_clock
+from tests.support import SCHEME, bank_ack, scored_round, set_clock
 
 
 def test_a_round_awards_within_cap_and_budget_and_pays_each_award_exactly_once(db: Any, tmp_path: Path) -> None:
@@ -34,12 +34,12 @@ def test_a_round_awards_within_cap_and_budget_and_pays_each_award_exactly_once(d
         again = payments.batch(s, "chen.finance", SCHEME)
     assert again.batch is None  # a second batch pays nothing new
     keys = [row["idempotency_key"] for row in csv.DictReader(io.StringIO(
-        Path(totals["payment"]["file"]).read_bytes().decode("utf-8-sig")))]
-    ack = "idempotency_key,status,bank_ref,reason\n" + "".join(f"{k},paid,B{i},\n" for i, k in enumerate(keys))
+        Path(totals["payment"]["files"][0]).read_bytes().decode("utf-8-sig")))]
+    ack = bank_ack(totals["payment"]["files"])
     with r.uow() as s:
-        assert payments.confirm(s, "chen.finance", ack.encode(), "ack.csv")["paid"] == len(keys)
+        assert payments.confirm(s, "chen.finance", ack, "ack.csv")["paid"] == len(keys)
     with r.uow() as s:
-        assert payments.confirm(s, "chen.finance", ack.encode(), "ack.csv")["unchanged"] == len(keys)
+        assert payments.confirm(s, "chen.finance", ack, "ack.csv")["unchanged"] == len(keys)
     with r.ro() as s:
         assert audit_log.verify(s)["ok"]
         report = checker.run(s)
@@ -53,7 +53,7 @@ def test_an_upheld_objection_releases_the_commitment(db: Any, tmp_path: Path) ->
         final = rounds.finalize(s, "wang.approve", SCHEME, 2021)
     ref = next(c["ref"] for c in final["cases"] if c["outcome"] == "funded")
     with r.uow() as s:
-        notice.object_to(s, "sun.audit", ref, "证书已被暂停")
+        notice.object_to(s, "zhou.citizen", ref, "证书已被暂停")
     assert r.status(ref) == "on_hold"
     with r.uow() as s:
         notice.resolve(s, "wang.approve", ref, True, "异议成立")

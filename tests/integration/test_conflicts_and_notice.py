@@ -10,7 +10,7 @@ import pytest
 from flows.services import evaluation, notice, payments, rounds, users
 from models.uow import unit_of_work
 from rules.errors import FourEyesViolation
-from tests.support import SCHEME, scored_round, set_clock
+from tests.support import SCHEME, bank_ack, scored_round, set_clock
 
 
 def test_a_conflict_declared_after_scoring_withdraws_the_scores_and_restaffs_the_case(db: Any) -> None:
@@ -38,20 +38,23 @@ def test_an_approver_of_the_applicants_organisation_cannot_resolve_its_objection
     uscc = r.show(ref)["applicant"]["uscc"]
     with unit_of_work(db.engine) as s:
         users.create_user(s, "admin", "insider", ["approver"], "insider", uscc)
-        notice.object_to(s, "sun.audit", ref, "证书状态存疑")
+        notice.object_to(s, "zhou.citizen", ref, "证书状态存疑")
     before = db.snapshot()
     with pytest.raises(FourEyesViolation, match="may not resolve"), unit_of_work(db.engine) as s:
         notice.resolve(s, "insider", ref, False, "异议不成立")
     assert db.snapshot() == before
 
 
-def test_reimporting_a_bank_acknowledgement_writes_nothing(db: Any) -> None:
+def test_reimporting_a_bank_acknowledgement_writes_nothing(db: Any, tmp_path: Any) -> None:
     r = scored_round(db.engine, n_apps=3)
     r.finalize_and_end_notice()
     r.advance()
     with unit_of_work(db.engine) as s:
-        keys = [p.idempotency_key for p in payments.batch(s, "chen.finance", SCHEME).payments]
-    ack = ("idempotency_key,status,bank_ref,reason\n" + "".join(f"{k},paid,B{i},\n" for i, k in enumerate(keys))).encode()
+        result = payments.batch(s, "chen.finance", SCHEME)
+        keys = [p.idempotency_key for p in result.payments]
+    bank_file = tmp_path / "batch.csv"
+    bank_file.write_bytes(result.file_content)
+    ack = bank_ack([bank_file])
     with unit_of_work(db.engine) as s:
         payments.confirm(s, "chen.finance", ack, "ack.csv")
     before = db.snapshot()

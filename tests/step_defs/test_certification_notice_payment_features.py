@@ -67,6 +67,11 @@ def affiliated_finance(world: World, user: str, name: str) -> None:
     world.add_user(user, ["finance"], world.uscc[name])
 
 
+@given(parsers.parse('the user "{user}" is an approver of the finance bureau'))
+def bureau_approver(world: World, user: str) -> None:
+    world.add_user(user, ["approver"], "烟台市财政局")
+
+
 @given(parsers.parse('the user "{user}" is an approver and a finance officer'))
 def approver_and_finance(world: World, user: str) -> None:
     world.add_user(user, ["approver", "finance"], "烟台市财政局")
@@ -117,8 +122,14 @@ def _confirm(world: World, cli: Any, ctx: dict[str, Any], user: str, datatable: 
     if datatable is not None:
         ctx["files"] += 1
         path = ctx["out"].parent / f"bank-ack-{ctx['files']}.csv"
+        header, rows = datatable[0], datatable[1:]
+        # The bank echoes what it was sent (amount, payee, account) unless the table says otherwise.
+        sent = {r["idempotency_key"]: r for f in sorted(ctx["out"].glob("payment-batch-*.csv"))
+                for r in csv.DictReader(io.StringIO(f.read_bytes().decode("utf-8-sig")))}
+        echo = [c for c in ("amount_fen", "payee", "bank_account") if c not in header]
+        table = [header + echo] + [row + [sent.get(row[0], {}).get(c, "") for c in echo] for row in rows]
         buf = io.StringIO()
-        csv.writer(buf, lineterminator="\r\n").writerows(datatable)
+        csv.writer(buf, lineterminator="\r\n").writerows(table)
         path.write_bytes(buf.getvalue().encode("utf-8"))
         ctx["ack"] = path
     world.result = cli("pay", "confirm", str(ctx["ack"]), "--json", "--as", user)
@@ -145,7 +156,19 @@ def objects(world: World, cli: Any, user: str, name: str, reason: str) -> None:
     assert world.result.exit_code == 0, world.result.stderr
 
 
-@when(parsers.parse('"{user}" {verb} the objection to {name} because "{reason}"'))
+@when(parsers.parse('"{user}" tries to object to the award of {name} because "{reason}"'))
+def tries_to_object(world: World, cli: Any, user: str, name: str, reason: str) -> None:
+    world.remember()
+    world.result = cli("notice", "object", world.ref(name), "--reason", reason, "--as", user)
+
+
+@when(parsers.parse('"{user}" tries to dismiss the objection to {name} because "{reason}"'))
+def tries_to_dismiss(world: World, cli: Any, user: str, name: str, reason: str) -> None:
+    world.remember()
+    world.result = cli("notice", "resolve", world.ref(name), "--dismiss", "--reason", reason, "--as", user)
+
+
+@when(parsers.re(r'"(?P<user>[^"]+)" (?P<verb>upholds|dismisses) the objection to (?P<name>.+) because "(?P<reason>[^"]+)"'))
 def resolves(world: World, cli: Any, user: str, verb: str, name: str, reason: str) -> None:
     flag = {"upholds": "--uphold", "dismisses": "--dismiss"}[verb]
     world.result = cli("notice", "resolve", world.ref(name), flag, "--reason", reason, "--as", user)
@@ -285,6 +308,16 @@ def no_change(world: World, ctx: dict[str, Any]) -> None:
     assert world.before is not None
     assert {k: v for k, v in after.items() if k != "audit_event"} == \
         {k: v for k, v in world.before.items() if k != "audit_event"}
+
+
+@then(parsers.parse('the objection is refused naming "{text}"'))
+def objection_refused(world: World, text: str) -> None:
+    assert_refused(world.result, text)
+
+
+@then("no bank file is written")
+def no_file(ctx: dict[str, Any]) -> None:
+    assert sorted(p.name for p in ctx["out"].glob("*.csv")) == ["payment-batch-00001.csv"]
 
 
 @then(parsers.parse('the confirmation is refused naming "{text}"'))

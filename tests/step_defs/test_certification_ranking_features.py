@@ -122,6 +122,14 @@ def applied_out_of_window(world: World, name: str, date: str) -> None:
     assert world.show(ref)["status"] == "rejected"
 
 
+@given(parsers.parse('the case of {name} has been rejected in formal review by "{user}" because "{reason}"'))
+def rejected_by(world: World, name: str, user: str, reason: str) -> None:
+    ref = world.apply(name)
+    world.advance()
+    world.decide(ref, "reject", reason, reviewer=user)
+    assert world.show(ref)["status"] == "rejected"
+
+
 @given(parsers.parse('the case of {name} has been rejected in formal review because "{reason}"'))
 def rejected_in_review(world: World, name: str, reason: str) -> None:
     ref = world.apply(name)
@@ -129,6 +137,11 @@ def rejected_in_review(world: World, name: str, reason: str) -> None:
     world.decide(ref, "reject", reason)
     world.advance()
     assert world.show(ref)["status"] == "rejected"
+
+
+@given(parsers.parse('"{user}" has finalized the 2021 round'))
+def has_finalized(world: World, user: str) -> None:
+    world.finalize(user)
 
 
 @given(parsers.parse('the user "{user}" is a reviewer and an approver'))
@@ -219,6 +232,11 @@ def trial_ranks(world: World, trials: list[dict[str, Any]], datatable: list[list
 @then("a second trial ranks them the same")
 def second_trial(world: World, cli: Any, trials: list[dict[str, Any]]) -> None:
     assert _trial(world, cli, "qian.approve")["cases"] == trials[-1]["cases"]
+
+
+@then(parsers.parse('the finalization is refused naming "{text}"'))
+def finalization_refused(world: World, text: str) -> None:
+    assert_refused(world.result, text)
 
 
 @then(parsers.parse('the finalization is refused as a four-eyes violation naming "{text}"'))

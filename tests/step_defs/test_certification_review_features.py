@@ -30,9 +30,39 @@ def _case(world: World) -> str:
 
 # --- Given ------------------------------------------------------------------------------------
 
+@given(parsers.parse('the reviewer "{user}" belongs to {name}, its credit code typed {typed}'))
+def affiliated_reviewer_typed(world: World, user: str, name: str, typed: str) -> None:
+    code = world.uscc[name]
+    written = {"as registered": code, "in lower case": code.lower(), "with a trailing space": code + " ",
+               "with spaces between groups": " ".join(code[i:i + 6] for i in range(0, 18, 6))}[typed]
+    world.add_user(user, ["reviewer"], written)
+
+
 @given(parsers.parse('the reviewer "{user}" belongs to {name}'))
 def affiliated_reviewer(world: World, user: str, name: str) -> None:
     world.add_user(user, ["reviewer"], world.uscc[name])
+
+
+@given(parsers.parse('the user "{user}" is a reviewer who may import applications'))
+def importing_reviewer(world: World, user: str) -> None:
+    world.add_user(user, ["reviewer"], "烟台市市场监管局")
+
+
+@given(parsers.parse('"{user}" has imported the application of {name} and it waits in formal review'))
+def imported_by(world: World, user: str, name: str) -> None:
+    content = ("applicant_uscc,certificate_no,certification_date,certification_body\n"
+               f"{world.uscc[name]},{world.next_cert()},2021-01-15,中知(北京)认证有限公司\n").encode()
+    with unit_of_work(world.db.engine) as s:
+        ref = applications.import_applications(s, user, "certification-award", content, "apps.csv")[0].ref
+    world.filed(name, ref)
+    world.advance()
+    assert world.show(ref)["status"] == "formal_review"
+
+
+@given(parsers.parse('"{user}" has asked for the next case'))
+def has_asked(world: World, cli: Any, user: str) -> None:
+    r = cli("review", "next", "--json", "--as", user)
+    assert r.exit_code == 0 and json.loads(r.stdout)["ref"] == _case(world), r.stderr
 
 
 @given("the applications entering formal review")
@@ -68,11 +98,6 @@ def has_approved(world: World, user: str) -> None:
     world.decide(_case(world), "approve", "材料齐全", reviewer=user)
 
 
-@given(parsers.parse('"{user}" has approved it and the advance run has moved it to evaluation'))
-def approved_and_moved(world: World, user: str) -> None:
-    world.decide(_case(world), "approve", "材料齐全", reviewer=user)
-    world.advance()
-    assert world.show(_case(world))["status"] == "evaluation"
 
 
 # --- When -------------------------------------------------------------------------------------
@@ -88,6 +113,17 @@ def next_case(world: World, cli: Any, user: str) -> None:
     world.result = cli("review", "next", "--json", "--as", user)
     assert world.result.exit_code == 0, world.result.stderr
     world.report = json.loads(world.result.stdout)
+    world.handed[user] = world.report["ref"]
+
+
+@when(parsers.parse('{minutes:d} minutes pass and "{user}" asks for the next case'))
+def later_next(world: World, cli: Any, minutes: int, user: str) -> None:
+    import datetime as dt
+
+    from models.clock import now
+
+    world.clock((now() + dt.timedelta(minutes=minutes)).strftime("%Y-%m-%dT%H:%M:%SZ"))
+    next_case(world, cli, user)
 
 
 def _decide(world: World, cli: Any, user: str, decision: str, reason: str | None) -> None:
@@ -157,8 +193,30 @@ def shows_history(world: World, first: str, first_actor: str, second: str, secon
     assert history == [(first, first_actor), (second, second_actor)], history
 
 
-@then(parsers.parse('the case is still in state {status} ({state_name}) and no longer in the queue of "{user}"'))
-def still_waiting(world: World, cli: Any, status: str, state_name: str, user: str) -> None:
+@then(parsers.parse('"{first}" was handed the case of {a} and "{second}" the case of {b}'))
+def handed_two(world: World, first: str, a: str, second: str, b: str) -> None:
+    assert (world.handed[first], world.handed[second]) == (world.ref(a), world.ref(b)), world.handed
+
+
+@then(parsers.parse('"{user}" now holds the case of {name}'))
+def handed_one(world: World, user: str, name: str) -> None:
+    assert world.handed[user] == world.ref(name), world.handed
+
+
+@then(parsers.parse('the queue of "{user}" shows the case of {a} held by "{ha}" and the case of {b} held by "{hb}"'))
+def queue_holders(world: World, cli: Any, user: str, a: str, ha: str, b: str, hb: str) -> None:
+    rows = {r["ref"]: r["held_by"] for r in json.loads(cli("review", "queue", "--json", "--as", user).stdout)}
+    assert (rows[world.ref(a)], rows[world.ref(b)]) == (ha, hb), rows
+
+
+@then(parsers.parse('"{user}" asking again is handed the case of {name} again'))
+def handed_again(world: World, cli: Any, user: str, name: str) -> None:
+    r = cli("review", "next", "--json", "--as", user)
+    assert json.loads(r.stdout)["ref"] == world.ref(name)
+
+
+@then(parsers.parse('the case is in state {status} ({state_name}) and no longer in the queue of "{user}"'))
+def moved_and_gone(world: World, cli: Any, status: str, state_name: str, user: str) -> None:
     assert world.result.exit_code == 0, world.result.stderr
     case = world.show(_case(world))
     assert (case["status"], case["state_name"]) == (status, state_name)

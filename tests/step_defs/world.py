@@ -65,6 +65,7 @@ class World:
     result: Any = None
     report: dict[str, Any] | None = None
     files: dict[str, Path] = field(default_factory=dict)
+    handed: dict[str, str] = field(default_factory=dict)  # reviewer -> the case `review next` leased to them
     replay: Any = None  # the last action as a service call, to see which rule refused it
     certs: int = 0
 
@@ -100,14 +101,15 @@ class World:
     def register(self, rows: list[dict[str, str]]) -> None:
         buf = io.StringIO()
         w = csv.writer(buf, lineterminator="\n")
-        w.writerow(applicants_svc.COLUMNS)
+        w.writerow([*applicants_svc.COLUMNS, *applicants_svc.BANK_COLUMNS])
         for row in rows:
             n = 4000 + len(self.uscc)
             firm = row["kind"] == "enterprise"
             district = row.get("district", "370602")
             code = make_uscc(district, n, authority="9" if firm else "1", org_type="1" if firm else "2")
             self.uscc[row["name"]] = code
-            w.writerow([row["name"], code, row["kind"], district, row.get("sme", "false"), "false"])
+            bank, account = synthetic.bank_of(code, n)
+            w.writerow([row["name"], code, row["kind"], district, row.get("sme", "false"), "false", bank, account])
         with unit_of_work(self.db.engine) as s:
             applicants_svc.import_applicants(s, "admin", buf.getvalue().encode("utf-8"), "applicants.csv")
 

@@ -1,0 +1,183 @@
+"""The parties to cases, read from the database for the one duties rule (:mod:`rules.duties`).
+
+Services call :func:`require` before they write an act; the checker calls :func:`audit_acts` over
+every act already committed. Both read the same parties the same way, so the rule cannot disagree
+with itself.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Iterable, Sequence
+from typing import Any
+
+from sqlalchemy import select as sa_select
+from sqlmodel import Session, select
+
+from models.tables import (
+    Applicant,
+    Application,
+    Assignment,
+    AwardRound,
+    EvaluatorConflict,
+    Objection,
+    Payment,
+    ReviewDecision,
+    Score,
+    User,
+)
+from rules import duties
+from rules.errors import FourEyesViolation, PermissionDenied
+
+_IN = 900  # ids per IN list (SQLite's parameter limit is far above; PostgreSQL plans stay small)
+
+
+def actor_of(user: User) -> duties.Actor:
+    return duties.Actor(user.name, frozenset(user.role_set()), user.affiliation)
+
+
+def _chunks(ids: Sequence[int]) -> Iterable[Sequence[int]]:
+    for i in range(0, len(ids), _IN):
+        yield ids[i:i + _IN]
+
+
+def parties(session: Session, app_ids: Iterable[int]) -> dict[int, duties.CaseParties]:
+    """Every party of each case: applicant, submitter, reviewers (any decision), the round's approver,
+    the evaluators with a declared conflict, and the raiser of its open objection."""
+    ids = sorted(set(app_ids))
+    a = Application.__table__  # type: ignore[attr-defined]
+    p = Applicant.__table__  # type: ignore[attr-defined]
+    r = AwardRound.__table__  # type: ignore[attr-defined]
+    d = ReviewDecision.__table__  # type: ignore[attr-defined]
+    c = EvaluatorConflict.__table__  # type: ignore[attr-defined]
+    o = Objection.__table__  # type: ignore[attr-defined]
+    base: dict[int, Any] = {}
+    reviewers: dict[int, set[str]] = defaultdict(set)
+    objector: dict[int, str] = {}
+    for part in _chunks(ids):
+        for row in session.execute(
+                sa_select(a.c.id, a.c.ref, a.c.applicant_id, a.c.submitted_by, p.c.uscc, p.c.name, r.c.approver)
+                .join(p, p.c.id == a.c.applicant_id).outerjoin(r, r.c.id == a.c.round_id)
+                .where(a.c.id.in_(part))).all():
+            base[row[0]] = row
+        for app_id, reviewer in session.execute(
+                sa_select(d.c.application_id, d.c.reviewer).where(d.c.application_id.in_(part))).all():
+            reviewers[app_id].add(reviewer)
+        for app_id, raised_by in session.execute(
+                sa_select(o.c.application_id, o.c.raised_by).where(o.c.application_id.in_(part),
+                                                                   o.c.resolution.is_(None))
+                .order_by(o.c.id)).all():
+            objector.setdefault(app_id, raised_by)
+    applicant_ids = sorted({row[2] for row in base.values()})
+    conflicted: dict[int, set[str]] = defaultdict(set)
+    for part in _chunks(applicant_ids):
+        for applicant_id, evaluator in session.execute(
+                sa_select(c.c.applicant_id, c.c.evaluator).where(c.c.applicant_id.in_(part))).all():
+            conflicted[applicant_id].add(evaluator)
+    return {i: duties.CaseParties(ref=row[1], applicant_code=row[4], applicant_name=row[5], submitted_by=row[3],
+                                  reviewers=frozenset(reviewers.get(i, ())), approver=row[6],
+                                  conflicted=frozenset(conflicted.get(row[2], ())), objector=objector.get(i))
+            for i, row in base.items()}
+
+
+def require(act: str, user: User, cases: Sequence[duties.CaseParties]) -> None:
+    """Refuse the act (nothing written) when it breaks a duty on any of ``cases``."""
+    actor = actor_of(user)
+    found = duties.breaches(act, actor, list(cases))
+    if not found:
+        return
+    message = duties.refusal(act, actor, found)
+    if any(b.kind == "role" for _, b in found):
+        raise PermissionDenied(message)
+    raise FourEyesViolation(message)
+
+
+def require_on(session: Session, act: str, user: User, app_ids: Iterable[int]) -> dict[int, duties.CaseParties]:
+    """:func:`require` for cases given by id; returns their parties for the caller's further use."""
+    found = parties(session, app_ids)
+    require(act, user, [found[i] for i in sorted(found)])
+    return found
+
+
+# --- the checker's view: every committed act -------------------------------------------------
+
+def committed_acts(session: Session) -> Iterable[tuple[str, str, int]]:
+    """(act, actor name, case id) for every act already committed, from the rows the acts wrote."""
+    a = Application.__table__  # type: ignore[attr-defined]
+    d = ReviewDecision.__table__  # type: ignore[attr-defined]
+    asg = Assignment.__table__  # type: ignore[attr-defined]
+    sc = Score.__table__  # type: ignore[attr-defined]
+    o = Objection.__table__  # type: ignore[attr-defined]
+    pay = Payment.__table__  # type: ignore[attr-defined]
+    r = AwardRound.__table__  # type: ignore[attr-defined]
+    for reviewer, app_id in session.execute(sa_select(d.c.reviewer, d.c.application_id)).all():
+        yield "review.decide", reviewer, app_id
+    # The approver finalized every case of the scheme and year the round ranked (any decision on any
+    # of them bars the approver, whatever the case's outcome).
+    for approver, app_id in session.execute(
+            sa_select(r.c.approver, a.c.id).join(a, (a.c.scheme == r.c.scheme) & (a.c.year == r.c.year))).all():
+        yield "round.finalize", approver, app_id
+    for evaluator, app_id in session.execute(sa_select(asg.c.evaluator, asg.c.application_id)).all():
+        yield "evaluation.assign", evaluator, app_id
+    for evaluator, app_id in session.execute(
+            sa_select(sc.c.evaluator, sc.c.application_id).where(sc.c.active.is_(True)).distinct()).all():
+        yield "scores.upload", evaluator, app_id
+    for raised_by, app_id in session.execute(sa_select(o.c.raised_by, o.c.application_id)).all():
+        yield "notice.object", raised_by, app_id
+    for payer, app_id in session.execute(sa_select(pay.c.payer, pay.c.application_id)).all():
+        yield "pay.batch", payer, app_id
+    for confirmer, app_id in session.execute(
+            sa_select(pay.c.confirmed_by, pay.c.application_id).where(pay.c.confirmed_by.is_not(None))).all():
+        yield "pay.confirm", confirmer, app_id
+
+
+def audit_acts(session: Session, limit: int = 20) -> tuple[int, list[str]]:
+    """Re-decide every committed act with the duties rule: (acts checked, the first breaches found)."""
+    users = {u.name: actor_of(u) for u in session.exec(select(User)).all()}
+    acts = list(committed_acts(session))
+    cases = parties(session, {app_id for _, _, app_id in acts})
+    o = Objection.__table__  # type: ignore[attr-defined]
+    resolutions = session.execute(sa_select(o.c.resolved_by, o.c.raised_by, o.c.application_id)
+                                  .where(o.c.resolved_by.is_not(None))).all()
+    problems: list[str] = []
+    checked = 0
+
+    def judge(act: str, name: str, case: duties.CaseParties) -> None:
+        nonlocal checked
+        checked += 1
+        who = users.get(name)
+        if who is None:
+            problems.append(f"{act} on {case.ref} by {name!r}, who is not a user")
+            return
+        b = duties.breach(act, who, case)
+        if b is not None:
+            problems.append(f"{act} on {case.ref}: {b.message}")
+
+    for act, name, app_id in acts:
+        case = cases.get(app_id)
+        if case is None:
+            continue
+        if act == "round.finalize":
+            # The approver may not have reviewed the case; their own award round is no bar.
+            case = duties.CaseParties(case.ref, case.applicant_code, case.applicant_name, case.submitted_by,
+                                      case.reviewers, None, case.conflicted, None)
+        elif act in ("review.decide", "evaluation.assign", "scores.upload", "notice.object"):
+            # A reviewer's own decision does not bar them from it; the round came after.
+            case = duties.CaseParties(case.ref, case.applicant_code, case.applicant_name, case.submitted_by,
+                                      case.reviewers - {name} if act == "review.decide" else case.reviewers,
+                                      None, case.conflicted, None)
+        else:
+            case = duties.CaseParties(case.ref, case.applicant_code, case.applicant_name, case.submitted_by,
+                                      case.reviewers, case.approver, case.conflicted, None)
+        judge(act, name, case)
+    for resolver, raiser, app_id in resolutions:
+        case = cases.get(app_id)
+        if case is not None:
+            judge("notice.resolve", resolver, duties.CaseParties(
+                case.ref, case.applicant_code, case.applicant_name, case.submitted_by, case.reviewers,
+                case.approver, case.conflicted, raiser))
+    for u in users.values():
+        if "auditor" in u.roles and len(u.roles) > 1:
+            problems.append(f"user {u.name} holds the auditor role with {', '.join(sorted(u.roles - {'auditor'}))}: "
+                            "auditors change nothing, so they hold no other role")
+    return checked, problems[:limit] + ([f"... and {len(problems) - limit} more"] if len(problems) > limit else [])

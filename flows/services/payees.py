@@ -1,0 +1,45 @@
+"""Payees' bank details (开户银行, 账号), kept with the applicant and written into the bank file.
+
+A change of bank details is a classic way to divert a payment, so it is its own act: taken by an
+admin or a reviewer (never by the finance officer who pays, whose role does not include it), checked
+(rules.bank), and recorded in the audit chain with the old and the new details.
+"""
+
+from __future__ import annotations
+
+from sqlmodel import Session
+
+from flows.services.applicants import get_applicant
+from flows.services.context import acting
+from models import audit
+from models.tables import Applicant
+from rules.bank import BankDetailsError, normalise_account, normalise_bank_name
+from rules.errors import ValidationFailed
+
+
+def set_bank(session: Session, actor: str | None, applicant_key: str, bank_name: str, account: str,
+             reason: str | None = None) -> Applicant:
+    user = acting(session, actor, "applicant.bank")
+    applicant = get_applicant(session, applicant_key)
+    problems = []
+    name = number = ""
+    try:
+        name = normalise_bank_name(bank_name)
+    except BankDetailsError as exc:
+        problems.append(f"--bank-name: {exc}")
+    try:
+        number = normalise_account(account)
+    except BankDetailsError as exc:
+        problems.append(f"--account: {exc}")
+    if problems:
+        raise ValidationFailed(f"bank details of {applicant.name}", problems)
+    old = {"bank_name": applicant.bank_name, "bank_account": applicant.bank_account}
+    if (applicant.bank_name, applicant.bank_account) == (name, number):
+        return applicant  # the same details again: nothing to record
+    applicant.bank_name, applicant.bank_account = name, number
+    session.add(applicant)
+    session.flush()
+    audit.append(session, actor=user.name, action="applicant.bank", subject=f"applicant:{applicant.uscc}",
+                 payload={"old": old, "new": {"bank_name": name, "bank_account": number},
+                          "reason": (reason or "").strip()[:400]})
+    return applicant

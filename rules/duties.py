@@ -1,0 +1,214 @@
+"""不相容岗位相互分离 (segregation of incompatible duties): who may do which act on which case.
+
+One pure rule, called by every service before it writes an act and by the checker (`ipfund check`)
+over every act already committed, so that data written around the services is caught too. It reads
+the actor (name, roles, organisation) and the case's parties (the applicant, who submitted or imported
+the case, everyone who took a review decision on it, the approver of its round, the evaluators who
+declared a conflict with the applicant, the objector) and answers with the first duty the act would
+break, or None.
+
+The duties (烟政字〔2020〕47号 三(三) 保障财政资金安全; the finance bureau's internal-control rules):
+
+* every act needs a role that may take it (:data:`rules.roles.PERMISSIONS`); auditors change nothing;
+* nobody acts on a case of their own organisation (the applicant, by credit code or registered name);
+* nobody reviews, evaluates, approves or pays a case they submitted or imported;
+* a reviewer's case is never finalized, evaluated or paid by that reviewer (any decision counts:
+  approve, return or reject);
+* evaluators are never assigned, and never score, a case whose applicant they declared a conflict with;
+* whoever objects to an award never resolves that objection;
+* the finance officer who releases or confirms a payment is not the approver of its round.
+
+Organisations are compared by a normal form (:func:`org_key`): Unicode NFKC, no spaces, case folded,
+so ``91370602mA3c…`` or a trailing space can never defeat a check.
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from dataclasses import dataclass, field
+
+from rules.roles import PERMISSIONS, allowed, roles_for
+from rules.uscc import validate_uscc
+
+ACTS: dict[str, str] = {
+    "review.decide": "take a review decision (approve, return or reject)",
+    "round.finalize": "finalize the round",
+    "evaluation.assign": "be assigned as evaluator",
+    "scores.upload": "upload scores",
+    "notice.object": "object to an award in public notice",
+    "notice.resolve": "resolve the objection",
+    "pay.batch": "release the payment",
+    "pay.confirm": "import the bank's acknowledgement",
+}
+
+# Which relationships bar which act. Kept as data so the table-driven test, the README and the rule
+# read the same thing.
+BARRED: dict[str, frozenset[str]] = {
+    "review.decide": frozenset({"member", "submitter"}),
+    "round.finalize": frozenset({"member", "submitter", "reviewer"}),
+    "evaluation.assign": frozenset({"member", "submitter", "reviewer", "conflict"}),
+    "scores.upload": frozenset({"member", "submitter", "reviewer", "conflict"}),
+    "notice.object": frozenset(),
+    "notice.resolve": frozenset({"member", "submitter", "objector"}),
+    "pay.batch": frozenset({"member", "submitter", "reviewer", "approver"}),
+    "pay.confirm": frozenset({"member", "approver"}),
+}
+
+_ROLE_OF_ACT = {"evaluation.assign": "scores.upload"}  # being assigned needs the evaluator's role
+
+
+@dataclass(frozen=True, slots=True)
+class Actor:
+    """The person acting, as the users table knows them."""
+
+    name: str
+    roles: frozenset[str]
+    org: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class CaseParties:
+    """Everyone who already stands in a relationship to the case."""
+
+    ref: str
+    applicant_code: str
+    applicant_name: str = ""
+    submitted_by: str = ""
+    reviewers: frozenset[str] = field(default_factory=frozenset)  # any review decision, any kind
+    approver: str | None = None  # who finalized the round that decided the case
+    conflicted: frozenset[str] = field(default_factory=frozenset)  # evaluators with a declared conflict
+    objector: str | None = None  # who raised the objection being resolved
+
+
+@dataclass(frozen=True, slots=True)
+class Breach:
+    """The first duty an act breaks: ``kind`` is "role" (no permission) or the relationship."""
+
+    act: str
+    kind: str
+    message: str
+
+
+_SPACE = re.compile(r"\s+")
+_CODE_LIKE = re.compile(r"[0-9A-Za-z]{15,20}")
+
+
+def normalise_org(text: str) -> str:
+    """The stored form of an organisation: NFKC, trimmed, inner whitespace collapsed to one space;
+    a credit code in upper case without spaces."""
+    t = _SPACE.sub(" ", unicodedata.normalize("NFKC", text)).strip()
+    compact = t.replace(" ", "")
+    if _looks_like_code(compact):
+        return compact.upper()
+    return t
+
+
+def _looks_like_code(compact: str) -> bool:
+    return bool(_CODE_LIKE.fullmatch(compact)) and any(c.isdigit() for c in compact)
+
+
+def org_key(text: str | None) -> str:
+    """The comparison form of an organisation (never stored): no whitespace at all, case folded."""
+    if not text:
+        return ""
+    return _SPACE.sub("", unicodedata.normalize("NFKC", text)).casefold()
+
+
+def validate_affiliation(text: str) -> str:
+    """The normal form of an affiliation a user is given, or ValueError saying what is wrong: a credit
+    code must pass GB 32100-2015; a name is 2–128 printable characters."""
+    t = normalise_org(text)
+    if not t:
+        raise ValueError("affiliation is empty; give the organisation's credit code or its name, or leave it out")
+    if _looks_like_code(t.replace(" ", "")):
+        return validate_uscc(t)  # CreditCodeError (a ValueError) names the failing check
+    if len(t) < 2 or len(t) > 128:
+        raise ValueError(f"affiliation {t[:40]!r} has {len(t)} characters; an organisation name has 2–128")
+    bad = next((c for c in t if unicodedata.category(c) in ("Cc", "Cf", "Cs", "Co", "Cn")), None)
+    if bad is not None:
+        raise ValueError(f"affiliation contains the control character U+{ord(bad):04X}; remove it")
+    return t
+
+
+def is_member(actor: Actor, case: CaseParties) -> bool:
+    """The actor belongs to the applicant: their organisation is its credit code or its registered name."""
+    mine = org_key(actor.org)
+    return bool(mine) and mine in {org_key(case.applicant_code), org_key(case.applicant_name)}
+
+
+_PHRASE = {
+    "member": "belongs to the applicant of",
+    "submitter": "submitted or imported",
+    "reviewer": "took a review decision on",
+    "approver": "approved the round of",
+    "conflict": "declared a conflict of interest with the applicant of",
+    "objector": "raised the objection to",
+}
+
+
+def relations(actor: Actor, case: CaseParties) -> list[str]:
+    """Every relationship the actor has with the case (kinds of :data:`_PHRASE`)."""
+    out = []
+    if is_member(actor, case):
+        out.append("member")
+    if case.submitted_by and actor.name == case.submitted_by:
+        out.append("submitter")
+    if actor.name in case.reviewers:
+        out.append("reviewer")
+    if case.approver and actor.name == case.approver:
+        out.append("approver")
+    if actor.name in case.conflicted:
+        out.append("conflict")
+    if case.objector and actor.name == case.objector:
+        out.append("objector")
+    return out
+
+
+def breach(act: str, actor: Actor, case: CaseParties) -> Breach | None:
+    """The first duty ``act`` by ``actor`` on ``case`` would break, or None when it may be taken."""
+    if act not in ACTS:
+        raise KeyError(f"unknown act {act!r}; known: {', '.join(ACTS)}")
+    permission = _ROLE_OF_ACT.get(act, act)
+    if not allowed(set(actor.roles), permission):
+        return Breach(act, "role", f"{actor.name} (roles: {','.join(sorted(actor.roles)) or 'none'}) may not "
+                                   f"{ACTS[act]}; this needs one of the roles {', '.join(roles_for(permission))}")
+    barred = BARRED[act]
+    for kind in relations(actor, case):
+        if kind in barred:
+            who = f" ({case.applicant_name})" if kind == "member" and case.applicant_name else ""
+            return Breach(act, kind, f"{actor.name} {_PHRASE[kind]} {case.ref}{who}, so may not {ACTS[act]} "
+                                     "(不相容岗位相互分离); another person must")
+    return None
+
+
+def breaches(act: str, actor: Actor, cases: list[CaseParties]) -> list[tuple[str, Breach]]:
+    """(case ref, breach) for every case the act would break."""
+    out = []
+    for case in cases:
+        b = breach(act, actor, case)
+        if b is not None:
+            out.append((case.ref, b))
+    return out
+
+
+def refusal(act: str, actor: Actor, found: list[tuple[str, Breach]]) -> str:
+    """One message for an act refused on one or many cases (a round, a batch): what, on which cases,
+    and that another person must act."""
+    if len(found) == 1:
+        return found[0][1].message
+    roles = [b for _, b in found if b.kind == "role"]
+    if roles:
+        return roles[0].message
+    by_kind: dict[str, list[str]] = {}
+    for ref, b in found:
+        by_kind.setdefault(b.kind, []).append(ref)
+    parts = []
+    for kind, refs in by_kind.items():
+        more = f" and {len(refs) - 5} more" if len(refs) > 5 else ""
+        parts.append(f"{_PHRASE[kind]} {len(refs)} case(s) ({', '.join(refs[:5])}{more})")
+    return (f"{actor.name} {'; '.join(parts)}, so may not {ACTS[act]} (不相容岗位相互分离); "
+            "another person must")
+
+
+assert set(BARRED) == set(ACTS) and all(_ROLE_OF_ACT.get(a, a) in PERMISSIONS for a in ACTS)

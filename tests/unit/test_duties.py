@@ -1,0 +1,140 @@
+"""不相容岗位相互分离 as one rule (rules/duties.py): every act × every relationship, both sides.
+
+The expected matrix below is the specification, written out by hand (not derived from the rule's own
+tables), so that a change to the rule that lets one person hold two incompatible duties fails here.
+"""
+
+from __future__ import annotations
+
+import pytest
+
+from rules import duties
+from rules.uscc import CreditCodeError, make_uscc
+
+CODE = make_uscc("370602", 4242)
+NAME = "烟台海拓机械有限公司"
+
+ROLE_OF = {"review.decide": "reviewer", "round.finalize": "approver", "evaluation.assign": "evaluator",
+           "scores.upload": "evaluator", "notice.object": "applicant", "notice.resolve": "approver",
+           "pay.batch": "finance", "pay.confirm": "finance"}
+
+RELATIONS = ("none", "member by credit code", "member by name", "member, code typed in lower case with spaces",
+             "submitter", "reviewer", "approver", "conflict", "objector")
+
+# R = refused, . = allowed; columns in the order of RELATIONS.
+EXPECTED = {
+    "review.decide":     ".RRRR....",
+    "round.finalize":    ".RRRRR...",
+    "evaluation.assign": ".RRRRR.R.",
+    "scores.upload":     ".RRRRR.R.",
+    "notice.object":     ".........",
+    "notice.resolve":    ".RRRR...R",
+    "pay.batch":         ".RRRRRR..",
+    "pay.confirm":       ".RRR..R..",
+}
+
+
+def _case(relation: str, me: str) -> tuple[str | None, duties.CaseParties]:
+    """(the actor's organisation, the case's parties) for one relationship of ``me`` to the case."""
+    org: str | None = "烟台市财政局"
+    kw: dict[str, object] = {}
+    if relation == "member by credit code":
+        org = CODE
+    elif relation == "member by name":
+        org = NAME
+    elif relation == "member, code typed in lower case with spaces":
+        org = f" {CODE[:9].lower()} {CODE[9:].lower()} "
+    elif relation == "submitter":
+        kw["submitted_by"] = me
+    elif relation == "reviewer":
+        kw["reviewers"] = frozenset({me, "other.review"})
+    elif relation == "approver":
+        kw["approver"] = me
+    elif relation == "conflict":
+        kw["conflicted"] = frozenset({me})
+    elif relation == "objector":
+        kw["objector"] = me
+    base: dict[str, object] = {"ref": "CA-2021-00001", "applicant_code": CODE, "applicant_name": NAME,
+                               "submitted_by": "admin", "reviewers": frozenset({"other.review"}),
+                               "approver": "other.approve"}
+    return org, duties.CaseParties(**{**base, **kw})  # type: ignore[arg-type]
+
+
+CASES = [(act, rel, EXPECTED[act][i]) for act in EXPECTED for i, rel in enumerate(RELATIONS)]
+
+
+@pytest.mark.parametrize(("act", "relation", "expected"), CASES, ids=[f"{a} | {r}" for a, r, _ in CASES])
+def test_each_act_is_refused_exactly_where_a_relationship_makes_the_duties_incompatible(
+        act: str, relation: str, expected: str) -> None:
+    org, case = _case(relation, "xu")
+    actor = duties.Actor("xu", frozenset({ROLE_OF[act]}), org)
+    found = duties.breach(act, actor, case)
+    if expected == "R":
+        assert found is not None, f"{act} by a {relation} must be refused"
+        assert found.kind != "role" and "不相容岗位相互分离" in found.message and "CA-2021-00001" in found.message
+    else:
+        assert found is None, found
+
+
+def test_the_matrix_covers_every_act_of_the_rule() -> None:
+    assert set(EXPECTED) == set(duties.ACTS)
+
+
+@pytest.mark.parametrize("act", sorted(EXPECTED))
+def test_an_auditor_takes_no_act_at_all(act: str) -> None:
+    _, case = _case("none", "sun")
+    found = duties.breach(act, duties.Actor("sun", frozenset({"auditor"}), "烟台市审计局"), case)
+    assert found is not None and found.kind == "role", act
+    assert "sun (roles: auditor) may not" in found.message
+
+
+@pytest.mark.parametrize(("act", "wrong_role"), [
+    ("review.decide", "approver"), ("round.finalize", "reviewer"), ("evaluation.assign", "reviewer"),
+    ("scores.upload", "approver"), ("notice.resolve", "finance"), ("pay.batch", "approver"),
+    ("pay.confirm", "reviewer"),
+])
+def test_an_act_needs_the_role_that_takes_it(act: str, wrong_role: str) -> None:
+    _, case = _case("none", "xu")
+    found = duties.breach(act, duties.Actor("xu", frozenset({wrong_role}), None), case)
+    assert found is not None and found.kind == "role"
+
+
+def test_a_round_refusal_names_every_case_and_each_kind_of_relationship() -> None:
+    actor = duties.Actor("zhou", frozenset({"approver", "reviewer"}), CODE)
+    cases = [duties.CaseParties(f"CA-2021-0000{i}", make_uscc("370602", 5000 + i), f"企业{i}",
+                                reviewers=frozenset({"zhou"}) if i in (1, 2) else frozenset()) for i in range(1, 5)]
+    cases.append(duties.CaseParties("CA-2021-00009", CODE, NAME))
+    found = duties.breaches("round.finalize", actor, cases)
+    assert [ref for ref, _ in found] == ["CA-2021-00001", "CA-2021-00002", "CA-2021-00009"]
+    message = duties.refusal("round.finalize", actor, found)
+    assert "took a review decision on 2 case(s) (CA-2021-00001, CA-2021-00002)" in message
+    assert "belongs to the applicant of 1 case(s) (CA-2021-00009)" in message
+
+
+@pytest.mark.parametrize(("typed", "stored"), [
+    (CODE.lower(), CODE), (f"{CODE}  ", CODE), (f" {CODE[:6]} {CODE[6:12]} {CODE[6 + 6:]}", CODE),
+    ("烟台市  财政局 ", "烟台市 财政局"), ("烟台市市场监管局（市知识产权局）", "烟台市市场监管局(市知识产权局)"),
+])
+def test_an_affiliation_is_stored_in_its_normal_form(typed: str, stored: str) -> None:
+    assert duties.validate_affiliation(typed) == stored
+
+
+@pytest.mark.parametrize(("typed", "problem"), [
+    (CODE[:-1] + ("0" if CODE[-1] != "0" else "1"), "fails the final check"),
+    (CODE[:17], "has 17 characters"),
+    ("烟", "an organisation name has 2–128"),
+    ("烟台\u200b财政局", r"control character U\+200B"),
+])
+def test_an_affiliation_that_is_not_a_valid_credit_code_or_name_is_refused(typed: str, problem: str) -> None:
+    with pytest.raises((ValueError, CreditCodeError), match=problem):
+        duties.validate_affiliation(typed)
+
+
+def test_organisations_compare_without_case_or_spaces_but_never_empty() -> None:
+    assert duties.org_key(f" {CODE.lower()} ") == duties.org_key(CODE)
+    case = duties.CaseParties("CA-1", CODE, NAME)
+    assert not duties.is_member(duties.Actor("x", frozenset(), None), case)
+    assert not duties.is_member(duties.Actor("x", frozenset(), ""), case)
+    assert duties.is_member(duties.Actor("x", frozenset(), "烟台 海拓机械有限公司"), case)
+    unnamed = duties.CaseParties("CA-2", CODE)  # no registered name known: an empty org must not match it
+    assert not duties.is_member(duties.Actor("x", frozenset(), None), unnamed)
