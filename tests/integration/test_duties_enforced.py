@@ -13,7 +13,6 @@ from flows.services import checker, evaluation, payments, review, rounds, users
 from flows.services.context import get_user
 from models.db import make_engine
 from models.migrate import upgrade
-from models.uow import unit_of_work
 from rules.errors import FourEyesViolation, PermissionDenied, ValidationFailed
 from tests.conftest import PG_URL, _pg_admin_url, recreate_pg_database
 from tests.support import (
@@ -83,13 +82,13 @@ def test_no_messily_typed_affiliation_defeats_the_reviewer_evaluator_approver_or
     score_all(r)
     set_clock("2021-05-10T01:00:00Z")
     before = db.snapshot()
-    with pytest.raises(FourEyesViolation, match="in.approve belongs to the applicant"), r.uow() as s:
+    with pytest.raises(FourEyesViolation, match=r"in\.approve belongs to the applicant"), r.uow() as s:
         rounds.finalize(s, "in.approve", SCHEME, 2021)
     assert db.snapshot() == before
     r.finalize_and_end_notice()
     r.advance()
     before = db.snapshot()
-    with pytest.raises(FourEyesViolation, match="in.finance belongs to the applicant"), r.uow() as s:
+    with pytest.raises(FourEyesViolation, match=r"in\.finance belongs to the applicant"), r.uow() as s:
         payments.release(s, "in.finance", SCHEME)
     assert db.snapshot() == before
     assert _duty_check(db)["ok"]
@@ -128,7 +127,7 @@ def test_an_evaluator_uploading_for_a_case_of_its_own_organisation_is_refused_by
     rows = "".join(f"{r.refs[0]},{c},80,\n" for c in ("system_operation", "ip_output_quality", "ip_utilisation",
                                                         "innovation_capacity"))
     before = db.snapshot()
-    with pytest.raises(ValidationFailed, match="line 2: own.eval belongs to the applicant"), r.uow() as s:
+    with pytest.raises(ValidationFailed, match=r"line 2: own\.eval belongs to the applicant"), r.uow() as s:
         evaluation.upload(s, "own.eval", ("application_id,criterion,score,comment\n" + rows).encode(), "s.csv")
     assert db.snapshot() == before
     check = _duty_check(db)
@@ -194,6 +193,6 @@ def test_a_finance_officer_cannot_pay_what_an_approver_must_not(db: Any, tmp_pat
     r.finalize_and_end_notice()
     r.advance()
     before = db.snapshot()
-    with pytest.raises(PermissionDenied, match="wang.approve .* may not pay.batch"), r.uow() as s:
+    with pytest.raises(PermissionDenied, match=r"wang\.approve .* may not pay\.batch"), r.uow() as s:
         payments.release(s, "wang.approve", SCHEME)
     assert db.snapshot() == before
