@@ -6,8 +6,6 @@ from __future__ import annotations
 import csv
 import io
 import json
-import re
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -15,13 +13,14 @@ from pytest_bdd import given, parsers, scenarios, then, when
 from sqlalchemy import text
 from sqlmodel import select
 
-from flows.services import notice, payments, rounds
+from flows.services import notice, payments
 from models.tables import Payment
 from models.uow import unit_of_work
 from rules.errors import FourEyesViolation, IdempotencyConflict, RuleViolation
 from rules.money import parse_yuan
 from tests.conftest import FEATURES
-from tests.step_defs.world import World, assert_refused, flat, names_in, new_world
+from tests.step_defs.conftest import _confirm
+from tests.step_defs.world import World, assert_refused, flat, new_world
 from tests.support import SCHEME
 
 scenarios("certification_notice_payment.feature", features_base_dir=str(FEATURES))
@@ -30,11 +29,6 @@ scenarios("certification_notice_payment.feature", features_base_dir=str(FEATURES
 @pytest.fixture
 def world(db: Any, monkeypatch: pytest.MonkeyPatch) -> World:
     return new_world(db, monkeypatch)
-
-
-@pytest.fixture
-def ctx(tmp_path: Path) -> dict[str, Any]:
-    return {"out": tmp_path / "bank", "files": 0}
 
 
 def _line(cli: Any) -> dict[str, Any]:
@@ -54,14 +48,6 @@ def _rows(db: Any) -> dict[str, list[tuple[Any, ...]]]:
 
 # --- Given ------------------------------------------------------------------------------------
 
-@given(parsers.parse("the scored cases of {names}"))
-def scored_cases(world: World, names: str) -> None:
-    refs = [world.apply(name) for name in names_in(names)]
-    world.approve(refs)
-    world.score(dict.fromkeys(refs, 800))
-    assert {world.show(ref)["status"] for ref in refs} == {"scored"}
-
-
 @given(parsers.parse('the finance officer "{user}" belongs to {name}'))
 def affiliated_finance(world: World, user: str, name: str) -> None:
     world.add_user(user, ["finance"], world.uscc[name])
@@ -77,25 +63,10 @@ def approver_and_finance(world: World, user: str) -> None:
     world.add_user(user, ["approver", "finance"], "烟台市财政局")
 
 
-@given(parsers.parse('"{user}" has finalized the 2021 round on {day}'))
-def finalized(world: World, user: str, day: str) -> None:
-    world.clock(f"{day}T01:00:00Z")
-    with unit_of_work(world.db.engine) as s:
-        world.report = rounds.finalize(s, user, SCHEME, 2021)
-    assert world.report["funded"] == len(world.cases)
-
-
 @given(parsers.parse('"{user}" has objected to the award of {name}'))
 def has_objected(world: World, user: str, name: str) -> None:
     with unit_of_work(world.db.engine) as s:
         notice.object_to(s, user, world.ref(name), "证书状态存疑，请核实")
-
-
-@given("the notice period has ended")
-def notice_ended(world: World) -> None:
-    world.clock("2021-05-18T01:00:00Z")
-    world.advance()
-    assert {world.show(refs[0])["status"] for refs in world.cases.values()} == {"payable"}
 
 
 @given(parsers.parse("the certification-award line has ¥{amount} committed"))
@@ -105,49 +76,7 @@ def committed(cli: Any, ctx: dict[str, Any], amount: str) -> None:
     assert ctx["committed"] == parse_yuan(amount)
 
 
-def _batch(world: World, cli: Any, ctx: dict[str, Any], user: str) -> None:
-    world.result = cli("pay", "batch", "--out", str(ctx["out"]), "--as", user)
-    world.replay = lambda s: payments.batch(s, user, SCHEME)
-    m = re.search(r"batch (\d+)\b", flat(world.result.stdout))
-    ctx["bank_file"] = ctx["out"] / f"payment-batch-{int(m[1]):05d}.csv" if m else None
-
-
-@given(parsers.parse('"{user}" has made a payment batch'))
-def has_batched(world: World, cli: Any, ctx: dict[str, Any], user: str) -> None:
-    _batch(world, cli, ctx, user)
-    assert world.result.exit_code == 0 and ctx["bank_file"], world.result.stderr
-
-
-def _confirm(world: World, cli: Any, ctx: dict[str, Any], user: str, datatable: list[list[str]] | None) -> None:
-    if datatable is not None:
-        ctx["files"] += 1
-        path = ctx["out"].parent / f"bank-ack-{ctx['files']}.csv"
-        header, rows = datatable[0], datatable[1:]
-        # The bank echoes what it was sent (amount, payee, account) unless the table says otherwise.
-        sent = {r["idempotency_key"]: r for f in sorted(ctx["out"].glob("payment-batch-*.csv"))
-                for r in csv.DictReader(io.StringIO(f.read_bytes().decode("utf-8-sig")))}
-        echo = [c for c in ("amount_fen", "payee", "bank_account") if c not in header]
-        table = [header + echo] + [row + [sent.get(row[0], {}).get(c, "") for c in echo] for row in rows]
-        buf = io.StringIO()
-        csv.writer(buf, lineterminator="\r\n").writerows(table)
-        path.write_bytes(buf.getvalue().encode("utf-8"))
-        ctx["ack"] = path
-    world.result = cli("pay", "confirm", str(ctx["ack"]), "--json", "--as", user)
-
-
-@given(parsers.parse('"{user}" has imported the bank confirmation'))
-def has_confirmed(world: World, cli: Any, ctx: dict[str, Any], user: str, datatable: list[list[str]]) -> None:
-    _confirm(world, cli, ctx, user, datatable)
-    assert world.result.exit_code == 0, world.result.stderr
-
-
 # --- When -------------------------------------------------------------------------------------
-
-@when(parsers.parse("the advance run goes on {day}"))
-def advance_on(world: World, day: str) -> None:
-    world.clock(f"{day}T01:00:00Z")
-    world.advance()
-
 
 @when(parsers.parse('"{user}" objects to the award of {name} because "{reason}"'))
 def objects(world: World, cli: Any, user: str, name: str, reason: str) -> None:
@@ -175,18 +104,6 @@ def resolves(world: World, cli: Any, user: str, verb: str, name: str, reason: st
     assert world.result.exit_code == 0, world.result.stderr
 
 
-@when(parsers.parse('"{user}" makes a payment batch'))
-def batches(world: World, cli: Any, ctx: dict[str, Any], user: str) -> None:
-    world.remember()
-    _batch(world, cli, ctx, user)
-
-
-@when(parsers.parse('"{user}" imports the bank confirmation'))
-def confirms(world: World, cli: Any, ctx: dict[str, Any], user: str, datatable: list[list[str]]) -> None:
-    world.remember()
-    _confirm(world, cli, ctx, user, datatable)
-
-
 @when(parsers.parse('"{user}" imports the same bank confirmation again'))
 def confirms_again(world: World, cli: Any, ctx: dict[str, Any], user: str) -> None:
     world.remember()
@@ -209,13 +126,6 @@ def requested_again(world: World, ctx: dict[str, Any], name: str, key: str, amou
 
 
 # --- Then -------------------------------------------------------------------------------------
-
-@then(parsers.parse("the cases of {names} are in state {status} ({state_name})"))
-def cases_state(world: World, names: str, status: str, state_name: str) -> None:
-    for name in names_in(names):
-        case = world.show(world.ref(name))
-        assert (case["status"], case["state_name"]) == (status, state_name), (name, case["status"])
-
 
 @then(parsers.parse("the case of {name} is in state {status} ({state_name})"))
 def case_state(world: World, name: str, status: str, state_name: str) -> None:
@@ -312,16 +222,6 @@ def no_change(world: World, ctx: dict[str, Any]) -> None:
 
 @then(parsers.parse('the objection is refused naming "{text}"'))
 def objection_refused(world: World, text: str) -> None:
-    assert_refused(world.result, text)
-
-
-@then("no bank file is written")
-def no_file(ctx: dict[str, Any]) -> None:
-    assert sorted(p.name for p in ctx["out"].glob("*.csv")) == ["payment-batch-00001.csv"]
-
-
-@then(parsers.parse('the confirmation is refused naming "{text}"'))
-def confirmation_refused(world: World, text: str) -> None:
     assert_refused(world.result, text)
 
 
