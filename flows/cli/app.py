@@ -3,10 +3,12 @@ flow never import Prefect or WeasyPrint."""
 
 from __future__ import annotations
 
+import os
+
 import typer
 
 from flows.cli import audit_cmd, budget_cmd, people_cmd, policy_cmd
-from flows.cli.common import console, handled
+from flows.cli.common import AS_OPTION, console, handled
 from rules.constants import DEFAULT_POLICY_ID
 
 app = typer.Typer(
@@ -23,11 +25,20 @@ app.add_typer(people_cmd.applicant_app, name="applicant")
 app.add_typer(audit_cmd.app, name="audit")
 
 
+@app.callback()
+def _global(actor: str = typer.Option(None, "--as", help="Acting user for the command that follows (as its own "
+                                                           "--as, or IPFUND_USER).")) -> None:
+    """Workflow engine for public grants, subsidies and project performance evaluation."""
+    if actor:
+        os.environ["IPFUND_USER"] = actor  # every command reads --as from IPFUND_USER when not given
+
+
 @app.command("init")
 @handled
 def init(
     admin: str = typer.Option(..., "--admin", help="Name of the first admin user."),
     policy: str = typer.Option(DEFAULT_POLICY_ID, "--policy", help="Policy id (rules/policies/ID.yaml) or file."),
+    actor: str = AS_OPTION,
 ) -> None:
     """Create the schema, record the policy, and add the first admin."""
     from flows.services.setup import init as do_init

@@ -6,14 +6,14 @@ from pathlib import Path
 
 import typer
 
-from flows.cli.common import handled, print_json
+from flows.cli.common import AS_OPTION, handled, print_json
 
 
 @handled
 def bench(applications: int = typer.Option(10_000, "--applications", "-n", help="Applicants and applications"),
           workdir: Path = typer.Option(Path("bench-run"), "--dir", help="Working directory (bench.db is created)"),
           chunk: int = typer.Option(1000, "--chunk", help="Cases per task run"),
-          as_json: bool = typer.Option(False, "--json")) -> None:
+          as_json: bool = typer.Option(False, "--json"), actor: str = AS_OPTION) -> None:
     """Run a full certification round of N applications through the real flows and print the figures."""
     from flows.bench import run_bench
 

@@ -9,7 +9,7 @@ from typing import Any
 import typer
 from rich.table import Table
 
-from flows.cli.common import AS_OPTION, JSON_OPTION, console, handled, print_json, yuan
+from flows.cli.common import AS_OPTION, JSON_OPTION, console, handled, money_table, print_json, yuan
 from rules.errors import ValidationFailed
 
 app = typer.Typer(help="Budget plans, adjustments and the 三(二) fund rules.", no_args_is_help=True)
@@ -53,7 +53,7 @@ def adjust(
 
 @app.command("status")
 @handled
-def status(year: int = typer.Option(None, "--year"), as_json: bool = JSON_OPTION) -> None:
+def status(year: int = typer.Option(None, "--year"), as_json: bool = JSON_OPTION, actor: str = AS_OPTION) -> None:
     """Per rule: planned and actual (paid) figures, ratio, threshold, pass/fail and shortfall."""
     from flows.services import budget
     from models.uow import read_only
@@ -80,18 +80,18 @@ def render_status(st: dict[str, Any]) -> None:
             v = r[basis]
             t.add_row(f"{r['title']} {r['clause']}" if basis == "planned" else "", basis, yuan(v["value_fen"]),
                       str(v["ratio"]), v["threshold"], _mark(v["passed"]), yuan(v["shortfall_fen"]))
-    console.print(t)
+    console.print(money_table(t, "figure", "shortfall"))
     lt = Table(title="Budget lines")
     for c in ("code", "tags", "scheme", "allocated", "committed", "paid", "available"):
         lt.add_column(c, justify="right" if c in ("allocated", "committed", "paid", "available") else "left")
     for ln in st["lines"]:
         lt.add_row(ln["code"], ",".join(ln["tags"]), ln["scheme"] or "", yuan(ln["allocated_fen"]),
                    yuan(ln["committed_fen"]), yuan(ln["paid_fen"]), yuan(ln["available_fen"]))
-    console.print(lt)
+    console.print(money_table(lt, "allocated", "committed", "paid", "available"))
     stbl = Table(title="Fund sources")
     for c in ("source", "received", "unallocated", "allocated", "committed", "paid"):
         stbl.add_column(c, justify="left" if c == "source" else "right")
     for src, v in st["sources"].items():
         stbl.add_row(src, yuan(v["received"]), yuan(v["unallocated"]), yuan(v["allocated"]), yuan(v["committed"]),
                      yuan(v["paid"]))
-    console.print(stbl)
+    console.print(money_table(stbl, "received", "unallocated", "allocated", "committed", "paid"))

@@ -8,9 +8,9 @@ from typing import Any, ParamSpec, TypeVar
 
 import typer
 
-from flows.cli.output import console, err_console, exit_code_for, print_json, yuan
+from flows.cli.output import console, err_console, exit_code_for, money_table, print_json, yuan
 
-__all__ = ["AS_OPTION", "JSON_OPTION", "console", "err_console", "fail", "handled", "print_json", "yuan"]
+__all__ = ["AS_OPTION", "JSON_OPTION", "console", "err_console", "fail", "handled", "money_table", "print_json", "yuan"]
 
 
 AS_OPTION: Any = typer.Option(None, "--as", envvar="IPFUND_USER", help="Acting user (or set IPFUND_USER).")

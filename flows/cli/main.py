@@ -10,7 +10,13 @@ from typing import Any
 def main() -> None:
     from flows.cli.review_view import run_fast_review
 
-    code = run_fast_review(sys.argv[1:])  # `review queue|next`, run all day: no Typer at all
+    argv = sys.argv[1:]
+    # `ipfund --as USER review next ...` is `ipfund review next --as USER ...` (a later --as still wins).
+    if len(argv) >= 4 and argv[0] == "--as":
+        argv = [*argv[2:4], "--as", argv[1], *argv[4:]]
+    elif len(argv) >= 3 and argv[0].startswith("--as="):
+        argv = [*argv[1:3], argv[0], *argv[3:]]
+    code = run_fast_review(argv)  # `review queue|next`, run all day: no Typer at all
     if code is not None:
         raise SystemExit(code)
     from flows.cli.app import app

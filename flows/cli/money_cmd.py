@@ -8,7 +8,17 @@ from typing import Any
 import typer
 from rich.table import Table
 
-from flows.cli.common import AS_OPTION, JSON_OPTION, console, err_console, fail, handled, print_json, yuan
+from flows.cli.common import (
+    AS_OPTION,
+    JSON_OPTION,
+    console,
+    err_console,
+    fail,
+    handled,
+    money_table,
+    print_json,
+    yuan,
+)
 
 round_app = typer.Typer(help="Ranking and allocation within budget (择优、不超额).", no_args_is_help=True)
 notice_app = typer.Typer(help="Public notice (公示) and objections.", no_args_is_help=True)
@@ -27,7 +37,7 @@ def render_report(r: dict[str, Any], title: str) -> None:
     t.add_row("total awarded", yuan(r["total_fen"]))
     t.add_row("remaining budget", yuan(r["remaining_fen"]))
     t.add_row("eligible but unfunded", f"{r['eligible_unfunded']} ({yuan(r['eligible_unfunded_fen'])})")
-    console.print(t)
+    console.print(money_table(t, "value"))
 
 
 @round_app.command("trial")
@@ -50,7 +60,7 @@ def trial(scheme: str = typer.Argument("certification-award"), year: int = typer
         for c in r["cases"]:
             t.add_row(str(c["rank"] or ""), c["ref"], c["final_score"] or "", c["outcome"], yuan(c["award_fen"]),
                       c["reason"])
-        console.print(t)
+        console.print(money_table(t, "award"))
 
 
 @round_app.command("finalize")

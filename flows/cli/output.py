@@ -69,3 +69,32 @@ def print_json(data: Any) -> None:
 
 def yuan(fen: int | None) -> str:
     return "" if fen is None else format_yuan(fen)
+
+
+def money_table(table: Any, *money: str) -> Any:
+    """Money is never cut off: the named columns keep the full width of their widest amount and never
+    wrap; the other columns wrap their text instead of truncating it. When the table cannot fit the
+    terminal that way (80 columns), it is printed as one block per row (field, value) instead. Call
+    after the rows are added; print what it returns."""
+    from rich.cells import cell_len
+    from rich.table import Table
+
+    for col in table.columns:
+        widest = max(cell_len(str(c)) for c in [col.header, *col._cells])
+        if str(col.header) in money:
+            col.no_wrap = True
+            col.min_width = widest
+        else:
+            col.overflow = "fold"
+            col.min_width = min(widest, 10)
+    # Each column: its minimum, one space of padding either side and one border; plus the last border.
+    needed = sum((c.min_width or 1) + 3 for c in table.columns) + 1
+    if needed <= console.width:
+        return table
+    blocks = Table(title=table.title, show_header=False, show_lines=False)
+    blocks.add_column("field")
+    blocks.add_column("value", overflow="fold")
+    for i in range(table.row_count):
+        for j, col in enumerate(table.columns):
+            blocks.add_row(str(col.header), col._cells[i], end_section=j == len(table.columns) - 1)
+    return blocks

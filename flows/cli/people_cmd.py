@@ -36,7 +36,7 @@ def user_add(
 
 @user_app.command("list")
 @handled
-def user_list(as_json: bool = JSON_OPTION) -> None:
+def user_list(as_json: bool = JSON_OPTION, actor: str = AS_OPTION) -> None:
     from flows.services import users
     from models.uow import read_only
 
@@ -85,7 +85,7 @@ def applicant_bank(applicant: str = typer.Argument(..., help="Credit code (or id
 
 @applicant_app.command("list")
 @handled
-def applicant_list(as_json: bool = JSON_OPTION) -> None:
+def applicant_list(as_json: bool = JSON_OPTION, actor: str = AS_OPTION) -> None:
     from flows.services import applicants
     from models.uow import read_only
 

@@ -8,7 +8,7 @@ from pathlib import Path
 import typer
 from rich.table import Table
 
-from flows.cli.common import JSON_OPTION, console, handled, print_json
+from flows.cli.common import AS_OPTION, JSON_OPTION, console, handled, print_json
 from rules.constants import DEFAULT_POLICY_ID
 
 app = typer.Typer(help="Policy parameters: every ratio, cap and threshold with its clause.", no_args_is_help=True)
@@ -20,6 +20,7 @@ def show(
     policy: str = typer.Option(None, "--policy", help="Policy id or file (default: the database's, else yantai-2020)."),
     as_of: str = typer.Option(None, "--as-of", help="Show the value in force on this date (YYYY-MM-DD)."),
     as_json: bool = JSON_OPTION,
+    actor: str = AS_OPTION,
 ) -> None:
     """Print the parameters with unit, clause, dated values and whether they are illustrative."""
     from rules.policy import load_policy, parameter_rows
@@ -45,7 +46,8 @@ def show(
 
 @app.command("check")
 @handled
-def check(file: Path = typer.Argument(..., exists=True, dir_okay=False, help="Policy YAML file to validate.")) -> None:
+def check(file: Path = typer.Argument(..., exists=True, dir_okay=False, help="Policy YAML file to validate."),
+          actor: str = AS_OPTION) -> None:
     """Validate a policy file; every problem is listed with its key path."""
     from rules.policy import load_policy_file
 

@@ -7,7 +7,7 @@ from pathlib import Path
 import typer
 from rich.table import Table
 
-from flows.cli.common import AS_OPTION, JSON_OPTION, console, handled, print_json, yuan
+from flows.cli.common import AS_OPTION, JSON_OPTION, console, handled, money_table, print_json, yuan
 from flows.cli.review_view import render_case, show_next, show_queue
 
 application_app = typer.Typer(help="Applications (申报): import, list, show, withdraw, resubmit.", no_args_is_help=True)
@@ -65,7 +65,7 @@ def app_list(scheme: str = typer.Option(None, "--scheme"), status: str = typer.O
     for r in rows:
         t.add_row(r["ref"], r["applicant"], r["status"], r["final_score"] or "", str(r["rank"] or ""),
                   r["outcome"] or "", yuan(r["award_fen"]))
-    console.print(t)
+    console.print(money_table(t, "award"))
 
 
 @application_app.command("show")
