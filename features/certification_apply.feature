@@ -53,6 +53,19 @@ Feature: Applying for the certification award (贯标认证奖励) and the autom
       | 2019-12-31 | fails  | rejected      | 不予受理   |
       | 2020-01-01 | passes | formal_review | 形式审查   |
 
+  Scenario Outline: A certificate issued more than 24 months before the application is outside the window
+    Given it is 2022-06-15
+    When "haituo.ip" applies with certificate 165IP2100101R0M issued on <date> by 中知(北京)认证有限公司
+    And the automatic checks run
+    Then its certification_window check <result>, saying "certified on <date>; window 2020-06-15 – 2022-06-15"
+
+    Examples:
+      | date       | result |
+      | 2020-06-14 | fails  |
+      | 2020-06-15 | passes |
+      | 2022-06-15 | passes |
+      | 2022-06-16 | fails  |
+
   Scenario: A certificate already claimed by an earlier application is not rewarded twice (不重复奖励)
     Given 烟台海拓机械有限公司 has applied with certificate 165IP2100101R0M and passed the automatic checks
     When "haituo.ip" applies with certificate 165IP2100101R0M issued on 2021-01-15 by 中知(北京)认证有限公司

@@ -60,8 +60,14 @@ def test_a_negative_payment_is_refused(db: Any, paid_round: Any) -> None:
     refused(db, "UPDATE payment SET amount_fen = -1")
 
 
-def test_a_payment_for_a_missing_application_is_refused(db: Any, paid_round: Any) -> None:
-    refused(db, "UPDATE payment SET application_id = 999999")
+def test_a_payment_for_a_missing_application_is_refused_by_the_foreign_key(db: Any, paid_round: Any) -> None:
+    """One payment only (several moved to one case would hit the one-live-payment index instead), and the
+    refusal must name the foreign key: without `PRAGMA foreign_keys=ON` SQLite accepts it."""
+    one = "(SELECT MIN(id) FROM payment)"
+    msg = refused(db, f"UPDATE payment SET application_id = 999999 WHERE id = {one}")
+    assert "FOREIGN KEY" in msg.upper(), msg
+    with db.engine.begin() as conn:  # the control: the same row pointed at an existing case is accepted
+        conn.execute(text(f"UPDATE payment SET line_code = line_code WHERE id = {one}"))
 
 
 def test_two_active_scores_for_one_criterion_are_refused(db: Any, paid_round: Any) -> None:

@@ -80,6 +80,11 @@ def _submitted(world: World, applicant: str) -> None:
         world.filed(applicant, m.group(1))
 
 
+@given(parsers.parse("it is {day}"))
+def it_is(world: World, day: str) -> None:
+    world.clock(f"{day}T02:00:00Z")
+
+
 @when(parsers.parse('"{user}" applies with certificate {cert} issued on {date} by {body}'))
 def applies(world: World, cli: Any, user: str, cert: str, date: str, body: str) -> None:
     world.remember()
