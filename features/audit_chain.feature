@@ -46,3 +46,32 @@ Feature: The hash-chained audit log
     Given someone with DBA rights has dropped the append-only trigger of the audit log
     When they delete entry #2 and commit
     Then "ipfund audit verify" fails naming entry #3 as "sequence gap: expected 2, found 3"
+
+  # The chain alone cannot see its newest entries removed, or the log rewritten from some entry on with
+  # every later hash recomputed: what is left still verifies. A signed checkpoint (the head of the log —
+  # entry number, hash, time — signed with the installation's audit key, which is not in the database,
+  # and kept outside it) can, in the way Certificate Transparency's signed tree heads do.
+
+  Scenario: Removing the newest entries is found by a signed checkpoint, though the chain still verifies
+    Given the installation signs a checkpoint of the audit log after every change
+    And the admin has added the reviewers "li", "zhao" and "qian"
+    And someone with DBA rights has dropped the append-only trigger of the audit log
+    When they delete the last 3 entries and commit
+    Then "ipfund audit verify" fails naming checkpoint #7 as "the audit log was truncated (entries #5–#7 are missing)"
+    But checked without its checkpoints the shortened log still verifies
+
+  Scenario: Rewriting the log from the middle, every later hash recomputed, is found by a signed checkpoint
+    Given the installation signs a checkpoint of the audit log after every change
+    And the admin has added the reviewers "li", "zhao" and "qian"
+    And someone with DBA rights has dropped the append-only trigger of the audit log
+    When they make "li" an admin in entry #5 and recompute every later hash
+    Then "ipfund audit verify" fails naming checkpoint #5 as "the audit log was rewritten at or before entry #5"
+    But checked without its checkpoints the rewritten log still verifies
+
+  Scenario: Checkpoints forged without the audit key are found
+    Given the installation signs a checkpoint of the audit log after every change
+    And the admin has added the reviewers "li", "zhao" and "qian"
+    And someone with DBA rights has dropped the append-only trigger of the audit log
+    When they make "li" an admin in entry #5 and recompute every later hash
+    And they replace the checkpoints with ones signed by a key of their own
+    Then "ipfund audit verify" fails naming checkpoint #5 as "not by the trusted audit key"

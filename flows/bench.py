@@ -176,6 +176,9 @@ def run_bench(n: int, workdir: Path, chunk: int = 1000) -> dict[str, Any]:
     for suffix in ("", "-wal", "-shm"):
         Path(f"{db}{suffix}").unlink(missing_ok=True)
     os.environ["IPFUND_DATABASE_URL"] = f"sqlite:///{db}"
+    # Signed audit checkpoints (when an audit key is configured) of this bench database only, fresh each run.
+    os.environ["IPFUND_CHECKPOINTS"] = f"{db}.checkpoints"
+    shutil.rmtree(f"{db}.checkpoints", ignore_errors=True)
     os.environ["IPFUND_NOW"] = "2021-03-01T01:00:00Z"
     os.environ.setdefault("PREFECT_LOGGING_LEVEL", "WARNING")
     from flows import synthetic

@@ -9,6 +9,7 @@ from sqlalchemy import text
 from sqlmodel import Session, col, select
 
 from models.bulk import insert_rows
+from models.checkpoints import note_head
 from models.clock import stamp
 from models.tables import AuditEvent
 from rules.audit_chain import GENESIS_HASH, ChainBreak, canonical_json, event_body, event_hash
@@ -30,6 +31,7 @@ def append(session: Session, *, actor: str, action: str, subject: str, payload: 
                     hash=event_hash(prev, seq, at, actor, action, subject, body))
     session.add(ev)
     session.flush()
+    note_head(session, seq, ev.hash)
     return ev
 
 
@@ -59,6 +61,7 @@ def append_many(session: Session, events: list[dict[str, Any]]) -> None:
         rows.append((seq, at, actor, action, subject, body, prev, h))
         prev = h
     insert_rows(session, t, _COLUMNS, rows)
+    note_head(session, seq, prev)
 
 
 def verify(session: Session, batch: int = 20000, from_seq: int = 0) -> tuple[int, ChainBreak | None]:

@@ -14,6 +14,7 @@ from typing import TypeVar
 from sqlalchemy.engine import Engine
 from sqlmodel import Session
 
+from models import checkpoints
 from models.db import get_engine
 
 T = TypeVar("T")
@@ -30,6 +31,7 @@ def unit_of_work(engine: Engine | None = None) -> Iterator[Session]:
         raise
     finally:
         session.close()
+    checkpoints.after_commit(session)  # the signed head of what this unit appended (models/checkpoints.py)
 
 
 @contextmanager

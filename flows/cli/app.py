@@ -49,6 +49,15 @@ def init(
     with unit_of_work(engine) as s:
         do_init(engine, s, admin, policy)
     console.print(f"[green]initialised[/] {database_url()} with policy {policy}; admin {admin}")
+    from models import checkpoints
+
+    if checkpoints.key_path().exists():
+        console.print(f"  audit checkpoints are signed with {checkpoints.key_path()} and kept in "
+                      f"{checkpoints.location()}", highlight=False, soft_wrap=True)
+    else:
+        console.print(f"  [yellow]no audit key[/] at {checkpoints.key_path()}: no signed checkpoints are written, so "
+                      "truncation or rewriting of the audit log cannot be detected; create one with "
+                      "`ipfund audit keygen`", highlight=False, soft_wrap=True)
 
 
 def register_late_commands() -> None:

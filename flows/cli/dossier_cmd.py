@@ -50,6 +50,7 @@ def _one(kind: str, key: str, out: Path | None, issue: bool, actor: str | None, 
     info = {"file": str(path), "document_id": d.number, "kind": d.kind, "key": d.key, "pages": pages,
             "sha256": result.sha256, "data_sha256": d.data_sha256, "created": d.created,
             "anchor_seq": d.data["chain"]["seq"], "anchor_hash": d.data["chain"]["hash"], "issued": event,
+            "checkpoint": d.data["chain"].get("checkpoint"),
             "manifest": result.manifest}
     if as_json:
         print_json(info)
@@ -58,6 +59,10 @@ def _one(kind: str, key: str, out: Path | None, issue: bool, actor: str | None, 
                   soft_wrap=True)
     console.print(f"  sha256 {result.sha256}\n  data sha256 {d.data_sha256}\n  audit anchor "
                   f"#{info['anchor_seq']} {info['anchor_hash']}", highlight=False, soft_wrap=True)
+    cp = info["checkpoint"]
+    console.print(f"  signed checkpoint #{cp['seq']} ({cp['at']}, key {cp['key'][:16]}…) covers the anchor" if cp else
+                  "  [yellow]no signed checkpoint covers the anchor[/] (no audit key, or none written since): the "
+                  "dossier says so", highlight=False, soft_wrap=True)
     if event:
         console.print(f"  [green]issued[/]: audit event #{event['seq']} by {event['actor']} records the sha256 "
                       "and render manifest", highlight=False, soft_wrap=True)
@@ -183,9 +188,10 @@ def verify(
     with read_only() as s:
         dossier.check_may_read(s, actor)
         report = dossier.verify(s, file.read_bytes(), kind, key)
+    signed_ok = report.checkpoint.get("ok", True)
     if as_json:
         print_json(report.as_dict())
-        if not report.identical:
+        if not (report.identical and signed_ok):
             raise typer.Exit(1)
         return
     if report.identical:
@@ -196,7 +202,16 @@ def verify(
                           soft_wrap=True)
         if not report.issued:
             console.print("  (no dossier.issue event records this file's sha256)", highlight=False)
-        return
+        if signed_ok:
+            console.print(f"  {report.checkpoint.get('message', '')}", highlight=False, markup=False, soft_wrap=True)
+            return
+    if not signed_ok:
+        from rich.markup import escape
+
+        err_console.print(f"[bold red]× checkpoint[/]: {escape(report.checkpoint['message'])}", highlight=False,
+                          soft_wrap=True)
+    if report.identical:
+        raise typer.Exit(1)
     err_console.print(f"[bold red]× differs[/] ({report.verdict}): {file} is not the dossier the database renders "
                       f"today ({report.expected_document_id}, sha256 {report.expected_sha256}); file sha256 "
                       f"{report.file_sha256}", highlight=False, soft_wrap=True)
@@ -230,6 +245,7 @@ def bench(
     sequential: int = typer.Option(4, "--sequential", help="Dossiers rendered on one core first."),
     out: Path = typer.Option(None, "--out", help="Directory for the PDFs (default: a temporary one)."),
     as_json: bool = JSON_OPTION,
+    actor: str = AS_OPTION,
 ) -> None:
     """Measure rendering speed on the current database.
 

@@ -26,6 +26,10 @@ Choices that make the document a function of the data (documented here, relied o
   therefore never change the dossier. A year dossier is anchored the same way to the latest event of
   the year: ``year:Y``, ``line:Y:*``, ``round:*:Y:*``, the events of the year's cases, their payment
   batches and bank confirmations.
+* **Signed checkpoint.** ``chain.checkpoint`` is the earliest signed checkpoint of the audit log
+  (``models/checkpoints.py``) whose sequence number covers the anchor and whose signature verifies
+  with the trusted key, or None; later checkpoints cover later entries, so the choice does not change.
+  ``verify`` checks the file's embedded checkpoint with the trusted public key and against the chain.
 * **Issuing never changes what was issued.** ``dossier.issue`` events have subject
   ``dossier:<ref>`` or ``dossier:year:<Y>``, which no anchor query matches.
 * **Document date** (``created``, PDF ``/CreationDate``) = the UTC date of the anchor event.
@@ -69,7 +73,7 @@ import templates as templates_pkg
 from flows.services import cases
 from flows.services.budget import actual_figures, planned_figures, thresholds
 from flows.services.context import SYSTEM_ACTOR, acting, current_policy
-from models import audit, ledger
+from models import audit, checkpoints, ledger
 from models.tables import (
     Account,
     Applicant,
@@ -225,7 +229,7 @@ def _anchor(session: Session, seqs: Iterable[int], chain: ChainStatus | None) ->
     anchor_seq = max(seqs, default=0)
     if anchor_seq == 0:
         return {"seq": 0, "at": None, "hash": GENESIS_HASH, "head_hash": GENESIS_HASH, "verified": True,
-                "verified_from": 1, "verified_through": 0, "break_seq": None, "problem": None}
+                "verified_from": 1, "verified_through": 0, "break_seq": None, "problem": None, "checkpoint": None}
     ev = session.get(AuditEvent, anchor_seq)
     assert ev is not None
     reusable = chain is not None and (chain.checked_through >= anchor_seq or (
@@ -234,7 +238,9 @@ def _anchor(session: Session, seqs: Iterable[int], chain: ChainStatus | None) ->
     broken = status.break_seq is not None and status.break_seq <= anchor_seq
     return {"seq": ev.seq, "at": ev.at, "hash": ev.hash, "head_hash": ev.hash, "verified": not broken,
             "verified_from": 1, "verified_through": ev.seq, "break_seq": status.break_seq if broken else None,
-            "problem": status.problem if broken else None}
+            "problem": status.problem if broken else None,
+            # The earliest signed checkpoint covering the anchor (models/checkpoints.py): fixed once written.
+            "checkpoint": checkpoints.covering(session, ev.seq)}
 
 
 def _people(session: Session, names: Iterable[str]) -> list[dict[str, Any]]:
@@ -959,9 +965,40 @@ class VerifyReport:
     page_differences: list[dict[str, Any]] = field(default_factory=list)
     first_byte_difference: int | None = None
     issued: list[dict[str, Any]] = field(default_factory=list)
+    checkpoint: dict[str, Any] = field(default_factory=dict)  # the embedded checkpoint, checked (ok, message)
 
     def as_dict(self) -> dict[str, Any]:
         return {k: getattr(self, k) for k in self.__dataclass_fields__}
+
+
+def check_embedded_checkpoint(session: Session, data: dict[str, Any] | None) -> dict[str, Any]:
+    """The signed checkpoint a dossier file embeds (``chain.checkpoint``), checked with the trusted
+    public key of this installation (never a key the file names) and against the chain."""
+    from rules import checkpoints as signed
+
+    cp = ((data or {}).get("chain") or {}).get("checkpoint")
+    if not cp:
+        return {"present": False, "ok": True, "message": "the dossier embeds no signed checkpoint: no checkpoint "
+                "covered its anchor when it was rendered"}
+    try:
+        parsed = signed.parse({k: v for k, v in cp.items() if k != "matches_chain"})
+        trusted = checkpoints.trusted_public_key()
+    except (ValueError, TypeError) as exc:
+        return {"present": True, "ok": False, "message": f"the embedded checkpoint cannot be checked ({exc})"}
+    if trusted is None:
+        return {"present": True, "ok": False, "seq": parsed.seq, "message": (
+            f"the embedded checkpoint #{parsed.seq} cannot be verified: no trusted public key at "
+            f"{checkpoints.public_key_path()} (set {checkpoints.ENV_PUBLIC_KEY})")}
+    t = AuditEvent.__table__  # type: ignore[attr-defined]
+    length = int(session.execute(select(func.coalesce(func.max(t.c.seq), 0))).scalar_one())
+    problem = signed.signature_problem(parsed, trusted) or signed.chain_problem(
+        parsed, checkpoints.stored_hashes(session, [parsed.seq]).get(parsed.seq), length)
+    if problem:
+        return {"present": True, "ok": False, "seq": parsed.seq,
+                "message": f"the embedded checkpoint #{parsed.seq}: {problem}"}
+    return {"present": True, "ok": True, "seq": parsed.seq, "message": (
+        f"the embedded checkpoint #{parsed.seq} (signed {parsed.at}, key {parsed.key[:16]}…) verifies with the "
+        f"trusted key and the chain still holds entry #{parsed.seq} with the hash it signed")}
 
 
 def _identify(pdf: bytes) -> tuple[dict[str, Any] | None, bytes | None, dict[str, str] | None, list[str]]:
@@ -1022,6 +1059,7 @@ def verify(session: Session, pdf: bytes, kind: str | None = None, key: str | Non
         "document_id"), kind=kind, key=key, file_sha256=file_sha, expected_sha256=fresh.sha256,
         expected_document_id=d.number)
     report.issued = issued_records(session, file_sha, d.subject)
+    report.checkpoint = check_embedded_checkpoint(session, data)
     if report.identical:
         report.messages.append(f"identical: the database renders exactly this file ({d.number}, sha256 {file_sha})")
         return report

@@ -16,6 +16,7 @@ def test_the_benchmark_runs_a_small_round_end_to_end(prefect_api: None, tmp_path
 
     monkeypatch.setenv("IPFUND_DATABASE_URL", "sqlite://")  # restored after the test
     monkeypatch.setenv("IPFUND_NOW", "2021-03-01T01:00:00Z")
+    monkeypatch.setenv("IPFUND_CHECKPOINTS", str(tmp_path / "checkpoints"))  # run_bench sets its own; restored
     try:
         summary = run_bench(60, tmp_path, chunk=25)
     finally:

@@ -152,3 +152,81 @@ def verify_fails(cli: Any, seq: int, problem: str) -> None:
     assert problem in err, err
     out = json.loads(cli("audit", "verify", "--json").stdout)
     assert (out["ok"], out["first_bad_seq"]) == (False, seq)
+
+
+# --- signed checkpoints ---------------------------------------------------------------------------------
+
+@given("the installation signs a checkpoint of the audit log after every change")
+def signing(ctx: dict[str, Any], cli: Any, tmp_path: Any, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("IPFUND_AUDIT_KEY", str(tmp_path / "audit-key.pem"))
+    monkeypatch.setenv("IPFUND_CHECKPOINTS", str(tmp_path / "checkpoints"))
+    r = cli("audit", "keygen")
+    assert r.exit_code == 0, r.stderr
+    ctx["checkpoints"] = tmp_path / "checkpoints" / "checkpoints.jsonl"
+
+
+@given(parsers.parse('the admin has added the reviewers "{a}", "{b}" and "{c}"'))
+def add_reviewers(ctx: dict[str, Any], cli: Any, a: str, b: str, c: str) -> None:
+    for name in (a, b, c):
+        r = cli("user", "add", name, "--role", "reviewer", "--as", "admin")
+        assert r.exit_code == 0, r.stderr
+    assert len(ctx["checkpoints"].read_text().splitlines()) == 3  # one checkpoint per change
+
+
+@when(parsers.parse("they delete the last {n:d} entries and commit"))
+def delete_last(db: Any, n: int) -> None:
+    top = db.scalar("SELECT MAX(seq) FROM audit_event")
+    with db.engine.begin() as conn:
+        assert conn.execute(text("DELETE FROM audit_event WHERE seq > :s"), {"s": top - n}).rowcount == n
+
+
+@when(parsers.parse('they make "{name}" an admin in entry #{seq:d} and recompute every later hash'))
+def rewrite(db: Any, name: str, seq: int) -> None:
+    from rules.audit_chain import event_hash
+
+    with db.engine.begin() as conn:
+        rows = conn.execute(text("SELECT seq, at, actor, action, subject, payload, prev_hash FROM audit_event "
+                                 "WHERE seq >= :s ORDER BY seq"), {"s": seq}).all()
+        assert rows[0][4] == f"user:{name}" and '"reviewer"' in rows[0][5]
+        prev = rows[0][6]
+        for s, at, actor, action, subject, payload, _prev in rows:
+            payload = payload.replace('"reviewer"', '"admin"') if s == seq else payload
+            h = event_hash(prev, s, at, actor, action, subject, payload)
+            conn.execute(text("UPDATE audit_event SET payload = :p, prev_hash = :ph, hash = :h WHERE seq = :s"),
+                         {"p": payload, "ph": prev, "h": h, "s": s})
+            prev = h
+
+
+@when("they replace the checkpoints with ones signed by a key of their own")
+def forge(ctx: dict[str, Any], db: Any, tmp_path: Any) -> None:
+    from models.checkpoints import _read_key, generate_key
+    from rules.checkpoints import sign
+
+    generate_key(tmp_path / "forger.pem")
+    key = _read_key(tmp_path / "forger.pem", "private")
+    assert key is not None
+    with db.engine.connect() as conn:
+        rows = conn.execute(text("SELECT seq, hash FROM audit_event WHERE seq >= 5 ORDER BY seq")).all()
+    ctx["checkpoints"].write_text("".join(sign(key, s, h, "2021-12-31T00:00:00.000000Z").line() for s, h in rows))
+
+
+@then(parsers.parse('"ipfund audit verify" fails naming checkpoint #{seq:d} as "{problem}"'))
+def verify_fails_at_checkpoint(ctx: dict[str, Any], cli: Any, seq: int, problem: str) -> None:
+    r = cli("audit", "verify")
+    assert r.exit_code == 1, r.stdout
+    assert "Traceback" not in r.stderr
+    err = " ".join(r.stderr.split())
+    assert f"checkpoint #{seq} at {ctx['checkpoints']}:" in err, err
+    assert problem in err, err
+    out = json.loads(cli("audit", "verify", "--json").stdout)
+    assert out["ok"] is False and out["chain_ok"] is True  # the chain itself verifies: only a checkpoint sees it
+    assert seq in [p["seq"] for p in out["checkpoints"]["problems"]]
+
+
+@then(parsers.parse("checked without its checkpoints the {what} log still verifies"))
+def control(cli: Any, tmp_path: Any, what: str) -> None:
+    empty = tmp_path / "none"
+    empty.mkdir()
+    r = cli("audit", "verify", "--checkpoints", str(empty))
+    assert r.exit_code == 0, r.stderr
+    assert "cannot be detected without checkpoints" in " ".join(r.stdout.split())
