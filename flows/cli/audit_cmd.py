@@ -17,7 +17,7 @@ app = typer.Typer(help="The hash-chained audit log.", no_args_is_help=True)
 def verify(checkpoints_at: Path = typer.Option(
         None, "--checkpoints", help="Directory (or .jsonl file) of signed checkpoints to check the chain against "
         "(default: IPFUND_CHECKPOINTS, else beside the database)."),
-        as_json: bool = JSON_OPTION) -> None:
+        as_json: bool = JSON_OPTION, actor: str = AS_OPTION) -> None:
     """Walk the chain, then check it against every signed checkpoint; exit 1 naming the first entry that
     does not verify, or each checkpoint the chain is shorter than, differs from, or that is not signed
     by the trusted key (IPFUND_AUDIT_PUBKEY)."""
@@ -89,7 +89,7 @@ def keygen(out: Path = typer.Option(None, "--out", help="Private key file (defau
 @app.command("log")
 @handled
 def log(subject: str = typer.Option(None, "--subject"), limit: int = typer.Option(None, "--limit"),
-        as_json: bool = JSON_OPTION) -> None:
+        as_json: bool = JSON_OPTION, actor: str = AS_OPTION) -> None:
     from flows.services import audit_log
     from models.uow import read_only
 
