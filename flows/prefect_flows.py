@@ -14,9 +14,58 @@ from typing import Any
 os.environ.setdefault("PREFECT_SERVER_ANALYTICS_ENABLED", "false")
 os.environ.setdefault("PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS", "90")
 
+import logging
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+
 from prefect import flow, task
 
 from flows.services import advance as svc
+from rules.errors import RuleViolation
+
+
+def is_refusal(exc: BaseException) -> bool:
+    """A refusal (a rule, permission or validation said no; nothing was written), not a bug."""
+    return isinstance(exc, RuleViolation)
+
+
+class _RefusalFilter(logging.Filter):
+    """Drops Prefect's console records about a refusal: the task/flow-run "failed with exception" records
+    (with their tracebacks) and the "Finished in state Failed(... <the refusal>)" lines that follow them.
+    Records about anything else, a bug above all, pass untouched."""
+
+    def __init__(self, refusal: Callable[[BaseException], bool]) -> None:
+        super().__init__("ipfund-refusals")
+        self.refusal = refusal
+        self.seen: list[str] = []  # "Type: message" of each refusal dropped so far
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if not record.name.startswith(("prefect.task_runs", "prefect.flow_runs")) or record.levelno < logging.ERROR:
+            return True
+        exc = record.exc_info[1] if record.exc_info else None
+        if exc is not None:
+            if not self.refusal(exc):
+                return True
+            self.seen.append(f"{type(exc).__name__}: {str(exc).splitlines()[0] if str(exc) else ''}")
+            return False
+        message = record.getMessage()
+        return not any(s in message for s in self.seen)
+
+
+@contextmanager
+def quiet_refusals(refusal: Callable[[BaseException], bool] = is_refusal) -> Iterator[None]:
+    """Run flows without Prefect printing tracebacks for refusals: the caller (the CLI) prints the
+    refusal's own message once. Only the console handlers are filtered (the Prefect API still gets
+    every log record), and a bug still shows its traceback."""
+    quiet = _RefusalFilter(refusal)
+    handlers = [h for h in logging.getLogger().handlers if isinstance(h, logging.StreamHandler)]
+    for h in handlers:
+        h.addFilter(quiet)
+    try:
+        yield
+    finally:
+        for h in handlers:
+            h.removeFilter(quiet)
 
 
 @task(name="advance-stage", retries=0)

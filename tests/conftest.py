@@ -8,7 +8,7 @@ import tempfile
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 
 import pytest
 from sqlalchemy import text
@@ -96,16 +96,60 @@ class Db:
         with self.engine.connect() as conn:
             return conn.execute(text(sql), params).scalar()
 
-    def snapshot(self) -> dict[str, int]:
-        """Row counts of every table: "nothing was written" means this is unchanged."""
-        from sqlmodel import SQLModel
+    def snapshot(self) -> dict[str, TableDigest]:
+        """Every table's content: row count and the sha256 of its rows (every column, in primary-key
+        order, in a canonical text form that is the same on SQLite and PostgreSQL). "Nothing was
+        written" means this is unchanged: an UPDATE in place changes it as surely as an INSERT."""
+        return content_snapshot(self.engine)
 
-        out = {}
-        with self.engine.connect() as conn:
-            for name in sorted(SQLModel.metadata.tables):
-                out[name] = conn.execute(text(f"SELECT COUNT(*) FROM {name}")).scalar_one()
-            out["balances"] = conn.execute(text("SELECT COALESCE(SUM(ABS(balance_fen)),0) FROM account")).scalar_one()
-        return out
+
+class TableDigest(NamedTuple):
+    rows: int
+    sha256: str
+
+
+def _canonical(value: Any) -> Any:
+    """One text form per value whatever the driver returns: SQLite stores booleans as 0/1 where
+    PostgreSQL returns True/False; bytes as hex; anything else (Decimal, dates) as its str."""
+    if value is None or isinstance(value, str):
+        return value
+    if isinstance(value, bool):
+        return int(value)
+    if isinstance(value, int):
+        return value
+    if isinstance(value, bytes | bytearray | memoryview):
+        return bytes(value).hex()
+    return str(value)
+
+
+def content_snapshot(engine: Engine) -> dict[str, TableDigest]:
+    """Table name -> (rows, sha256 of the rows) for every table of the database (those of the models and
+    any other, e.g. alembic_version): each row is canonical JSON keyed by column name, rows ordered by
+    the primary key (by every column when a table has none), so the same content hashes the same on
+    SQLite and PostgreSQL."""
+    import hashlib
+    import json
+
+    from sqlalchemy import inspect
+
+    out: dict[str, TableDigest] = {}
+    with engine.connect() as conn:
+        insp = inspect(conn)
+        for name in sorted(insp.get_table_names()):
+            columns = [c["name"] for c in insp.get_columns(name)]
+            pk = insp.get_pk_constraint(name).get("constrained_columns") or columns
+            q = conn.dialect.identifier_preparer.quote
+            records = [{c: _canonical(v) for c, v in zip(columns, row, strict=True)} for row in conn.execute(
+                text(f"SELECT {', '.join(q(c) for c in columns)} FROM {q(name)}"))]
+            # Sorted here, not by ORDER BY: text keys collate differently on the two databases.
+            records.sort(key=lambda r, pk=pk: [(r[c] is None, type(r[c]).__name__, 0 if r[c] is None else r[c])
+                                               for c in pk])
+            digest = hashlib.sha256()
+            for record in records:
+                digest.update(json.dumps(record, sort_keys=True, ensure_ascii=False, separators=(",", ":"))
+                              .encode("utf-8") + b"\n")
+            out[name] = TableDigest(len(records), digest.hexdigest())
+    return out
 
 
 @pytest.fixture

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import tomllib
 from pathlib import Path
 from typing import Any
 
@@ -10,7 +9,6 @@ import typer
 from rich.table import Table
 
 from flows.cli.common import AS_OPTION, JSON_OPTION, console, handled, money_table, print_json, yuan
-from rules.errors import ValidationFailed
 
 app = typer.Typer(help="Budget plans, adjustments and the 三(二) fund rules.", no_args_is_help=True)
 
@@ -22,10 +20,7 @@ def plan(file: Path = typer.Argument(..., exists=True, dir_okay=False), actor: s
     from flows.services import budget
     from models.uow import unit_of_work
 
-    try:
-        raw = tomllib.loads(file.read_text(encoding="utf-8"))
-    except tomllib.TOMLDecodeError as exc:
-        raise ValidationFailed(str(file), [f"not valid TOML: {exc}"]) from None
+    raw = budget.read_plan_toml(file.read_bytes(), str(file))
     with unit_of_work() as s:
         p = budget.load_plan(s, actor, raw, str(file))
     console.print(f"[green]loaded[/] plan {p.year}: {len(p.receipts)} receipt(s), {len(p.lines)} line(s); "

@@ -187,7 +187,7 @@ def verify(
     kind, key = ("case", case_ref) if case_ref else ("year", str(year)) if year else (None, None)
     with read_only() as s:
         dossier.check_may_read(s, actor)
-        report = dossier.verify(s, file.read_bytes(), kind, key)
+        report = dossier.verify(s, file.read_bytes(), kind, key, name=str(file))
     signed_ok = report.checkpoint.get("ok", True)
     if as_json:
         print_json(report.as_dict())

@@ -18,14 +18,16 @@ def advance(scheme: str = typer.Option("certification-award", "--scheme"),
             actor: str = AS_OPTION, as_json: bool = JSON_OPTION) -> None:
     """Run the `advance` flow once (admins): every system stage with work, the payments finance officers
     released, then the invariant check."""
-    from flows.services.context import acting
+    from flows.services.context import acting, current_policy
     from models.uow import read_only
 
     with read_only() as s:  # refused before Prefect starts: no flow runs on nobody's authority
         acting(s, actor, "flow.advance")
-    from flows.prefect_flows import advance_flow
+        current_policy(s).scheme(scheme)  # nor for a scheme the policy does not have
+    from flows.prefect_flows import advance_flow, quiet_refusals
 
-    totals = advance_flow(scheme=scheme, chunk=chunk, out_dir=out_dir)
+    with quiet_refusals():  # a refusal inside the flow is printed once, by @handled, without tracebacks
+        totals = advance_flow(scheme=scheme, chunk=chunk, out_dir=out_dir)
     if as_json:
         print_json(totals)
         return

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import csv
-import io
 from collections.abc import Iterator
 from itertools import islice
 
@@ -11,6 +9,8 @@ from sqlalchemy import select as sa_select
 from sqlmodel import Session, col, select
 
 from flows.services.context import acting, current_policy
+from flows.services.csv_input import read_rows
+from flows.services.text_input import limit, shown, text_problem
 from models import audit
 from models.bulk import insert_rows
 from models.clock import stamp
@@ -37,14 +37,20 @@ def decode_text(content: bytes, what: str, allow_gbk: bool = False) -> str:
         raise ValidationFailed(what, [f"byte {exc.start}: the file is not UTF-8 text; save it as CSV UTF-8"]) from None
 
 
+# The text columns checked as stored text (length, control characters), and whether each goes into
+# files for other systems (the name is the payee of bank files: no leading formula character). The bank
+# columns are checked by rules.bank once normalised (an account is typed with spaces between groups).
+_TEXT_COLUMNS = {"name": True, "uscc": False, "kind": False, "district": False}
+
+
 def _applicant_rows(text: str, districts: dict[str, str], problems: list[str]) -> Iterator[dict[str, object]]:
     """Valid rows of an applicant file, one at a time (the file is never held as a list of rows);
     each bad row's problems are appended to ``problems`` with its line number."""
-    reader = csv.reader(io.StringIO(text))
-    head = next(reader, None)
-    if head is None:
+    reader = read_rows(text, "applicant file")
+    first = next(reader, None)
+    if first is None:
         raise ValidationFailed("applicant file", ["line 1: the file is empty; expected a header " + ",".join(COLUMNS)])
-    header = [h.strip().lower() for h in head]
+    header = [h.strip().lower() for h in first[1]]
     missing = [c for c in COLUMNS if c not in header]
     if missing:
         raise ValidationFailed("applicant file", [f"line 1: header lacks column(s) {', '.join(missing)}; "
@@ -54,35 +60,45 @@ def _applicant_rows(text: str, districts: dict[str, str], problems: list[str]) -
     if len(bank_idx) == 1:
         raise ValidationFailed("applicant file", ["line 1: give both bank_name and bank_account columns, or neither"])
     seen: dict[str, int] = {}
-    for n, row in enumerate(reader, start=2):
+    for n, row in reader:
         if not any(cell.strip() for cell in row):
             continue
         if len(row) < len(header):
             problems.append(f"line {n}: {len(row)} cells, expected {len(header)}")
             continue
-        cell = {c: row[i].strip() for c, i in idx.items()}
         errs: list[str] = []
+        bad_text: set[str] = set()  # columns whose text cannot be stored: not checked any further
+        for c, formula in _TEXT_COLUMNS.items():
+            # Spaces around a cell are trimmed (as stored); a leading tab or carriage return is refused.
+            problem = text_problem(row[idx[c]].rstrip().lstrip(" "), field=c, max_len=limit(Applicant, c),
+                                   formula=formula)
+            if problem is not None:
+                errs.append(problem)
+                bad_text.add(c)
+        cell = {c: row[i].strip() for c, i in idx.items()}
         if not cell["name"]:
             errs.append("name is empty")
-        try:
-            code = validate_uscc(cell["uscc"])
-        except CreditCodeError as exc:
-            errs.append(str(exc))
-            code = cell["uscc"]
-        if cell["kind"] not in APPLICANT_KINDS:
-            errs.append(f"kind {cell['kind']!r} must be one of {' | '.join(APPLICANT_KINDS)}")
-        if cell["district"] not in districts:
-            errs.append(f"district {cell['district']!r} is not a district of the policy's jurisdiction "
+        code = cell["uscc"]
+        if "uscc" not in bad_text:
+            try:
+                code = validate_uscc(cell["uscc"])
+            except CreditCodeError as exc:
+                errs.append(str(exc))
+        if "kind" not in bad_text and cell["kind"] not in APPLICANT_KINDS:
+            errs.append(f"kind {shown(cell['kind'])} must be one of {' | '.join(APPLICANT_KINDS)}")
+        if "district" not in bad_text and cell["district"] not in districts:
+            errs.append(f"district {shown(cell['district'])} is not a district of the policy's jurisdiction "
                         f"(e.g. 370602 芝罘区)")
         flags = {}
         for f in ("sme", "whitelist"):
             v = cell[f].lower()
             if v not in _BOOL:
-                errs.append(f"{f} {cell[f]!r} must be true or false")
+                errs.append(f"{f} {shown(cell[f])} must be true or false")
             flags[f] = _BOOL.get(v, False)
-        if code in seen:
-            errs.append(f"credit code {code} already appears on line {seen[code]}")
-        seen.setdefault(code, n)
+        if "uscc" not in bad_text:
+            if code in seen:
+                errs.append(f"credit code {code} already appears on line {seen[code]}")
+            seen.setdefault(code, n)
         bank: dict[str, str | None] = {"bank_name": None, "bank_account": None}
         given = {c: row[i].strip() for c, i in bank_idx.items() if i < len(row)}
         if any(given.values()):
@@ -158,10 +174,13 @@ def list_applicants(session: Session) -> list[Applicant]:
 
 
 def get_applicant(session: Session, key: str) -> Applicant:
-    q = select(Applicant).where(Applicant.uscc == key.upper())
-    a = session.exec(q).first()
-    if a is None and key.isdigit():
-        a = session.get(Applicant, int(key))
+    """By credit code or id. A key no applicant can have (too long, control characters) is not looked
+    up at all: PostgreSQL refuses a NUL even in a query, and a 10,000-digit id is no integer a row has."""
+    a = None
+    if text_problem(key, field="applicant", max_len=limit(Applicant, "uscc")) is None:
+        a = session.exec(select(Applicant).where(Applicant.uscc == key.upper())).first()
+        if a is None and key.isascii() and key.isdigit():
+            a = session.get(Applicant, int(key))
     if a is None:
-        raise NotFound(f"applicant {key!r} not found (give the credit code or id; see `ipfund applicant list`)")
+        raise NotFound(f"applicant {shown(key)} not found (give the credit code or id; see `ipfund applicant list`)")
     return a

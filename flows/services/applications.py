@@ -2,9 +2,7 @@
 
 from __future__ import annotations
 
-import csv
 import datetime as dt
-import io
 import json
 from itertools import islice
 from typing import Any, NamedTuple
@@ -16,6 +14,8 @@ from sqlmodel import Session, col, select
 from flows.services import cases
 from flows.services.applicants import decode_text, get_applicant
 from flows.services.context import SYSTEM_ACTOR, acting, current_policy, get_user
+from flows.services.csv_input import read_rows
+from flows.services.text_input import limit, shown, text_problem
 from models import audit
 from models.bulk import insert_rows
 from models.clock import now, parse, stamp
@@ -54,17 +54,35 @@ def _next_refs(session: Session, scheme: str, year: int, n: int) -> list[str]:
     return [f"{prefix}{i:05d}" for i in range(start, start + n)]
 
 
+# The certification body is kept in the case's data (JSON), not a column of its own: this is its limit,
+# the same as an applicant's name (both are organisation names).
+CERTIFICATION_BODY_MAX = 200
+
+
+def _field_limits() -> dict[str, int]:
+    return {"certificate_no": limit(Application, "certificate_no"), "certification_date": 32,
+            "certification_body": CERTIFICATION_BODY_MAX}
+
+
 def _validate_cert_fields(where: str, fields: dict[str, str]) -> tuple[dict[str, Any], list[str]]:
     problems = []
+    limits = _field_limits()
+    bad_text = set()
     for k in ("certificate_no", "certification_date", "certification_body"):
-        if not fields.get(k, "").strip():
+        value = fields.get(k, "").strip()
+        if not value:
             problems.append(f"{where}{k} is empty")
+            continue
+        problem = text_problem(value, field=k, max_len=limits[k])
+        if problem is not None:
+            problems.append(f"{where}{problem}")
+            bad_text.add(k)
     date_text = fields.get("certification_date", "").strip()
-    if date_text:
+    if date_text and "certification_date" not in bad_text:
         try:
             dt.date.fromisoformat(date_text)
         except ValueError:
-            problems.append(f"{where}certification_date {date_text!r} is not a date (YYYY-MM-DD)")
+            problems.append(f"{where}certification_date {shown(date_text)} is not a date (YYYY-MM-DD)")
     data = {"certificate_no": fields.get("certificate_no", "").strip().upper(),
             "certification_date": date_text, "certification_body": fields.get("certification_body", "").strip()}
     return data, problems
@@ -138,11 +156,11 @@ def import_applications(session: Session, actor: str | None, scheme: str, conten
     user = acting(session, actor, "application.import")
     current_policy(session).scheme(scheme)
     text = decode_text(content, filename, allow_gbk=True)
-    reader = csv.reader(io.StringIO(text))
-    head = next(reader, None)
-    if head is None:
+    reader = read_rows(text, filename)
+    first = next(reader, None)
+    if first is None:
         raise ValidationFailed(filename, ["line 1: empty file; expected header " + ",".join(CERT_COLUMNS)])
-    header = [h.strip().lower() for h in head]
+    header = [h.strip().lower() for h in first[1]]
     missing = [c for c in CERT_COLUMNS if c not in header]
     if missing:
         raise ValidationFailed(filename, [f"line 1: header lacks {', '.join(missing)}; expected "
@@ -153,9 +171,15 @@ def import_applications(session: Session, actor: str | None, scheme: str, conten
     seen: dict[str, int] = {}
     at = stamp()
     out: list[NewApp] = []
-    numbered = enumerate(reader, start=2)
-    while chunk := list(islice(numbered, 5000)):
-        usccs = {row[idx["applicant_uscc"]].strip().upper() for _, row in chunk if len(row) >= len(header)}
+    uscc_max, cert_max = limit(Applicant, "uscc"), limit(Application, "certificate_no")
+
+    def uscc_problem(row: list[str]) -> str | None:
+        return text_problem(row[idx["applicant_uscc"]].strip(), field="applicant_uscc", max_len=uscc_max)
+
+    while chunk := list(islice(reader, 5000)):
+        # Only codes that can be stored are looked up (PostgreSQL refuses a NUL even in a query).
+        usccs = {row[idx["applicant_uscc"]].strip().upper() for _, row in chunk
+                 if len(row) >= len(header) and uscc_problem(row) is None}
         applicants = {r.uscc: r for r in session.execute(
             sa_select(p.c.id, p.c.uscc).where(p.c.uscc.in_(usccs))).all()}
         good: list[tuple[Any, dict[str, Any]]] = []
@@ -168,13 +192,17 @@ def import_applications(session: Session, actor: str | None, scheme: str, conten
             fields = {c: row[i].strip() for c, i in idx.items()}
             data, errs = _validate_cert_fields(f"line {n}: ", fields)
             a = applicants.get(fields["applicant_uscc"].upper())
-            if a is None:
-                errs.append(f"line {n}: applicant {fields['applicant_uscc']!r} is not registered "
+            bad_uscc = uscc_problem(row)
+            if bad_uscc is not None:
+                errs.insert(0, f"line {n}: {bad_uscc}")
+            elif a is None:
+                errs.append(f"line {n}: applicant {shown(fields['applicant_uscc'])} is not registered "
                             "(import it with `ipfund applicant import`)")
             cert = data["certificate_no"]
-            if cert and cert in seen:
-                errs.append(f"line {n}: certificate {cert} already on line {seen[cert]}")
-            seen.setdefault(cert, n)
+            if cert and text_problem(cert, field="certificate_no", max_len=cert_max) is None:
+                if cert in seen:
+                    errs.append(f"line {n}: certificate {cert} already on line {seen[cert]}")
+                seen.setdefault(cert, n)
             if errs:
                 problems.extend(errs)
             elif a is not None:

@@ -8,6 +8,7 @@ from typing import Any
 from sqlmodel import Session, col, select
 
 from flows.services.context import acting, current_policy
+from flows.services.text_input import limit, shown, text_problem
 from models import audit, ledger
 from models.tables import BudgetAdjustment, BudgetLine, Receipt
 from rules.budget_plan import LOCAL_SOURCES, BudgetPlan, parse_plan, plan_figures
@@ -35,11 +36,51 @@ def thresholds(policy: Policy, year: int) -> FundRuleThresholds:
     )
 
 
+def read_plan_toml(content: bytes, source_name: str = "plan") -> dict[str, Any]:
+    """The TOML of a plan file as a mapping, or ValidationFailed saying where it cannot be read: the
+    first byte that is not UTF-8 (TOML files are always UTF-8), or the line and column of a TOML syntax
+    error. Nothing has been written when this raises."""
+    import re
+    import tomllib
+
+    try:
+        text = content.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        line = content[:exc.start].count(b"\n") + 1
+        raise ValidationFailed(source_name, [
+            f"line {line} (byte {exc.start}): the file is not UTF-8 text (byte 0x{content[exc.start]:02X} is "
+            "not valid UTF-8 there; it looks like GBK or a binary file); a budget plan is TOML, "
+            "which is always UTF-8: save it as UTF-8 (e.g. `iconv -f GBK -t UTF-8`)"]) from None
+    try:
+        return tomllib.loads(text)
+    except tomllib.TOMLDecodeError as exc:
+        message = str(exc)
+        where = re.search(r"\s*\(at line (\d+), column (\d+)\)$", message)
+        if where is not None:
+            message = (f"line {where[1]}, column {where[2]}: not valid TOML: {message[:where.start()]}")
+        else:
+            message = f"not valid TOML: {message}"
+        raise ValidationFailed(source_name, [message]) from None
+
+
+def plan_text_problem(value: str, where: str) -> str | None:
+    """What is wrong with a text of the plan at key path ``where`` (``line[2].name``) as stored: its
+    column's length, control characters (rules.budget_plan.TextCheck)."""
+    key = where.rsplit(".", 1)[-1].split("[", 1)[0]
+    limits = {"reference": limit(Receipt, "reference"), "source": limit(Receipt, "source"),
+              "code": limit(BudgetLine, "code"), "name": limit(BudgetLine, "name"),
+              "scheme": limit(BudgetLine, "scheme"), "tags": limit(BudgetLine, "tags")}
+    return text_problem(value, field=where, max_len=limits.get(key, _AMOUNT_TEXT_MAX))
+
+
+_AMOUNT_TEXT_MAX = 32  # an amount in yuan ("50,000,000.00") is a short text; anything longer is a mistake
+
+
 def load_plan(session: Session, actor: str | None, raw: dict[str, Any], source_name: str = "plan") -> BudgetPlan:
     """Load a whole year's plan or nothing: every problem and every broken fund rule is listed."""
     user = acting(session, actor, "budget.plan")
     policy = current_policy(session)
-    plan = parse_plan(raw, policy.scheme_ids())
+    plan = parse_plan(raw, policy.scheme_ids(), check_text=plan_text_problem)
     if session.exec(select(BudgetLine).where(BudgetLine.year == plan.year)).first() is not None:
         raise RuleViolation(f"{source_name}: fiscal year {plan.year} already has a plan; change it with "
                             "`ipfund budget adjust` (every change is a new posting)")
@@ -112,8 +153,15 @@ def adjust_line(session: Session, actor: str | None, year: int, code: str, sourc
     policy = current_policy(session)
     if not reason or not reason.strip():
         raise ValidationFailed("budget adjust", ["--reason: say why the line changes (it is kept in the audit log)"])
+    reason = reason.replace("\r\n", "\n").strip()
+    problems = [p for p in (
+        text_problem(reason, field="--reason", max_len=limit(BudgetAdjustment, "reason"), multiline=True),
+        text_problem(code, field="--line", max_len=limit(BudgetLine, "code")),
+        text_problem(delta_yuan.strip(), field="--delta-yuan", max_len=_AMOUNT_TEXT_MAX)) if p is not None]
     if source not in policy.fund_sources:
-        raise ValidationFailed("budget adjust", [f"--source {source!r}: one of {', '.join(policy.fund_sources)}"])
+        problems.append(f"--source {shown(source)}: one of {', '.join(policy.fund_sources)}")
+    if problems:
+        raise ValidationFailed("budget adjust", problems)
     text = delta_yuan.strip()
     negative = text.startswith("-")
     try:
@@ -135,7 +183,7 @@ def adjust_line(session: Session, actor: str | None, year: int, code: str, sourc
     p = ledger.post(session, year=year, kind="adjustment", memo=reason, actor=user.name,
                     entries=allocation_entries(code, source, delta), subject=f"line:{year}:{code}")
     assert p.id is not None
-    adj = BudgetAdjustment(year=year, line_code=code, source=source, delta_fen=delta, reason=reason.strip(),
+    adj = BudgetAdjustment(year=year, line_code=code, source=source, delta_fen=delta, reason=reason,
                            approved_by=user.name, at=p.at, posting_id=p.id)
     session.add(adj)
     session.flush()

@@ -16,9 +16,23 @@ from rules.errors import ValidationFailed
 FIELD_LIMIT = csv.field_size_limit()  # 131,072 characters: far beyond any column ipfund stores
 
 
+def describe_csv_error(exc: csv.Error) -> str:
+    """What a ``csv.Error`` means for the person who saved the file (without the line: callers add it)."""
+    reason = str(exc)
+    if "field larger than field limit" in reason:
+        return (f"a cell is longer than {FIELD_LIMIT:,} characters (probably an unclosed double quote that "
+                "swallowed the rest of the file); check the quotes on this line")
+    return f"{reason}; check for an unclosed or stray double quote"
+
+
 def read_rows(text: str, what: str) -> Iterator[tuple[int, list[str]]]:
-    """Yield (line number of the row's first line, cells) for every row of ``text`` (header included:
-    line 1). A row the csv module cannot read raises ValidationFailed for ``what`` naming its line."""
+    """Yield ``(line, cells)`` for every row of ``text``, the header included (line 1).
+
+    ``line`` is the number of the row's first line as an editor shows it (a quoted cell may span
+    lines). ``what`` names the file in the refusal: a row the csv module cannot read (a cell over the
+    field size limit, a stray quote) raises :class:`ValidationFailed` for ``what`` with one problem,
+    ``"line N: cannot read this line as CSV: …"``. Lazy: the file is never held as a list of rows, and
+    callers must read (and validate) every row before they write anything."""
     reader = csv.reader(io.StringIO(text, newline=""))
     while True:
         start = reader.line_num + 1
@@ -27,9 +41,6 @@ def read_rows(text: str, what: str) -> Iterator[tuple[int, list[str]]]:
         except StopIteration:
             return
         except csv.Error as exc:
-            reason = str(exc)
-            if "field larger than field limit" in reason:
-                reason = (f"a cell is longer than {FIELD_LIMIT:,} characters (probably an unclosed double quote "
-                          "that swallowed the rest of the file)")
-            raise ValidationFailed(what, [f"line {start}: cannot read this line as CSV: {reason}"]) from None
+            raise ValidationFailed(what, [f"line {start}: cannot read this line as CSV: "
+                                          f"{describe_csv_error(exc)}"]) from None
         yield start, row

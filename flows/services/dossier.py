@@ -59,6 +59,7 @@ import os
 import time
 from collections import Counter, defaultdict
 from collections.abc import Callable, Iterable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from fractions import Fraction
 from functools import lru_cache
@@ -1042,8 +1043,45 @@ def _key_from(data: dict[str, Any] | None, manifest: dict[str, str] | None) -> t
     return None
 
 
-def verify(session: Session, pdf: bytes, kind: str | None = None, key: str | None = None) -> VerifyReport:
-    """Re-render the dossier a file claims to be from today's database and compare (see module doc)."""
+class NotAPdf(RuleViolation):
+    """The file given to verify is not a PDF at all."""
+
+
+def not_a_pdf(pdf: bytes, name: str = "the file") -> str | None:
+    """Why ``pdf`` is not a PDF (it must start with ``%PDF-``), or None."""
+    if pdf.startswith(b"%PDF-"):
+        return None
+    return f"{name} is not a PDF (it starts with {pdf[:16]!r}); give a dossier PDF written by `ipfund dossier`"
+
+
+@contextmanager
+def _quiet_pypdf() -> Iterator[None]:
+    """pypdf reports a damaged file on its logger and with warnings; verify says what is wrong itself."""
+    import logging
+    import warnings
+
+    logger = logging.getLogger("pypdf")
+    level, logger.level = logger.level, logging.CRITICAL
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            yield
+    finally:
+        logger.setLevel(level)
+
+
+def verify(session: Session, pdf: bytes, kind: str | None = None, key: str | None = None,
+           name: str = "the file") -> VerifyReport:
+    """Re-render the dossier a file claims to be from today's database and compare (see module doc).
+    A file that is not a PDF is refused (NotAPdf) before anything reads it; pypdf stays quiet."""
+    problem = not_a_pdf(pdf, name)
+    if problem is not None:
+        raise NotAPdf(problem)
+    with _quiet_pypdf():
+        return _verify(session, pdf, kind, key)
+
+
+def _verify(session: Session, pdf: bytes, kind: str | None, key: str | None) -> VerifyReport:
     from flows.pdf_render import pdf_text_pages
 
     file_sha = hashlib.sha256(pdf).hexdigest()

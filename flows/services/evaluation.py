@@ -24,6 +24,7 @@ from flows.services.score_files import (
     write_template_csv,
     write_template_xlsx,
 )
+from flows.services.text_input import clean, limit
 from models import audit, guards
 from models.bulk import insert_rows
 from models.clock import now, stamp
@@ -50,6 +51,8 @@ def declare_conflict(session: Session, actor: str | None, applicant_key: str, re
     user = acting(session, actor, "evaluator.conflict")
     if not reason or not reason.strip():
         raise ValidationFailed("declare-conflict", ["--reason: describe the conflict of interest"])
+    reason = clean(reason, field="--reason", max_len=limit(EvaluatorConflict, "reason"), what="declare-conflict",
+                   multiline=True)
     applicant = get_applicant(session, applicant_key)
     assert applicant.id is not None
     if session.exec(select(EvaluatorConflict).where(EvaluatorConflict.evaluator == user.name,

@@ -38,6 +38,11 @@ def database_url() -> str:
 
 # --- connecting ------------------------------------------------------------------------------
 
+class DatabaseUrlError(ValueError):
+    """IPFUND_DATABASE_URL is not a URL this path can connect with; the message says why (without the
+    URL: flows.cli.output shows it, its password masked)."""
+
+
 class _Db:
     """One read connection; ``?`` placeholders in every statement, adapted to the driver."""
 
@@ -94,12 +99,16 @@ def pg_conninfo(url: str) -> str:
 def connect(url: str, write: bool = False) -> Iterator[_Db]:
     """One transaction (so a case is read consistently): rolled back, or with ``write`` (the review
     lease of `review next`) committed when the block ends without an error."""
+    if "://" not in url:
+        raise DatabaseUrlError("it has no scheme such as sqlite:// or postgresql+psycopg://")
     scheme = url.split("://", 1)[0].lower()
     if scheme.split("+", 1)[0] == "sqlite":
         import sqlite3
 
         path, uri = sqlite_path(url)
         if not uri and path != ":memory:" and not Path(path).exists():
+            if not Path(path).resolve().parent.is_dir():  # as SQLite itself says it (flows.cli.output)
+                raise sqlite3.OperationalError(f"unable to open database file {path}: its folder does not exist")
             # The ORM would create an empty file and fail on the first table; say the same thing.
             raise sqlite3.OperationalError(f"database file {path} does not exist")
         conn = sqlite3.connect(path, uri=uri, isolation_level=None)
@@ -125,8 +134,7 @@ def connect(url: str, write: bool = False) -> Iterator[_Db]:
             finally:
                 pconn.rollback()
     else:
-        raise ValueError(f"IPFUND_DATABASE_URL {url!r}: the reviewer read path speaks sqlite:/// and "
-                         "postgresql+psycopg:// URLs")
+        raise DatabaseUrlError(f"ipfund does not know the database kind {scheme!r}")
 
 
 # --- who is acting ---------------------------------------------------------------------------

@@ -9,7 +9,10 @@ by the caller.
 Scores are kept as integer tenths (85.5 -> 855) and parsed with ``Decimal`` only.  Cells that a
 spreadsheet would run as a formula (leading ``= + - @``, tab or carriage return, unless the cell is
 a plain number) are refused, so that nothing we store can later be replayed as a formula when
-exported (OWASP "CSV injection").
+exported (OWASP "CSV injection"). Text longer than its column (the lengths are the models' own),
+control characters and a CSV cell over the csv module's field limit are refused by line too; two rows
+for the same case and criterion are duplicates even when the ids differ only in case (the upload
+looks ids up in upper case), so nothing the database would refuse reaches it.
 """
 
 from __future__ import annotations
@@ -23,6 +26,10 @@ import zipfile
 from collections.abc import Iterable, Iterator, Sequence
 from decimal import Decimal, InvalidOperation
 from typing import NamedTuple
+
+from flows.services.csv_input import describe_csv_error
+from flows.services.text_input import limit, text_problem
+from models.tables import Application, Score
 
 COLUMNS: tuple[str, ...] = ("application_id", "criterion", "score", "comment")
 REQUIRED: tuple[str, ...] = ("application_id", "criterion", "score")
@@ -38,6 +45,11 @@ _MAX_SCORE = Decimal(100)
 _FIXED_TIME = dt.datetime(2020, 1, 1)
 _ZIP_TIME = (1980, 1, 1, 0, 0, 0)
 _INJECTION_HINT = "cells beginning with = + - @ are refused (spreadsheet formula injection)"
+# The longest text each column stores (the columns' own lengths): a longer cell is refused by line,
+# identically on SQLite (which would store it) and PostgreSQL (which would raise a DataError).
+MAX_LEN: dict[str, int] = {"application_id": limit(Application, "ref"), "criterion": limit(Score, "criterion"),
+                           "comment": limit(Score, "comment")}
+_MAX_ID, _MAX_CRITERION, _MAX_COMMENT = MAX_LEN["application_id"], MAX_LEN["criterion"], MAX_LEN["comment"]
 
 
 class ScoreRow(NamedTuple):  # immutable; a NamedTuple is built 4x faster than a frozen dataclass
@@ -66,6 +78,11 @@ def parse_score_file(content: bytes, filename: str) -> tuple[list[ScoreRow], lis
     if content.startswith(_ZIP_MAGIC) or filename.lower().strip().endswith(".xlsx"):
         try:
             raw_rows = _xlsx_rows(content)
+        except _MoreThanOneSheet as many:
+            sheets = ", ".join(f'"{n}"' for n in many.names)
+            return [], [f"file: the workbook has data on {len(many.names)} sheets ({sheets}); only one sheet is "
+                        "read, so put every score on one sheet (the first) and delete the other sheets or "
+                        "their data"]
         except Exception as exc:  # openpyxl raises many kinds for a broken or foreign zip
             return [], [f"file: not a readable .xlsx workbook ({type(exc).__name__}); open it in "
                         "Excel or WPS and save it again as .xlsx, or save it as CSV UTF-8"]
@@ -76,7 +93,7 @@ def parse_score_file(content: bytes, filename: str) -> tuple[list[ScoreRow], lis
     text = _decode(content)
     if text is None:
         return [], ["file: not UTF-8 or GBK text; save the file as CSV UTF-8 (or .xlsx) and upload again"]
-    if "\x00" in text:
+    if text.count("\x00") * 8 >= len(text) > 0:  # NUL every other byte: UTF-16; a stray NUL is refused by line
         return [], ["file: contains NUL characters (probably UTF-16 \"Unicode text\"); save the file as "
                     "CSV UTF-8 (or .xlsx) and upload again"]
     return _parse_rows(_csv_rows(text))
@@ -111,23 +128,36 @@ def _csv_rows(text: str) -> Iterator[_RawRow]:
         except StopIteration:
             return
         except csv.Error as exc:
-            yield start, _ReadError(start, f"line {start}: cannot read this line as CSV ({exc}); check for "
-                                           "an unclosed or stray double quote")
+            yield start, _ReadError(start, f"line {start}: cannot read this line as CSV: {describe_csv_error(exc)}")
             if reader.line_num < start:  # nothing consumed: give up rather than loop
                 return
             continue
         yield start, row
 
 
+class _MoreThanOneSheet(Exception):
+    def __init__(self, names: list[str]) -> None:
+        super().__init__(names)
+        self.names = names
+
+
 def _xlsx_rows(content: bytes) -> list[_RawRow]:
+    """The rows of the workbook's sheet that holds data (the first if none does);
+    :class:`_MoreThanOneSheet` if more than one sheet holds data (all but one would be ignored)."""
     from openpyxl import load_workbook
 
     wb = load_workbook(io.BytesIO(content), read_only=True, data_only=False)
     try:
         if not wb.worksheets:
             return []
-        ws = wb.worksheets[0]
-        ws.reset_dimensions()  # some writers store a wrong <dimension>; read what is really there
+        with_data = []
+        for ws in wb.worksheets:
+            ws.reset_dimensions()  # some writers store a wrong <dimension>; read what is really there
+            if any(not _is_blank(v) for cells in ws.iter_rows(values_only=True) for v in cells):
+                with_data.append(ws)
+        if len(with_data) > 1:
+            raise _MoreThanOneSheet([ws.title for ws in with_data])
+        ws = with_data[0] if with_data else wb.worksheets[0]
         return [(n, tuple(cells)) for n, cells in enumerate(ws.iter_rows(min_row=1, values_only=True), 1)]
     finally:
         wb.close()
@@ -260,7 +290,7 @@ def _parse_rows(raw_rows: Iterable[_RawRow]) -> tuple[list[ScoreRow], list[str]]
     named: set[int] = set()
     named_prefix = 0  # positions 0 .. named_prefix-1 all have a name in the header
     unnamed_columns: dict[int, int] = {}  # column position -> first line with a value there
-    seen: dict[tuple[str, str], int] = {}
+    seen: dict[tuple[str, str], tuple[int, str]] = {}  # (id in upper case, criterion) -> (line, id as written)
     data_lines = 0
     for line, cells in raw_rows:
         if isinstance(cells, _ReadError):
@@ -290,12 +320,17 @@ def _parse_rows(raw_rows: Iterable[_RawRow]) -> tuple[list[ScoreRow], list[str]]
             row, row_problems, key = _check_row_full(line, cells, index)
             problems += row_problems
         if key is not None:
-            if key in seen:
-                problems.append(f"line {line}: duplicate of line {seen[key]} (same application_id and "
-                                "criterion); keep only one of the two lines")
+            # Application ids are compared as the upload looks them up: ignoring case.
+            folded = (key[0].upper(), key[1])
+            if folded in seen:
+                first_line, first_id = seen[folded]
+                case = "" if first_id == key[0] else \
+                    f", ids compared ignoring case: {first_id!r} and {key[0]!r}"
+                problems.append(f"line {line}: duplicate of line {first_line} (same application_id and "
+                                f"criterion{case}); keep only one of the two lines")
                 row = None
             else:
-                seen[key] = line
+                seen[folded] = (line, key[0])
         if row is not None:
             rows.append(row)
     if index is None:
@@ -336,6 +371,10 @@ def _fast_row_at(line: int, cells: Sequence[object], pa: int, pc: int, ps: int, 
     if not a_s or not c_s or a[0] in _BAD_FIRST or c[0] in _BAD_FIRST or a_s[0] in _BAD_FIRST \
             or c_s[0] in _BAD_FIRST:
         return None
+    # Printable (no control character, line break or bidi override) and within its column: anything
+    # else is for _check_row_full to name.
+    if len(a_s) > _MAX_ID or len(c_s) > _MAX_CRITERION or not (a_s.isprintable() and c_s.isprintable()):
+        return None
     if 0 < len(s) <= 3 and s.isascii() and s.isdigit():  # "85": most scores
         tenths = int(s) * 10
     else:
@@ -348,7 +387,8 @@ def _fast_row_at(line: int, cells: Sequence[object], pa: int, pc: int, ps: int, 
     comment = ""
     if m:
         comment = m.strip()
-        if m[0] in _BAD_FIRST or comment[:1] in _BAD_FIRST:
+        if m[0] in _BAD_FIRST or comment[:1] in _BAD_FIRST or len(comment) > _MAX_COMMENT \
+                or not comment.isprintable():
             return None
     return _make_row((line, a_s, c_s, tenths, comment))
 
@@ -369,6 +409,8 @@ def _check_row_full(
             problems.append(f"line {line}: {bad}")
         elif _is_blank(value):
             problems.append(f"line {line}: {name} is empty; fill in the {name.replace('_', ' ')}")
+        elif (bad := text_problem(_cell_text(value).strip(), field=name, max_len=MAX_LEN[name])) is not None:
+            problems.append(f"line {line}: {bad}")
         else:
             text[name] = _cell_text(value).strip()
 
@@ -397,10 +439,11 @@ def _check_row_full(
                 score_tenths = int(score * 10)
 
     bad = _injection("comment", cell("comment"))
-    if bad:
+    comment = _cell_text(cell("comment")).strip()
+    if bad or (bad := text_problem(comment, field="comment", max_len=MAX_LEN["comment"], multiline=True)):
         problems.append(f"line {line}: {bad}")
     else:
-        text["comment"] = _cell_text(cell("comment")).strip()
+        text["comment"] = comment
 
     key = None
     if "application_id" in text and "criterion" in text:

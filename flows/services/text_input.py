@@ -69,6 +69,12 @@ def clean(value: str | None, *, field: str, max_len: int, what: str, multiline: 
     return text
 
 
+def shown(value: str, width: int = 40) -> str:
+    """``value`` quoted for a message, cut to ``width`` characters (a 10,000-character cell is named by
+    its length, not echoed whole)."""
+    return repr(value if len(value) <= width else value[: width - 1] + "…")
+
+
 def neutralise_cell(value: str) -> str:
     """A cell for a CSV another system opens: text that would start a formula gets a leading apostrophe
     (the spreadsheet convention for "this is text"), so an export can never run anything."""

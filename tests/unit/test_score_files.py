@@ -481,7 +481,8 @@ def test_xlsx_empty_sheet() -> None:
     assert one_problem(problems).startswith("file: the file is empty")
 
 
-def test_xlsx_uses_first_sheet_only() -> None:
+def test_xlsx_with_data_on_a_second_sheet_is_refused_naming_the_sheets() -> None:
+    # Issue 10: reading sheet 1 only silently ignored whatever the evaluator put on sheet 2.
     wb = Workbook()
     first = wb.active
     assert first is not None
@@ -492,8 +493,24 @@ def test_xlsx_uses_first_sheet_only() -> None:
     buf = io.BytesIO()
     wb.save(buf)
     rows, problems = parse_score_file(buf.getvalue(), "s.xlsx")
+    assert rows == []
+    assert one_problem(problems).startswith('file: the workbook has data on 2 sheets ("Sheet", "other")')
+
+
+def test_xlsx_empty_extra_sheets_are_ignored_and_a_lone_data_sheet_is_read_wherever_it_is() -> None:
+    wb = Workbook()
+    first = wb.active
+    assert first is not None
+    first.title = "empty"
+    wb.create_sheet("blank").append([None, "  "])
+    data = wb.create_sheet("scores")
+    data.append(XHEAD)
+    data.append(["A1", "C1", 50, None])
+    buf = io.BytesIO()
+    wb.save(buf)
+    rows, problems = parse_score_file(buf.getvalue(), "s.xlsx")
     assert problems == []
-    assert [r.application_id for r in rows] == ["A1"]
+    assert [(r.line, r.application_id) for r in rows] == [(2, "A1")]
 
 
 @pytest.mark.parametrize(("content", "name"), [(b"PK\x03\x04garbage", "s.bin"), (b"not a zip", "s.xlsx")])
