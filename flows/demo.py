@@ -66,7 +66,9 @@ def step(title: str) -> None:
 
 
 def set_clock(iso: str) -> None:
-    os.environ["IPFUND_NOW"] = iso
+    from models.clock import pin
+
+    pin(iso)
 
 
 def advance(out_dir: str = "payments") -> dict[str, Any]:

@@ -25,6 +25,13 @@ def now() -> dt.datetime:
     return real + _offsets[pinned]
 
 
+def pin(iso: str) -> None:
+    """Pin the clock to ``iso`` from now on (IPFUND_NOW), even when the same instant was pinned before:
+    time runs on from this call, not from the first time that value was seen."""
+    os.environ["IPFUND_NOW"] = iso
+    _offsets.pop(iso, None)
+
+
 def stamp(moment: dt.datetime | None = None) -> str:
     m = (moment or now()).astimezone(dt.UTC)
     return m.strftime(FMT)

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 import tomllib
 from dataclasses import dataclass, field
 from typing import Any
@@ -34,7 +33,9 @@ STAFF = [
 
 
 def set_clock(iso: str) -> None:
-    os.environ["IPFUND_NOW"] = iso
+    from models.clock import pin
+
+    pin(iso)
 
 
 def bank_ack(files: list[str] | list[Any], status: str = "paid", failed: dict[str, str] | None = None) -> bytes:

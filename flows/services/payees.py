@@ -11,6 +11,7 @@ from sqlmodel import Session
 
 from flows.services.applicants import get_applicant
 from flows.services.context import acting
+from flows.services.text_input import clean
 from models import audit
 from models.tables import Applicant
 from rules.bank import BankDetailsError, normalise_account, normalise_bank_name
@@ -21,6 +22,7 @@ def set_bank(session: Session, actor: str | None, applicant_key: str, bank_name:
              reason: str | None = None) -> Applicant:
     user = acting(session, actor, "applicant.bank")
     applicant = get_applicant(session, applicant_key)
+    why = clean(reason, field="--reason", max_len=400, what=f"bank details of {applicant.name}", multiline=True)
     problems = []
     name = number = ""
     try:
@@ -40,6 +42,5 @@ def set_bank(session: Session, actor: str | None, applicant_key: str, bank_name:
     session.add(applicant)
     session.flush()
     audit.append(session, actor=user.name, action="applicant.bank", subject=f"applicant:{applicant.uscc}",
-                 payload={"old": old, "new": {"bank_name": name, "bank_account": number},
-                          "reason": (reason or "").strip()[:400]})
+                 payload={"old": old, "new": {"bank_name": name, "bank_account": number}, "reason": why})
     return applicant

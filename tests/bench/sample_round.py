@@ -100,7 +100,9 @@ def database(url: str) -> Iterator[None]:
 
 
 def _clock(iso: str) -> None:
-    os.environ["IPFUND_NOW"] = iso
+    from models.clock import pin
+
+    pin(iso)
 
 
 def build(home: Path, n_applicants: int = 40, n_applications: int = 12, seed: int = 2021) -> SampleRound:
