@@ -16,7 +16,7 @@ from sqlmodel import Session, col, select
 from models import guards
 from models.clock import stamp
 from models.tables import Account, Posting, PostingEntry, Receipt
-from rules.funds import BUCKETS, apply_entries, check_balanced
+from rules.funds import BUCKETS, SOURCES, apply_entries, check_balanced
 
 
 def post(session: Session, *, year: int, kind: str, memo: str, actor: str,
@@ -110,7 +110,7 @@ def source_balances(session: Session, year: int) -> dict[str, dict[str, int]]:
     bals = account_balances(session, year)
     lines = line_balances(session, year)
     out: dict[str, dict[str, int]] = {}
-    for s in ("central", "municipal", "district", "social"):
+    for s in SOURCES:
         row = {"received": received.get(s, 0), "unallocated": bals.get(f"source:{s}", 0)}
         for b in BUCKETS:
             row[b] = sum(lb.get(s, b) for lb in lines.values())

@@ -6,11 +6,10 @@ from __future__ import annotations
 from sqlalchemy import BigInteger, CheckConstraint, Index, UniqueConstraint, text
 from sqlmodel import Field, SQLModel
 
+from rules.funds import SOURCES as FUND_SOURCES  # the one list of fund sources
 from rules.workflow import STATE_VOCABULARY
 
-ROLE_NAMES = ("applicant", "reviewer", "approver", "evaluator", "finance", "auditor", "admin")
 APPLICANT_KINDS = ("enterprise", "university", "institute")
-FUND_SOURCES = ("central", "municipal", "district", "social")
 
 
 def _in(col: str, values: tuple[str, ...]) -> str:

@@ -12,10 +12,9 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from rules.errors import ValidationFailed
-from rules.funds import FundFigures
+from rules.funds import SOURCES, FundFigures  # SOURCES: the one list of fund sources
 from rules.money import MoneyFormatError, parse_yuan
 
-SOURCES = ("central", "municipal", "district", "social")
 LOCAL_SOURCES = ("municipal", "district")
 KNOWN_TAGS = ("cluster_zone", "market_oriented")
 CODE_RE = re.compile(r"^[a-z0-9][a-z0-9-]{0,63}$")
@@ -155,7 +154,7 @@ def parse_plan(raw: Mapping[str, Any], schemes: set[str] | None = None,
         code = ln.get("code")
         if not _text_ok(problems, check, code, f"{where}.code"):
             code = f"?{i}"
-        elif not isinstance(code, str) or not CODE_RE.match(code):
+        elif not isinstance(code, str) or not CODE_RE.fullmatch(code):
             problems.append(f"{where}.code: {_show(code)} must be lower-case letters, digits and '-' "
                             "(e.g. cluster-zone-build)")
             code = f"?{i}"
@@ -183,7 +182,7 @@ def parse_plan(raw: Mapping[str, Any], schemes: set[str] | None = None,
                             f"({', '.join(sorted(schemes or []))})")
             scheme = None
         amounts: dict[str, int] = {}
-        for src in ("central", "municipal", "district", "social"):
+        for src in SOURCES:
             v = _money(problems, where, ln, f"{src}_yuan", positive=False, check=check)
             if v:
                 amounts[src] = v

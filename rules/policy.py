@@ -65,7 +65,25 @@ class Parameter(_Strict):
     reference: str | None = None
     illustrative: bool = False
     values: dict[dt.date, Any] = Field(min_length=1)
+    value_references: dict[dt.date, str | None] = {}  # filled from {value, reference} entries of values
     _in_force: dict[dt.date, dt.date | None] = PrivateAttr(default_factory=dict)  # as_of -> date in force
+
+    @model_validator(mode="before")
+    @classmethod
+    def _annotated_values(cls, data: Any) -> Any:
+        """A dated value may carry its own reference (OpenFisca style): ``{value: ..., reference: ...}``.
+        The value is kept under its date; the reference beside it (see :meth:`reference_at`)."""
+        if isinstance(data, Mapping) and isinstance(data.get("values"), Mapping):
+            plain: dict[Any, Any] = {}
+            refs: dict[Any, Any] = {}
+            for when, v in data["values"].items():
+                if isinstance(v, Mapping) and set(v) <= {"value", "reference"} and "value" in v:
+                    plain[when] = v["value"]
+                    refs[when] = v.get("reference")
+                else:
+                    plain[when] = v
+            data = {**data, "values": plain, "value_references": refs}
+        return data
 
     @model_validator(mode="after")
     def _values_match_unit(self) -> Parameter:
@@ -74,6 +92,11 @@ class Parameter(_Strict):
                 continue  # a repeal
             _check_value(self.unit, value, f"values.{when.isoformat()}")
         return self
+
+    def reference_at(self, as_of: dt.date) -> str | None:
+        """The reference of the value in force on ``as_of`` (its own, else the parameter's)."""
+        when = max((d for d in self.values if d <= as_of), default=None)
+        return (self.value_references.get(when) if when is not None else None) or self.reference
 
     def at(self, as_of: dt.date) -> Any:
         """The value in force on ``as_of``: the latest dated value on or before it (the lookup is
@@ -144,6 +167,23 @@ def _check_value(unit: str, value: Any, where: str) -> None:
 class StateDef(_Strict):
     name: str
     terminal: bool = False
+    tags: list[str] = []
+
+    @field_validator("tags")
+    @classmethod
+    def _tags_known(cls, v: list[str]) -> list[str]:
+        from rules.stages import TAGS
+
+        for t in v:
+            if t not in TAGS:
+                raise ValueError(f"tag {t!r} is not one the engine reads ({', '.join(TAGS)})")
+        return v
+
+    def tag_set(self) -> frozenset[str]:
+        return frozenset(self.tags) | ({"terminal"} if self.terminal else frozenset())
+
+
+ACTORS = ("system", "applicant", "reviewer", "evaluator", "approver", "finance", "agency", "bank", "any")
 
 
 class TransitionDef(_Strict):
@@ -152,8 +192,103 @@ class TransitionDef(_Strict):
     action: str
     from_: list[str] = Field(alias="from", min_length=1)
     to: str
-    by: Literal["system", "applicant", "reviewer", "evaluator", "approver", "finance", "any"]
+    by: Literal["system", "applicant", "reviewer", "evaluator", "approver", "finance", "agency", "bank", "any"]
     reason_required: bool = False
+
+
+class FieldDef(_Strict):
+    """One field of a scheme's application form: its type and how it is validated."""
+
+    type: Literal["text", "date", "int", "fen", "bool", "choice"]
+    label: str | None = None
+    required: bool = True
+    max_length: int = Field(default=200, ge=1, le=2000)
+    pattern: str | None = None
+    upper: bool = False  # stored in upper case (certificate numbers, codes)
+    choices: list[str] = []
+    min: int | None = None
+    max: int | None = None
+
+    @model_validator(mode="after")
+    def _sound(self) -> FieldDef:
+        if self.type == "choice" and not self.choices:
+            raise ValueError("a choice field lists its choices")
+        if self.pattern is not None:
+            try:
+                re.compile(self.pattern)
+            except re.error as exc:
+                raise ValueError(f"pattern {self.pattern!r} is not a regular expression ({exc})") from None
+        return self
+
+
+class FormDef(_Strict):
+    """What an applicant submits, and which fields make a claim (the claim key stops a double claim)."""
+
+    fields: dict[str, FieldDef] = {}
+    claim_key: list[str] = []
+
+    @model_validator(mode="after")
+    def _key_is_fields(self) -> FormDef:
+        for k in self.claim_key:
+            if k not in self.fields:
+                raise ValueError(f"claim_key: {k!r} is not a field of the form")
+        return self
+
+
+class AllocationDef(_Strict):
+    """How a round decides: merit ranking within budget, first come first served within budget, a
+    formula per case, or no money at all (recognition against a minimum score)."""
+
+    mode: Literal["merit", "fcfs", "formula", "none"] = "none"
+    amount: str | None = None  # registered amount function (merit, fcfs, formula)
+    rank_key: str | None = None  # registered rank key (merit)
+    min_score: str | None = None  # parameter: the minimum final score
+    cap: str | None = None  # parameter: the most one applicant may receive in a fiscal year
+    funded: str = "funded"  # the outcome a case that gets the award (or recognition) receives
+
+    @model_validator(mode="after")
+    def _complete(self) -> AllocationDef:
+        if self.mode in ("merit", "fcfs", "formula") and not self.amount:
+            raise ValueError(f"allocation mode {self.mode!r} needs an amount function")
+        if self.mode == "merit" and not self.rank_key:
+            raise ValueError("merit allocation needs a rank_key")
+        return self
+
+
+class EvaluationDef(_Strict):
+    """Third-party evaluation: the parameters holding the rubric, the evaluators per case and the trim."""
+
+    rubric: str
+    evaluators_per_case: str
+    trim_from: str | None = None
+
+
+class TrancheDef(_Strict):
+    purpose: str = Field(pattern=r"^[a-z][a-z0-9_-]*$")
+    share: str  # a parameter (ratio) or an exact decimal
+
+class PaymentDef(_Strict):
+    """Who is paid, and in one payment or several (tranches, each with its own idempotency key
+    REF:<purpose>:<n>)."""
+
+    payee: Literal["applicant", "agency", "bank", "none"] = "applicant"
+    purpose: str = Field(default="award", pattern=r"^[a-z][a-z0-9_-]*$")
+    tranches: list[TrancheDef] = []
+
+
+class TierDef(_Strict):
+    """One approval tier: the state a case waits in, the role that decides, how many must approve, and
+    the deadline in working days after which the case is escalated to ``escalate_to``."""
+
+    state: str
+    role: Literal["reviewer", "approver", "finance", "evaluator", "agency", "bank"] = "reviewer"
+    approvals: int | Literal["all"] = 1
+    deadline_days: str | None = None  # parameter: working days (the policy's calendar) to decide
+    escalate_to: Literal["reviewer", "approver", "admin"] | None = None
+
+
+class ReviewDef(_Strict):
+    tiers: list[TierDef] = []
 
 
 class SchemeDef(_Strict):
@@ -161,20 +296,28 @@ class SchemeDef(_Strict):
     name_en: str
     clause: str
     principles: str | None = None
+    module: str | None = Field(default=None, pattern=r"^[a-z][a-z0-9_]*$")
     stages: list[str]
     intake_checks: list[str] = []
     outcomes: dict[str, str] = {}
+    form: FormDef = FormDef()
+    allocation: AllocationDef = AllocationDef()
+    evaluation: EvaluationDef | None = None
+    payment: PaymentDef = PaymentDef(payee="none")
+    review: ReviewDef = ReviewDef()
+    notice_days: str | None = None  # parameter: days of public notice (公示)
+    dossier_sections: list[str] = []
     states: dict[str, StateDef]
     initial: str
     transitions: list[TransitionDef]
 
     @model_validator(mode="after")
     def _states_known(self) -> SchemeDef:
-        from rules.workflow import STATE_VOCABULARY
+        from rules.stages import STAGES
 
-        for st in self.states:
-            if st not in STATE_VOCABULARY:
-                raise ValueError(f"state {st!r} is not in the engine's vocabulary ({', '.join(STATE_VOCABULARY)})")
+        for i, st in enumerate(self.stages):
+            if st not in STAGES:
+                raise ValueError(f"stages[{i}]: {st!r} is not a stage the engine runs ({', '.join(STAGES)})")
         if self.initial not in self.states:
             raise ValueError(f"initial state {self.initial!r} is not among the states")
         seen: set[tuple[str, str]] = set()
@@ -186,7 +329,18 @@ class SchemeDef(_Strict):
                 if (s, t.action) in seen:
                     raise ValueError(f"transitions[{i}]: action {t.action!r} from {s!r} is defined twice")
                 seen.add((s, t.action))
+        for i, tier in enumerate(self.review.tiers):
+            if tier.state not in self.states:
+                raise ValueError(f"review.tiers[{i}]: state {tier.state!r} is not among the states")
         return self
+
+    def states_tagged(self, tag: str) -> tuple[str, ...]:
+        """The scheme's states carrying ``tag`` (rules.stages.TAGS), in declaration order."""
+        return tuple(name for name, st in self.states.items() if tag in st.tag_set())
+
+    @property
+    def pays(self) -> bool:
+        return self.payment.payee != "none"
 
 
 class FundSourceDef(_Strict):
@@ -212,6 +366,22 @@ class CatalogEntry(_Strict):
     clause: str
 
 
+class CalendarDef(_Strict):
+    """The policy's working-day calendar: rest weekdays (Monday = 0), and per year the public holidays
+    and the weekend days worked instead (调休), each year with the notice that set it."""
+
+    rest_weekdays: list[int] = [5, 6]
+    holidays: dict[int, list[dt.date]] = {}
+    workdays: dict[int, list[dt.date]] = {}
+    references: dict[int, str] = {}
+
+    def work_calendar(self) -> Any:
+        from rules.calendar import calendar_of
+
+        return calendar_of(self.rest_weekdays, [d for ds in self.holidays.values() for d in ds],
+                           [d for ds in self.workdays.values() for d in ds])
+
+
 class Policy(_Strict):
     id: str = Field(pattern=r"^[a-z0-9][a-z0-9-]*$")
     title: str
@@ -224,11 +394,14 @@ class Policy(_Strict):
     budget_tags: dict[str, str]
     scheme_catalog: dict[str, CatalogEntry] = {}
     parameters: dict[str, Parameter]
+    calendar: CalendarDef = CalendarDef()
     schemes: dict[str, SchemeDef] = {}
 
     @model_validator(mode="after")
     def _required(self) -> Policy:
-        for src in ("central", "municipal", "district", "social"):
+        from rules.funds import SOURCES
+
+        for src in SOURCES:
             if src not in self.fund_sources:
                 raise ValueError(f"fund_sources: missing {src!r}")
         for tag in ("cluster_zone", "market_oriented"):
@@ -240,6 +413,9 @@ class Policy(_Strict):
         for sid in self.schemes:
             if sid not in self.scheme_catalog:
                 raise ValueError(f"schemes.{sid}: configured but missing from scheme_catalog")
+        problems = [p for sid, sc in self.schemes.items() for p in _scheme_problems(self, sid, sc)]
+        if problems:
+            raise ValueError("; ".join(problems))
         return self
 
     def scheme_ids(self) -> set[str]:
@@ -294,6 +470,64 @@ class Policy(_Strict):
         return [k for k, v in self.fund_sources.items() if v.local]
 
 
+def _scheme_problems(policy: Policy, sid: str, sc: SchemeDef) -> list[str]:
+    """Every name a scheme's section uses that nothing registers: its rules module, checks, amount and
+    rank key functions, outcomes, and the parameters it reads. Each problem names its key path."""
+    from rules.schemes import Resolved
+    from rules.stages import TAGS
+
+    where = f"schemes.{sid}"
+    try:
+        resolved = Resolved(sid, sc.module)
+    except LookupError as exc:
+        return [f"{where}.module: {exc}"]
+    out = []
+    for i, name in enumerate(sc.intake_checks):
+        if not resolved.has("check", name):
+            out.append(f"{where}.intake_checks[{i}]: check {name!r} is registered neither by "
+                       f"{resolved.own.name} (rules/schemes/{(sc.module or sid.replace('-', '_'))}.py) nor by common "
+                       f"(registered: {', '.join(sorted(set(resolved.own.check_names) | set(resolved.common.check_names)))})")
+    alloc = sc.allocation
+    if alloc.amount and not resolved.has("amount", alloc.amount):
+        out.append(f"{where}.allocation.amount: function {alloc.amount!r} is not registered by {resolved.own.name}")
+    if alloc.rank_key and not resolved.has("rank_key", alloc.rank_key):
+        out.append(f"{where}.allocation.rank_key: function {alloc.rank_key!r} is not registered by {resolved.own.name}")
+    known = {**resolved.outcomes(), alloc.funded: "", "below_min_score": "", "budget_exhausted": ""}
+    for name in sc.outcomes:
+        if name not in known:
+            out.append(f"{where}.outcomes.{name}: no registered function produces this outcome "
+                       f"(known: {', '.join(sorted(known))})")
+    params: list[tuple[str, str | None]] = [("allocation.min_score", alloc.min_score), ("allocation.cap", alloc.cap),
+                                            ("notice_days", sc.notice_days)]
+    if sc.evaluation is not None:
+        params += [("evaluation.rubric", sc.evaluation.rubric),
+                   ("evaluation.evaluators_per_case", sc.evaluation.evaluators_per_case),
+                   ("evaluation.trim_from", sc.evaluation.trim_from)]
+    params += [(f"review.tiers[{i}].deadline_days", t.deadline_days) for i, t in enumerate(sc.review.tiers)]
+    params += [(f"payment.tranches[{i}].share", t.share) for i, t in enumerate(sc.payment.tranches)
+               if not _is_decimal(t.share)]
+    for key, pname in params:
+        if pname is not None and pname not in policy.parameters:
+            out.append(f"{where}.{key}: parameter {pname!r} is not in the policy's parameters")
+    if sc.payment.tranches:
+        total = sum((Decimal(t.share) if _is_decimal(t.share) else Decimal(0)) for t in sc.payment.tranches)
+        if all(_is_decimal(t.share) for t in sc.payment.tranches) and total != 1:
+            out.append(f"{where}.payment.tranches: the shares sum to {total}, they must sum to exactly 1")
+    for st, sd in sc.states.items():
+        for t in sd.tags:
+            if t not in TAGS:
+                out.append(f"{where}.states.{st}.tags: {t!r} is not a tag the engine reads")
+    return out
+
+
+def _is_decimal(text: str) -> bool:
+    try:
+        Decimal(text)
+    except InvalidOperation:
+        return False
+    return True
+
+
 def _format_loc(loc: tuple[int | str, ...]) -> str:
     return ".".join(str(p) for p in loc if p not in ("function-after", "function-before")) or "(top level)"
 
@@ -311,7 +545,14 @@ def parse_policy(text: str, source: str) -> Policy:
     try:
         return Policy.model_validate(raw)
     except ValidationError as exc:
-        problems = [f"{_format_loc(e['loc'])}: {e['msg']}" for e in exc.errors()]
+        problems = []
+        for e in exc.errors():
+            msg, loc = str(e["msg"]), _format_loc(e["loc"])
+            bare = msg.removeprefix("Value error, ")
+            if loc == "(top level)" and bare.startswith("schemes."):
+                problems += bare.split("; ")  # each already names its key path
+            else:
+                problems.append(f"{loc}: {msg}")
         raise PolicyError(source, problems) from None
 
 

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-ROLES = ("applicant", "reviewer", "approver", "evaluator", "finance", "auditor", "admin")
+# The one list of roles (the users table, the policy's transitions and the duties rule read it).
+# agency: a service agency's staff (托管服务机构); bank: a bank's staff (质押融资).
+ROLES = ("applicant", "reviewer", "approver", "evaluator", "finance", "auditor", "admin", "agency", "bank")
 
 # action -> roles allowed. Auditors appear only on read and dossier actions: they change nothing.
 PERMISSIONS: dict[str, frozenset[str]] = {

@@ -53,7 +53,7 @@ def check(file: Path = typer.Argument(..., exists=True, dir_okay=False, help="Po
 
     p = load_policy_file(file)
     console.print(f"[green]ok[/] {file}: policy {p.id} with {len(p.parameters)} parameters and "
-                  f"{len(p.schemes)} scheme(s)")
+                  f"{len(p.schemes)} scheme(s)", soft_wrap=True, highlight=False)
 
 
 def _db_policy_id() -> str:

@@ -1,0 +1,92 @@
+"""Ranking and allocation within budget, for every scheme, by the mode its policy section declares.
+
+* ``merit`` (择优): rank by the scheme's rank key; fund in rank order while the budget line can pay the
+  full amount; the first case it cannot fund, and every case below it, is ``budget_exhausted`` (merit
+  order is never skipped for a cheaper award).
+* ``fcfs``: the same, in order of submission (first come, first served; later cases never overtake).
+* ``formula``: each case's amount by the scheme's formula, funded in order of submission while the
+  budget lasts.
+* ``none``: no money: a case whose final score reaches the minimum receives the scheme's outcome (e.g.
+  ``recognised``); ranked by the rank key for the record.
+
+不超额: never above the per-applicant cap for the fiscal year, never above the line (a paired
+assertion here, the same check again where the round is committed and in `ipfund check`).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Sequence
+from fractions import Fraction
+
+from rules.money import format_yuan
+from rules.policy import Policy
+from rules.schemes import Candidate, Outcome, Resolved
+from rules.scoring import display
+
+
+def _unranked(c: Candidate) -> Outcome:
+    if c.failed_check:
+        return Outcome(c.application_id, c.ref, None, "ineligible", f"intake check failed: {c.failed_check}", 0, None)
+    if c.status == "rejected":
+        return Outcome(c.application_id, c.ref, None, "rejected_in_review", "rejected in formal review", 0, None)
+    return Outcome(c.application_id, c.ref, None, "pending", f"not yet scored (status {c.status})", 0,
+                   c.final_score)
+
+
+def allocate(policy: Policy, scheme_id: str, candidates: Sequence[Candidate], budget_fen: int | None,
+             as_of: dt.date, ready: frozenset[str] = frozenset({"scored"})) -> list[Outcome]:
+    """Outcomes for every candidate of a round. ``ready`` are the states a case is ranked in (the
+    scheme's states tagged ``ready``); ``budget_fen`` is None for a scheme that pays nothing."""
+    scheme = policy.scheme(scheme_id)
+    alloc = scheme.allocation
+    resolved = Resolved(scheme_id, scheme.module)
+    needs_score = scheme.evaluation is not None
+    rankable = [c for c in candidates if c.status in ready and (c.final_score is not None or not needs_score)]
+    taken = {c.application_id for c in rankable}
+    out = [_unranked(c) for c in candidates if c.application_id not in taken]
+    min_score = Fraction(policy.decimal(alloc.min_score, as_of)) if alloc.min_score else None
+    if alloc.rank_key:
+        key = resolved.rank_key(alloc.rank_key, as_of)(policy, as_of)
+    else:
+        key = resolved.rank_key("submission_order", as_of)(policy, as_of)
+    if alloc.mode in ("fcfs", "formula"):
+        key = resolved.rank_key("submission_order", as_of)(policy, as_of)
+    rankable.sort(key=key)
+    cap = policy.fen(alloc.cap, as_of) if alloc.cap else None
+    amount_of = resolved.amount(alloc.amount, as_of) if alloc.amount else None
+    remaining = budget_fen if budget_fen is not None else 0
+    exhausted = False
+    given: dict[int, int] = {}
+    for rank, c in enumerate(rankable, 1):
+        if min_score is not None and (c.final_score is None or c.final_score < min_score):
+            shown = "none" if c.final_score is None else display(c.final_score)
+            out.append(Outcome(c.application_id, c.ref, rank, "below_min_score",
+                               f"final score {shown} < minimum {display(min_score)}", 0, c.final_score))
+            continue
+        if alloc.mode == "none":
+            out.append(Outcome(c.application_id, c.ref, rank, alloc.funded, f"rank {rank}", 0, c.final_score))
+            continue
+        assert amount_of is not None and budget_fen is not None
+        amount = int(amount_of(policy, c, as_of))
+        if cap is not None:
+            amount = min(amount, cap - c.awarded_this_year_fen - given.get(c.applicant_id, 0))
+            if amount <= 0:
+                out.append(Outcome(c.application_id, c.ref, rank, "ineligible",
+                                   f"applicant_year_cap: the applicant's cap of {format_yuan(cap)} is used", 0,
+                                   c.final_score))
+                continue
+        if exhausted or amount > remaining:
+            exhausted = True
+            out.append(Outcome(c.application_id, c.ref, rank, "budget_exhausted",
+                               f"award {format_yuan(amount)} exceeds the {format_yuan(remaining)} left on the line",
+                               0, c.final_score))
+            continue
+        remaining -= amount
+        given[c.applicant_id] = given.get(c.applicant_id, 0) + amount
+        out.append(Outcome(c.application_id, c.ref, rank, alloc.funded, f"rank {rank}, award {format_yuan(amount)}",
+                           amount, c.final_score))
+    # Paired assertion (TigerBeetle): never above the line, never above a cap.
+    assert budget_fen is None or sum(o.award_fen for o in out) <= budget_fen
+    assert budget_fen is not None or all(o.award_fen == 0 for o in out)
+    return sorted(out, key=lambda o: (o.rank is None, o.rank or 0, o.application_id))
