@@ -149,6 +149,11 @@ def _value(table: str, c: Any, i: int, counts: dict[str, int]) -> Any:
     from sqlalchemy import BigInteger, Boolean, Integer
 
     name = c.name
+    if table in ("application", "scheme_state") and name in ("scheme", "status", "state"):
+        # application (scheme, status) references scheme_state: every case in one declared state
+        if table == "scheme_state":
+            return "certification-award" if name == "scheme" else ("submitted" if i == 0 else f"state-{i}")
+        return "certification-award" if name == "scheme" else "submitted"
     if c.foreign_keys:
         ref = next(iter(c.foreign_keys)).column.table.name
         return i % max(1, counts.get(ref, 1)) + 1

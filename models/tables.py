@@ -3,11 +3,10 @@
 
 from __future__ import annotations
 
-from sqlalchemy import BigInteger, CheckConstraint, Index, UniqueConstraint, text
+from sqlalchemy import BigInteger, CheckConstraint, ForeignKeyConstraint, Index, UniqueConstraint, text
 from sqlmodel import Field, SQLModel
 
 from rules.funds import SOURCES as FUND_SOURCES  # the one list of fund sources
-from rules.workflow import STATE_VOCABULARY
 
 APPLICANT_KINDS = ("enterprise", "university", "institute")
 
@@ -154,11 +153,26 @@ class BudgetAdjustment(SQLModel, table=True):
 
 # --- applications ------------------------------------------------------------------------------
 
+class SchemeState(SQLModel, table=True):
+    """Every state a scheme's policy section declares: a case's (scheme, status) must be one of these (a
+    foreign key), so the database itself refuses a state the scheme does not declare. Kept in step with
+    the policy file by `ipfund init`, every application and advance run, and `ipfund policy sync`."""
+
+    __tablename__ = "scheme_state"
+    scheme: str = Field(primary_key=True, max_length=64)
+    state: str = Field(primary_key=True, max_length=32)
+    name: str = Field(max_length=64)
+    tags: str = Field(default="", max_length=200, description="comma-separated tags (rules.stages.TAGS)")
+
+
 class Application(SQLModel, table=True):
     __tablename__ = "application"
     __table_args__ = (
         CheckConstraint("award_fen IS NULL OR award_fen > 0", name="application_award_positive"),
-        CheckConstraint(_in("status", STATE_VOCABULARY), name="application_status_valid"),
+        ForeignKeyConstraint(["scheme", "status"], ["scheme_state.scheme", "scheme_state.state"],
+                             name="application_state_declared"),
+        # Double claims are found by (scheme, claim key): an index lookup, never a scan.
+        Index("ix_application_claim", "scheme", "claim_key"),
         # Stage queries read "cases of a scheme in a state, by id" in chunks; the queue reads
         # "cases in a state, oldest first": both are index scans, never sorts of the whole state.
         Index("ix_application_scheme_status", "scheme", "status", "id"),
@@ -171,7 +185,8 @@ class Application(SQLModel, table=True):
     applicant_id: int = Field(foreign_key="applicant.id", index=True)
     status: str = Field(max_length=32)
     data: str = Field(description="canonical JSON of what was submitted")
-    certificate_no: str | None = Field(default=None, max_length=64, index=True)
+    claim_key: str | None = Field(default=None, max_length=200, description=(
+        "the claim-key fields of the form joined (e.g. the certificate number): no double claim"))
     submitted_by: str = Field(max_length=64)
     submitted_at: str = Field(max_length=32)
     status_at: str = Field(max_length=32)
@@ -185,6 +200,9 @@ class Application(SQLModel, table=True):
     line_code: str | None = Field(default=None, max_length=64)
     round_id: int | None = Field(default=None, foreign_key="award_round.id")
     notice_ends: str | None = Field(default=None, max_length=32)
+    # The date a review tier's deadline falls on (working days of the policy's calendar), set when the
+    # case enters a tier that has one; NULL otherwise.
+    review_due: str | None = Field(default=None, max_length=10)
 
 
 class IntakeCheck(SQLModel, table=True):
@@ -210,6 +228,23 @@ class ReviewDecision(SQLModel, table=True):
     reviewer: str = Field(max_length=64, index=True)
     decision: str = Field(max_length=16)
     reason: str = Field(max_length=1000)
+    at: str = Field(max_length=32)
+    # A return sends the case back; the approvals before it stay, marked superseded (never deleted).
+    superseded_at: str | None = Field(default=None, max_length=32)
+
+
+class Escalation(SQLModel, table=True):
+    """A review task past its deadline (working days of the policy's calendar): recorded once per case,
+    tier and entry into the tier, and shown to the role the tier escalates to."""
+
+    __tablename__ = "escalation"
+    __table_args__ = (UniqueConstraint("application_id", "tier", "since", name="escalation_once"),)
+    id: int | None = Field(default=None, primary_key=True)
+    application_id: int = Field(foreign_key="application.id")
+    tier: str = Field(max_length=32)
+    since: str = Field(max_length=32, description="when the case entered the tier")
+    due: str = Field(max_length=10, description="the deadline (a date)")
+    to_role: str = Field(max_length=16)
     at: str = Field(max_length=32)
 
 
@@ -315,12 +350,13 @@ class PaymentRelease(SQLModel, table=True):
 
     __tablename__ = "payment_release"
     __table_args__ = (
-        UniqueConstraint("application_id", "attempt", name="release_once_per_attempt"),
+        UniqueConstraint("application_id", "purpose", "attempt", name="release_once_per_attempt"),
         CheckConstraint("amount_fen > 0", name="release_amount_positive"),
         CheckConstraint("attempt >= 1", name="release_attempt_positive"),
     )
     id: int | None = Field(default=None, primary_key=True)
     application_id: int = Field(foreign_key="application.id")  # indexed first in release_once_per_attempt
+    purpose: str = Field(default="award", max_length=32)
     attempt: int
     released_by: str = Field(max_length=64)
     amount_fen: int = Field(sa_type=BigInteger)
@@ -343,12 +379,14 @@ class Payment(SQLModel, table=True):
     __table_args__ = (
         CheckConstraint("amount_fen > 0", name="payment_amount_positive"),
         CheckConstraint(_in("status", ("pending", "paid", "failed")), name="payment_status_valid"),
-        # At most one live (not failed) payment per award: the database itself refuses paying twice.
-        Index("ux_payment_live_once", "application_id", unique=True,
+        # At most one live (not failed) payment per award and purpose (a tranche): the database itself
+        # refuses paying twice.
+        Index("ux_payment_live_once", "application_id", "purpose", unique=True,
               sqlite_where=text("status <> 'failed'"), postgresql_where=text("status <> 'failed'")),
     )
     id: int | None = Field(default=None, primary_key=True)
     idempotency_key: str = Field(max_length=128, unique=True)
+    purpose: str = Field(default="award", max_length=32)
     batch_id: int = Field(foreign_key="payment_batch.id", index=True)
     application_id: int = Field(foreign_key="application.id", index=True)
     line_code: str = Field(max_length=64)

@@ -90,3 +90,12 @@ def allocate(policy: Policy, scheme_id: str, candidates: Sequence[Candidate], bu
     assert budget_fen is None or sum(o.award_fen for o in out) <= budget_fen
     assert budget_fen is not None or all(o.award_fen == 0 for o in out)
     return sorted(out, key=lambda o: (o.rank is None, o.rank or 0, o.application_id))
+
+
+def ranking_criteria(policy: Policy, scheme_id: str, as_of: dt.date) -> frozenset[str]:
+    """The rubric criteria whose mean score the scheme's tie-break reads (``criterion:NAME`` entries of
+    its ``<scheme>.tie_break`` parameter, when it has one): ranking keeps only those per case."""
+    name = f"{scheme_id}.tie_break"
+    if name not in policy.parameters:
+        return frozenset()
+    return frozenset(tb.split(":", 1)[1] for tb in policy.value(name, as_of) if str(tb).startswith("criterion:"))

@@ -13,7 +13,7 @@ The duties (烟政字〔2020〕47号 三(三) 保障财政资金安全; the fina
 * nobody acts on a case of their own organisation (the applicant, by credit code or registered name);
 * nobody reviews, evaluates, approves or pays a case they submitted or imported;
 * a reviewer's case is never finalized, evaluated or paid by that reviewer (any decision counts:
-  approve, return or reject);
+  approve, return or reject), and a case reviewed in several tiers has a different reviewer at each;
 * evaluators are never assigned, and never score, a case whose applicant they declared a conflict with;
 * whoever objects to an award never resolves that objection;
 * the finance officer who releases or confirms a payment is not the approver of its round.
@@ -45,7 +45,7 @@ ACTS: dict[str, str] = {
 # Which relationships bar which act. Kept as data so the table-driven test, the README and the rule
 # read the same thing.
 BARRED: dict[str, frozenset[str]] = {
-    "review.decide": frozenset({"member", "submitter"}),
+    "review.decide": frozenset({"member", "submitter", "tier_decider"}),
     "round.finalize": frozenset({"member", "submitter", "reviewer"}),
     "evaluation.assign": frozenset({"member", "submitter", "reviewer", "conflict"}),
     "scores.upload": frozenset({"member", "submitter", "reviewer", "conflict"}),
@@ -79,6 +79,7 @@ class CaseParties:
     approver: str | None = None  # who finalized the round that decided the case
     conflicted: frozenset[str] = field(default_factory=frozenset)  # evaluators with a declared conflict
     objector: str | None = None  # who raised the objection being resolved
+    tier_deciders: frozenset[str] = field(default_factory=frozenset)  # decided another tier of this review
 
 
 @dataclass(frozen=True, slots=True)
@@ -144,6 +145,7 @@ _PHRASE = {
     "approver": "approved the round of",
     "conflict": "declared a conflict of interest with the applicant of",
     "objector": "raised the objection to",
+    "tier_decider": "already decided another review tier of",
 }
 
 
@@ -162,6 +164,8 @@ def relations(actor: Actor, case: CaseParties) -> list[str]:
         out.append("conflict")
     if case.objector and actor.name == case.objector:
         out.append("objector")
+    if actor.name in case.tier_deciders:
+        out.append("tier_decider")
     return out
 
 

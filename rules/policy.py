@@ -264,8 +264,12 @@ class EvaluationDef(_Strict):
 
 
 class TrancheDef(_Strict):
+    """One tranche: its purpose (the idempotency key's middle part), its share of the award (a ratio
+    parameter, or an exact decimal), and the payable state in which it falls due."""
+
     purpose: str = Field(pattern=r"^[a-z][a-z0-9_-]*$")
-    share: str  # a parameter (ratio) or an exact decimal
+    share: str
+    state: str
 
 class PaymentDef(_Strict):
     """Who is paid, and in one payment or several (tranches, each with its own idempotency key
@@ -332,6 +336,9 @@ class SchemeDef(_Strict):
         for i, tier in enumerate(self.review.tiers):
             if tier.state not in self.states:
                 raise ValueError(f"review.tiers[{i}]: state {tier.state!r} is not among the states")
+        for i, tranche in enumerate(self.payment.tranches):
+            if tranche.state not in self.states or "payable" not in self.states[tranche.state].tag_set():
+                raise ValueError(f"payment.tranches[{i}]: state {tranche.state!r} is not a payable state of the scheme")
         return self
 
     def states_tagged(self, tag: str) -> tuple[str, ...]:

@@ -42,15 +42,34 @@ def render_report(r: dict[str, Any], title: str) -> None:
 
 @round_app.command("trial")
 @handled
-def trial(scheme: str = typer.Argument("certification-award"), year: int = typer.Option(..., "--year"),
+def trial(scheme: str = typer.Argument(..., help="The scheme, e.g. certification-award"),
+          year: int = typer.Option(..., "--year"),
           cases: bool = typer.Option(False, "--cases", help="List every case with its outcome."),
+          policy: Path = typer.Option(None, "--policy", exists=True, dir_okay=False,
+                                      help="What-if: rank and allocate under this alternative policy file"),
+          diff: bool = typer.Option(False, "--diff", help="With --policy: what changes, case by case"),
           actor: str = AS_OPTION, as_json: bool = JSON_OPTION) -> None:
-    """Rank and allocate; writes nothing, prints the report."""
+    """Rank and allocate; writes nothing, prints the report (or, with --policy, the what-if)."""
     from flows.services import rounds
     from models.uow import read_only
 
+    if diff and policy is None:
+        raise typer.BadParameter("--diff compares with an alternative policy: give --policy ALT.yaml")
+    alternative = None
+    if policy is not None:
+        from rules.policy import load_policy_file
+
+        alternative = load_policy_file(policy)
     with read_only() as s:
-        r = rounds.trial(s, actor, scheme, year)
+        r = rounds.trial(s, actor, scheme, year, alternative)
+        current = rounds.trial(s, actor, scheme, year) if diff else None
+    if diff and current is not None:
+        d = rounds.diff_reports(current, r)
+        if as_json:
+            print_json(d)
+            return
+        render_diff(d, scheme, year, str(policy))
+        return
     if as_json:
         print_json(r)
         return
@@ -63,9 +82,22 @@ def trial(scheme: str = typer.Argument("certification-award"), year: int = typer
         console.print(money_table(t, "award"))
 
 
+def render_diff(d: dict[str, Any], scheme: str, year: int, alt: str) -> None:
+    t = Table("ref", "change", "outcome (now → what-if)", "award now", "award what-if", "rank (now → what-if)",
+              title=f"What-if {scheme} {year}: the current policy against {alt} (nothing written)")
+    for c in d["changes"]:
+        t.add_row(c["ref"], c["change"], f"{c['outcome_before']} → {c['outcome_after']}", yuan(c["award_before_fen"]),
+                  yuan(c["award_after_fen"]), f"{c['rank_before'] or '-'} → {c['rank_after'] or '-'}")
+    console.print(money_table(t, "award now", "award what-if"))
+    console.print(f"funded {d['funded_before']} → {d['funded_after']}; total {yuan(d['total_before_fen'])} → "
+                  f"{yuan(d['total_after_fen'])} ({'+' if d['difference_fen'] >= 0 else '-'}"
+                  f"{yuan(abs(d['difference_fen']))})", highlight=False)
+
+
 @round_app.command("finalize")
 @handled
-def finalize(scheme: str = typer.Argument("certification-award"), year: int = typer.Option(..., "--year"),
+def finalize(scheme: str = typer.Argument(..., help="The scheme, e.g. certification-award"),
+             year: int = typer.Option(..., "--year"),
              allow_pending: bool = typer.Option(False, "--allow-pending"), actor: str = AS_OPTION,
              as_json: bool = JSON_OPTION) -> None:
     """Commit the allocation (approvers): awards committed on the line, funded cases into public notice."""
@@ -136,7 +168,7 @@ def _write_batch(batch_id: int, path: Path, content: bytes, actor: str, copy: bo
 @pay_app.command("release")
 @handled
 def release(refs: list[str] = typer.Argument(None, help="Cases to release (default: every payable case)"),
-            scheme: str = typer.Option("certification-award", "--scheme"), actor: str = AS_OPTION) -> None:
+            scheme: str = typer.Option(..., "--scheme"), actor: str = AS_OPTION) -> None:
     """Release payable cases for payment (finance officers); the advance flow's payment stage pays them."""
     from flows.services import payments
     from models.uow import unit_of_work
@@ -151,7 +183,7 @@ def release(refs: list[str] = typer.Argument(None, help="Cases to release (defau
 
 @pay_app.command("batch")
 @handled
-def batch(scheme: str = typer.Option("certification-award", "--scheme"),
+def batch(scheme: str = typer.Option(..., "--scheme"),
           out: Path = typer.Option(Path("payments"), "--out", help="Directory for the bank file"),
           actor: str = AS_OPTION) -> None:
     """Release and pay every payable case now (finance officers) and write the bank file; never pays

@@ -12,7 +12,7 @@ flows_app = typer.Typer(help="Run and serve the Prefect flows.", no_args_is_help
 
 @flows_app.command("advance")
 @handled
-def advance(scheme: str = typer.Option("certification-award", "--scheme"),
+def advance(scheme: str = typer.Option(None, "--scheme", help="One scheme (default: every scheme the policy runs)"),
             chunk: int = typer.Option(1000, "--chunk", help="Cases per task run"),
             out_dir: str = typer.Option("payments", "--out-dir", help="Directory for bank files of released payments"),
             actor: str = AS_OPTION, as_json: bool = JSON_OPTION) -> None:
@@ -23,7 +23,8 @@ def advance(scheme: str = typer.Option("certification-award", "--scheme"),
 
     with read_only() as s:  # refused before Prefect starts: no flow runs on nobody's authority
         acting(s, actor, "flow.advance")
-        current_policy(s).scheme(scheme)  # nor for a scheme the policy does not have
+        if scheme:
+            current_policy(s).scheme(scheme)  # nor for a scheme the policy does not have
     from flows.prefect_flows import advance_flow, quiet_refusals
 
     with quiet_refusals():  # a refusal inside the flow is printed once, by @handled, without tracebacks
@@ -31,15 +32,17 @@ def advance(scheme: str = typer.Option("certification-award", "--scheme"),
     if as_json:
         print_json(totals)
         return
-    console.print("advance: " + ", ".join(f"{k} {v}" for k, v in totals.items() if k not in ("check", "payment")))
-    pay = totals.get("payment") or {}
-    for path in pay.get("files", []):
-        console.print(f"payment: released payments paid → {path}")
+    per_scheme = totals.get("schemes", {scheme: totals})
+    for sid, t in per_scheme.items():
+        moved = ", ".join(f"{k} {v}" for k, v in t.items() if k not in ("check", "payment", "events") and v)
+        console.print(f"advance {sid}: {moved or 'nothing to do'}", highlight=False)
+        for path in (t.get("payment") or {}).get("files", []):
+            console.print(f"payment: released payments paid → {path}")
 
 
 @flows_app.command("serve")
 @handled
-def serve(scheme: str = typer.Option("certification-award", "--scheme"),
+def serve(scheme: str = typer.Option(None, "--scheme", help="One scheme (default: every scheme)"),
           interval: int = typer.Option(300, "--interval", help="Seconds between scheduled runs"),
           out_dir: str = typer.Option("payments", "--out-dir"), actor: str = AS_OPTION) -> None:
     """Serve the advance flow as a deployment with an interval schedule (admins; Ctrl-C to stop). Its
@@ -51,7 +54,7 @@ def serve(scheme: str = typer.Option("certification-award", "--scheme"),
         acting(s, actor, "flow.advance")
     from flows.prefect_flows import advance_flow
 
-    advance_flow.serve(name=f"advance-{scheme}", interval=interval,
+    advance_flow.serve(name=f"advance-{scheme or 'all'}", interval=interval,
                        parameters={"scheme": scheme, "out_dir": out_dir})
 
 

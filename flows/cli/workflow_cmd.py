@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 import typer
 from rich.table import Table
@@ -16,30 +17,44 @@ evaluator_app = typer.Typer(help="Third-party evaluators (第三方评价).", no
 scores_app = typer.Typer(help="Score templates and uploads for evaluators.", no_args_is_help=True)
 
 
+def parse_fields(pairs: list[str] | None) -> dict[str, str]:
+    """``--field NAME=VALUE`` options as a dict (a name given twice is refused: which one was meant?)."""
+    out: dict[str, str] = {}
+    for pair in pairs or []:
+        name, eq, value = pair.partition("=")
+        if not eq or not name.strip():
+            raise typer.BadParameter(f"--field {pair!r}: write NAME=VALUE, e.g. --field certificate_no=165IP2100123R0M")
+        if name.strip() in out:
+            raise typer.BadParameter(f"--field {name.strip()} is given twice")
+        out[name.strip()] = value
+    return out
+
+
+FIELD_OPTION: Any = typer.Option(None, "--field", "-f", help="A field of the scheme's form: NAME=VALUE (repeat; "
+                                                             "`ipfund policy show --forms` lists them)")
+
+
 def apply_cmd(
     scheme: str = typer.Argument(..., help="Scheme id, e.g. certification-award"),
-    certificate_no: str = typer.Option(..., "--certificate-no", help="GB/T 29490 certificate number"),
-    certification_date: str = typer.Option(..., "--certification-date", help="YYYY-MM-DD"),
-    certification_body: str = typer.Option(..., "--certification-body", help="Certification body (认证机构)"),
+    field: list[str] = FIELD_OPTION,
     applicant: str = typer.Option(None, "--applicant", help="Credit code (admins applying on behalf)"),
     actor: str = AS_OPTION,
 ) -> None:
-    """Apply to a scheme for your organisation."""
+    """Apply to a scheme for your organisation: the fields of its form, checked against the policy."""
     from flows.services import applications
     from models.uow import unit_of_work
 
     with unit_of_work() as s:
-        app = applications.apply(s, actor, scheme, {"certificate_no": certificate_no,
-                                                    "certification_date": certification_date,
-                                                    "certification_body": certification_body}, applicant)
+        app = applications.apply(s, actor, scheme, parse_fields(field), applicant)
     console.print(f"[green]submitted[/] {app.ref}; the automatic checks run at the next `ipfund flows advance`")
 
 
 @application_app.command("import")
 @handled
 def app_import(file: Path = typer.Argument(..., exists=True, dir_okay=False),
-               scheme: str = typer.Option("certification-award", "--scheme"), actor: str = AS_OPTION) -> None:
-    """Bulk import (CSV: applicant_uscc,certificate_no,certification_date,certification_body): all or nothing."""
+               scheme: str = typer.Option(..., "--scheme", help="The scheme the applications are for"),
+               actor: str = AS_OPTION) -> None:
+    """Bulk import (CSV: applicant_uscc and the scheme's form fields as columns): all or nothing."""
     from flows.services import applications
     from models.uow import unit_of_work
 
@@ -97,18 +112,14 @@ def app_withdraw(app: str = typer.Argument(...), reason: str = typer.Option(None
 
 @application_app.command("resubmit")
 @handled
-def app_resubmit(app: str = typer.Argument(...), certificate_no: str = typer.Option("", "--certificate-no"),
-                 certification_date: str = typer.Option("", "--certification-date"),
-                 certification_body: str = typer.Option("", "--certification-body"),
+def app_resubmit(app: str = typer.Argument(...), field: list[str] = FIELD_OPTION,
                  reason: str = typer.Option(None, "--reason"), actor: str = AS_OPTION) -> None:
-    """Resubmit a returned application with corrections."""
+    """Resubmit a returned application with corrections (the fields given replace those before)."""
     from flows.services import applications
     from models.uow import unit_of_work
 
     with unit_of_work() as s:
-        a = applications.resubmit(s, actor, app, {"certificate_no": certificate_no,
-                                                  "certification_date": certification_date,
-                                                  "certification_body": certification_body}, reason)
+        a = applications.resubmit(s, actor, app, parse_fields(field), reason)
     console.print(f"[green]resubmitted[/] {a.ref}")
 
 
@@ -126,6 +137,26 @@ def review_next(stage: str = typer.Option("formal_review", "--stage"), actor: st
                 as_json: bool = JSON_OPTION) -> None:
     """The next case in full: applicant, data, every automatic check, history."""
     show_next(stage, actor, as_json)
+
+
+@review_app.command("escalated")
+@handled
+def review_escalated(scheme: str = typer.Option(None, "--scheme"), actor: str = AS_OPTION,
+                     as_json: bool = JSON_OPTION) -> None:
+    """Review work past its deadline, escalated to the next level (approvers, supervisors)."""
+    from flows.services import review
+    from models.uow import read_only
+
+    with read_only() as s:
+        rows = review.escalated(s, actor, scheme)
+    if as_json:
+        print_json(rows)
+        return
+    t = Table("ref", "scheme", "tier", "since", "due", "to", "still waiting", title="Escalated review work")
+    for r in rows:
+        t.add_row(r["ref"], r["scheme"], r["tier"], r["since"][:10], r["due"], r["to"],
+                  "yes" if r["still_waiting"] else "decided")
+    console.print(t)
 
 
 @review_app.command("decide")

@@ -13,9 +13,16 @@ from sqlmodel import Session, col, select
 
 from flows.services import cases
 from flows.services.applicants import decode_text, get_applicant
-from flows.services.context import SYSTEM_ACTOR, acting, current_policy, get_user
+from flows.services.context import (
+    SYSTEM_ACTOR,
+    acting,
+    current_policy,
+    get_user,
+    scheme_of,
+    sync_scheme_states,
+)
 from flows.services.csv_input import read_rows
-from flows.services.text_input import limit, shown, text_problem
+from flows.services.text_input import clean, limit, shown, text_problem
 from models import audit
 from models.bulk import insert_rows
 from models.clock import now, parse, stamp
@@ -30,15 +37,11 @@ from models.tables import (
     Score,
     User,
 )
-from rules import certification
+from rules import forms
 from rules.audit_chain import canonical_json
 from rules.errors import NotFound, PermissionDenied, RuleViolation, ValidationFailed
-from rules.policy import Policy
-
-CERT_COLUMNS = ("applicant_uscc", "certificate_no", "certification_date", "certification_body")
-LIVE_OR_AWARDED = ("submitted", "formal_review", "returned", "evaluation", "scored", "awarded", "in_notice",
-                   "on_hold", "payable", "payment_pending", "paid")
-AWARDED = ("awarded", "in_notice", "on_hold", "payable", "payment_pending", "paid")
+from rules.policy import FormDef, Policy
+from rules.schemes import IntakeFacts, run_checks
 
 
 def ref_prefix(scheme: str) -> str:
@@ -54,38 +57,27 @@ def _next_refs(session: Session, scheme: str, year: int, n: int) -> list[str]:
     return [f"{prefix}{i:05d}" for i in range(start, start + n)]
 
 
-# The certification body is kept in the case's data (JSON), not a column of its own: this is its limit,
-# the same as an applicant's name (both are organisation names).
-CERTIFICATION_BODY_MAX = 200
+def claim_states(policy: Policy, scheme: str) -> tuple[str, ...]:
+    """States in which a case holds its claim (every state but those that ended without an award)."""
+    sc = policy.scheme(scheme)
+    void = set(sc.states_tagged("void"))
+    return tuple(st for st in sc.states if st not in void)
 
 
-def _field_limits() -> dict[str, int]:
-    return {"certificate_no": limit(Application, "certificate_no"), "certification_date": 32,
-            "certification_body": CERTIFICATION_BODY_MAX}
+def awarded_states(policy: Policy, scheme: str) -> tuple[str, ...]:
+    """States whose award counts against the applicant's yearly cap (committed or paid)."""
+    sc = policy.scheme(scheme)
+    return tuple(dict.fromkeys(sc.states_tagged("committed") + sc.states_tagged("paid")))
 
 
-def _validate_cert_fields(where: str, fields: dict[str, str]) -> tuple[dict[str, Any], list[str]]:
-    problems = []
-    limits = _field_limits()
-    bad_text = set()
-    for k in ("certificate_no", "certification_date", "certification_body"):
-        value = fields.get(k, "").strip()
-        if not value:
-            problems.append(f"{where}{k} is empty")
-            continue
-        problem = text_problem(value, field=k, max_len=limits[k])
-        if problem is not None:
-            problems.append(f"{where}{problem}")
-            bad_text.add(k)
-    date_text = fields.get("certification_date", "").strip()
-    if date_text and "certification_date" not in bad_text:
-        try:
-            dt.date.fromisoformat(date_text)
-        except ValueError:
-            problems.append(f"{where}certification_date {shown(date_text)} is not a date (YYYY-MM-DD)")
-    data = {"certificate_no": fields.get("certificate_no", "").strip().upper(),
-            "certification_date": date_text, "certification_body": fields.get("certification_body", "").strip()}
-    return data, problems
+def _claim_word(form: FormDef) -> str:
+    return "certificate" if form.claim_key == ["certificate_no"] else " + ".join(form.claim_key)
+
+
+def validate_form(policy: Policy, scheme: str, raw: dict[str, str], where: str = "",
+                  partial: bool = False) -> tuple[dict[str, Any], list[str]]:
+    """The scheme's form (rules.forms) checked: typed values and every problem naming its field."""
+    return forms.parse_form(policy.scheme(scheme).form, raw, where, partial=partial)
 
 
 class NewApp(NamedTuple):
@@ -93,20 +85,24 @@ class NewApp(NamedTuple):
     ref: str
 
 
-def _insert(session: Session, scheme: str, rows: list[tuple[Applicant, dict[str, Any]]], submitted_by: str,
-            at: str) -> list[NewApp]:
+def _insert(session: Session, policy: Policy, scheme: str, rows: list[tuple[Applicant, dict[str, Any]]],
+            submitted_by: str, at: str) -> list[NewApp]:
     """Bulk insert in chunks of 5,000 (no ORM objects, events built per chunk: memory stays flat
-    however large the file)."""
+    however large the file). ``rows`` carry the typed form values."""
+    sync_scheme_states(session, policy)
+    sc = policy.scheme(scheme)
     year = parse(at).year
     refs = _next_refs(session, scheme, year, len(rows))
     table = Application.__table__  # type: ignore[attr-defined]
     apps: list[NewApp] = []
     for start in range(0, len(rows), 5000):
         chunk = list(zip(refs[start:start + 5000], rows[start:start + 5000], strict=True))
-        insert_rows(session, table, ("ref", "scheme", "year", "applicant_id", "status", "data", "certificate_no",
+        stored = [(ref, applicant, forms.stored(values), forms.claim_key(sc.form, values))
+                  for ref, (applicant, values) in chunk]
+        insert_rows(session, table, ("ref", "scheme", "year", "applicant_id", "status", "data", "claim_key",
                                      "submitted_by", "submitted_at", "status_at"),
-                    [(ref, scheme, year, applicant.id, "submitted", canonical_json(data), data.get("certificate_no"),
-                      submitted_by, at, at) for ref, (applicant, data) in chunk])
+                    [(ref, scheme, year, applicant.id, sc.initial, canonical_json(data), key, submitted_by, at, at)
+                     for ref, applicant, data, key in stored])
         ids: dict[str, int] = {}
         chunk_refs = [ref for ref, _ in chunk]
         for i in range(0, len(chunk_refs), 900):
@@ -114,19 +110,20 @@ def _insert(session: Session, scheme: str, rows: list[tuple[Applicant, dict[str,
                 select(Application.id, Application.ref).where(col(Application.ref).in_(chunk_refs[i:i + 900]))).all()})
         audit.append_many(session, [
             {"actor": submitted_by, "action": "case.submit", "subject": f"app:{ref}", "at": at,
-             "payload": {"scheme": scheme, "applicant": applicant.uscc, "data": data, "to": "submitted"}}
-            for ref, (applicant, data) in chunk])
+             "payload": {"scheme": scheme, "applicant": applicant.uscc, "data": data, "to": sc.initial}}
+            for ref, applicant, data, _key in stored])
         apps += [NewApp(ids[ref], ref) for ref in chunk_refs]
     return apps
 
 
 def apply(session: Session, actor: str | None, scheme: str, fields: dict[str, str],
           applicant_key: str | None = None) -> Application:
-    """One application. An applicant user applies for their own organisation (its credit code is the
-    user's affiliation); an admin may name the applicant."""
+    """One application, its form validated against the scheme's declared fields. An applicant user
+    applies for their own organisation (its credit code is the user's affiliation); an admin may name
+    the applicant."""
     user = acting(session, actor, "application.submit")
     policy = current_policy(session)
-    policy.scheme(scheme)
+    scheme_of(session, scheme, policy)
     if "admin" in user.role_set() and applicant_key:
         applicant = get_applicant(session, applicant_key)
     else:
@@ -136,42 +133,56 @@ def apply(session: Session, actor: str | None, scheme: str, fields: dict[str, st
         applicant = get_applicant(session, user.affiliation)
         if applicant_key and applicant_key.upper() != applicant.uscc:
             raise PermissionDenied(f"{user.name} may only apply for {applicant.name} ({applicant.uscc})")
-    data, problems = _validate_cert_fields("", fields)
+    values, problems = validate_form(policy, scheme, fields)
     if problems:
         raise ValidationFailed("application", problems)
-    new = _insert(session, scheme, [(applicant, data)], user.name, stamp())[0]
+    new = _insert(session, policy, scheme, [(applicant, values)], user.name, stamp())[0]
     app = session.get(Application, new.id)
     assert app is not None
     return app
 
 
+def import_columns(policy: Policy, scheme: str) -> tuple[str, ...]:
+    """The columns of a scheme's application file: the applicant's credit code, then the form's fields."""
+    return ("applicant_uscc", *policy.scheme(scheme).form.fields)
+
+
 def import_applications(session: Session, actor: str | None, scheme: str, content: bytes,
                         filename: str = "applications.csv") -> list[NewApp]:
-    """Bulk import: all rows or none, every bad row reported with its line number.
+    """Bulk import against the scheme's form: all rows or none, every bad row reported with its line.
 
     Streamed in chunks of 5,000 rows: applicants are looked up per chunk and each chunk is written
     while the file has no problem so far; any problem refuses the whole file (the unit of work rolls
-    back). Memory stays flat however long the file (only certificate numbers are remembered, to find
-    duplicates across the file)."""
+    back). Memory stays flat however long the file (only claim keys are remembered, to find double
+    claims across the file)."""
     user = acting(session, actor, "application.import")
-    current_policy(session).scheme(scheme)
+    policy = current_policy(session)
+    scheme_of(session, scheme, policy)
+    form = policy.scheme(scheme).form
+    columns = import_columns(policy, scheme)
+    required = ("applicant_uscc", *(k for k, f in form.fields.items() if f.required))
     text = decode_text(content, filename, allow_gbk=True)
     reader = read_rows(text, filename)
     first = next(reader, None)
     if first is None:
-        raise ValidationFailed(filename, ["line 1: empty file; expected header " + ",".join(CERT_COLUMNS)])
+        raise ValidationFailed(filename, ["line 1: empty file; expected header " + ",".join(columns)])
     header = [h.strip().lower() for h in first[1]]
-    missing = [c for c in CERT_COLUMNS if c not in header]
+    missing = [c for c in required if c not in header]
     if missing:
         raise ValidationFailed(filename, [f"line 1: header lacks {', '.join(missing)}; expected "
-                                          + ",".join(CERT_COLUMNS)])
-    idx = {c: header.index(c) for c in CERT_COLUMNS}
+                                          + ",".join(columns)])
+    unknown = [h for h in header if h and h not in columns]
+    if unknown:
+        raise ValidationFailed(filename, [f"line 1: unknown column(s) {', '.join(repr(u) for u in unknown)}; the "
+                                          f"{scheme} form has: " + ",".join(columns)])
+    idx = {c: header.index(c) for c in columns if c in header}
     p = Applicant.__table__  # type: ignore[attr-defined]
     problems: list[str] = []
     seen: dict[str, int] = {}
     at = stamp()
     out: list[NewApp] = []
-    uscc_max, cert_max = limit(Applicant, "uscc"), limit(Application, "certificate_no")
+    uscc_max = limit(Applicant, "uscc")
+    word = _claim_word(form)
 
     def uscc_problem(row: list[str]) -> str | None:
         return text_problem(row[idx["applicant_uscc"]].strip(), field="applicant_uscc", max_len=uscc_max)
@@ -189,26 +200,27 @@ def import_applications(session: Session, actor: str | None, scheme: str, conten
             if len(row) < len(header):
                 problems.append(f"line {n}: {len(row)} cells, expected {len(header)}")
                 continue
-            fields = {c: row[i].strip() for c, i in idx.items()}
-            data, errs = _validate_cert_fields(f"line {n}: ", fields)
-            a = applicants.get(fields["applicant_uscc"].upper())
+            cells = {c: row[i].strip() for c, i in idx.items()}
+            uscc = cells.pop("applicant_uscc")
+            values, errs = validate_form(policy, scheme, cells, f"line {n}: ")
+            a = applicants.get(uscc.upper())
             bad_uscc = uscc_problem(row)
             if bad_uscc is not None:
                 errs.insert(0, f"line {n}: {bad_uscc}")
             elif a is None:
-                errs.append(f"line {n}: applicant {shown(fields['applicant_uscc'])} is not registered "
+                errs.append(f"line {n}: applicant {shown(uscc)} is not registered "
                             "(import it with `ipfund applicant import`)")
-            cert = data["certificate_no"]
-            if cert and text_problem(cert, field="certificate_no", max_len=cert_max) is None:
-                if cert in seen:
-                    errs.append(f"line {n}: certificate {cert} already on line {seen[cert]}")
-                seen.setdefault(cert, n)
+            key = forms.claim_key(form, values)
+            if key is not None:
+                if key in seen:
+                    errs.append(f"line {n}: {word} {key} already on line {seen[key]}")
+                seen.setdefault(key, n)
             if errs:
                 problems.extend(errs)
             elif a is not None:
-                good.append((a, data))
+                good.append((a, values))
         if good and not problems:
-            out += _insert(session, scheme, good, user.name, at)
+            out += _insert(session, policy, scheme, good, user.name, at)
     if problems:
         raise ValidationFailed(filename, problems)
     return out
@@ -223,7 +235,7 @@ class _IntakeRow(NamedTuple):
     status: str
     applicant_id: int
     year: int
-    certificate_no: str | None
+    claim_key: str | None
     data: str
     submitted_at: str
 
@@ -233,36 +245,42 @@ _CHECK_COLUMNS = ("application_id", "run", "check", "passed", "rule", "clause", 
 
 def intake_stage(session: Session, scheme: str, limit: int = 1000, after_id: int = 0,
                  policy: Policy | None = None) -> tuple[int, int]:
-    """Run the automatic checks on submitted cases: passed -> formal review, failed -> rejected.
-    Bulk: a handful of queries per chunk, whatever its size; plain rows, no ORM objects. Returns
-    (cases done, last id examined) like every stage (see flows.services.advance)."""
+    """Run the scheme's automatic checks (rules/schemes) on submitted cases: passed -> the next stage,
+    failed -> rejected. Bulk: a handful of queries per chunk, whatever its size; plain rows, no ORM
+    objects. Returns (cases done, last id examined) like every stage (see flows.services.advance)."""
     policy = policy or current_policy(session)
+    sc = policy.scheme(scheme)
+    wf = cases.workflow(policy, scheme)
+    waiting = [st for st in sc.states if "intake_passed" in wf.actions_from(st)]
     t = Application.__table__  # type: ignore[attr-defined]
     apps = [_IntakeRow(*r) for r in session.execute(
-        sa_select(t.c.id, t.c.ref, t.c.scheme, t.c.status, t.c.applicant_id, t.c.year, t.c.certificate_no, t.c.data,
-               t.c.submitted_at)
-        .where(t.c.scheme == scheme, t.c.status == "submitted", t.c.id > after_id)
+        sa_select(t.c.id, t.c.ref, t.c.scheme, t.c.status, t.c.applicant_id, t.c.year, t.c.claim_key, t.c.data,
+                  t.c.submitted_at)
+        .where(t.c.scheme == scheme, t.c.status.in_(waiting), t.c.id > after_id)
         .order_by(t.c.id).limit(limit)).all()]
     if not apps:
         return 0, after_id
     at = stamp()
     ids = [a.id for a in apps]
     p = Applicant.__table__  # type: ignore[attr-defined]
-    applicants = {r[0]: r for r in session.execute(select(p.c.id, p.c.uscc, p.c.kind, p.c.district).where(
+    applicants = {r[0]: r for r in session.execute(sa_select(p.c.id, p.c.uscc, p.c.kind, p.c.district, p.c.sme,
+                                                          p.c.whitelist).where(
         p.c.id.in_({x.applicant_id for x in apps}))).all()}
-    certs = sorted({a.certificate_no for a in apps if a.certificate_no})
+    keys = sorted({a.claim_key for a in apps if a.claim_key})
+    holding = set(claim_states(policy, scheme))
     claims: dict[str, list[tuple[int, str]]] = {}
-    for i in range(0, len(certs), 900):
+    for i in range(0, len(keys), 900):
         # Filter the state in Python: with it in SQL the planner may scan every live case by state
-        # instead of looking the certificates up in their index (quadratic over a large round).
-        for app_id, ref, cert, status in session.execute(select(t.c.id, t.c.ref, t.c.certificate_no, t.c.status)
-                                                         .where(t.c.certificate_no.in_(certs[i:i + 900]))).all():
-            if status in LIVE_OR_AWARDED:
-                claims.setdefault(cert or "", []).append((app_id or 0, ref))
+        # instead of looking the claim keys up in their index (quadratic over a large round).
+        for app_id, ref, key, status in session.execute(select(t.c.id, t.c.ref, t.c.claim_key, t.c.status)
+                                                        .where(t.c.scheme == scheme,
+                                                               t.c.claim_key.in_(keys[i:i + 900]))).all():
+            if status in holding:
+                claims.setdefault(key or "", []).append((app_id or 0, ref))
     awarded = {(a, y): int(v or 0) for a, y, v in session.execute(
         select(t.c.applicant_id, t.c.year, func.coalesce(func.sum(t.c.award_fen), 0))
         .where(t.c.applicant_id.in_({a.applicant_id for a in apps}), t.c.scheme == scheme,
-               t.c.status.in_(AWARDED))
+               t.c.status.in_(awarded_states(policy, scheme)))
         .group_by(t.c.applicant_id, t.c.year)).all()}
     c = IntakeCheck.__table__  # type: ignore[attr-defined]
     runs = dict(session.execute(select(c.c.application_id, func.max(c.c.run)).where(c.c.application_id.in_(ids))
@@ -275,19 +293,16 @@ def intake_stage(session: Session, scheme: str, limit: int = 1000, after_id: int
     reasons: dict[int, str | None] = {}
     for app in apps:
         applicant = applicants.get(app.applicant_id)
-        data = json.loads(app.data)
-        try:
-            cert_date: dt.date | None = dt.date.fromisoformat(data.get("certification_date", ""))
-        except ValueError:
-            cert_date = None
-        earlier = tuple(ref for other_id, ref in claims.get(app.certificate_no or "", []) if other_id < app.id)
-        facts = certification.IntakeFacts(
-            applicant_found=applicant is not None, applicant_uscc=applicant.uscc if applicant else "",
+        earlier = tuple(ref for other_id, ref in claims.get(app.claim_key or "", []) if other_id < app.id)
+        facts = IntakeFacts(
+            scheme=scheme, applicant_found=applicant is not None, applicant_uscc=applicant.uscc if applicant else "",
             applicant_kind=applicant.kind if applicant else "", applicant_district=applicant.district if applicant else "",
-            certificate_no=data.get("certificate_no", ""), certification_date=cert_date,
+            form=forms.typed(sc.form, json.loads(app.data)),
             submitted_on=dt.date.fromisoformat(app.submitted_at[:10]),  # stamps are UTC: YYYY-MM-DDT...Z
-            earlier_same_certificate=earlier, awarded_this_year_fen=awarded.get((app.applicant_id, app.year), 0))
-        results = certification.intake_checks(policy, facts)
+            earlier_claims=earlier, awarded_this_year_fen=awarded.get((app.applicant_id, app.year), 0),
+            applicant_sme=bool(applicant.sme) if applicant else False,
+            applicant_whitelist=bool(applicant.whitelist) if applicant else False)
+        results = run_checks(policy, scheme, sc.intake_checks, facts, sc.module)
         run = 1 + (runs.get(app.id) or 0)
         check_rows += [(app.id, run, r.check, r.passed, r.rule, r.clause, r.parameter, r.detail[:400], at)
                        for r in results]
@@ -390,32 +405,55 @@ def show(session: Session, actor: str | None, key: str) -> dict[str, Any]:
     }
 
 
+def _own(user: User, applicant: Applicant) -> bool:
+    """The user belongs to the applicant (the duties rule's normal form: case and spaces never matter)."""
+    from rules import duties
+
+    return duties.is_member(duties.Actor(user.name, frozenset(user.role_set()), user.affiliation),
+                            duties.CaseParties("", applicant.uscc, applicant.name))
+
+
 def withdraw(session: Session, actor: str | None, key: str, reason: str | None) -> Application:
     user = acting(session, actor, "application.withdraw")
     app = cases.get_app(session, key)
     applicant = cases.applicant_of(session, app)
-    if "admin" not in user.role_set() and user.affiliation != applicant.uscc:
+    if "admin" not in user.role_set() and not _own(user, applicant):
         raise PermissionDenied(f"{user.name} may only withdraw their own organisation's applications")
-    cases.move(session, app, "withdraw", user.name, {"applicant"}, reason=reason)
+    why = clean(reason, field="--reason", max_len=400, what="withdrawal", multiline=True)
+    cases.move(session, app, "withdraw", user.name, {"applicant"}, reason=why or None)
     return app
 
 
+def _as_text(value: Any) -> str:
+    return value.isoformat() if isinstance(value, dt.date) else str(value)
+
+
 def resubmit(session: Session, actor: str | None, key: str, fields: dict[str, str], reason: str | None) -> Application:
-    """A returned application comes back corrected; intake runs again."""
+    """A returned application comes back corrected (the fields given replace those before, checked
+    against the scheme's form again); intake runs again."""
     user = acting(session, actor, "application.submit")
     app = cases.get_app(session, key)
     applicant = cases.applicant_of(session, app)
-    if "admin" not in user.role_set() and user.affiliation != applicant.uscc:
+    if "admin" not in user.role_set() and not _own(user, applicant):
         raise PermissionDenied(f"{user.name} may only resubmit their own organisation's applications")
-    merged = {**cases.app_data(app), **{k: v for k, v in fields.items() if v}}
-    data, problems = _validate_cert_fields("", merged)
+    policy = current_policy(session)
+    merged = {**{k: _as_text(v) for k, v in cases.app_data(app).items()}, **{k: v for k, v in fields.items() if v}}
+    values, problems = validate_form(policy, app.scheme, merged)
+    why = clean(reason, field="--reason", max_len=400, what="resubmission", multiline=True)
     if problems:
         raise ValidationFailed("resubmission", problems)
-    if app.status != "returned":
+    if "resubmit" not in cases.workflow(policy, app.scheme).actions_from(app.status):
         raise RuleViolation(f"{app.ref} is {app.status!r}; only returned applications are resubmitted")
+    data = forms.stored(values)
     app.data = canonical_json(data)
-    app.certificate_no = data["certificate_no"]
-    cases.move(session, app, "resubmit", user.name, {"applicant"}, reason=reason, payload={"data": data})
+    app.claim_key = forms.claim_key(policy.scheme(app.scheme).form, values)
+    at = stamp()
+    from flows.services.review import supersede
+
+    assert app.id is not None
+    supersede(session, app.id, at)  # a new review cycle: the return and what came before it are superseded
+    cases.move(session, app, "resubmit", user.name, {"applicant"}, reason=why or None, payload={"data": data},
+               at=at)
     session.add(app)
     return app
 

@@ -29,6 +29,22 @@ def workflow(policy: Policy, scheme: str) -> Workflow:
     return _CACHE[key]
 
 
+def tier_due(policy: Policy, scheme: str, state: str, at: str) -> str | None:
+    """The deadline (a date, ISO) of the review tier a case enters at ``at``: its tier's working days
+    in the policy's calendar; None when the state is no tier or the tier has no deadline."""
+    import datetime as dt
+
+    for tier in policy.scheme(scheme).review.tiers:
+        if tier.state == state and tier.deadline_days:
+            days = policy.integer(tier.deadline_days, dt.date.fromisoformat(at[:10]))
+            return str(policy.calendar.work_calendar().add_working_days(dt.date.fromisoformat(at[:10]), days).isoformat())
+    return None
+
+
+def _deadline_tiers(policy: Policy, scheme: str) -> frozenset[str]:
+    return frozenset(t.state for t in policy.scheme(scheme).review.tiers if t.deadline_days)
+
+
 def move(session: Session, app: Application, action: str, actor: str, roles: set[str], *,
          reason: str | None = None, payload: dict[str, Any] | None = None, at: str | None = None,
          policy: Policy | None = None) -> str:
@@ -40,10 +56,14 @@ def move(session: Session, app: Application, action: str, actor: str, roles: set
     where = [col(Application.id) == app.id]
     if guards.ENABLED:
         where.append(col(Application.status) == m.from_state)
+    values: dict[str, Any] = {"status": m.to_state, "status_at": at}
+    timed = _deadline_tiers(policy, app.scheme)
+    if m.to_state in timed or m.from_state in timed:
+        values["review_due"] = tier_due(policy, app.scheme, m.to_state, at)
     res = session.execute(
         update(Application)
         .where(*where)
-        .values(status=m.to_state, status_at=at)
+        .values(**values)
         .execution_options(synchronize_session=False)
     )
     if res.rowcount != 1:  # type: ignore[attr-defined]
@@ -51,6 +71,8 @@ def move(session: Session, app: Application, action: str, actor: str, roles: set
                                 "reload and try again")
     app.status = m.to_state
     app.status_at = at
+    if "review_due" in values:
+        set_committed_value(app, "review_due", values["review_due"])
     audit.append(session, actor=actor, action=f"case.{action}", subject=f"app:{app.ref}", at=at,
                  payload={"from": m.from_state, "to": m.to_state, "reason": reason, **(payload or {})})
     return m.to_state
@@ -107,9 +129,10 @@ def move_many(session: Session, apps: Sequence[Application | Any], action: str, 
     table = Application.__table__  # type: ignore[attr-defined]
     rows: Sequence[Any] = apps  # ORM objects or plain rows: only id, ref, scheme and status are read
     payloads = payloads or {}
-    fields = fields or {}
+    fields = dict(fields or {})
     reasons = reasons or {}
     actors = actors or {}
+    timed = _deadline_tiers(policy, apps[0].scheme)
     checked: dict[tuple[str, bool], Any] = {}
     to_state: dict[str, str] = {}
     moves = []
@@ -121,6 +144,9 @@ def move_many(session: Session, apps: Sequence[Application | Any], action: str, 
             m = checked[key] = wf.check(app.status, action, roles, why)
         moves.append(m)
         to_state[app.status] = m.to_state
+        if m.to_state in timed or m.from_state in timed:  # entering or leaving a tier with a deadline
+            fields[app.id] = {**fields.get(app.id, {}),
+                              "review_due": tier_due(policy, app.scheme, m.to_state, at)}
     # One guarded UPDATE per case, all of a state and column set in one prepared executemany: the new
     # state, its time and the case's field values, WHERE id = ? AND status = <the state it was checked
     # in>. The drivers sum the row counts, so a case someone else moved meanwhile is a count short.

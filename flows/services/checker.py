@@ -59,13 +59,23 @@ def run(session: Session, audit_from_seq: int = 0) -> dict[str, Any]:
     add("duties (不相容岗位相互分离)", not breaches,
         f"{acts} committed acts decided again by the duties rule" if not breaches else "; ".join(breaches))
 
-    twice = session.exec(select(Payment.application_id, func.count()).where(col(Payment.status) != "failed")
-                         .group_by(col(Payment.application_id)).having(func.count() > 1)).all()
-    add("no case paid twice", not twice, "at most one live payment per award" if not twice else str(twice[:10]))
+    twice = session.exec(select(Payment.application_id, Payment.purpose, func.count())
+                         .where(col(Payment.status) != "failed")
+                         .group_by(col(Payment.application_id), col(Payment.purpose)).having(func.count() > 1)).all()
+    add("no case paid twice", not twice,
+        "at most one live payment per award and purpose" if not twice else str(twice[:10]))
 
-    mismatch = session.exec(select(Application.ref).join(Payment, col(Payment.application_id) == col(Application.id))
-                            .where(col(Payment.status) != "failed",
-                                   col(Payment.amount_fen) != func.coalesce(Application.award_fen, -1))).all()
+    # Σ live payments of a case never exceed its award; a scheme paid in one payment pays exactly it.
+    single = {sid for sid, sc in policy.schemes.items() if not sc.payment.tranches}
+    mismatch = []
+    for ref, scheme_, award_, paid_ in session.exec(
+            select(Application.ref, Application.scheme, Application.award_fen, func.sum(Payment.amount_fen))
+            .join(Payment, col(Payment.application_id) == col(Application.id))
+            .where(col(Payment.status) != "failed")
+            .group_by(col(Application.id), col(Application.ref), col(Application.scheme),
+                      col(Application.award_fen))).all():
+        if award_ is None or paid_ > award_ or (scheme_ in single and paid_ != award_):
+            mismatch.append(ref)
     add("payments equal awards", not mismatch, "each payment is its award" if not mismatch else str(mismatch[:10]))
 
     over = []
@@ -75,8 +85,8 @@ def run(session: Session, audit_from_seq: int = 0) -> dict[str, Any]:
             .where(col(Application.award_fen).is_not(None))).all():
         per_applicant[(scheme_, year_, applicant_)] += award_ or 0
     for (scheme, year, applicant_id), total in per_applicant.items():
-        name = f"{scheme}.cap_fen_per_applicant_year"
-        if name in policy.parameters:
+        name = policy.schemes[scheme].allocation.cap if scheme in policy.schemes else None
+        if name is not None:
             import datetime as dt
             cap = policy.fen(name, dt.date(year, 12, 31))
             if total > cap:
@@ -84,11 +94,15 @@ def run(session: Session, audit_from_seq: int = 0) -> dict[str, Any]:
     add("awards within the cap", not over, "不超额奖励: no applicant above its cap" if not over else str(over[:10]))
 
     # Commitments in the ledger match the awards on the cases (paired check: allocation and ledger).
-    live = ("awarded", "in_notice", "on_hold", "payable", "payment_pending", "paid")
     by_line: dict[tuple[int, str], int] = defaultdict(int)
-    for year_, line_, award_ in session.exec(select(Application.year, Application.line_code, Application.award_fen)
-                                             .where(col(Application.status).in_(live))).all():
-        by_line[(year_, line_ or "")] += award_ or 0
+    for sid, sc in policy.schemes.items():
+        if not sc.pays:
+            continue
+        live = (*sc.states_tagged("committed"), *sc.states_tagged("paid"))
+        for year_, line_, award_ in session.exec(select(Application.year, Application.line_code, Application.award_fen)
+                                                 .where(Application.scheme == sid,
+                                                        col(Application.status).in_(live))).all():
+            by_line[(year_, line_ or "")] += award_ or 0
     ledger_mismatch = []
     for y in years(session):
         for code, b in ledger.line_balances(session, y).items():

@@ -407,7 +407,7 @@ def case_data(session: Session, key: str, chain: ChainStatus | None = None) -> d
         "application": {
             "ref": app.ref, "year": app.year, "status": app.status, "state_name": wf.state_name(app.status),
             "status_at": app.status_at, "submitted_at": app.submitted_at, "submitted_by": app.submitted_by,
-            "certificate_no": app.certificate_no, "data": json.loads(app.data),
+            "claim_key": app.claim_key, "data": json.loads(app.data),
         },
         "submissions": submissions,
         "applicant": {
@@ -471,13 +471,16 @@ def _evaluation(session: Session, policy: Policy, app: Application, events: list
     as_of = _date(agg[-1].at) if agg else (_date(app.submitted_at) or dt.date(app.year, 1, 1))
     assert as_of is not None
     try:
-        rubric_raw: dict[str, Any] = policy.value(f"{app.scheme}.rubric", as_of)
+        declared = policy.scheme(app.scheme).evaluation
+        if declared is None:
+            raise LookupError(f"{app.scheme} has no evaluation")
+        rubric_raw: dict[str, Any] = policy.value(declared.rubric, as_of)
         rubric = [{"key": k, "name": str(v.get("name", k)), "weight": str(v["weight"])} for k, v in rubric_raw.items()]
         weights = scoring.rubric_weights(rubric_raw)
-        trim = policy.integer(f"{app.scheme}.trim_from_evaluators", as_of)
-        params = [_param(policy, f"{app.scheme}.rubric", as_of),
-                  _param(policy, f"{app.scheme}.evaluators_per_application", as_of),
-                  _param(policy, f"{app.scheme}.trim_from_evaluators", as_of)]
+        trim = policy.integer(declared.trim_from, as_of) if declared.trim_from else 10**9
+        params = [_param(policy, declared.rubric, as_of), _param(policy, declared.evaluators_per_case, as_of)]
+        if declared.trim_from:
+            params.append(_param(policy, declared.trim_from, as_of))
         params[0]["value"] = ", ".join(f"{r['key']} {r['weight']} %" for r in rubric)
     except (ParameterNotInForce, LookupError):
         rubric, weights, trim, params = [], {}, 0, []
@@ -579,10 +582,13 @@ def _round_and_rules(session: Session, policy: Policy, app: Application, applica
     t = thresholds(policy, rnd.year)
     planned = evaluate_fund_rules(planned_figures_as_of(session, rnd.year, rnd.finalized_at), t)
     scheme = rnd.scheme
+    declared = policy.scheme(scheme)
     params = []
-    for name, key in ((f"{scheme}.award_fen", applicant.kind), (f"{scheme}.cap_fen_per_applicant_year", None),
-                      (f"{scheme}.min_score", None), (f"{scheme}.notice_days", None), ("funds.match_ratio", None),
+    for name, key in ((f"{scheme}.award_fen", applicant.kind), (declared.allocation.cap, None),
+                      (declared.allocation.min_score, None), (declared.notice_days, None), ("funds.match_ratio", None),
                       ("funds.cluster_floor", None), ("funds.market_floor", None)):
+        if name is None:
+            continue
         if name in policy.parameters:
             params.append(_param(policy, name, on, key))
     rules = {"as_of": rnd.finalized_at, "planned": _rules(planned), "all_pass": all(r.passed for r in planned),

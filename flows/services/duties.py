@@ -53,16 +53,21 @@ def parties(session: Session, app_ids: Iterable[int]) -> dict[int, duties.CasePa
     o = Objection.__table__  # type: ignore[attr-defined]
     base: dict[int, Any] = {}
     reviewers: dict[int, set[str]] = defaultdict(set)
+    live: dict[int, list[tuple[str, str]]] = defaultdict(list)  # (tier, reviewer) not superseded
     objector: dict[int, str] = {}
     for part in _chunks(ids):
         for row in session.execute(
-                sa_select(a.c.id, a.c.ref, a.c.applicant_id, a.c.submitted_by, p.c.uscc, p.c.name, r.c.approver)
+                sa_select(a.c.id, a.c.ref, a.c.applicant_id, a.c.submitted_by, p.c.uscc, p.c.name, r.c.approver,
+                          a.c.status)
                 .join(p, p.c.id == a.c.applicant_id).outerjoin(r, r.c.id == a.c.round_id)
                 .where(a.c.id.in_(part))).all():
             base[row[0]] = row
-        for app_id, reviewer in session.execute(
-                sa_select(d.c.application_id, d.c.reviewer).where(d.c.application_id.in_(part))).all():
+        for app_id, reviewer, tier, superseded in session.execute(
+                sa_select(d.c.application_id, d.c.reviewer, d.c.stage, d.c.superseded_at)
+                .where(d.c.application_id.in_(part))).all():
             reviewers[app_id].add(reviewer)
+            if superseded is None:
+                live[app_id].append((tier, reviewer))
         for app_id, raised_by in session.execute(
                 sa_select(o.c.application_id, o.c.raised_by).where(o.c.application_id.in_(part),
                                                                    o.c.resolution.is_(None))
@@ -76,7 +81,8 @@ def parties(session: Session, app_ids: Iterable[int]) -> dict[int, duties.CasePa
             conflicted[applicant_id].add(evaluator)
     return {i: duties.CaseParties(ref=row[1], applicant_code=row[4], applicant_name=row[5], submitted_by=row[3],
                                   reviewers=frozenset(reviewers.get(i, ())), approver=row[6],
-                                  conflicted=frozenset(conflicted.get(row[2], ())), objector=objector.get(i))
+                                  conflicted=frozenset(conflicted.get(row[2], ())), objector=objector.get(i),
+                                  tier_deciders=frozenset(who for tier, who in live.get(i, ()) if tier != row[7]))
             for i, row in base.items()}
 
 
@@ -111,7 +117,7 @@ def committed_acts(session: Session) -> Iterable[tuple[str, str, int]]:
     pay = Payment.__table__  # type: ignore[attr-defined]
     r = AwardRound.__table__  # type: ignore[attr-defined]
     for reviewer, app_id in session.execute(sa_select(d.c.reviewer, d.c.application_id)).all():
-        yield "review.decide", reviewer, app_id
+        yield "review.decide", reviewer, app_id  # each tier's deciders are checked in tier_breaches
     # The approver finalized every case of the scheme and year the round ranked (any decision on any
     # of them bars the approver, whatever the case's outcome).
     for approver, app_id in session.execute(
@@ -162,7 +168,8 @@ def audit_acts(session: Session, limit: int = 20) -> tuple[int, list[str]]:
             case = duties.CaseParties(case.ref, case.applicant_code, case.applicant_name, case.submitted_by,
                                       case.reviewers, None, case.conflicted, None)
         elif act in ("review.decide", "evaluation.assign", "scores.upload", "notice.object"):
-            # A reviewer's own decision does not bar them from it; the round came after.
+            # A reviewer's own decision does not bar them from it; the round came after; tiers are
+            # judged decision by decision (_tier_breaches).
             case = duties.CaseParties(case.ref, case.applicant_code, case.applicant_name, case.submitted_by,
                                       case.reviewers - {name} if act == "review.decide" else case.reviewers,
                                       None, case.conflicted, None)
@@ -176,8 +183,29 @@ def audit_acts(session: Session, limit: int = 20) -> tuple[int, list[str]]:
             judge("notice.resolve", resolver, duties.CaseParties(
                 case.ref, case.applicant_code, case.applicant_name, case.submitted_by, case.reviewers,
                 case.approver, case.conflicted, raiser))
+    problems += _tier_breaches(session, cases)
     for u in users.values():
         if "auditor" in u.roles and len(u.roles) > 1:
             problems.append(f"user {u.name} holds the auditor role with {', '.join(sorted(u.roles - {'auditor'}))}: "
                             "auditors change nothing, so they hold no other role")
     return checked, problems[:limit] + ([f"... and {len(problems) - limit} more"] if len(problems) > limit else [])
+
+
+def _tier_breaches(session: Session, cases: dict[int, duties.CaseParties]) -> list[str]:
+    """A review decided in several tiers: nobody who decided one tier of a cycle decided another (the
+    decisions not superseded by a return are the current cycle's)."""
+    d = ReviewDecision.__table__  # type: ignore[attr-defined]
+    by_case: dict[int, dict[str, set[str]]] = defaultdict(lambda: defaultdict(set))
+    for app_id, reviewer, tier in session.execute(sa_select(d.c.application_id, d.c.reviewer, d.c.stage)
+                                                  .where(d.c.superseded_at.is_(None))).all():
+        by_case[app_id][tier].add(reviewer)
+    out = []
+    for app_id, tiers in by_case.items():
+        if len(tiers) < 2 or app_id not in cases:
+            continue
+        for tier, who in tiers.items():
+            others = set().union(*(w for t, w in tiers.items() if t != tier))
+            for name in sorted(who & others):
+                out.append(f"review.decide on {cases[app_id].ref}: {name} decided two review tiers of one review "
+                           "(不相容岗位相互分离)")
+    return sorted(set(out))

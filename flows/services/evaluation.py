@@ -31,16 +31,44 @@ from models.clock import now, stamp
 from models.tables import Application, Assignment, EvaluatorConflict, Score, ScoreUpload, User
 from rules import assignment as assign_rules
 from rules import duties, scoring
-from rules.certification import param
 from rules.errors import RuleViolation, ValidationFailed
-from rules.policy import Policy
+from rules.policy import EvaluationDef, Policy
 
-SCORABLE = ("evaluation", "scored")
+
+def _evaluation(policy: Policy, scheme: str) -> EvaluationDef:
+    ev = policy.scheme(scheme).evaluation
+    if ev is None:
+        raise RuleViolation(f"{scheme} has no third-party evaluation (its policy section declares none)")
+    return ev
 
 
 def _rubric(policy: Policy, scheme: str, as_of: dt.date) -> dict[str, Any]:
-    rubric: dict[str, Any] = policy.value(f"{scheme}.rubric", as_of)
+    rubric: dict[str, Any] = policy.value(_evaluation(policy, scheme).rubric, as_of)
     return rubric
+
+
+def _per_case(policy: Policy, scheme: str, as_of: dt.date) -> int:
+    return policy.integer(_evaluation(policy, scheme).evaluators_per_case, as_of)
+
+
+def _trim(policy: Policy, scheme: str, as_of: dt.date) -> int:
+    name = _evaluation(policy, scheme).trim_from
+    return policy.integer(name, as_of) if name else 10**9  # no trim parameter: never trimmed
+
+
+def scorable(policy: Policy) -> dict[str, tuple[str, ...]]:
+    """Per scheme, the states in which scores are accepted (tagged ``evaluation``)."""
+    return {sid: sc.states_tagged("evaluation") for sid, sc in policy.schemes.items() if sc.evaluation}
+
+
+def _scorable_states(policy: Policy) -> tuple[str, ...]:
+    return tuple(dict.fromkeys(st for states in scorable(policy).values() for st in states))
+
+
+def _awaiting(policy: Policy, scheme: str, action: str) -> list[str]:
+    """The scheme's states from which ``action`` is legal (e.g. where scores complete a case)."""
+    wf = cases.workflow(policy, scheme)
+    return [st for st in policy.scheme(scheme).states if action in wf.actions_from(st)]
 
 
 def declare_conflict(session: Session, actor: str | None, applicant_key: str, reason: str) -> EvaluatorConflict:
@@ -66,13 +94,15 @@ def declare_conflict(session: Session, actor: str | None, applicant_key: str, re
     for a, app in session.exec(select(Assignment, Application).join(
             Application, col(Application.id) == col(Assignment.application_id)).where(
             Assignment.evaluator == user.name, Application.applicant_id == applicant.id,
-            col(Application.status).in_(SCORABLE))).all():
+            col(Application.status).in_(_scorable_states(current_policy(session))))).all():
+        if app.status not in scorable(current_policy(session)).get(app.scheme, ()):
+            continue
         withdrawn.append(app.ref)
         session.delete(a)
         session.execute(update(Score).where(col(Score.application_id) == app.id, col(Score.evaluator) == user.name,
                                             col(Score.active).is_(True))
                         .values(active=False).execution_options(synchronize_session=False))
-        if app.status == "scored":
+        if app.status in _awaiting(current_policy(session), app.scheme, "scores_revised"):
             rescored.append(app)
     session.flush()
     cases.move_many(session, rescored, "scores_revised", user.name, {"evaluator"},
@@ -88,7 +118,10 @@ def assignment_stage(session: Session, scheme: str, limit: int = 1000, after_id:
     Returns how many cases got evaluators (cases nobody conflict-free is left for are reported in the
     audit event and retried on the next run)."""
     policy = policy or current_policy(session)
-    per_case = policy.integer(param("evaluators_per_application"), now().date())
+    if policy.scheme(scheme).evaluation is None:
+        return 0, after_id
+    per_case = _per_case(policy, scheme, now().date())
+    waiting = _awaiting(policy, scheme, "scores_complete")
     evaluators = [assign_rules.Evaluator(u.name, u.affiliation or u.name, duty.actor_of(u)) for u in session.exec(
         select(User).order_by(col(User.name))).all() if "evaluator" in u.role_set()]
     load = dict(session.exec(select(Assignment.evaluator, func.count()).group_by(col(Assignment.evaluator))).all())
@@ -100,7 +133,7 @@ def assignment_stage(session: Session, scheme: str, limit: int = 1000, after_id:
     while staffed < limit:
         rows = session.exec(
             select(Application.id, Application.ref)
-            .where(Application.scheme == scheme, Application.status == "evaluation", col(Application.id) > last_id,
+            .where(Application.scheme == scheme, col(Application.status).in_(waiting), col(Application.id) > last_id,
                    staffed_count < per_case)
             .order_by(col(Application.id)).limit(min(1000, limit - staffed))).all()
         if not rows:
@@ -137,11 +170,15 @@ def template(session: Session, actor: str | None, fmt: str = "csv") -> bytes:
     user = acting(session, actor, "scores.upload")
     policy = current_policy(session)
     rows: list[tuple[str, str, str]] = []
-    q = (select(Application.ref, Application.scheme).join(Assignment, col(Assignment.application_id) == col(Application.id))
-         .where(Assignment.evaluator == user.name, col(Application.status).in_(SCORABLE))
+    q = (select(Application.ref, Application.scheme, Application.status)
+         .join(Assignment, col(Assignment.application_id) == col(Application.id))
+         .where(Assignment.evaluator == user.name, col(Application.status).in_(_scorable_states(policy)))
          .order_by(col(Application.id)))
     sheets: dict[str, list[tuple[str, str]]] = {}  # scheme -> (criterion, name) of its rubric
-    for ref, scheme in session.exec(q).all():
+    open_states = scorable(policy)
+    for ref, scheme, status in session.exec(q).all():
+        if status not in open_states.get(scheme, ()):
+            continue
         sheet = sheets.get(scheme)
         if sheet is None:
             sheet = sheets[scheme] = [(crit, str(spec.get("name", crit)))
@@ -205,7 +242,7 @@ def upload(session: Session, actor: str | None, content: bytes, filename: str, d
                 problem = f"application {ref} is not assigned to {user.name}"
             elif (b := duties.breach("scores.upload", actor_, parties[app.id])) is not None:
                 problem = b.message
-            elif app.status not in SCORABLE:
+            elif app.status not in scorable(policy).get(app.scheme, ()):
                 problem = (f"application {ref} is {app.status!r}; scores are accepted only during evaluation "
                            "(before the round is finalized)")
             verdict = verdicts[ref] = (problem, rubric)
@@ -265,7 +302,8 @@ def upload(session: Session, actor: str | None, content: bytes, filename: str, d
                               "active"),
                 [(case_id, name, r.criterion, r.score_tenths, r.comment, up_id, True)
                  for ref, case_id in zip(changed, changed_ids, strict=True) for r in by_case[ref]])
-    rescored = [apps[ref] for ref in changed if apps[ref].status == "scored"]
+    rescored = [apps[ref] for ref in changed if apps[ref].status in _awaiting(policy, apps[ref].scheme,
+                                                                                "scores_revised")]
     cases.move_many(session, rescored, "scores_revised", name, {"evaluator"}, at=at, policy=policy,
                     payloads={a.id: {"upload_id": up_id} for a in rescored})
     audit.append_many(session, [{"actor": name, "action": "scores.upload", "subject": f"app:{ref}", "at": at,
@@ -281,11 +319,14 @@ def aggregation_stage(session: Session, scheme: str, limit: int = 1000, after_id
     """Cases in evaluation whose assigned evaluators have all scored every criterion get their final
     score and move to scored (a corrected upload sends a scored case back to evaluation first)."""
     policy = policy or current_policy(session)
+    if policy.scheme(scheme).evaluation is None:
+        return 0, after_id
     as_of = now().date()
     weights = scoring.rubric_weights(_rubric(policy, scheme, as_of))
     weighting = scoring.Weighting.of(weights)
-    per_case = policy.integer(param("evaluators_per_application"), as_of)
-    trim = policy.integer(param("trim_from_evaluators"), as_of)
+    per_case = _per_case(policy, scheme, as_of)
+    trim = _trim(policy, scheme, as_of)
+    waiting = _awaiting(policy, scheme, "scores_complete")
     n_crit = len(weights)
     done = 0
     last_id = after_id
@@ -300,7 +341,7 @@ def aggregation_stage(session: Session, scheme: str, limit: int = 1000, after_id
         # Cases in evaluation (a corrected upload sends a scored case back there: scores_revised).
         apps = [cases.CaseRef(*r) for r in session.execute(
             sa_select(t.c.id, t.c.ref, t.c.scheme, t.c.status).where(
-                t.c.scheme == scheme, t.c.status == "evaluation", t.c.id > last_id,
+                t.c.scheme == scheme, t.c.status.in_(waiting), t.c.id > last_id,
                 active_rows >= per_case * n_crit)
             .order_by(t.c.id).limit(1000)).all()]
         if not apps:
@@ -359,7 +400,7 @@ def exact_scores(session: Session, policy: Policy, scheme: str, app_ids: list[in
     the active score rows: for cases scored before aggregation wrote `final_score_exact` on the case."""
     weights = scoring.rubric_weights(_rubric(policy, scheme, as_of))
     weighting = scoring.Weighting.of(weights)  # the same arithmetic as aggregation_stage
-    trim = policy.integer(param("trim_from_evaluators"), as_of)
+    trim = _trim(policy, scheme, as_of)
     out = {}
     for i in range(0, len(app_ids), 900):  # chunk by chunk: only the results stay in memory
         raw: dict[int, dict[str, dict[str, int]]] = defaultdict(lambda: defaultdict(dict))

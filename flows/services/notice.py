@@ -30,7 +30,7 @@ def object_to(session: Session, actor: str | None, key: str, reason: str) -> Obj
     assert app.id is not None
     duty.require_on(session, "notice.object", user, [app.id])
     why = _reason(reason, "objection")
-    if app.status != "in_notice":
+    if "object" not in cases.workflow(current_policy(session), app.scheme).actions_from(app.status):
         raise RuleViolation(f"{app.ref} is {app.status!r}; objections are taken only while a case is in public "
                             "notice (公示)")
     cases.move(session, app, "object", user.name, {"any"}, reason=why)
@@ -47,14 +47,17 @@ def resolve(session: Session, actor: str | None, key: str, uphold: bool, reason:
     assert app.id is not None
     o = session.exec(select(Objection).where(Objection.application_id == app.id, col(Objection.resolution).is_(None))
                      .order_by(col(Objection.id))).first()
-    if o is None or app.status != "on_hold":
+    held = {"objection_upheld", "objection_dismissed"} & set(
+        cases.workflow(current_policy(session), app.scheme).actions_from(app.status))
+    if o is None or not held:
         raise RuleViolation(f"{app.ref} has no open objection (status {app.status!r})")
     duty.require_on(session, "notice.resolve", user, [app.id])  # never the objector, never the applicant's own
     reason = _reason(reason, "resolution")
     action = "objection_upheld" if uphold else "objection_dismissed"
     at = stamp()
     if uphold:
-        release_commitment(session, app, user.name, at, f"objection upheld: {reason}")
+        if current_policy(session).scheme(app.scheme).pays:
+            release_commitment(session, app, user.name, at, f"objection upheld: {reason}")
         app.outcome, app.outcome_reason = "objection_upheld", reason[:400]
         withdrawn = app.award_fen
         app.award_fen = None
@@ -90,7 +93,9 @@ def expiry_stage(session: Session, scheme: str, limit: int = 1000, after_id: int
     """Cases whose notice period has ended without an open objection become payable."""
     policy = policy or current_policy(session)
     at = stamp()
-    apps = session.exec(select(Application).where(Application.scheme == scheme, Application.status == "in_notice",
+    wf = cases.workflow(policy, scheme)
+    in_notice = [st for st in policy.scheme(scheme).states if "notice_expired" in wf.actions_from(st)]
+    apps = session.exec(select(Application).where(Application.scheme == scheme, col(Application.status).in_(in_notice),
                                                   col(Application.notice_ends) <= at, col(Application.id) > after_id)
                         .order_by(col(Application.id)).limit(limit)).all()
     cases.move_many(session, list(apps), "notice_expired", SYSTEM_ACTOR, {"system"}, at=at, policy=policy,

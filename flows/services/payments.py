@@ -17,6 +17,7 @@ it is a copy of a batch already issued.
 
 from __future__ import annotations
 
+import datetime as dt
 import hashlib
 import io
 from collections import defaultdict
@@ -29,14 +30,21 @@ from sqlmodel import Session, col, select
 from flows.services import cases
 from flows.services import duties as duty
 from flows.services.applicants import decode_text
-from flows.services.context import acting, current_policy
+from flows.services.context import acting, current_policy, scheme_of
 from flows.services.text_input import limit, neutralise_cell, text_problem
 from models import audit, faults, ledger
 from models.clock import stamp
 from models.tables import Applicant, Application, Payment, PaymentBatch, PaymentRelease, Posting, User
 from rules import duties
 from rules.bank import BankDetailsError, normalise_account
-from rules.errors import FourEyesViolation, IdempotencyConflict, NotFound, PermissionDenied, ValidationFailed
+from rules.errors import (
+    FourEyesViolation,
+    IdempotencyConflict,
+    NotFound,
+    PermissionDenied,
+    RuleViolation,
+    ValidationFailed,
+)
 from rules.funds import move_entries
 from rules.money import fen_to_yuan_str, to_daxie
 
@@ -60,8 +68,50 @@ class ReleaseResult:
     held: list[tuple[str, str]]
 
 
-def payment_key(app: Application, attempt: int) -> str:
-    return f"{app.ref}:award:{attempt}"
+def payment_key(app: Application, attempt: int, purpose: str = "award") -> str:
+    """REF:<purpose>:<n>: the n-th attempt at the payment of that purpose (a failed transfer is paid
+    again under n + 1)."""
+    return f"{app.ref}:{purpose}:{attempt}"
+
+
+def _scheme_payment(session: Session, scheme: str) -> tuple[Any, tuple[str, ...]]:
+    """(the scheme's payment declaration, its payable states); refused for a scheme that pays nobody."""
+    policy = current_policy(session)
+    scheme_of(session, scheme, policy)
+    sc = policy.scheme(scheme)
+    if not sc.pays:
+        raise RuleViolation(f"{scheme} pays nothing (its policy section declares payee: none)")
+    return sc.payment, sc.states_tagged("payable")
+
+
+def due(sc_payment: Any, app: Application, policy: Any = None) -> tuple[str, int]:
+    """(purpose, amount) of the payment a payable case is due now: the whole award, or — for a scheme
+    paid in tranches — the tranche whose state the case is in, its share of the award split by largest
+    remainder over every tranche (so the tranches always sum to the award, to the fen)."""
+    assert app.award_fen is not None
+    if not sc_payment.tranches:
+        return sc_payment.purpose, app.award_fen
+    from decimal import Decimal
+
+    from rules.money import split_largest_remainder
+
+    at = dt.date(app.year, 12, 31)
+    shares = [Decimal(t.share) if t.share.replace(".", "", 1).isdigit() else policy.decimal(t.share, at)
+              for t in sc_payment.tranches]
+    scale = 10 ** max(-int(x.as_tuple().exponent) for x in shares)
+    parts = split_largest_remainder(app.award_fen, [int(x * scale) for x in shares])
+    for tranche, part in zip(sc_payment.tranches, parts, strict=True):
+        if tranche.state == app.status:
+            return tranche.purpose, part
+    raise RuleViolation(f"{app.ref} is {app.status!r}: no tranche of its scheme falls due in that state")
+
+
+def payee_of(kind: str, applicant: Applicant) -> tuple[str, str, str | None, str | None]:
+    """(name, credit code, bank name, bank account) of who a scheme pays: the applicant (a service
+    agency or a bank is paid by the schemes that name one: their registries resolve them)."""
+    if kind != "applicant":
+        raise RuleViolation(f"payee {kind!r}: this ipfund pays applicants; the {kind} registry is not installed")
+    return applicant.name, applicant.uscc, applicant.bank_name, applicant.bank_account
 
 
 def ensure_payment(session: Session, key: str, **fields: Any) -> tuple[Payment, bool]:
@@ -80,20 +130,22 @@ def ensure_payment(session: Session, key: str, **fields: Any) -> tuple[Payment, 
     return p, True
 
 
-def _attempts(session: Session, ids: list[int]) -> dict[int, int]:
-    """Payments made so far per case (the next attempt is one more)."""
-    out: dict[int, int] = {}
+def _attempts(session: Session, ids: list[int]) -> dict[tuple[int, str], int]:
+    """Payments made so far per case and purpose (the next attempt is one more)."""
+    out: dict[tuple[int, str], int] = {}
     for i in range(0, len(ids), 900):
-        out.update(dict(session.exec(select(Payment.application_id, func.count()).where(
-            col(Payment.application_id).in_(ids[i:i + 900])).group_by(col(Payment.application_id))).all()))
+        for app_id, purpose, n in session.exec(select(Payment.application_id, Payment.purpose, func.count()).where(
+                col(Payment.application_id).in_(ids[i:i + 900]))
+                .group_by(col(Payment.application_id), col(Payment.purpose))).all():
+            out[(app_id, purpose)] = n
     return out
 
 
-def _released(session: Session, ids: list[int]) -> dict[tuple[int, int], PaymentRelease]:
-    out: dict[tuple[int, int], PaymentRelease] = {}
+def _released(session: Session, ids: list[int]) -> dict[tuple[int, str, int], PaymentRelease]:
+    out: dict[tuple[int, str, int], PaymentRelease] = {}
     for i in range(0, len(ids), 900):
         for r in session.exec(select(PaymentRelease).where(col(PaymentRelease.application_id).in_(ids[i:i + 900]))):
-            out[(r.application_id, r.attempt)] = r
+            out[(r.application_id, r.purpose, r.attempt)] = r
     return out
 
 
@@ -104,7 +156,8 @@ def release(session: Session, actor: str | None, scheme: str, refs: list[str] | 
     reviewer of the case, or a member of the applicant); any breach refuses the whole release. A case
     whose payee has no bank account on file is held, not released, and reported."""
     user = acting(session, actor, "pay.batch")
-    q = select(Application).where(Application.scheme == scheme, Application.status == "payable")
+    declared, payable = _scheme_payment(session, scheme)
+    q = select(Application).where(Application.scheme == scheme, col(Application.status).in_(payable))
     if refs:
         wanted = sorted({r.strip().upper() for r in refs})
         q = q.where(col(Application.ref).in_(wanted))
@@ -126,20 +179,21 @@ def release(session: Session, actor: str | None, scheme: str, refs: list[str] | 
     events = []
     for app in apps:
         assert app.id is not None and app.award_fen is not None
-        attempt = attempts.get(app.id, 0) + 1
-        if (app.id, attempt) in already:
+        purpose, amount = due(declared, app, current_policy(session))
+        attempt = attempts.get((app.id, purpose), 0) + 1
+        if (app.id, purpose, attempt) in already:
             continue  # released before and not yet paid: the payment stage pays it
-        payee = payees[app.applicant_id]
-        if not payee.bank_account or not payee.bank_name:
-            held.append((app.ref, f"{payee.name} ({payee.uscc}) has no bank account on file; record it with "
+        name, code, bank, account = payee_of(declared.payee, payees[app.applicant_id])
+        if not account or not bank:
+            held.append((app.ref, f"{name} ({code}) has no bank account on file; record it with "
                                   "`ipfund applicant bank`"))
             continue
-        session.add(PaymentRelease(application_id=app.id, attempt=attempt, released_by=user.name,
-                                   amount_fen=app.award_fen, at=at))
+        session.add(PaymentRelease(application_id=app.id, purpose=purpose, attempt=attempt, released_by=user.name,
+                                   amount_fen=amount, at=at))
         released.append(app.ref)
         events.append({"actor": user.name, "action": "pay.release", "subject": f"app:{app.ref}", "at": at,
-                       "payload": {"attempt": attempt, "amount_fen": app.award_fen,
-                                   "idempotency_key": payment_key(app, attempt)}})
+                       "payload": {"attempt": attempt, "amount_fen": amount,
+                                   "idempotency_key": payment_key(app, attempt, purpose)}})
     session.flush()
     audit.append_many(session, events)
     return ReleaseResult(released, held)
@@ -150,8 +204,9 @@ def execute_releases(session: Session, scheme: str, released_by: str | None = No
     officer (the payer), asking the duties rule again for each. Returns the batches made (their bank
     files are written by the caller after the commit)."""
     policy = current_policy(session)
+    declared, payable = _scheme_payment(session, scheme)
     q = (select(PaymentRelease, Application).join(Application, col(Application.id) == col(PaymentRelease.application_id))
-         .where(Application.scheme == scheme, Application.status == "payable"))
+         .where(Application.scheme == scheme, col(Application.status).in_(payable)))
     if released_by is not None:
         q = q.where(PaymentRelease.released_by == released_by)
     pairs = list(session.exec(q.order_by(col(Application.id))).all())
@@ -162,7 +217,7 @@ def execute_releases(session: Session, scheme: str, released_by: str | None = No
     by_payer: dict[str, list[tuple[PaymentRelease, Application]]] = defaultdict(list)
     for rel, app in pairs:
         assert app.id is not None
-        if rel.attempt == attempts.get(app.id, 0) + 1:  # a release for an earlier (failed) attempt is spent
+        if rel.attempt == attempts.get((app.id, rel.purpose), 0) + 1:  # a release of an earlier (failed) attempt is spent
             by_payer[rel.released_by].append((rel, app))
     parties = duty.parties(session, ids)
     payees = {p.id: p for p in session.exec(select(Applicant).where(
@@ -175,12 +230,12 @@ def execute_releases(session: Session, scheme: str, released_by: str | None = No
         if payer is None:
             raise PermissionDenied(f"payments released by {payer_name!r}, who is not a user, are not paid")
         duty.require("pay.batch", payer, [parties[a.id] for _, a in group if a.id is not None])  # paired check
-        results.append(_pay(session, policy, scheme, payer, group, payees, parties))
+        results.append(_pay(session, policy, scheme, payer, group, payees, parties, declared.payee))
     return results
 
 
 def _pay(session: Session, policy: Any, scheme: str, payer: User, group: list[tuple[PaymentRelease, Application]],
-         payees: dict[int | None, Applicant], parties: dict[int, duties.CaseParties]) -> BatchResult:
+         payees: dict[int | None, Applicant], parties: dict[int, duties.CaseParties], payee_kind: str) -> BatchResult:
     at = stamp()
     b = PaymentBatch(scheme=scheme, created_by=payer.name, at=at, file_name="", total_fen=0, count=0)
     session.add(b)
@@ -189,16 +244,18 @@ def _pay(session: Session, policy: Any, scheme: str, payer: User, group: list[tu
     payments = []
     for rel, app in group:
         assert app.id is not None and app.award_fen is not None and app.line_code is not None
-        if rel.amount_fen != app.award_fen:
-            raise IdempotencyConflict(f"{app.ref}: released for {rel.amount_fen} fen, the award is now "
-                                      f"{app.award_fen} fen; release it again")
-        payee = payees[app.applicant_id]
-        if not payee.bank_account:
-            raise ValidationFailed("payment", [f"{app.ref}: {payee.name} has no bank account on file"])
+        declared = policy.scheme(scheme).payment
+        purpose, amount = due(declared, app, policy)
+        if (rel.purpose, rel.amount_fen) != (purpose, amount):
+            raise IdempotencyConflict(f"{app.ref}: released for {rel.amount_fen} fen ({rel.purpose}), the case is now "
+                                      f"due {amount} fen ({purpose}); release it again")
+        name, code, bank, account = payee_of(payee_kind, payees[app.applicant_id])
+        if not account:
+            raise ValidationFailed("payment", [f"{app.ref}: {name} has no bank account on file"])
         p, _created = ensure_payment(
-            session, payment_key(app, rel.attempt), batch_id=b.id, application_id=app.id, line_code=app.line_code,
-            payee=payee.name, uscc=payee.uscc, bank_account=payee.bank_account, bank_name=payee.bank_name or "",
-            amount_fen=app.award_fen, status="pending", approver=parties[app.id].approver or "",
+            session, payment_key(app, rel.attempt, purpose), purpose=purpose, batch_id=b.id, application_id=app.id,
+            line_code=app.line_code, payee=name, uscc=code, bank_account=account, bank_name=bank or "",
+            amount_fen=amount, status="pending", approver=parties[app.id].approver or "",
             payer=payer.name, release_id=rel.id, created_at=at)
         faults.point("pay.after_idempotency_row")
         pay_from_commitment(session, app, p, payer.name, at)
@@ -234,15 +291,32 @@ def batch(session: Session, actor: str | None, scheme: str) -> BatchResult:
 
 
 def pay_from_commitment(session: Session, app: Application, p: Payment, actor: str, at: str) -> None:
-    """committed -> paid, source by source as the award was committed."""
-    commit = session.exec(select(Posting).where(Posting.subject == f"app:{app.ref}", Posting.kind == "commitment")
-                          .order_by(col(Posting.id).desc())).first()
-    assert commit is not None and commit.id is not None
+    """committed -> paid for this payment's amount, source by source in proportion to what of the
+    award's commitment is still committed (largest remainder: a whole award moves exactly as it was
+    committed, and the last tranche moves exactly what is left)."""
+    from rules.money import split_largest_remainder
+
+    postings = session.exec(select(Posting).where(Posting.subject == f"app:{app.ref}",
+                                                  col(Posting.kind).in_(("commitment", "payment", "reversal")))
+                            .order_by(col(Posting.id))).all()
+    commit = [x for x in postings if x.kind == "commitment"]
+    assert commit and commit[-1].id is not None
+    left: dict[tuple[str, str], int] = {}
+    for x in postings:
+        if x.id is None or (x.kind == "commitment" and x.id != commit[-1].id):
+            continue
+        for account, amount in ledger.posting_entries(session, x.id):
+            _, code, source, bucket = account.split(":")
+            if bucket == "committed":
+                left[(code, source)] = left.get((code, source), 0) + amount
+    keys = sorted(k for k, v in left.items() if v > 0)
+    weights = [left[k] for k in keys]
+    if sum(weights) < p.amount_fen:
+        raise IdempotencyConflict(f"{app.ref}: {p.amount_fen} fen to pay, only {sum(weights)} fen still committed")
     entries = []
-    for account, amount in ledger.posting_entries(session, commit.id):
-        _, code, source, bucket = account.split(":")
-        if bucket == "committed" and amount > 0:
-            entries += move_entries(code, source, "committed", "paid", amount)
+    for (code, source), part in zip(keys, split_largest_remainder(p.amount_fen, weights), strict=True):
+        if part:
+            entries += move_entries(code, source, "committed", "paid", part)
     ledger.post(session, year=app.year, kind="payment", memo=f"payment {p.idempotency_key}", actor=actor,
                 entries=entries, subject=f"app:{app.ref}", at=at)
 

@@ -16,14 +16,15 @@ from sqlmodel import Session, col, select
 from flows.services import cases, review_read
 from flows.services import duties as duty
 from flows.services.applications import show
-from flows.services.context import acting, current_policy
+from flows.services.context import SYSTEM_ACTOR, acting, current_policy
 from flows.services.text_input import limit as column_limit
 from flows.services.text_input import text_problem
+from models import audit
 from models.bulk import insert_rows
-from models.clock import stamp
-from models.tables import Application, ReviewDecision, User
+from models.clock import now, stamp
+from models.tables import Application, Escalation, ReviewDecision, User
 from rules.errors import IllegalTransition, ReasonRequired, RuleViolation, ValidationFailed
-from rules.policy import Policy
+from rules.policy import Policy, TierDef
 
 DECISION_ACTION = {"approve": "approve", "return": "return", "reject": "reject"}
 
@@ -69,9 +70,43 @@ def _rejected_fields(reason: str) -> dict[str, Any]:
     return {"outcome": "rejected_in_review", "outcome_reason": reason[:400]}
 
 
+def _tier(policy: Policy, scheme: str, state: str) -> TierDef | None:
+    return next((t for t in policy.scheme(scheme).review.tiers if t.state == state), None)
+
+
+def _needed(session: Session, tier: TierDef | None, app_id: int) -> int:
+    """How many distinct approvals the tier needs: its number, or every reviewer the duties rule lets
+    decide the case ("all")."""
+    if tier is None or tier.approvals != "all":
+        return tier.approvals if tier is not None and isinstance(tier.approvals, int) else 1
+    from rules import duties
+
+    case = duty.parties(session, [app_id])[app_id]
+    eligible = [u for u in session.exec(select(User)).all() if "reviewer" in u.role_set()
+                and duties.breach("review.decide", duty.actor_of(u), case) is None]
+    return max(1, len(eligible))
+
+
+def _live_approvals(session: Session, app: Application) -> set[str]:
+    return set(session.exec(select(ReviewDecision.reviewer).where(
+        ReviewDecision.application_id == app.id, ReviewDecision.stage == app.status,
+        col(ReviewDecision.at) >= app.status_at, col(ReviewDecision.superseded_at).is_(None),
+        ReviewDecision.decision == "approve")).all())
+
+
+def supersede(session: Session, app_id: int, at: str, keep: int | None = None) -> int:
+    """Mark the case's live decisions superseded (a return, a resubmission): kept, never deleted."""
+    rd = ReviewDecision.__table__  # type: ignore[attr-defined]
+    q = rd.update().where(rd.c.application_id == app_id, rd.c.superseded_at.is_(None))
+    if keep is not None:
+        q = q.where(rd.c.id != keep)
+    return int(session.execute(q.values(superseded_at=at)).rowcount)  # type: ignore[attr-defined]
+
+
 def decide(session: Session, actor: str | None, key: str, decision: str, reason: str | None) -> ReviewDecision:
-    """Record the decision and move the case at once (approve -> evaluation, return -> returned,
-    reject -> rejected), refused with nothing written when a duty, the lease or the state forbids it."""
+    """Record the decision and take it at once: a return or a rejection moves the case; an approval
+    moves it when its tier has the approvals it needs (one, a number, or every eligible reviewer), and
+    is recorded meanwhile. Refused with nothing written when a duty, the lease or the state forbids it."""
     user = acting(session, actor, "review.decide")
     if decision not in DECISION_ACTION:
         raise RuleViolation(f"decision {decision!r}: use --approve, --return or --reject")
@@ -84,7 +119,8 @@ def decide(session: Session, actor: str | None, key: str, decision: str, reason:
     cases.workflow(policy, app.scheme).check(stage, DECISION_ACTION[decision], {"reviewer"}, why)
     already = session.exec(select(ReviewDecision).where(
         ReviewDecision.application_id == app.id, ReviewDecision.stage == stage,
-        col(ReviewDecision.at) >= app.status_at)).first()
+        col(ReviewDecision.at) >= app.status_at, col(ReviewDecision.superseded_at).is_(None),
+        ReviewDecision.reviewer == user.name)).first()
     if already is not None:
         raise IllegalTransition(f"{app.ref} was already decided ({already.decision}) by {already.reviewer} at "
                                 f"{already.at}")
@@ -97,56 +133,68 @@ def decide(session: Session, actor: str | None, key: str, decision: str, reason:
     d = ReviewDecision(application_id=app.id, stage=stage, reviewer=user.name, decision=decision, reason=why, at=at)
     session.add(d)
     session.flush()
+    tier = _tier(policy, app.scheme, stage)
+    payload = {"decision_id": d.id, "stage": stage, "decision": decision}
+    if decision == "approve":
+        have, need = len(_live_approvals(session, app)), _needed(session, tier, app.id)
+        if have < need:  # the tier needs more approvals: recorded, the case stays
+            audit.append(session, actor=user.name, action="review.decide", subject=f"app:{app.ref}", at=at,
+                         payload={**payload, "reason": why, "approvals": have, "needed": need})
+            review_read.release(db, app.id)
+            return d
+        if need > 1:
+            payload |= {"approvals": have, "needed": need}
     if decision == "reject":
         app.outcome, app.outcome_reason = "rejected_in_review", why[:400]
         session.add(app)
+    if decision == "return":
+        supersede(session, app.id, at, keep=d.id)  # the approvals before stay, marked superseded
     cases.move(session, app, DECISION_ACTION[decision], user.name, {"reviewer"}, reason=why or None, at=at,
-               policy=policy, payload={"decision_id": d.id, "stage": stage, "decision": decision})
+               policy=policy, payload=payload)
     review_read.release(db, app.id)
     return d
 
 
-def apply_decisions_stage(session: Session, scheme: str, limit: int = 1000, after_id: int = 0,
-                          policy: Policy | None = None) -> tuple[int, int]:
-    """Move decided cases on: each recorded decision becomes its transition (actor = the reviewer).
-
-    Reads from the cases' side in id order (index scan on scheme, state, id) and checks each for a
-    decision taken in its current state, so the cost per call is the cases in review, not every
-    decision ever recorded."""
+def escalation_stage(session: Session, scheme: str, limit: int = 1000, after_id: int = 0,
+                     policy: Policy | None = None) -> tuple[int, int]:
+    """Review tasks past their deadline (working days of the policy's calendar): one escalation row and
+    one audit event per case, tier and entry into the tier, to the role the tier escalates to (the next
+    level sees them in `ipfund review escalated`; `review queue` marks them). Not a state change."""
     policy = policy or current_policy(session)
-    wf = cases.workflow(policy, scheme)
-    review_states = [st for st in policy.scheme(scheme).states if "approve" in wf.actions_from(st)]
+    tiers = {t.state: t for t in policy.scheme(scheme).review.tiers if t.deadline_days}
+    if not tiers:
+        return 0, after_id
+    today = now().date().isoformat()
     a = Application.__table__  # type: ignore[attr-defined]
-    d = ReviewDecision.__table__  # type: ignore[attr-defined]
-    last_id = after_id
-    done = 0
-    while done < limit:
-        rows = session.execute(
-            sa_select(a.c.id, a.c.ref, a.c.scheme, a.c.status, d.c.id, d.c.decision, d.c.reason, d.c.reviewer)
-            .join(d, d.c.application_id == a.c.id)
-            .where(a.c.scheme == scheme, a.c.status.in_(review_states), a.c.id > last_id,
-                   d.c.stage == a.c.status, d.c.at >= a.c.status_at)
-            .order_by(a.c.id).limit(limit - done)).all()
-        if not rows:
-            break
-        last_id = rows[-1][0] or last_id
-        by_decision: dict[str, list[Any]] = {}
-        seen: set[int] = set()
-        for r in rows:
-            if r[0] in seen:  # one decision per case per stage (decide() refuses a second)
-                continue
-            seen.add(r[0])
-            by_decision.setdefault(r[5], []).append(r)
-        for decision, group in by_decision.items():
-            apps = [cases.CaseRef(r[0], r[1], r[2], r[3]) for r in group]
-            fields = ({r[0]: {"outcome": "rejected_in_review", "outcome_reason": (r[6] or "")[:400]} for r in group}
-                      if decision == "reject" else None)
-            cases.move_many(session, apps, DECISION_ACTION[decision], "", {"reviewer"}, policy=policy,
-                            fields=fields, actors={r[0]: r[7] for r in group},
-                            reasons={r[0]: r[6] or None for r in group},
-                            payloads={r[0]: {"decision_id": r[4]} for r in group})
-        done += len(seen)
-    return done, last_id
+    e = Escalation.__table__  # type: ignore[attr-defined]
+    rows = session.execute(
+        sa_select(a.c.id, a.c.ref, a.c.status, a.c.status_at, a.c.review_due)
+        .where(a.c.scheme == scheme, a.c.status.in_(list(tiers)), a.c.review_due < today, a.c.id > after_id,
+               ~sa_select(e.c.id).where(e.c.application_id == a.c.id, e.c.tier == a.c.status,
+                                        e.c.since == a.c.status_at).exists())
+        .order_by(a.c.id).limit(limit)).all()
+    if not rows:
+        return 0, after_id
+    at = stamp()
+    insert_rows(session, e, ("application_id", "tier", "since", "due", "to_role", "at"),
+                [(r[0], r[2], r[3], r[4], tiers[r[2]].escalate_to or "approver", at) for r in rows])
+    audit.append_many(session, [{"actor": SYSTEM_ACTOR, "action": "case.escalated", "subject": f"app:{r[1]}",
+                                 "at": at, "payload": {"tier": r[2], "since": r[3], "due": r[4],
+                                                       "to": tiers[r[2]].escalate_to or "approver"}}
+                                for r in rows])
+    return len(rows), rows[-1][0]
+
+
+def escalated(session: Session, actor: str | None, scheme: str | None = None) -> list[dict[str, Any]]:
+    """Overdue review work escalated to the next level (anyone who reads everything may look)."""
+    acting(session, actor, "read.all")
+    q = (select(Escalation, Application).join(Application, col(Application.id) == col(Escalation.application_id))
+         .order_by(col(Escalation.due), col(Application.id)))
+    if scheme:
+        q = q.where(Application.scheme == scheme)
+    return [{"ref": app.ref, "scheme": app.scheme, "tier": e.tier, "since": e.since, "due": e.due, "to": e.to_role,
+             "escalated_at": e.at, "still_waiting": app.status == e.tier and app.status_at == e.since}
+            for e, app in session.exec(q).all()]
 
 
 def decide_batch(session: Session, actor: str | None, decisions: list[tuple[str, str, str]]) -> int:
@@ -163,6 +211,11 @@ def decide_batch(session: Session, actor: str | None, decisions: list[tuple[str,
             .where(a.c.ref.in_(refs[i:i + 900]))).all()})
     parties = duty.parties(session, [x.id for x in apps.values()])
     actor_ = duty.actor_of(user)
+    multi = sorted({x.ref for x in apps.values() if (tier := _tier(policy, x.scheme, x.status)) is not None
+                    and tier.approvals != 1})
+    if multi:
+        raise RuleViolation(f"{len(multi)} of these cases wait in a tier that needs several approvals ({multi[0]} …); "
+                            "decide them one by one with `ipfund review decide`")
     from rules import duties
 
     problems = []

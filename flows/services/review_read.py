@@ -166,12 +166,21 @@ def _acting(db: _Db, name: str | None, action: str) -> tuple[str, str, str | Non
 # --- the queue and the review lease -------------------------------------------------------------
 
 _QUEUE_SQL = """
-SELECT a.id, a.ref, a.scheme, a.submitted_at, a.status_at, p.name, p.uscc, a.submitted_by, c.holder, c.expires_at
+SELECT a.id, a.ref, a.scheme, a.submitted_at, a.status_at, p.name, p.uscc, a.submitted_by, c.holder, c.expires_at,
+       a.review_due,
+       (SELECT e.to_role FROM escalation e WHERE e.application_id = a.id AND e.tier = a.status
+                                             AND e.since = a.status_at),
+       EXISTS (SELECT 1 FROM review_decision o WHERE o.application_id = a.id AND o.reviewer = ?
+                                                AND o.stage <> a.status AND o.superseded_at IS NULL),
+       (SELECT COUNT(*) FROM review_decision n WHERE n.application_id = a.id AND n.stage = a.status
+                                                AND n.at >= a.status_at AND n.superseded_at IS NULL
+                                                AND n.decision = 'approve')
 FROM application a JOIN applicant p ON p.id = a.applicant_id
 LEFT JOIN review_claim c ON c.application_id = a.id
 WHERE a.status = ?
   AND NOT EXISTS (SELECT 1 FROM review_decision d
-                  WHERE d.application_id = a.id AND d.stage = ? AND d.at >= a.status_at)
+                  WHERE d.application_id = a.id AND d.stage = ? AND d.at >= a.status_at AND d.reviewer = ?
+                    AND d.superseded_at IS NULL)
 """
 
 
@@ -197,7 +206,7 @@ def _candidates(db: _Db, user: tuple[str, str, str | None], stage: str, scheme: 
 
     actor = duties.Actor(user[0], frozenset(_role_set(user[1])), user[2])
     sql = _QUEUE_SQL
-    params: list[Any] = [stage, stage]
+    params: list[Any] = [user[0], stage, stage, user[0]]
     if scheme:
         sql += "  AND a.scheme = ?\n"
         params.append(scheme)
@@ -208,7 +217,8 @@ def _candidates(db: _Db, user: tuple[str, str, str | None], stage: str, scheme: 
     while len(out) < limit:
         rows = db.all(sql, [*params, page, offset])
         for r in rows:
-            case = duties.CaseParties(ref=r[1], applicant_code=r[6], applicant_name=r[5], submitted_by=r[7])
+            case = duties.CaseParties(ref=r[1], applicant_code=r[6], applicant_name=r[5], submitted_by=r[7],
+                                      tier_deciders=frozenset({user[0]}) if r[12] else frozenset())
             if duties.breach("review.decide", actor, case) is None:
                 out.append(r)
                 if len(out) == limit:
@@ -222,10 +232,18 @@ def _candidates(db: _Db, user: tuple[str, str, str | None], stage: str, scheme: 
 def _queue(db: _Db, user: tuple[str, str, str | None], stage: str, scheme: str | None,
            limit: int) -> list[dict[str, Any]]:
     now = _now()
-    return [{"ref": r[1], "scheme": r[2], "submitted_at": r[3], "waiting_since": r[4], "applicant": r[5],
-             "uscc": r[6], "held_by": r[8] if r[9] and r[9] > now else None,
-             "held_until": r[9] if r[9] and r[9] > now else None}
-            for r in _candidates(db, user, stage, scheme, limit)]
+    today = now[:10]
+    out = []
+    for r in _candidates(db, user, stage, scheme, limit):
+        row: dict[str, Any] = {"ref": r[1], "scheme": r[2], "submitted_at": r[3], "waiting_since": r[4],
+                               "applicant": r[5], "uscc": r[6], "held_by": r[8] if r[9] and r[9] > now else None,
+                               "held_until": r[9] if r[9] and r[9] > now else None}
+        if r[10] is not None:  # a tier with a deadline: when it is due, whether it is overdue or escalated
+            row |= {"due": r[10], "overdue": r[10] < today, "escalated_to": r[11]}
+        if r[13]:
+            row["approvals"] = int(r[13])
+        out.append(row)
+    return out
 
 
 def queue(url: str, actor: str | None, stage: str = "formal_review", scheme: str | None = None,

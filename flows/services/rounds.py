@@ -7,33 +7,34 @@ the trial writes nothing.
 from __future__ import annotations
 
 import datetime as dt
+import json
 from collections import Counter
 from dataclasses import dataclass
 from fractions import Fraction
 from typing import Any
 
 from sqlalchemy import func
+from sqlalchemy import literal as sa_literal
 from sqlalchemy import select as sa_select
 from sqlmodel import Session, col, select
 
 from flows.services import cases
 from flows.services import duties as duty
-from flows.services.applications import AWARDED
+from flows.services.applications import awarded_states
 from flows.services.budget import planned_figures, thresholds
-from flows.services.context import acting, current_policy
+from flows.services.context import acting, current_policy, scheme_of
 from flows.services.evaluation import exact_scores
 from models import audit, guards, ledger
 from models.clock import now, stamp
 from models.tables import Applicant, Application, AwardRound, BudgetLine, IntakeCheck
-from rules import certification
+from rules import allocation, forms
 from rules.audit_chain import canonical_json
 from rules.errors import NotFound, OverAward, RuleViolation
 from rules.funds import evaluate_fund_rules, move_entries, raise_if_violated
 from rules.money import split_largest_remainder
 from rules.policy import Policy
+from rules.schemes import Candidate, Outcome, Resolved
 from rules.scoring import display, read_exact_record
-
-PENDING = ("submitted", "formal_review", "returned", "evaluation")
 
 
 @dataclass(slots=True)  # slots: a round holds one per case (100,000 in a city's round)
@@ -62,22 +63,29 @@ class ApplicantRow:
 class RoundPlan:
     scheme: str
     year: int
-    line: BudgetLine
-    budget_fen: int
-    outcomes: list[certification.Outcome]
+    line: BudgetLine | None  # None: the scheme pays nothing (a recognition)
+    budget_fen: int | None
+    outcomes: list[Outcome]
     applicants: dict[int, ApplicantRow]
     apps: dict[int, CaseRow]
     policy: Policy
+    ready: frozenset[str]
+    forms: dict[int, dict[str, Any]]
+
+    @property
+    def funded_outcome(self) -> str:
+        return self.policy.scheme(self.scheme).allocation.funded
 
     def report(self) -> dict[str, Any]:
         counts = Counter(o.outcome for o in self.outcomes)
-        funded = [o for o in self.outcomes if o.outcome == "funded"]
+        funded = [o for o in self.outcomes if o.outcome == self.funded_outcome]
         unfunded = [o for o in self.outcomes if o.outcome == "budget_exhausted"]
         total = sum(o.award_fen for o in funded)
+        budget = self.budget_fen or 0
         return {
-            "scheme": self.scheme, "year": self.year, "line": self.line.code, "budget_fen": self.budget_fen,
-            "counts": dict(sorted(counts.items())), "funded": len(funded), "total_fen": total,
-            "remaining_fen": self.budget_fen - total,
+            "scheme": self.scheme, "year": self.year, "line": self.line.code if self.line else None,
+            "budget_fen": budget, "counts": dict(sorted(counts.items())), "funded": len(funded), "total_fen": total,
+            "remaining_fen": budget - total,
             "eligible_unfunded": len(unfunded),
             "eligible_unfunded_fen": sum(self._would_award(o) for o in unfunded),
             "cases": [{"ref": o.ref, "rank": o.rank, "outcome": o.outcome, "reason": o.reason,
@@ -85,10 +93,26 @@ class RoundPlan:
                       for o in self.outcomes],
         }
 
-    def _would_award(self, o: certification.Outcome) -> int:
+    def _would_award(self, o: Outcome) -> int:
+        sc = self.policy.scheme(self.scheme)
+        if not sc.allocation.amount:
+            return 0
         app = self.apps[o.application_id]
-        return certification.award_fen(self.policy, self.applicants[app.applicant_id].kind,
-                                       dt.date(self.year, 12, 31))
+        p = self.applicants[app.applicant_id]
+        as_of = dt.date(self.year, 12, 31)
+        fn = Resolved(self.scheme, sc.module).amount(sc.allocation.amount, as_of)
+        return int(fn(self.policy, Candidate(app.id, app.ref, app.applicant_id, p.kind, p.sme, "", None,
+                                             form=self.forms.get(app.id, {})), as_of))
+
+
+def round_states(policy: Policy, scheme: str) -> tuple[tuple[str, ...], tuple[str, ...], tuple[str, ...]]:
+    """(ready: ranked in the round, pending: still in review or evaluation, rejected: refused at intake
+    or in review) — read from the scheme's state tags and transitions, never from a list of names."""
+    sc = policy.scheme(scheme)
+    ready = sc.states_tagged("ready")
+    pending = tuple(st for st in sc.states_tagged("open") if st not in ready)
+    rejected = tuple(dict.fromkeys(t.to for t in sc.transitions if t.action in ("reject", "intake_failed")))
+    return ready, pending, rejected
 
 
 def lock_line(session: Session, scheme: str, year: int) -> None:
@@ -106,11 +130,17 @@ def scheme_line(session: Session, scheme: str, year: int) -> BudgetLine:
     return lines[0]
 
 
-def compute(session: Session, scheme: str, year: int, policy: Policy) -> RoundPlan:
-    line = scheme_line(session, scheme, year)
-    bal = ledger.line_balances(session, year).get(line.code, ledger.LineBalance(line.code))
-    budget_fen = bal.total("available")
+def compute(session: Session, scheme: str, year: int, policy: Policy, rescore: bool = False) -> RoundPlan:
+    sc = policy.scheme(scheme)
+    line: BudgetLine | None = None
+    budget_fen: int | None = None
+    if sc.pays:
+        line = scheme_line(session, scheme, year)
+        bal = ledger.line_balances(session, year).get(line.code, ledger.LineBalance(line.code))
+        budget_fen = bal.total("available")
     as_of = dt.date(year, 12, 31) if now().year > year else now().date()
+    ready, pending, rejected = round_states(policy, scheme)
+    considered = (*ready, *rejected, *pending)
     # Plain rows, not ORM objects, read as a stream: a round of 100,000 cases stays small in memory.
     # Each scored case's exact score is the one aggregation wrote on it; cases scored before it did
     # (NULL there) are recomputed from their score rows.
@@ -118,18 +148,22 @@ def compute(session: Session, scheme: str, year: int, policy: Policy) -> RoundPl
     submitted: dict[int, str] = {}
     exact: dict[int, tuple[Fraction, dict[str, Fraction]]] = {}
     legacy: list[int] = []
+    forms_of: dict[int, dict[str, Any]] = {}
     same: dict[str, str] = {}  # one string object per distinct scheme and status, not one per row
-    tie_criteria = certification.tie_break_criteria(policy, as_of)
+    tie_criteria = allocation.ranking_criteria(policy, scheme, as_of)
+    reads_form = bool(sc.allocation.amount) and sc.allocation.mode in ("formula", "fcfs")
     t = Application.__table__  # type: ignore[attr-defined]
-    for i, ref, scheme_, year_, status, status_at, applicant_id, submitted_at, record in session.execute(
+    for i, ref, scheme_, year_, status, status_at, applicant_id, submitted_at, record, data in session.execute(
             sa_select(t.c.id, t.c.ref, t.c.scheme, t.c.year, t.c.status, t.c.status_at, t.c.applicant_id,
-                      t.c.submitted_at, t.c.final_score_exact).where(
-                t.c.scheme == scheme, t.c.year == year, t.c.status.in_(("scored", "rejected", *PENDING)))):
+                      t.c.submitted_at, t.c.final_score_exact, t.c.data if reads_form else sa_literal(None)).where(
+                t.c.scheme == scheme, t.c.year == year, t.c.status.in_(considered))):
         status = same.setdefault(status, status)
         apps[i] = CaseRow(i, ref, same.setdefault(scheme_, scheme_), year_, status, status_at, applicant_id)
         submitted[i] = submitted_at
-        if status == "scored":
-            if record:
+        if data is not None:
+            forms_of[i] = forms.typed(sc.form, json.loads(data))
+        if status in ready and sc.evaluation is not None:
+            if record and not rescore:
                 exact[i] = read_exact_record(record, tie_criteria)
             else:
                 legacy.append(i)
@@ -138,12 +172,13 @@ def compute(session: Session, scheme: str, year: int, policy: Policy) -> RoundPl
         select(Applicant.id, Applicant.kind, Applicant.sme, Applicant.uscc).join(
             Application, col(Application.applicant_id) == col(Applicant.id)).where(
             Application.scheme == scheme, Application.year == year,
-            col(Application.status).in_(("scored", "rejected", *PENDING))).distinct())}
+            col(Application.status).in_(considered)).distinct())}
     awarded = dict(session.exec(select(Application.applicant_id, func.sum(Application.award_fen)).where(
-        Application.scheme == scheme, Application.year == year, col(Application.status).in_(AWARDED))
+        Application.scheme == scheme, Application.year == year,
+        col(Application.status).in_(awarded_states(policy, scheme)))
         .group_by(col(Application.applicant_id))).all())
     failed_checks: dict[int, str] = {}
-    rejected_ids = [i for i, a in apps.items() if a.status == "rejected"]
+    rejected_ids = [i for i, a in apps.items() if a.status in rejected]
     for i in range(0, len(rejected_ids), 900):
         for app_id, check in session.exec(select(IntakeCheck.application_id, IntakeCheck.check).where(
                 col(IntakeCheck.application_id).in_(rejected_ids[i:i + 900]), col(IntakeCheck.passed).is_(False))
@@ -153,26 +188,68 @@ def compute(session: Session, scheme: str, year: int, policy: Policy) -> RoundPl
     for i, a in apps.items():
         p = applicants[a.applicant_id]
         score = exact.pop(i, None)
-        candidates.append(certification.Candidate(
+        unscored = a.status in ready and sc.evaluation is not None and not score
+        candidates.append(Candidate(
             application_id=i, ref=a.ref, applicant_id=a.applicant_id, kind=p.kind, sme=p.sme,
             submitted_at=submitted.pop(i), final_score=score[0] if score else None,
-            criterion_means=score[1] if score else {}, status=a.status if (a.status != "scored" or score) else "evaluation",
-            failed_check=failed_checks.get(i), awarded_this_year_fen=int(awarded.get(a.applicant_id) or 0)))
-    outcomes = certification.allocate(policy, candidates, budget_fen, as_of)
-    return RoundPlan(scheme, year, line, budget_fen, outcomes, applicants, apps, policy)
+            criterion_means=score[1] if score else {},
+            status="rejected" if a.status in rejected else ("evaluation" if unscored else a.status),
+            failed_check=failed_checks.get(i), awarded_this_year_fen=int(awarded.get(a.applicant_id) or 0),
+            form=forms_of.get(i, {})))
+    outcomes = allocation.allocate(policy, scheme, candidates, budget_fen, as_of, ready=frozenset(ready))
+    return RoundPlan(scheme, year, line, budget_fen, outcomes, applicants, apps, policy, frozenset(ready), forms_of)
 
 
-def trial(session: Session, actor: str | None, scheme: str, year: int) -> dict[str, Any]:
-    """Rank and allocate; write nothing but return the report."""
+def trial(session: Session, actor: str | None, scheme: str, year: int,
+          alternative: Policy | None = None) -> dict[str, Any]:
+    """Rank and allocate; write nothing but return the report. With an ``alternative`` policy (what-if:
+    another award, minimum score, rubric ...) the round is ranked under it instead, every case's score
+    recomputed from its score rows under that policy's rubric."""
     acting(session, actor, "round.trial")
     policy = current_policy(session)
-    return compute(session, scheme, year, policy).report()
+    scheme_of(session, scheme, policy)
+    if alternative is None:
+        return compute(session, scheme, year, policy).report()
+    scheme_of(session, scheme, alternative)
+    return compute(session, scheme, year, alternative, rescore=True).report()
+
+
+def diff_reports(current: dict[str, Any], what_if: dict[str, Any]) -> dict[str, Any]:
+    """Case by case what changes from the current policy's allocation to the alternative's: newly funded,
+    no longer funded, amount changed (with the totals). Pure over the two reports."""
+    before = {c["ref"]: c for c in current["cases"]}
+    after = {c["ref"]: c for c in what_if["cases"]}
+    changes = []
+    for ref in sorted(set(before) | set(after)):
+        b, a = before.get(ref), after.get(ref)
+        was = (b or {}).get("award_fen") or 0
+        now_ = (a or {}).get("award_fen") or 0
+        b_out, a_out = (b or {}).get("outcome"), (a or {}).get("outcome")
+        if (b_out, was) == (a_out, now_):
+            continue
+        if a_out == "funded" and b_out != "funded":
+            kind = "newly funded"
+        elif b_out == "funded" and a_out != "funded":
+            kind = "no longer funded"
+        elif was != now_:
+            kind = "amount changed"
+        else:
+            kind = "outcome changed"
+        changes.append({"ref": ref, "change": kind, "outcome_before": b_out, "outcome_after": a_out,
+                        "award_before_fen": was, "award_after_fen": now_, "rank_before": (b or {}).get("rank"),
+                        "rank_after": (a or {}).get("rank")})
+    return {"changes": changes, "funded_before": current["funded"], "funded_after": what_if["funded"],
+            "total_before_fen": current["total_fen"], "total_after_fen": what_if["total_fen"],
+            "difference_fen": what_if["total_fen"] - current["total_fen"]}
 
 
 def finalize(session: Session, actor: str | None, scheme: str, year: int, *, allow_pending: bool = False) -> dict[str, Any]:
-    """Commit the trial's allocation: awards committed on the budget line, cases into public notice."""
+    """Commit the trial's allocation: awards committed on the budget line (schemes that pay), decided
+    cases into public notice (schemes with a notice), the others not awarded."""
     user = acting(session, actor, "round.finalize")
     policy = current_policy(session)
+    scheme_of(session, scheme, policy)
+    sc = policy.scheme(scheme)
     lock_line(session, scheme, year)  # a second approver waits here, then finds nothing left to finalize
     plan = compute(session, scheme, year, policy)
     pending = [o.ref for o in plan.outcomes if o.outcome == "pending"]
@@ -180,7 +257,7 @@ def finalize(session: Session, actor: str | None, scheme: str, year: int, *, all
         raise RuleViolation(f"{len(pending)} case(s) are not scored yet ({', '.join(pending[:10])}"
                             f"{' ...' if len(pending) > 10 else ''}); finish their review and evaluation, or pass "
                             "--allow-pending to leave them for a later round")
-    in_round = [o for o in plan.outcomes if o.outcome != "pending" and plan.apps[o.application_id].status == "scored"]
+    in_round = [o for o in plan.outcomes if o.outcome != "pending" and plan.apps[o.application_id].status in plan.ready]
     if not in_round:
         last = session.exec(select(AwardRound).where(AwardRound.scheme == scheme, AwardRound.year == year)
                             .order_by(col(AwardRound.seq).desc())).first()
@@ -190,41 +267,50 @@ def finalize(session: Session, actor: str | None, scheme: str, year: int, *, all
         raise RuleViolation(f"no scored {scheme} cases of {year} to finalize")
     # 不相容岗位相互分离: the approver took no review decision of any kind on any case of the scheme's
     # year (the round ranks them all against each other), submitted none and belongs to none.
-    every_case = [i for (i,) in session.execute(sa_select(Application.__table__.c.id).where(  # type: ignore[attr-defined]
-        Application.__table__.c.scheme == scheme, Application.__table__.c.year == year)).all()]  # type: ignore[attr-defined]
+    a = Application.__table__  # type: ignore[attr-defined]
+    every_case = [i for (i,) in session.execute(sa_select(a.c.id).where(a.c.scheme == scheme, a.c.year == year))]
     duty.require_on(session, "round.finalize", user, every_case)
-    raise_if_violated(evaluate_fund_rules(planned_figures(session, year), thresholds(policy, year)),
-                      f"finalize {scheme} {year}")
+    if sc.pays:
+        raise_if_violated(evaluate_fund_rules(planned_figures(session, year), thresholds(policy, year)),
+                          f"finalize {scheme} {year}")
     report = plan.report()
-    funded_total = sum(o.award_fen for o in in_round if o.outcome == "funded")
-    if funded_total > plan.budget_fen:  # paired with the assertion in the pure allocation
+    won = plan.funded_outcome
+    funded_total = sum(o.award_fen for o in in_round if o.outcome == won)
+    if plan.budget_fen is not None and funded_total > plan.budget_fen:  # paired with the pure allocation's assertion
         raise OverAward(f"awards {funded_total} fen exceed the line's {plan.budget_fen} fen")
     at = stamp()
     seq = 1 + (session.exec(select(func.max(AwardRound.seq)).where(AwardRound.scheme == scheme,
                                                                    AwardRound.year == year)).one() or 0)
-    rnd = AwardRound(scheme=scheme, year=year, seq=seq, line_code=plan.line.code, approver=user.name,
+    line_code = plan.line.code if plan.line else ""
+    rnd = AwardRound(scheme=scheme, year=year, seq=seq, line_code=line_code, approver=user.name,
                      finalized_at=at, report=canonical_json(report), total_fen=funded_total)
     session.add(rnd)
     session.flush()
-    notice_days = policy.integer(f"{scheme}.notice_days", now().date())
-    notice_ends = (now() + dt.timedelta(days=notice_days)).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
-    funded = [o for o in in_round if o.outcome == "funded"]
-    others = [o for o in in_round if o.outcome != "funded"]
-    for o in funded:
-        commit_award(session, plan.apps[o.application_id], plan.line.code, o.award_fen, user.name, at)
-    def base(o: certification.Outcome) -> dict[str, Any]:
+    funded = [o for o in in_round if o.outcome == won]
+    others = [o for o in in_round if o.outcome != won]
+    if sc.pays:
+        for o in funded:
+            commit_award(session, plan.apps[o.application_id], line_code, o.award_fen, user.name, at)
+
+    def base(o: Outcome) -> dict[str, Any]:
         return {"rank": o.rank, "outcome": o.outcome, "outcome_reason": o.reason[:400], "round_id": rnd.id}
 
+    def money(o: Outcome) -> dict[str, Any]:
+        return {"award_fen": o.award_fen, "line_code": line_code} if sc.pays else {}
+
     cases.move_many(session, [plan.apps[o.application_id] for o in funded], "award", user.name, {"approver"},
-                    at=at, policy=policy,
-                    fields={o.application_id: base(o) | {"award_fen": o.award_fen, "line_code": plan.line.code}
-                            for o in funded},
-                    payloads={o.application_id: {"round": rnd.id, "rank": o.rank, "award_fen": o.award_fen,
-                                                 "line": plan.line.code} for o in funded})
-    cases.move_many(session, [plan.apps[o.application_id] for o in funded], "open_notice", user.name, {"approver"},
-                    at=at, policy=policy, fields={o.application_id: {"notice_ends": notice_ends} for o in funded},
-                    payloads={o.application_id: {"notice_ends": notice_ends, "notice_days": notice_days}
+                    at=at, policy=policy, fields={o.application_id: base(o) | money(o) for o in funded},
+                    payloads={o.application_id: {"round": rnd.id, "rank": o.rank}
+                              | ({"award_fen": o.award_fen, "line": line_code} if sc.pays else {"outcome": o.outcome})
                               for o in funded})
+    if sc.notice_days and funded:
+        notice_days = policy.integer(sc.notice_days, now().date())
+        notice_ends = (now() + dt.timedelta(days=notice_days)).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+        cases.move_many(session, [plan.apps[o.application_id] for o in funded], "open_notice", user.name,
+                        {"approver"}, at=at, policy=policy,
+                        fields={o.application_id: {"notice_ends": notice_ends} for o in funded},
+                        payloads={o.application_id: {"notice_ends": notice_ends, "notice_days": notice_days}
+                                  for o in funded})
     for i in range(0, len(others), 5000):  # chunk by chunk: the per-case values never exist for all at once
         part = others[i:i + 5000]
         cases.move_many(session, [plan.apps[o.application_id] for o in part], "not_award", user.name, {"approver"},

@@ -32,3 +32,6 @@ def init(engine: Engine, session: Session, admin: str, policy_id: str) -> None:
     audit.append(session, actor=admin, action="init", subject="ipfund",
                  payload={"policy": policy.id, "document": policy.document, "admin": admin})
     create_user(session, admin, admin, ["admin"], display_name=admin)
+    from flows.services.context import sync_scheme_states
+
+    sync_scheme_states(session, policy)

@@ -56,7 +56,7 @@ def test_a_crash_at_any_step_of_the_payment_path_recovers_without_paying_twice(d
                                                                               point: str) -> None:
     funded = payable_round(db)
     out = tmp_path / "payments"
-    batch_args = ("pay", "batch", "--out", str(out), "--as", "chen.finance")
+    batch_args = ("pay", "batch", "--scheme", SCHEME, "--out", str(out), "--as", "chen.finance")
     crashed = ipfund(db, *batch_args, fault=point)
     if point != "pay.after_confirm_import":
         assert crashed.returncode == faults.EXIT_CODE, crashed.stderr

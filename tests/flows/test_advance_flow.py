@@ -26,7 +26,7 @@ def test_the_advance_flow_moves_every_ready_case_and_is_idempotent(db: Any, pref
         for item in review.queue(s, "li.review", limit=100):
             review.decide(s, "li.review", item["ref"], "approve", "材料齐全")
     moved = advance_flow(scheme=SCHEME, chunk=5)
-    assert moved["decisions"] == 0 and moved["assignment"] == 12  # decisions took effect when made
+    assert "decisions" not in moved and moved["assignment"] == 12  # decisions took effect when made
     score_all(r)  # uploads through the real path, then a plain advance aggregates
     final = r.finalize_and_end_notice()
     expired = advance_flow(scheme=SCHEME, chunk=5, out_dir=str(tmp_path))

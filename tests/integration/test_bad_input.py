@@ -167,7 +167,7 @@ def test_an_application_cell_that_cannot_be_stored_is_refused_by_line(
            "certification_body": "中知（北京）认证有限公司", **cells}
     path = write(tmp_path, "apps.csv", csv_text(APP_HEAD, [row[c] for c in APP_HEAD]))
     before = db.snapshot()
-    message = refused(cli("application", "import", path, "--as", "admin"))
+    message = refused(cli("application", "import", path, "--scheme", SCHEME, "--as", "admin"))
     assert fragment in message
     assert len(message) < 600
     assert db.snapshot() == before
@@ -179,7 +179,7 @@ def test_an_application_file_with_a_cell_over_the_csv_field_limit_is_refused_by_
         f'{registered.uscc},18621IP0002,2021-01-10,"{"y" * 140_000}\n'
     path = write(tmp_path, "apps.csv", body)
     before = db.snapshot()
-    message = refused(cli("application", "import", path, "--as", "admin"))
+    message = refused(cli("application", "import", path, "--scheme", SCHEME, "--as", "admin"))
     assert "line 3: cannot read this line as CSV: a cell is longer than 131,072 characters" in message
     assert db.snapshot() == before
 
@@ -187,8 +187,8 @@ def test_an_application_file_with_a_cell_over_the_csv_field_limit_is_refused_by_
 def test_apply_with_a_certification_body_longer_than_stored_is_refused_naming_the_field(
         cli: Any, db: Db, registered: synthetic.SynthApplicant) -> None:
     before = db.snapshot()
-    message = refused(cli("apply", SCHEME, "--certificate-no", "18621IP0001", "--certification-date", "2021-01-10",
-                          "--certification-body", "认" * 5_000, "--applicant", registered.uscc, "--as", "admin"))
+    message = refused(cli("apply", SCHEME, "--field", "certificate_no=18621IP0001", "--field", "certification_date=2021-01-10",
+                          "--field", "certification_body=" + "认" * 5_000, "--applicant", registered.uscc, "--as", "admin"))
     assert "application: 1 problem(s), nothing was written" in message
     assert "certification_body is 5000 characters long; at most 200 are stored" in message
     assert db.snapshot() == before
@@ -205,7 +205,7 @@ def test_resubmitting_with_a_nul_in_the_certificate_number_is_refused_naming_the
         users.create_user(s, "admin", "applicant.user", ["applicant"], "applicant.user",
                           r.show(r.refs[0])["applicant"]["uscc"])
     before = db.snapshot()
-    message = refused(cli("application", "resubmit", r.refs[0], "--certificate-no", "18621IP\x00", "--reason",
+    message = refused(cli("application", "resubmit", r.refs[0], "--field", "certificate_no=18621IP\x00", "--reason",
                           "补正", "--as", "applicant.user"))
     assert "resubmission: 1 problem(s), nothing was written" in message
     assert "certificate_no contains a NUL byte at character 8" in message

@@ -75,9 +75,9 @@ def test_an_acknowledgement_with_a_cell_over_the_csv_limit_is_refused_by_line(db
 
 def test_a_run_with_nothing_payable_writes_no_file_and_no_old_file_again(cli: Any, db: Any, tmp_path: Path) -> None:
     _payable(db)
-    first = cli("pay", "batch", "--out", str(tmp_path / "monday"), "--as", "chen.finance")
+    first = cli("pay", "batch", "--scheme", SCHEME, "--out", str(tmp_path / "monday"), "--as", "chen.finance")
     assert first.exit_code == 0 and "batch 1" in first.stdout
-    again = cli("pay", "batch", "--out", str(tmp_path / "tuesday"), "--as", "chen.finance")
+    again = cli("pay", "batch", "--scheme", SCHEME, "--out", str(tmp_path / "tuesday"), "--as", "chen.finance")
     assert again.exit_code == 0 and "nothing payable" in again.stdout
     assert "restored" not in again.stdout + again.stderr and "warning" not in again.stderr
     assert not (tmp_path / "tuesday").exists()

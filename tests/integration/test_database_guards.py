@@ -38,7 +38,19 @@ def test_a_receipt_of_zero_fen_is_refused(db: Any) -> None:
 
 def test_an_unknown_application_state_is_refused(db: Any, paid_round: Any) -> None:
     msg = refused(db, "UPDATE application SET status = 'teleported'")
-    assert "application_status_valid" in msg or "CHECK" in msg.upper()
+    assert "application_state_declared" in msg or "FOREIGN KEY" in msg.upper(), msg
+
+
+def test_a_state_another_scheme_declares_is_refused_for_this_one(db: Any, paid_round: Any) -> None:
+    """The states are per scheme (scheme_state): a state is refused where its own scheme does not
+    declare it, even when some other scheme does."""
+    with db.engine.begin() as conn:
+        conn.execute(text("INSERT INTO scheme_state (scheme, state, name, tags) "
+                          "VALUES ('other-scheme', 'teleported', 'x', '')"))
+    msg = refused(db, "UPDATE application SET status = 'teleported'")
+    assert "application_state_declared" in msg or "FOREIGN KEY" in msg.upper(), msg
+    with db.engine.begin() as conn:  # the control: the state this scheme declares is accepted
+        conn.execute(text("UPDATE application SET status = status"))
 
 
 def test_a_second_payment_with_the_same_idempotency_key_is_refused(db: Any, paid_round: Any) -> None:

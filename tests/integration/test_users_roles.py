@@ -102,7 +102,7 @@ def test_the_acting_user_may_come_from_IPFUND_USER(cli: Any) -> None:
 def test_an_unknown_role_is_refused_naming_the_roles_there_are(cli: Any, db: Any) -> None:
     before = db.snapshot()
     err = _refused(cli("user", "add", "eve", "--role", "superuser", "--as", "admin"))
-    assert "'superuser' is not a role (applicant, reviewer, approver, evaluator, finance, auditor, admin)" \
+    assert "'superuser' is not a role (applicant, reviewer, approver, evaluator, finance, auditor, admin, agency, bank)" \
         in err
     assert db.snapshot() == before
 

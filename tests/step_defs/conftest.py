@@ -42,7 +42,7 @@ def applicant_user(world: World, user: str, name: str) -> None:
 @when(parsers.parse('the approver "{user}" finalizes the 2021 round'))
 def finalizes(world: World, cli: Any, user: str) -> None:
     world.clock(FINALIZE_AT)
-    world.result = cli("round", "finalize", "--year", "2021", "--json", "--as", user)
+    world.result = cli("round", "finalize", SCHEME, "--year", "2021", "--json", "--as", user)
     assert world.result.exit_code == 0, world.result.stderr
     world.report = json.loads(world.result.stdout)
 
@@ -78,7 +78,7 @@ def notice_ended(world: World) -> None:
 
 
 def _batch(world: World, cli: Any, ctx: dict[str, Any], user: str) -> None:
-    world.result = cli("pay", "batch", "--out", str(ctx["out"]), "--as", user)
+    world.result = cli("pay", "batch", "--scheme", SCHEME, "--out", str(ctx["out"]), "--as", user)
     world.replay = lambda s: payments.batch(s, user, SCHEME)
     m = re.search(r"batch (\d+)\b", flat(world.result.stdout))
     ctx["bank_file"] = ctx["out"] / f"payment-batch-{int(m[1]):05d}.csv" if m else None

@@ -88,16 +88,16 @@ def it_is(world: World, day: str) -> None:
 @when(parsers.parse('"{user}" applies with certificate {cert} issued on {date} by {body}'))
 def applies(world: World, cli: Any, user: str, cert: str, date: str, body: str) -> None:
     world.remember()
-    world.result = cli("apply", SCHEME, "--certificate-no", cert, "--certification-date", date,
-                       "--certification-body", body, "--as", user)
+    world.result = cli("apply", SCHEME, "--field", f"certificate_no={cert}", "--field", f"certification_date={date}",
+                       "--field", f"certification_body={body}", "--as", user)
     _submitted(world, world.members[user])
 
 
 @when(parsers.parse('"{user}" applies for {name} with certificate {cert} issued on {date}'))
 def applies_for_other(world: World, cli: Any, user: str, name: str, cert: str, date: str) -> None:
     world.remember()
-    world.result = cli("apply", SCHEME, "--applicant", world.uscc[name], "--certificate-no", cert,
-                       "--certification-date", date, "--certification-body", BODY, "--as", user)
+    world.result = cli("apply", SCHEME, "--applicant", world.uscc[name], "--field", f"certificate_no={cert}",
+                       "--field", f"certification_date={date}", "--field", f"certification_body={BODY}", "--as", user)
     _submitted(world, name)
 
 
@@ -110,7 +110,7 @@ def checks_run(world: World) -> None:
 @when(parsers.parse('"{user}" imports the application file'))
 def imports(world: World, cli: Any, user: str) -> None:
     world.remember()
-    world.result = cli("application", "import", str(world.files["applications"]), "--as", user)
+    world.result = cli("application", "import", str(world.files["applications"]), "--scheme", SCHEME, "--as", user)
 
 
 # --- Then -------------------------------------------------------------------------------------

@@ -160,12 +160,12 @@ def affiliated_approver(world: World, user: str, name: str) -> None:
 def tries_to_finalize(world: World, cli: Any, user: str) -> None:
     world.clock(FINALIZE_AT)
     world.remember()
-    world.result = cli("round", "finalize", "--year", "2021", "--json", "--as", user)
+    world.result = cli("round", "finalize", SCHEME, "--year", "2021", "--json", "--as", user)
     world.replay = lambda s: rounds.finalize(s, user, SCHEME, 2021)
 
 
 def _trial(world: World, cli: Any, user: str) -> dict[str, Any]:
-    r = cli("round", "trial", "--year", "2021", "--json", "--as", user)
+    r = cli("round", "trial", SCHEME, "--year", "2021", "--json", "--as", user)
     assert r.exit_code == 0, r.stderr
     report: dict[str, Any] = json.loads(r.stdout)
     return report

@@ -19,18 +19,18 @@ ROLE_OF = {"review.decide": "reviewer", "round.finalize": "approver", "evaluatio
            "pay.batch": "finance", "pay.confirm": "finance"}
 
 RELATIONS = ("none", "member by credit code", "member by name", "member, code typed in lower case with spaces",
-             "submitter", "reviewer", "approver", "conflict", "objector")
+             "submitter", "reviewer", "approver", "conflict", "objector", "decided another review tier")
 
 # R = refused, . = allowed; columns in the order of RELATIONS.
 EXPECTED = {
-    "review.decide":     ".RRRR....",
-    "round.finalize":    ".RRRRR...",
-    "evaluation.assign": ".RRRRR.R.",
-    "scores.upload":     ".RRRRR.R.",
-    "notice.object":     ".........",
-    "notice.resolve":    ".RRRR...R",
-    "pay.batch":         ".RRRRRR..",
-    "pay.confirm":       ".RRR..R..",
+    "review.decide":     ".RRRR....R",
+    "round.finalize":    ".RRRRR....",
+    "evaluation.assign": ".RRRRR.R..",
+    "scores.upload":     ".RRRRR.R..",
+    "notice.object":     "..........",
+    "notice.resolve":    ".RRRR...R.",
+    "pay.batch":         ".RRRRRR...",
+    "pay.confirm":       ".RRR..R...",
 }
 
 
@@ -54,6 +54,8 @@ def _case(relation: str, me: str) -> tuple[str | None, duties.CaseParties]:
         kw["conflicted"] = frozenset({me})
     elif relation == "objector":
         kw["objector"] = me
+    elif relation == "decided another review tier":
+        kw["tier_deciders"] = frozenset({me})
     base: dict[str, object] = {"ref": "CA-2021-00001", "applicant_code": CODE, "applicant_name": NAME,
                                "submitted_by": "admin", "reviewers": frozenset({"other.review"}),
                                "approver": "other.approve"}
