@@ -6,7 +6,7 @@ export PREFECT_SERVER_ANALYTICS_ENABLED ?= false
 export PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS ?= 90
 export PREFECT_LOGGING_LEVEL ?= WARNING
 
-.PHONY: setup demo test lint typecheck unit bench clean
+.PHONY: setup demo test lint typecheck unit bench clean mutate
 
 $(BIN)/.installed: pyproject.toml
 	bash scripts/system-deps.sh
@@ -31,6 +31,40 @@ typecheck: setup
 ## Lint, type-check and the whole test suite: SQLite, then PostgreSQL when reachable (scripts/test.sh)
 test: setup lint typecheck
 	BIN=$(BIN) bash scripts/test.sh
+
+## Mutation testing of rules/ and the services' duty guard (mutmut, [tool.mutmut] in pyproject.toml):
+## not part of `make test` or CI. MUTANTS='rules.money* rules.funds*' runs part; MUTMUT_JOBS workers.
+MUTMUT_JOBS ?= 2
+MUTANTS ?=
+mutate: setup
+	rm -rf mutants
+	PREFECT_HOME=$$(mktemp -d) $(BIN)/mutmut run --max-children $(MUTMUT_JOBS) $(MUTANTS) > mutants.log 2>&1 \
+	  || { tail -n 40 mutants.log; exit 1; }
+	$(BIN)/python -c "$$MUTATION_SUMMARY"
+
+define MUTATION_SUMMARY
+import collections, json, pathlib
+from mutmut.stats import status_by_exit_code
+rows = collections.defaultdict(collections.Counter)
+for meta in sorted(pathlib.Path("mutants").rglob("*.py.meta")):
+    module = str(meta.relative_to("mutants"))[: -len(".meta")]
+    for code in json.loads(meta.read_text())["exit_code_by_key"].values():
+        rows[module][status_by_exit_code[code]] += 1
+def line(name, c):
+    tried = sum(c.values()) - c["not checked"]
+    dead = c["killed"] + c["timeout"] + c["caught by type check"]
+    rate = f"{100 * dead / tried:5.1f} %" if tried else "    -  "
+    print(f"{name:32} {tried:6} {c['killed']:7} {c['timeout']:7} {c['survived']:8} {c['no tests']:8}   {rate}")
+print(f"{'module':32} {'tried':>6} {'killed':>7} {'timeout':>7} {'survived':>8} {'no tests':>8}   kill rate")
+total = collections.Counter()
+for module, c in sorted(rows.items()):
+    if sum(c.values()) - c["not checked"]:
+        line(module, c)
+        total.update(c)
+line("overall", total)
+print("survivors: .venv/bin/mutmut results; one mutant: .venv/bin/mutmut show NAME; log: mutants.log")
+endef
+export MUTATION_SUMMARY
 
 clean:
 	rm -rf $(VENV) demo-run *.egg-info
