@@ -47,6 +47,7 @@ from models.uow import read_only, unit_of_work
 from rules.errors import RuleViolation, ValidationFailed
 
 SCHEME = "certification-award"
+PILOT = "patent-intensive-product"
 YEAR = 2021
 PLAN = Path(__file__).resolve().parents[1] / "examples" / "plan-2021.toml"
 
@@ -54,6 +55,7 @@ STAFF = [
     ("admin", ["admin"], "系统管理员", "烟台市市场监管局"),
     ("li.review", ["reviewer"], "李审核", "烟台市市场监管局（市知识产权局）"),
     ("zhao.review", ["reviewer"], "赵审核", "烟台市财政局"),
+    ("zhou.review", ["reviewer"], "周审核", "烟台市科学技术局"),
     ("wang.approve", ["approver"], "王审批", "烟台市财政局"),
     ("chen.finance", ["finance"], "陈财务", "烟台市财政局国库科"),
     ("sun.audit", ["auditor"], "孙审计", "烟台市审计局"),
@@ -71,12 +73,12 @@ def set_clock(iso: str) -> None:
     pin(iso)
 
 
-def advance(out_dir: str = "payments") -> dict[str, Any]:
+def advance(out_dir: str = "payments", scheme: str = SCHEME) -> dict[str, Any]:
     from flows.prefect_flows import advance_flow
 
     t0 = time.perf_counter()
-    totals: dict[str, Any] = advance_flow(scheme=SCHEME, chunk=500, out_dir=out_dir)
-    moved = ", ".join(f"{k} {v}" for k, v in totals.items() if k not in ("check", "payment") and v)
+    totals: dict[str, Any] = advance_flow(scheme=scheme, chunk=500, out_dir=out_dir)
+    moved = ", ".join(f"{k} {v}" for k, v in totals.items() if k not in ("check", "payment", "events") and v)
     console.print(f"  advance flow: {moved or 'nothing to do'}; invariants "
                   f"{'[green]ok[/]' if totals['check']['ok'] else '[red]FAILED[/]'} ({time.perf_counter() - t0:.1f} s)")
     p = totals.get("payment") or {}
@@ -154,11 +156,11 @@ def run_demo(n_applicants: int = 300, n_applications: int = 120, seed: int = 202
     rng = random.Random(seed)
     decided: Counter[str] = Counter()
     returned: list[str] = []
-    reviewers = ["li.review", "zhao.review"]
+    reviewers = ["li.review", "zhao.review", "zhou.review"]
     with read_only(engine) as s:
         total = len(review.queue(s, "li.review", limit=100000))
     for i in track(range(total), description="  reviewing", console=console):
-        who = reviewers[i % 2]
+        who = reviewers[i % 3]
         with unit_of_work(engine) as s:
             case = review.next_case(s, who)
             if case is None:
@@ -240,6 +242,7 @@ def run_demo(n_applicants: int = 300, n_applications: int = 120, seed: int = 202
     with read_only(engine) as s:
         report = rounds.trial(s, "wang.approve", SCHEME, YEAR)
     render_report(report, f"Trial {SCHEME} {YEAR} (nothing written)")
+    what_if(engine, work, report)
     try:
         with unit_of_work(engine) as s:
             rounds.finalize(s, "li.review", SCHEME, YEAR)
@@ -324,10 +327,13 @@ def run_demo(n_applicants: int = 300, n_applications: int = 120, seed: int = 202
         second = payments.batch(s, "chen.finance", SCHEME)
     console.print(f"  a second `pay batch`: {'nothing new to pay, no file written' if second.batch is None else 'PAID AGAIN?!'}")
 
-    step("9. Auditor: reproducible dossiers (审计档案), issued and verified")
+    step(f"9. A second scheme from its policy section alone: {PILOT} (专利密集型产品认定试点, 二(一)3)")
+    pilot_step(engine, pool)
+
+    step("10. Auditor: reproducible dossiers (审计档案), issued and verified")
     auditor_step(engine, work, funded[2])
 
-    step("10. Summary")
+    step("11. Summary")
     summary(engine)
     with read_only(engine) as s:
         render_status(budget.status(s, YEAR))
@@ -344,6 +350,102 @@ def run_demo(n_applicants: int = 300, n_applications: int = 120, seed: int = 202
     console.print(f"demo finished in {time.perf_counter() - started:.0f} s; files in {work}")
     if not (chk["ok"] and v["ok"]):
         raise RuleViolation("the demo ended with a failed invariant check")
+
+
+def what_if(engine: Any, work: Path, current: dict[str, Any]) -> None:
+    """What-if: the same round under an alternative policy file (an enterprise award of ¥40,000 instead of
+    ¥50,000), ranked and allocated in memory — nothing written; `ipfund round trial --policy ALT --diff`."""
+    from rules.policy import load_policy_file
+
+    src = Path(__file__).resolve().parents[1] / "rules" / "policies" / "yantai-2020.yaml"
+    line = "2020-10-19: {enterprise: 5000000, university: 8000000, institute: 8000000}"
+    text = src.read_text(encoding="utf-8")
+    if line not in text:
+        raise RuleViolation(f"the what-if step expects {line!r} in {src.name}")
+    alt = work / "what-if-enterprise-40000.yaml"
+    alt.write_text(text.replace(line, line.replace("5000000", "4000000")), encoding="utf-8")
+    with read_only(engine) as s:
+        r = rounds.trial(s, "wang.approve", SCHEME, YEAR, load_policy_file(alt))
+    d = rounds.diff_reports(current, r)
+    console.print(f"  what-if ({alt.name}, nothing written): {d['funded_before']} → {d['funded_after']} awards, "
+                  f"{yuan(d['total_before_fen'])} → {yuan(d['total_after_fen'])}; {len(d['changes'])} case(s) change",
+                  highlight=False)
+
+
+def pilot_step(engine: Any, pool: list[synthetic.SynthApplicant]) -> None:
+    """专利密集型产品认定: two review tiers (one approval at the district, two at the city, never by the
+    district's reviewer), working-day deadlines with escalation, evaluation by its own rubric, a
+    recognition without money — no service, table or flow knows this scheme by name."""
+    set_clock(f"{YEAR}-06-01T01:00:00Z")  # Tuesday
+    firms = [a for a in pool if a.kind == "enterprise"][10:16]
+    patents = (9, 7, 3, 6, 12, 5)
+    with unit_of_work(engine) as s:
+        refs = [applications.apply(s, "admin", PILOT, {
+            "product_name": f"{a.name[:8]}智能装备{i + 1}型", "product_category": "C35 专用设备制造业",
+            "invention_patents": str(n), "patent_licences": str(i % 3), "patent_transfers": str(i % 2),
+            "pledge_financing": f"{(i + 1) * 500000}.00", "product_revenue": f"{(i + 2) * 13000000}.00"},
+            a.uscc).ref for i, (a, n) in enumerate(zip(firms, patents, strict=True))]
+    console.print(f"  {len(refs)} products applied ({refs[0]} … {refs[-1]}), the form declared by the policy section")
+    advance(scheme=PILOT)
+    with read_only(engine) as s:
+        cases = {r: applications.show(s, "admin", r) for r in refs}
+    for r, c in cases.items():
+        for k in c["checks"]:
+            if not k["passed"]:
+                console.print(f"  [yellow]ineligible[/] {r}: {k['check']} ({k['clause']}) — {k['detail']}",
+                              highlight=False)
+    waiting = [r for r, c in cases.items() if c["status"] == "district_review"]
+    with read_only(engine) as s:
+        due = {q["ref"]: q.get("due") for q in review.queue(s, "li.review", stage="district_review", scheme=PILOT)}
+    with unit_of_work(engine) as s:
+        for r in waiting[:-1]:
+            review.decide(s, "li.review", r, "approve", "区市初审：指标材料齐全")
+    late = waiting[-1]
+    console.print(f"  district review (1 approval, due {due.get(late)}): li.review approves {len(waiting) - 1}; "
+                  f"{late} is left waiting")
+    set_clock(f"{YEAR}-06-10T01:00:00Z")  # the district tier's five working days ended on 8 June
+    advance(scheme=PILOT)
+    with read_only(engine) as s:
+        up = [e for e in review.escalated(s, "sun.audit", PILOT) if e["still_waiting"]]
+    for e in up:
+        console.print(f"  [yellow]escalated[/] {e['ref']}: {e['tier']} was due {e['due']} (working days of the "
+                      f"policy calendar) → {e['to']}", highlight=False)
+    with unit_of_work(engine) as s:
+        review.decide(s, "li.review", late, "approve", "逾期后完成初审")
+    try:
+        with unit_of_work(engine) as s:
+            review.decide(s, "li.review", waiting[0], "approve", "复审")
+    except RuleViolation as exc:
+        console.print(f"  [yellow]refused[/]: {str(exc).splitlines()[0]}", highlight=False)
+    with unit_of_work(engine) as s:
+        for who in ("zhao.review", "zhou.review"):
+            for r in waiting:
+                review.decide(s, who, r, "approve", "市级复审通过")
+    console.print(f"  municipal review (2 approvals): zhao.review and zhou.review approve {len(waiting)}")
+    advance(scheme=PILOT)
+    set_clock(f"{YEAR}-06-21T01:00:00Z")
+    rng = random.Random(YEAR)
+    for ev in [f"eval{i + 1}.{j}" for i in range(len(FIRMS)) for j in (1, 2)]:
+        with read_only(engine) as s:
+            rows, _ = parse_template(evaluation.template(s, ev, "csv"), "template.csv")
+        rows = [(ref, crit) for ref, crit in rows if ref in refs]
+        if rows:
+            scores = [(ref, crit, f"{55 + (refs.index(ref) * 7) % 40 + rng.randrange(5)}.0", "评价意见")
+                      for ref, crit in rows]
+            with unit_of_work(engine) as s:
+                evaluation.upload(s, ev, synthetic.scores_csv(scores), f"pip-scores-{ev}.csv")
+    advance(scheme=PILOT)
+    set_clock(f"{YEAR}-06-28T01:00:00Z")
+    with unit_of_work(engine) as s:
+        final = rounds.finalize(s, "wang.approve", PILOT, YEAR, allow_pending=True)
+    console.print(f"  finalized by wang.approve: {final['funded']} product(s) recognised, "
+                  f"{sum(1 for c in final['cases'] if c['outcome'] == 'below_min_score')} below the minimum score; "
+                  f"no budget line, no money ({yuan(final['total_fen'])})")
+    set_clock(f"{YEAR}-07-05T01:00:00Z")
+    advance(scheme=PILOT)
+    with read_only(engine) as s:
+        got = Counter(r["status"] for r in applications.list_apps(s, "admin", PILOT, limit=100))
+    console.print(f"  after the notice: {dict(sorted(got.items()))}")
 
 
 def audit_key(work: Path) -> None:

@@ -53,7 +53,7 @@ def render_case(c: dict[str, Any]) -> None:
     console.print(t)
 
 
-def show_queue(stage: str, scheme: str | None, limit: int, actor: str | None, as_json: bool) -> None:
+def show_queue(stage: str | None, scheme: str | None, limit: int, actor: str | None, as_json: bool) -> None:
     from flows.services import review_read
 
     rows = review_read.queue(review_read.database_url(), actor, stage, scheme, limit)
@@ -61,18 +61,19 @@ def show_queue(stage: str, scheme: str | None, limit: int, actor: str | None, as
         print_json(rows)
         return
     if not rows:
-        console.print(f"Your queue ({stage}) is empty.")
+        console.print(f"Your queue ({stage or 'every review stage'}) is empty.")
         return
-    t = Table("ref", "scheme", "applicant", "credit code", "waiting since", title=f"Review queue ({stage})")
+    t = Table("ref", "scheme", "stage", "applicant", "credit code", "waiting since",
+              title=f"Review queue ({stage or 'every review stage'})")
     for r in rows:
-        t.add_row(r["ref"], r["scheme"], r["applicant"], r["uscc"], r["waiting_since"])
+        t.add_row(r["ref"], r["scheme"], r["stage"], r["applicant"], r["uscc"], r["waiting_since"])
     console.print(t)
 
 
-def show_next(stage: str, actor: str | None, as_json: bool) -> None:
+def show_next(stage: str | None, actor: str | None, as_json: bool, scheme: str | None = None) -> None:
     from flows.services import review_read
 
-    case = review_read.next_case(review_read.database_url(), actor, stage)
+    case = review_read.next_case(review_read.database_url(), actor, stage, scheme)
     if as_json:
         print_json(case)
         return
@@ -92,7 +93,7 @@ def show_next(stage: str, actor: str | None, as_json: bool) -> None:
 
 _FAST_OPTIONS: dict[str, dict[str, str]] = {
     "queue": {"--stage": "stage", "--scheme": "scheme", "--limit": "limit", "--as": "actor"},
-    "next": {"--stage": "stage", "--as": "actor"},
+    "next": {"--stage": "stage", "--scheme": "scheme", "--as": "actor"},
 }
 
 
@@ -124,11 +125,12 @@ def parse_fast_review(argv: list[str]) -> tuple[str, dict[str, Any]] | None:
         if not (values["limit"].isascii() and values["limit"].isdigit()):
             return None
         values["limit"] = int(values["limit"])
-    kwargs: dict[str, Any] = {"stage": values.get("stage", "formal_review"),
+    kwargs: dict[str, Any] = {"stage": values.get("stage"),
                               "actor": values.get("actor") or os.environ.get("IPFUND_USER") or None,
                               "as_json": as_json}
+    kwargs["scheme"] = values.get("scheme")
     if argv[1] == "queue":
-        kwargs.update(scheme=values.get("scheme"), limit=values.get("limit", 50))
+        kwargs["limit"] = values.get("limit", 50)
     return argv[1], kwargs
 
 

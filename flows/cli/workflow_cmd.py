@@ -125,7 +125,8 @@ def app_resubmit(app: str = typer.Argument(...), field: list[str] = FIELD_OPTION
 
 @review_app.command("queue")
 @handled
-def review_queue(stage: str = typer.Option("formal_review", "--stage"), scheme: str = typer.Option(None, "--scheme"),
+def review_queue(stage: str = typer.Option(None, "--stage", help="One review state (default: every state a scheme tags review)."),
+                 scheme: str = typer.Option(None, "--scheme"),
                  limit: int = typer.Option(50, "--limit"), actor: str = AS_OPTION, as_json: bool = JSON_OPTION) -> None:
     """What waits for you, oldest first."""
     show_queue(stage, scheme, limit, actor, as_json)
@@ -133,10 +134,11 @@ def review_queue(stage: str = typer.Option("formal_review", "--stage"), scheme: 
 
 @review_app.command("next")
 @handled
-def review_next(stage: str = typer.Option("formal_review", "--stage"), actor: str = AS_OPTION,
+def review_next(stage: str = typer.Option(None, "--stage", help="One review state (default: every state a scheme tags review)."),
+                scheme: str = typer.Option(None, "--scheme"), actor: str = AS_OPTION,
                 as_json: bool = JSON_OPTION) -> None:
     """The next case in full: applicant, data, every automatic check, history."""
-    show_next(stage, actor, as_json)
+    show_next(stage, actor, as_json, scheme)
 
 
 @review_app.command("escalated")

@@ -173,6 +173,7 @@ def event_summary(after_seq: int) -> list[dict[str, Any]]:
     from models.tables import AuditEvent
 
     t = AuditEvent.__table__  # type: ignore[attr-defined]
+    by_prefix = {applications.ref_prefix(sid): sid for sid in schemes_run()}
     count: Counter[tuple[str, str]] = Counter()
     why: dict[tuple[str, str], Counter[str]] = {}
     with read_only() as s:
@@ -180,7 +181,7 @@ def event_summary(after_seq: int) -> list[dict[str, Any]]:
                                                   .where(t.c.seq > after_seq, t.c.actor == SYSTEM_ACTOR)):
             ref = subject.split(":", 1)[1] if subject.startswith("app:") else ""
             prefix = ref.split("-", 1)[0] if ref else "-"
-            key = (prefix, action)
+            key = (by_prefix.get(prefix, prefix), action)
             count[key] += 1
             body = json.loads(payload)
             reasons = body.get("checks") or ([body["unstaffed"]] if body.get("unstaffed") else [])

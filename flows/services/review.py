@@ -38,7 +38,7 @@ def _user_row(user: User) -> tuple[str, str, str | None]:
     return user.name, user.roles, user.affiliation
 
 
-def queue(session: Session, actor: str | None, stage: str = "formal_review", scheme: str | None = None,
+def queue(session: Session, actor: str | None, stage: str | None = None, scheme: str | None = None,
           limit: int = 50) -> list[dict[str, Any]]:
     """What waits for this reviewer, oldest first, with who holds each case; never a case the duties
     rule bars them from (their own organisation's, or one they submitted or imported)."""
@@ -46,10 +46,12 @@ def queue(session: Session, actor: str | None, stage: str = "formal_review", sch
     return review_read._queue(_db(session), _user_row(user), stage, scheme, limit)
 
 
-def next_case(session: Session, actor: str | None, stage: str = "formal_review") -> dict[str, Any] | None:
-    """Lease the next case to this reviewer (the one they hold, else the oldest nobody holds) and show it."""
+def next_case(session: Session, actor: str | None, stage: str | None = None,
+              scheme: str | None = None) -> dict[str, Any] | None:
+    """Lease the next case to this reviewer (the one they hold, else the oldest nobody holds) and show it;
+    ``stage`` None: any state a scheme tags ``review``."""
     user = acting(session, actor, "review.decide")
-    ref = review_read.claim_next(_db(session), _user_row(user), stage)
+    ref = review_read.claim_next(_db(session), _user_row(user), stage, scheme)
     if ref is None:
         return None
     return show(session, actor, ref)

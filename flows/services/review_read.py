@@ -174,12 +174,13 @@ SELECT a.id, a.ref, a.scheme, a.submitted_at, a.status_at, p.name, p.uscc, a.sub
                                                 AND o.stage <> a.status AND o.superseded_at IS NULL),
        (SELECT COUNT(*) FROM review_decision n WHERE n.application_id = a.id AND n.stage = a.status
                                                 AND n.at >= a.status_at AND n.superseded_at IS NULL
-                                                AND n.decision = 'approve')
+                                                AND n.decision = 'approve'),
+       a.status
 FROM application a JOIN applicant p ON p.id = a.applicant_id
 LEFT JOIN review_claim c ON c.application_id = a.id
-WHERE a.status = ?
+WHERE {states}
   AND NOT EXISTS (SELECT 1 FROM review_decision d
-                  WHERE d.application_id = a.id AND d.stage = ? AND d.at >= a.status_at AND d.reviewer = ?
+                  WHERE d.application_id = a.id AND d.stage = a.status AND d.at >= a.status_at AND d.reviewer = ?
                     AND d.superseded_at IS NULL)
 """
 
@@ -198,15 +199,27 @@ def _now() -> str:
     return stamp()
 
 
-def _candidates(db: _Db, user: tuple[str, str, str | None], stage: str, scheme: str | None,
+def review_states(db: _Db, scheme: str | None = None) -> list[str]:
+    """Every state a scheme tags ``review`` (from the declared states in the database), in name order."""
+    rows = db.all("SELECT DISTINCT state FROM scheme_state WHERE (',' || tags || ',') LIKE ?"
+                  + (" AND scheme = ?" if scheme else "") + " ORDER BY state",
+                  ("%,review,%", scheme) if scheme else ("%,review,%",))
+    return [str(r[0]) for r in rows]
+
+
+def _candidates(db: _Db, user: tuple[str, str, str | None], stage: str | None, scheme: str | None,
                 limit: int) -> list[tuple[Any, ...]]:
     """Waiting cases, oldest first, that the duties rule lets this reviewer decide (never a case of their
-    own organisation, nor one they submitted or imported)."""
+    own organisation, nor one they submitted or imported). ``stage`` None: every state a scheme tags
+    ``review`` (each scheme's own tiers)."""
     from rules import duties
 
     actor = duties.Actor(user[0], frozenset(_role_set(user[1])), user[2])
-    sql = _QUEUE_SQL
-    params: list[Any] = [user[0], stage, stage, user[0]]
+    states = [stage] if stage else review_states(db, scheme)
+    if not states:
+        return []
+    sql = _QUEUE_SQL.format(states="a.status IN (" + ", ".join("?" for _ in states) + ")")
+    params: list[Any] = [user[0], *states, user[0]]
     if scheme:
         sql += "  AND a.scheme = ?\n"
         params.append(scheme)
@@ -229,13 +242,13 @@ def _candidates(db: _Db, user: tuple[str, str, str | None], stage: str, scheme: 
     return out
 
 
-def _queue(db: _Db, user: tuple[str, str, str | None], stage: str, scheme: str | None,
+def _queue(db: _Db, user: tuple[str, str, str | None], stage: str | None, scheme: str | None,
            limit: int) -> list[dict[str, Any]]:
     now = _now()
     today = now[:10]
     out = []
     for r in _candidates(db, user, stage, scheme, limit):
-        row: dict[str, Any] = {"ref": r[1], "scheme": r[2], "submitted_at": r[3], "waiting_since": r[4],
+        row: dict[str, Any] = {"ref": r[1], "scheme": r[2], "stage": r[14], "submitted_at": r[3], "waiting_since": r[4],
                                "applicant": r[5], "uscc": r[6], "held_by": r[8] if r[9] and r[9] > now else None,
                                "held_until": r[9] if r[9] and r[9] > now else None}
         if r[10] is not None:  # a tier with a deadline: when it is due, whether it is overdue or escalated
@@ -246,7 +259,7 @@ def _queue(db: _Db, user: tuple[str, str, str | None], stage: str, scheme: str |
     return out
 
 
-def queue(url: str, actor: str | None, stage: str = "formal_review", scheme: str | None = None,
+def queue(url: str, actor: str | None, stage: str | None = None, scheme: str | None = None,
           limit: int = 50) -> list[dict[str, Any]]:
     """What waits for this reviewer, oldest first, with who holds each case; never a case the reviewer
     may not decide."""
@@ -263,7 +276,7 @@ ON CONFLICT (application_id) DO UPDATE
 """
 
 
-def claim_next(db: _Db, user: tuple[str, str, str | None], stage: str, scheme: str | None = None) -> str | None:
+def claim_next(db: _Db, user: tuple[str, str, str | None], stage: str | None, scheme: str | None = None) -> str | None:
     """Lease the next case to this reviewer and return its reference: the case they already hold, else
     the oldest one nobody holds. One conditional upsert per case tried, so two reviewers asking at the
     same moment are never handed the same case (the loser's upsert changes no row and it tries the
@@ -294,12 +307,12 @@ def release(db: _Db, app_id: int) -> None:
     db.run("DELETE FROM review_claim WHERE application_id = ?", (app_id,))
 
 
-def next_case(url: str, actor: str | None, stage: str = "formal_review") -> dict[str, Any] | None:
+def next_case(url: str, actor: str | None, stage: str | None = None, scheme: str | None = None) -> dict[str, Any] | None:
     """Lease the next case to this reviewer and return it in full (the shape of applications.show), or
     None when nothing is waiting that they may take."""
     with connect(url, write=True) as db:
         user = _acting(db, actor, "review.decide")
-        ref = claim_next(db, user, stage)
+        ref = claim_next(db, user, stage, scheme)
         if ref is None:
             return None
         return _show(db, user, ref)

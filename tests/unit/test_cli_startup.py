@@ -55,16 +55,16 @@ def test_plain_reviewer_command_lines_take_the_fast_path(monkeypatch: pytest.Mon
     from flows.cli.review_view import parse_fast_review
 
     monkeypatch.delenv("IPFUND_USER", raising=False)
-    q = {"stage": "formal_review", "scheme": None, "limit": 50, "actor": None, "as_json": False}
+    q = {"stage": None, "scheme": None, "limit": 50, "actor": None, "as_json": False}
     assert parse_fast_review(["review", "queue"]) == ("queue", q)
     assert parse_fast_review(["review", "queue", "--as", "li", "--json", "--limit=7", "--scheme", "x",
                               "--stage", "returned", "--as", "zhao"]) == (
         "queue", {**q, "actor": "zhao", "as_json": True, "limit": 7, "scheme": "x", "stage": "returned"})
     assert parse_fast_review(["review", "next", "--stage=returned"]) == (
-        "next", {"stage": "returned", "actor": None, "as_json": False})
+        "next", {"stage": "returned", "scheme": None, "actor": None, "as_json": False})
     monkeypatch.setenv("IPFUND_USER", "li")
-    assert parse_fast_review(["review", "next"]) == ("next", {"stage": "formal_review", "actor": "li",
-                                                              "as_json": False})
+    assert parse_fast_review(["review", "next", "--scheme", "x"]) == (
+        "next", {"stage": None, "scheme": "x", "actor": "li", "as_json": False})
     assert parse_fast_review(["review", "next", "--as", "zhao"])[1]["actor"] == "zhao"  # type: ignore[index]
 
 

@@ -127,7 +127,7 @@ SPOILED = [
     pytest.param("    clause: 三(二)\n    reference: 用于支持", "    reference: 用于支持",
                  ["parameters.funds.cluster_floor.clause: Field required"], id="a missing clause"),
     pytest.param("  funds.cluster_floor:\n", "  funds.cluster_floor: [\n",
-                 ["line 61, column 9: not valid YAML"], id="a YAML syntax error"),
+                 ["line 62, column 9: not valid YAML"], id="a YAML syntax error"),
     pytest.param("      2020-10-19: 7\n", "      2020-10-19: -7\n",
                  ["parameters.certification-award.notice_days", "-7 must be a whole number >= 0"],
                  id="a negative number of days"),
