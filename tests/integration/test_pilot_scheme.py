@@ -168,3 +168,32 @@ def test_a_state_the_scheme_does_not_declare_is_refused_by_the_database(pilot: d
         c.execute(text("UPDATE application SET status = 'payable' WHERE ref = :r"), {"r": good})
     with db.engine.begin() as c:
         c.execute(text("UPDATE application SET status = 'municipal_review' WHERE ref = :r"), {"r": good})
+
+
+def test_a_return_at_the_city_tier_keeps_the_earlier_approvals_marked_superseded(pilot: dict[str, Any]) -> None:
+    from sqlmodel import select
+
+    from models.tables import Application, ReviewDecision
+
+    db, good = pilot["db"], pilot["refs"][0]
+    advance_plain(PILOT)
+    with unit_of_work(db.engine) as s:
+        review.decide(s, "li.review", good, "approve", "区市初审通过")
+        review.decide(s, "zhao.review", good, "approve", "复审通过")
+        review.decide(s, "zhou.review", good, "return", "专利对产品收入贡献的测算依据不足，请补充")
+    assert status(db, good) == "returned"
+    with read_only(db.engine) as s:
+        app_id = s.exec(select(Application.id).where(Application.ref == good)).one()
+        rows = s.exec(select(ReviewDecision).where(ReviewDecision.application_id == app_id)
+                      .order_by(ReviewDecision.id)).all()
+        kept = [(d.stage, d.reviewer, d.decision, d.superseded_at is not None) for d in rows]
+    assert kept == [("district_review", "li.review", "approve", True),
+                    ("municipal_review", "zhao.review", "approve", True),
+                    ("municipal_review", "zhou.review", "return", False)]
+    with unit_of_work(db.engine) as s:
+        applications.resubmit(s, "admin", good, {"product_revenue": "90000000.00"}, "补充测算依据")
+    advance_plain(PILOT)
+    with unit_of_work(db.engine) as s:  # a fresh pass: the earlier approvals no longer count
+        review.decide(s, "li.review", good, "approve", "补正后初审通过")
+        review.decide(s, "zhao.review", good, "approve", "复审通过")
+    assert status(db, good) == "municipal_review"
