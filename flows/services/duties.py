@@ -116,24 +116,30 @@ def committed_acts(session: Session) -> Iterable[tuple[str, str, int]]:
     o = Objection.__table__  # type: ignore[attr-defined]
     pay = Payment.__table__  # type: ignore[attr-defined]
     r = AwardRound.__table__  # type: ignore[attr-defined]
-    for reviewer, app_id in session.execute(sa_select(d.c.reviewer, d.c.application_id)).all():
+    for reviewer, app_id in session.execute(sa_select(d.c.reviewer, d.c.application_id).order_by(d.c.application_id, d.c.id)).all():
         yield "review.decide", reviewer, app_id  # each tier's deciders are checked in tier_breaches
     # The approver finalized every case of the scheme and year the round ranked (any decision on any
     # of them bars the approver, whatever the case's outcome).
     for approver, app_id in session.execute(
-            sa_select(r.c.approver, a.c.id).join(a, (a.c.scheme == r.c.scheme) & (a.c.year == r.c.year))).all():
+            sa_select(r.c.approver, a.c.id).join(a, (a.c.scheme == r.c.scheme) & (a.c.year == r.c.year))
+            .order_by(a.c.id, r.c.id)).all():
         yield "round.finalize", approver, app_id
-    for evaluator, app_id in session.execute(sa_select(asg.c.evaluator, asg.c.application_id)).all():
+    for evaluator, app_id in session.execute(sa_select(asg.c.evaluator, asg.c.application_id)
+                                                       .order_by(asg.c.application_id, asg.c.id)).all():
         yield "evaluation.assign", evaluator, app_id
     for evaluator, app_id in session.execute(
-            sa_select(sc.c.evaluator, sc.c.application_id).where(sc.c.active.is_(True)).distinct()).all():
+            sa_select(sc.c.evaluator, sc.c.application_id).where(sc.c.active.is_(True)).distinct()
+            .order_by(sc.c.application_id, sc.c.evaluator)).all():
         yield "scores.upload", evaluator, app_id
-    for raised_by, app_id in session.execute(sa_select(o.c.raised_by, o.c.application_id)).all():
+    for raised_by, app_id in session.execute(sa_select(o.c.raised_by, o.c.application_id)
+                                                      .order_by(o.c.application_id, o.c.id)).all():
         yield "notice.object", raised_by, app_id
-    for payer, app_id in session.execute(sa_select(pay.c.payer, pay.c.application_id)).all():
+    for payer, app_id in session.execute(sa_select(pay.c.payer, pay.c.application_id)
+                                                  .order_by(pay.c.application_id, pay.c.id)).all():
         yield "pay.batch", payer, app_id
     for confirmer, app_id in session.execute(
-            sa_select(pay.c.confirmed_by, pay.c.application_id).where(pay.c.confirmed_by.is_not(None))).all():
+            sa_select(pay.c.confirmed_by, pay.c.application_id).where(pay.c.confirmed_by.is_not(None))
+            .order_by(pay.c.application_id, pay.c.id)).all():
         yield "pay.confirm", confirmer, app_id
 
 
