@@ -479,9 +479,10 @@ class Policy(_Strict):
 
 def _scheme_problems(policy: Policy, sid: str, sc: SchemeDef) -> list[str]:
     """Every name a scheme's section uses that nothing registers: its rules module, checks, amount and
-    rank key functions, outcomes, and the parameters it reads. Each problem names its key path."""
+    rank key functions, outcomes, the parameters it reads, and dossier sections no template prints. Each
+    problem names its key path."""
     from rules.schemes import Resolved
-    from rules.stages import TAGS
+    from rules.stages import DOSSIER_SECTIONS, TAGS
 
     where = f"schemes.{sid}"
     try:
@@ -524,6 +525,12 @@ def _scheme_problems(policy: Policy, sid: str, sc: SchemeDef) -> list[str]:
         for t in sd.tags:
             if t not in TAGS:
                 out.append(f"{where}.states.{st}.tags: {t!r} is not a tag the engine reads")
+    for i, section in enumerate(sc.dossier_sections):
+        if section not in DOSSIER_SECTIONS:
+            out.append(f"{where}.dossier_sections[{i}]: {section!r} is not a dossier section "
+                       f"(known: {', '.join(DOSSIER_SECTIONS)})")
+        elif section in sc.dossier_sections[:i]:
+            out.append(f"{where}.dossier_sections[{i}]: {section!r} is listed twice")
     return out
 
 

@@ -41,4 +41,19 @@ TAGS: dict[str, str] = {
     "terminal": "no transition leaves it",
 }
 
+# The sections a case dossier can print (templates/case/_<name>.html), in their default order. A scheme lists
+# the ones its dossier prints, in order, as ``dossier_sections`` (an empty list: all of them, in this order).
+DOSSIER_SECTIONS: dict[str, str] = {
+    "applicant": "the applicant: name, credit code, district, kind, SME, whitelist",
+    "application": "the application as submitted, and every resubmission",
+    "checks": "the automatic intake checks, run by run",
+    "review": "the review decisions of every tier",
+    "evaluation": "third-party evaluation: rubric, evaluators, scores, score files",
+    "allocation": "rank and outcome, the award, its budget line and the fund rules at finalize",
+    "notice": "public notice and objections",
+    "payments": "payments and bank confirmations",
+    "ledger": "the case's ledger postings (under the award when allocation is printed too)",
+    "history": "the people in the dossier and the audit events of the case",
+}
+
 assert set(SYSTEM_STEPS) == set(STAGES)

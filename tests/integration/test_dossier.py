@@ -1,4 +1,4 @@
-"""Auditor dossiers (flows/services/dossier.py, `ipfund dossier`): content, byte-reproducibility across
+"""Auditor dossiers (flows/services/dossier/, `ipfund dossier`): content, byte-reproducibility across
 processes and time zones, issue, and verify against tampering. Built on one finished round
 (tests/bench/sample_round.py); tests that write work on a private copy of its database."""
 
@@ -27,6 +27,7 @@ from flows.pdf_render import (
     read_manifest,
 )
 from flows.services import budget, dossier
+from flows.services.dossier import rendering
 from models.db import make_engine
 from models.uow import read_only, unit_of_work
 from rules.money import format_yuan, to_daxie
@@ -380,10 +381,10 @@ def test_verify_tells_a_changed_render_environment_from_a_tampered_pdf(
         rendered: dict[str, tuple[dossier.Dossier, RenderResult]], sample: SampleRound, tmp_path: Path,
         monkeypatch: pytest.MonkeyPatch) -> None:
     d, _r = rendered[sample.rejected[0]]
-    real = dossier.template_sha256
-    monkeypatch.setattr(dossier, "template_sha256", lambda kind: "0" * 64)
+    real = rendering.template_sha256
+    monkeypatch.setattr(rendering, "template_sha256", lambda kind: "0" * 64)  # the name render() looks up
     older = dossier.render(d)  # as if rendered years ago from other templates
-    monkeypatch.setattr(dossier, "template_sha256", real)
+    monkeypatch.setattr(rendering, "template_sha256", real)
     path = tmp_path / "old.pdf"
     path.write_bytes(older.pdf)
     v = cli(sample.url, "dossier", "verify", str(path), "--json")
@@ -433,3 +434,95 @@ def test_a_case_dossier_is_the_same_whether_its_round_report_was_parsed_for_it_o
         shared_report = dossier.case_data(s, ref)
     assert alone["outcome"]["round"]["case_in_report"]["ref"] == ref
     assert shared_report == alone
+
+
+# --- sections from the scheme -----------------------------------------------------------------------
+
+PILOT = "patent-intensive-product"
+
+
+def _recognised_pilot_case(db: Db) -> str:
+    """A pilot product (专利密集型产品认定) taken through both review tiers, evaluation, recognition and
+    notice: a case of a scheme without money."""
+    from flows import synthetic
+    from flows.services import applicants as applicants_svc
+    from flows.services import applications, evaluation, review, rounds, users
+    from flows.services.advance import advance_plain
+    from tests.support import set_clock, staff_and_plan
+
+    staff_and_plan(db.engine)
+    applicant = next(a for a in synthetic.applicants(40, 11) if a.kind == "enterprise")
+    with unit_of_work(db.engine) as s:
+        users.create_user(s, "admin", "zhou.review", ["reviewer"], "周审核", "烟台市科学技术局")
+        applicants_svc.import_applicants(s, "admin", synthetic.applicants_csv([applicant]), "applicants.csv")
+        ref = applications.apply(s, "admin", PILOT, {
+            "product_name": "高精度晶圆检测设备", "product_category": "C3562 半导体器件专用设备制造",
+            "invention_patents": "8", "patent_licences": "2", "patent_transfers": "1",
+            "pledge_financing": "1500000.00", "product_revenue": "82000000.00"}, applicant.uscc).ref
+    advance_plain(PILOT)
+    with unit_of_work(db.engine) as s:
+        review.decide(s, "li.review", ref, "approve", "区市初审通过")
+        review.decide(s, "zhao.review", ref, "approve", "复审通过")
+        review.decide(s, "zhou.review", ref, "approve", "复审通过")
+    advance_plain(PILOT)
+    for ev in ("eval1", "eval2", "eval3", "eval4"):
+        with read_only(db.engine) as s:
+            lines = evaluation.template(s, ev, "csv").decode("utf-8-sig").splitlines()[1:]
+        rows = [(ln.split(",")[0], ln.split(",")[1], "85.0", "评价意见") for ln in lines]
+        if rows:
+            with unit_of_work(db.engine) as s:
+                evaluation.upload(s, ev, synthetic.scores_csv(rows), f"{ev}.csv")
+    advance_plain(PILOT)
+    set_clock("2021-05-10T01:00:00Z")
+    with unit_of_work(db.engine) as s:
+        rounds.finalize(s, "wang.approve", PILOT, 2021, allow_pending=True)
+    set_clock("2021-05-17T01:00:00Z")
+    advance_plain(PILOT)
+    with read_only(db.engine) as s:
+        assert applications.show(s, "admin", ref)["status"] == "recognised"
+    return ref
+
+
+def test_a_pilot_case_dossier_prints_the_sections_its_scheme_declares_without_payments_or_ledger(
+        db: Db, rendered: dict[str, tuple[dossier.Dossier, RenderResult]], sample: SampleRound) -> None:
+    from rules.policy import load_policy
+
+    policy = load_policy("yantai-2020")
+    ref = _recognised_pilot_case(db)
+    with read_only(db.engine) as s:
+        d = dossier.build_case(s, ref)
+    r = dossier.render(d, escape_missing=False)
+    assert d.data["sections"] == policy.scheme(PILOT).dossier_sections
+    assert "payments" not in d.data["sections"] and "ledger" not in d.data["sections"]
+    text_ = flat(" ".join(pdf_text_pages(r.pdf)))
+    for expected in ("一、申请人 Applicant", "二、申报内容", "三、自动审查", "四、形式审查", "五、第三方评价",
+                     "六、排序与结果", "七、奖励、预算科目与资金规则", "八、公示与异议", "九、相关人员",
+                     "十、审计事件", "审计链 Audit chain", "十一、渲染信息", "recognised"):
+        assert expected in text_, expected
+    for absent in ("拨付与银行回单", "Payments and bank confirmations", "本案会计分录", "Ledger postings",
+                   "十二、"):
+        assert absent not in text_, absent
+    assert r.warnings == ()
+
+    # A certification case prints the payments and the ledger, in the declared order.
+    cd, cr = rendered[sample.paid[0]]
+    assert cd.data["sections"] == policy.scheme("certification-award").dossier_sections
+    assert {"payments", "ledger"} <= set(cd.data["sections"])
+    ctext = flat(" ".join(pdf_text_pages(cr.pdf)))
+    for expected in ("九、拨付与银行回单 Payments and bank confirmations", "本案会计分录 Ledger postings of the case",
+                     "十、相关人员", "十一、审计事件", "十二、渲染信息"):
+        assert expected in ctext, expected
+    assert ctext.index("七、奖励") < ctext.index("本案会计分录") < ctext.index("八、公示与异议")
+
+
+def test_data_without_sections_renders_every_section_in_the_default_order(
+        rendered: dict[str, tuple[dossier.Dossier, RenderResult]], sample: SampleRound) -> None:
+    """A dossier rendered before schemes declared sections embeds no ``sections``: it still renders
+    (verify re-renders a file from its own embedded data) with every section, as then."""
+    from rules.stages import DOSSIER_SECTIONS
+
+    d, _r = rendered[sample.paid[0]]
+    assert d.data["sections"] == list(DOSSIER_SECTIONS)  # certification-award declares all of them
+    legacy = dossier.make_dossier({k: v for k, v in d.data.items() if k != "sections"})
+    assert dossier.render_html(legacy).replace(legacy.number, d.number).replace(
+        legacy.data_sha256, d.data_sha256) == dossier.render_html(d)

@@ -1,0 +1,301 @@
+"""The case dossier's data (:func:`case_data`): application, checks, decisions, evaluation, round,
+award, notice, payments, people and events of one case."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+from collections import defaultdict
+from fractions import Fraction
+from typing import Any
+
+from sqlmodel import Session, col, select
+
+from flows.services import cases
+from flows.services.budget import thresholds
+from flows.services.context import current_policy
+from flows.services.dossier.common import (
+    FORMAT,
+    ChainStatus,
+    _anchor,
+    _date,
+    _event_row,
+    _param,
+    _people,
+    _policy_head,
+    _postings,
+    _round_report,
+    _rules,
+    _scheme_head,
+    _score_text,
+)
+from flows.services.dossier.year import planned_figures_as_of
+from models import audit
+from models.tables import (
+    Applicant,
+    Application,
+    Assignment,
+    AuditEvent,
+    AwardRound,
+    BudgetLine,
+    IntakeCheck,
+    Objection,
+    Payment,
+    PaymentBatch,
+    ReviewDecision,
+    Score,
+    ScoreUpload,
+)
+from rules import scoring
+from rules.funds import evaluate_fund_rules
+from rules.policy import ParameterNotInForce, Policy
+from rules.stages import DOSSIER_SECTIONS
+
+
+def case_data(session: Session, key: str, chain: ChainStatus | None = None) -> dict[str, Any]:
+    """Everything about one case an auditor needs, as plain canonical data (see the module docstring)."""
+    policy = current_policy(session)
+    app = cases.get_app(session, key)
+    applicant = cases.applicant_of(session, app)
+    assert app.id is not None
+    subject = f"app:{app.ref}"
+    events = audit.events_for(session, subject)
+    wf = cases.workflow(policy, app.scheme)
+    declared = policy.schemes.get(app.scheme)
+
+    # The application as submitted (and as resubmitted after a return).
+    submissions = []
+    for e in events:
+        if e.action in ("case.submit", "case.resubmit"):
+            p = json.loads(e.payload)
+            submissions.append({"seq": e.seq, "at": e.at, "actor": e.actor, "action": e.action,
+                                "data": p.get("data") or {}, "reason": p.get("reason")})
+
+    checks = session.exec(select(IntakeCheck).where(IntakeCheck.application_id == app.id)
+                          .order_by(col(IntakeCheck.run), col(IntakeCheck.id))).all()
+    decisions = session.exec(select(ReviewDecision).where(ReviewDecision.application_id == app.id)
+                             .order_by(col(ReviewDecision.id))).all()
+
+    evaluation = _evaluation(session, policy, app, events)
+    round_info, fund_rules = _round_and_rules(session, policy, app, applicant)
+
+    award_event = next((json.loads(e.payload) for e in events if e.action == "case.award"), None)
+    notice_event = next((json.loads(e.payload) for e in reversed(events) if e.action == "case.open_notice"), None)
+    objections = session.exec(select(Objection).where(Objection.application_id == app.id)
+                              .order_by(col(Objection.id))).all()
+
+    payments = session.exec(select(Payment).where(Payment.application_id == app.id).order_by(col(Payment.id))).all()
+    batch_ids = sorted({p.batch_id for p in payments})
+    batches = {b.id: b for b in session.exec(select(PaymentBatch).where(col(PaymentBatch.id).in_(batch_ids))).all()}
+    confirm_events: dict[str, AuditEvent] = {}
+    for at in sorted({p.confirmed_at for p in payments if p.confirmed_at}):
+        ev = session.exec(select(AuditEvent).where(AuditEvent.action == "pay.confirm", AuditEvent.at == at)
+                          .order_by(col(AuditEvent.seq))).first()
+        if ev is not None:
+            confirm_events[at] = ev
+    related: list[AuditEvent] = []
+    if app.round_id is not None:
+        rnd = session.get(AwardRound, app.round_id)
+        if rnd is not None:
+            related += audit.events_for(session, f"round:{rnd.scheme}:{rnd.year}:{rnd.seq}")
+    for b in batch_ids:
+        related += audit.events_for(session, f"batch:{b}")
+    related += list(confirm_events.values())
+    related.sort(key=lambda e: e.seq)
+
+    line = None
+    line_code = app.line_code or (award_event or {}).get("line")
+    if line_code:
+        bl = session.exec(select(BudgetLine).where(BudgetLine.year == app.year, BudgetLine.code == line_code)).first()
+        if bl is not None:
+            line = {"code": bl.code, "name": bl.name, "tags": sorted(bl.tag_set()), "scheme": bl.scheme}
+
+    people = [app.submitted_by, *(d.reviewer for d in decisions), *(e.actor for e in events),
+              *(e.actor for e in related), *(o.raised_by for o in objections), *(o.resolved_by or "" for o in objections),
+              *(p.payer for p in payments), *(p.approver for p in payments),
+              *(ev["name"] for ev in evaluation["evaluators"])]
+    if round_info:
+        people.append(round_info["approver"])
+    decision_users = {u["name"]: u for u in _people(session, (d.reviewer for d in decisions))}
+
+    return {
+        "dossier": {"format": FORMAT, "kind": "case", "ref": app.ref},
+        "policy": _policy_head(policy),
+        "scheme": _scheme_head(policy, app.scheme),
+        # The sections the dossier prints, in order: the scheme's dossier_sections (none declared: all).
+        "sections": list(declared.dossier_sections if declared and declared.dossier_sections else DOSSIER_SECTIONS),
+        "application": {
+            "ref": app.ref, "year": app.year, "status": app.status, "state_name": wf.state_name(app.status),
+            "status_at": app.status_at, "submitted_at": app.submitted_at, "submitted_by": app.submitted_by,
+            "claim_key": app.claim_key, "data": json.loads(app.data),
+        },
+        "submissions": submissions,
+        "applicant": {
+            "name": applicant.name, "uscc": applicant.uscc, "kind": applicant.kind, "district": applicant.district,
+            "district_name": policy.jurisdiction.districts.get(applicant.district),
+            "jurisdiction": policy.jurisdiction.name, "sme": applicant.sme, "whitelist": applicant.whitelist,
+        },
+        "checks": [{"run": c.run, "check": c.check, "passed": c.passed, "rule": c.rule, "clause": c.clause,
+                    "parameter": c.parameter, "detail": c.detail, "at": c.at} for c in checks],
+        "decisions": [{"stage": d.stage, "stage_name": wf.state_name(d.stage), "reviewer": d.reviewer,
+                       "reviewer_name": decision_users.get(d.reviewer, {}).get("display_name"),
+                       "roles": decision_users.get(d.reviewer, {}).get("roles", []),
+                       "affiliation": decision_users.get(d.reviewer, {}).get("affiliation"),
+                       "decision": d.decision, "reason": d.reason, "at": d.at} for d in decisions],
+        "evaluation": evaluation,
+        "outcome": {
+            "rank": app.rank, "outcome": app.outcome, "reason": app.outcome_reason, "final_score": app.final_score,
+            "round": round_info,
+        },
+        "award": {
+            "award_fen": app.award_fen, "line": line,
+            "at_finalize_fen": (award_event or {}).get("award_fen"),
+            "withdrawn_fen": next((json.loads(e.payload).get("award_withdrawn_fen") for e in events
+                                   if e.action == "case.objection_upheld"), None),
+            "fund_rules": fund_rules,
+            "postings": _postings(session, subject),
+        },
+        "notice": {
+            "notice_ends": app.notice_ends, "notice_days": (notice_event or {}).get("notice_days"),
+            "objections": [{"raised_by": o.raised_by, "reason": o.reason, "at": o.at, "resolution": o.resolution,
+                            "resolved_by": o.resolved_by, "resolution_reason": o.resolution_reason,
+                            "resolved_at": o.resolved_at} for o in objections],
+        },
+        "payments": [{
+            "idempotency_key": p.idempotency_key, "amount_fen": p.amount_fen, "status": p.status,
+            "line_code": p.line_code, "payee": p.payee, "uscc": p.uscc, "bank_account": p.bank_account,
+            "payer": p.payer, "approver": p.approver, "created_at": p.created_at, "batch_id": p.batch_id,
+            "batch_file": batches[p.batch_id].file_name if p.batch_id in batches else None,
+            "batch_file_sha256": batches[p.batch_id].file_sha256 if p.batch_id in batches else None,
+            "bank_ref": p.bank_ref, "failure_reason": p.failure_reason, "confirmed_at": p.confirmed_at,
+            "confirmation": _confirmation(confirm_events.get(p.confirmed_at or "")),
+        } for p in payments],
+        "people": _people(session, people),
+        "events": [_event_row(e) for e in events],
+        "related_events": [_event_row(e) for e in related],
+        "chain": _anchor(session, [*(e.seq for e in events), *(e.seq for e in related)], chain),
+    }
+
+
+def _confirmation(ev: AuditEvent | None) -> dict[str, Any] | None:
+    if ev is None:
+        return None
+    p = json.loads(ev.payload)
+    return {"seq": ev.seq, "actor": ev.actor, "at": ev.at, "file": p.get("file"), "file_sha256": p.get("file_sha256")}
+
+
+def _evaluation(session: Session, policy: Policy, app: Application, events: list[AuditEvent]) -> dict[str, Any]:
+    """Assignments, every score (superseded ones too), rubric weights and the recomputed totals."""
+    assert app.id is not None
+    agg = [e for e in events if e.action in ("case.scores_complete", "score.reaggregate")]
+    as_of = _date(agg[-1].at) if agg else (_date(app.submitted_at) or dt.date(app.year, 1, 1))
+    assert as_of is not None
+    try:
+        declared = policy.scheme(app.scheme).evaluation
+        if declared is None:
+            raise LookupError(f"{app.scheme} has no evaluation")
+        rubric_raw: dict[str, Any] = policy.value(declared.rubric, as_of)
+        rubric = [{"key": k, "name": str(v.get("name", k)), "weight": str(v["weight"])} for k, v in rubric_raw.items()]
+        weights = scoring.rubric_weights(rubric_raw)
+        trim = policy.integer(declared.trim_from, as_of) if declared.trim_from else 10**9
+        params = [_param(policy, declared.rubric, as_of), _param(policy, declared.evaluators_per_case, as_of)]
+        if declared.trim_from:
+            params.append(_param(policy, declared.trim_from, as_of))
+        params[0]["value"] = ", ".join(f"{r['key']} {r['weight']} %" for r in rubric)
+    except (ParameterNotInForce, LookupError):
+        rubric, weights, trim, params = [], {}, 0, []
+    assignments = session.exec(select(Assignment).where(Assignment.application_id == app.id)
+                               .order_by(col(Assignment.id))).all()
+    scores = session.exec(select(Score).where(Score.application_id == app.id).order_by(col(Score.id))).all()
+    uploads = {u.id: u for u in session.exec(select(ScoreUpload).where(
+        col(ScoreUpload.id).in_(sorted({s.upload_id for s in scores})))).all()}
+    active: dict[str, dict[str, int]] = defaultdict(dict)
+    for s in scores:
+        if s.active:
+            active[s.evaluator][s.criterion] = s.score_tenths
+    ev_names = [a.evaluator for a in assignments]
+    ev_names += sorted(set(active) - set(ev_names))
+    org = {a.evaluator: a.evaluator_org for a in assignments}
+    users = {u["name"]: u for u in _people(session, ev_names)}
+    totals: dict[str, Fraction] = {}
+    evaluators = []
+    for name in ev_names:
+        got = active.get(name, {})
+        total = None
+        if weights and set(weights) <= set(got):
+            totals[name] = scoring.evaluator_total(got, weights)
+            total = scoring.display(totals[name])
+        evaluators.append({"name": name, "display_name": users.get(name, {}).get("display_name"),
+                           "org": org.get(name) or users.get(name, {}).get("affiliation"), "total": total,
+                           "complete": total is not None})
+    criteria = []
+    for r in rubric:
+        per = {n: _score_text(active[n][r["key"]]) for n in ev_names if r["key"] in active.get(n, {})}
+        vals = [Fraction(active[n][r["key"]], 10) for n in ev_names if r["key"] in active.get(n, {})]
+        criteria.append({**r, "scores": per,
+                         "mean": scoring.display(sum(vals, Fraction(0)) / len(vals)) if vals else None})
+    combined = None
+    if totals and len(totals) == len(ev_names):
+        exact = scoring.combine([totals[n] for n in ev_names], trim)
+        ordered = sorted(totals.values())
+        trimmed = bool(trim) and len(ordered) >= trim
+        combined = {"score": scoring.display(exact), "score_4": scoring.display(exact, 4),
+                    "method": "trimmed_mean" if trimmed else "mean", "trim_from": trim, "evaluators": len(ordered),
+                    "stored_final_score": app.final_score, "matches_stored": scoring.display(exact) == app.final_score}
+    return {
+        "as_of": as_of.isoformat(),
+        "rubric": rubric,
+        "parameters": params,
+        "assignments": [{"evaluator": a.evaluator, "org": a.evaluator_org, "at": a.at} for a in assignments],
+        "evaluators": evaluators,
+        "criteria": criteria,
+        "combined": combined,
+        "scores": [{"evaluator": s.evaluator, "criterion": s.criterion, "score": _score_text(s.score_tenths),
+                    "score_tenths": s.score_tenths, "comment": s.comment, "active": s.active,
+                    "upload_id": s.upload_id} for s in scores],
+        "uploads": [{"id": u.id, "evaluator": u.evaluator, "file": u.filename, "file_sha256": u.file_sha256,
+                     "at": u.at, "rows_for_case": sum(1 for s in scores if s.upload_id == u.id),
+                     "active_rows": sum(1 for s in scores if s.upload_id == u.id and s.active)}
+                    for _id, u in sorted(uploads.items(), key=lambda kv: kv[0] or 0)],
+    }
+
+
+def _round_and_rules(session: Session, policy: Policy, app: Application, applicant: Applicant,
+                     ) -> tuple[dict[str, Any] | None, dict[str, Any] | None]:
+    if app.round_id is None:
+        return None, None
+    rnd = session.get(AwardRound, app.round_id)
+    if rnd is None:
+        return None, None
+    report, by_ref = _round_report(rnd.report)
+    own = by_ref.get(app.ref)
+    own = dict(own) if own is not None else None  # a copy: the parsed report is shared by later cases
+    fin_event = session.exec(select(AuditEvent).where(
+        AuditEvent.subject == f"round:{rnd.scheme}:{rnd.year}:{rnd.seq}", AuditEvent.action == "round.finalize")
+        .order_by(col(AuditEvent.seq))).first()
+    round_info = {
+        "id": rnd.id, "scheme": rnd.scheme, "year": rnd.year, "seq": rnd.seq, "line_code": rnd.line_code,
+        "approver": rnd.approver, "finalized_at": rnd.finalized_at, "total_fen": rnd.total_fen,
+        "budget_fen": report.get("budget_fen"), "funded": report.get("funded"),
+        "remaining_fen": report.get("remaining_fen"), "counts": dict(report.get("counts", {})),
+        "eligible_unfunded": report.get("eligible_unfunded"), "cases": report["case_lines"],
+        "case_in_report": own, "event_seq": fin_event.seq if fin_event else None,
+        "event_hash": fin_event.hash if fin_event else None,
+    }
+    on = _date(rnd.finalized_at)
+    assert on is not None
+    t = thresholds(policy, rnd.year)
+    planned = evaluate_fund_rules(planned_figures_as_of(session, rnd.year, rnd.finalized_at), t)
+    scheme = rnd.scheme
+    declared = policy.scheme(scheme)
+    params = []
+    for name, key in ((f"{scheme}.award_fen", applicant.kind), (declared.allocation.cap, None),
+                      (declared.allocation.min_score, None), (declared.notice_days, None), ("funds.match_ratio", None),
+                      ("funds.cluster_floor", None), ("funds.market_floor", None)):
+        if name is None:
+            continue
+        if name in policy.parameters:
+            params.append(_param(policy, name, on, key))
+    rules = {"as_of": rnd.finalized_at, "planned": _rules(planned), "all_pass": all(r.passed for r in planned),
+             "parameters": params}
+    return round_info, rules

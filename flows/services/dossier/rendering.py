@@ -1,0 +1,167 @@
+"""From data to a dossier and to PDF: :class:`Dossier`, :func:`make_dossier`, the template hash, the
+Jinja2 environment, :func:`render_html` and :func:`render`."""
+
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass
+from importlib import metadata as importlib_metadata
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from sqlmodel import Session
+
+import templates as templates_pkg
+from flows.services.dossier.case import case_data
+from flows.services.dossier.common import FORMAT, ChainStatus
+from flows.services.dossier.year import year_data
+from rules.audit_chain import canonical_json
+from rules.errors import RuleViolation
+from rules.money import format_yuan
+from rules.stages import DOSSIER_SECTIONS
+
+if TYPE_CHECKING:
+    from flows.pdf_render import RenderResult
+
+TEMPLATES_DIR = Path(templates_pkg.__file__).resolve().parent
+# The template files of each kind: the case dossier's include one partial per section (case/_<name>.html).
+TEMPLATE_FILES = {
+    "case": ("_dossier_base.html", "case.html", "dossier.css", *(f"case/_{s}.html" for s in DOSSIER_SECTIONS)),
+    "year": ("_dossier_base.html", "year.html", "dossier.css"),
+}
+
+
+@dataclass(frozen=True)
+class Dossier:
+    kind: str  # "case" | "year"
+    key: str  # the case reference or the year
+    number: str
+    data: dict[str, Any]
+    data_json: bytes
+    data_sha256: str
+    created: str  # YYYY-MM-DD (UTC) of the anchor event
+
+    @property
+    def subject(self) -> str:
+        return f"dossier:{self.key}" if self.kind == "case" else f"dossier:year:{self.key}"
+
+    @property
+    def file_name(self) -> str:
+        return f"{self.number}.pdf"
+
+
+def make_dossier(data: dict[str, Any]) -> Dossier:
+    """The dossier of some data: number, hash and date all follow from the data alone."""
+    head = data.get("dossier") or {}
+    kind = head.get("kind")
+    if kind not in ("case", "year") or head.get("format") != FORMAT:
+        raise RuleViolation(f"not {FORMAT} data (dossier.kind={kind!r}, format={head.get('format')!r})")
+    data_json = canonical_json(data).encode("utf-8")
+    digest = hashlib.sha256(data_json).hexdigest()
+    key = str(head["ref"]) if kind == "case" else str(head["year"])
+    number = f"DOS-{key}-{digest[:8]}" if kind == "case" else f"DOS-Y{key}-{digest[:8]}"
+    anchor_at = (data.get("chain") or {}).get("at")
+    created = anchor_at[:10] if anchor_at else (f"{key}-01-01" if kind == "year" else "1970-01-01")
+    return Dossier(kind, key, number, data, data_json, digest, created)
+
+
+def build_case(session: Session, key: str, chain: ChainStatus | None = None) -> Dossier:
+    return make_dossier(case_data(session, key, chain))
+
+
+def build_year(session: Session, year: int, chain: ChainStatus | None = None) -> Dossier:
+    return make_dossier(year_data(session, year, chain))
+
+
+def template_sha256(kind: str) -> str:
+    """sha256 over the template files a dossier kind uses (name and content of each): for a case, every
+    section partial, whichever sections its scheme prints."""
+    h = hashlib.sha256()
+    for name in sorted(TEMPLATE_FILES[kind]):
+        content = (TEMPLATES_DIR / name).read_bytes()
+        h.update(f"{name}\0{len(content)}\0".encode())
+        h.update(content)
+    return h.hexdigest()
+
+
+def _version(name: str) -> str:
+    try:
+        return importlib_metadata.version(name)
+    except importlib_metadata.PackageNotFoundError:  # pragma: no cover
+        return "unknown"
+
+
+_ENVS: dict[frozenset[str], Any] = {}
+
+
+def _jinja_env(escape: frozenset[str]) -> Any:
+    """The Jinja2 environment; characters in ``escape`` (missing from the fonts) print as [U+XXXX]."""
+    if escape not in _ENVS:
+        import jinja2
+        from markupsafe import Markup
+
+        table = {ord(c): f"[U+{ord(c):04X}]" for c in escape}
+
+        def finalize(value: Any) -> Any:
+            if value is None:
+                return ""
+            if table and isinstance(value, str):
+                text = str(value).translate(table)
+                return Markup(text) if isinstance(value, Markup) else text
+            return value
+
+        env = jinja2.Environment(
+            loader=jinja2.FileSystemLoader(str(TEMPLATES_DIR)), autoescape=True, undefined=jinja2.StrictUndefined,
+            trim_blocks=True, lstrip_blocks=True, keep_trailing_newline=True, finalize=finalize)
+        from rules.money import to_daxie
+
+        env.filters["yuan"] = lambda fen: "—" if fen is None else format_yuan(int(fen))
+        env.filters["daxie"] = lambda fen: "—" if fen is None else to_daxie(int(fen))
+        env.filters["hexwrap"] = lambda h, n=32: Markup("<br>").join(
+            [str(h)[i:i + n] for i in range(0, len(str(h)), n)]) if h else ""
+        _ENVS[escape] = env
+    return _ENVS[escape]
+
+
+def render_html(d: Dossier, escape: frozenset[str] = frozenset()) -> str:
+    env = _jinja_env(escape)
+    ctx = {"d": d.data, "number": d.number, "data_sha256": d.data_sha256, "created": d.created, "kind": d.kind,
+           "template_sha256": template_sha256(d.kind),
+           # A case dossier's sections, in order (data rendered before sections were declared: all of them).
+           "sections": list(d.data.get("sections") or DOSSIER_SECTIONS),
+           "versions": {"ipfund": _version("ipfund"), "weasyprint": _version("weasyprint"),
+                        "pydyf": _version("pydyf")}}
+    html: str = env.get_template(f"{d.kind}.html").render(**ctx)
+    return html
+
+
+def render(d: Dossier, *, escape_missing: bool = True) -> RenderResult:
+    """Render a dossier to PDF bytes (deterministic: see flows.pdf_render).
+
+    Characters of the *data* that the bundled fonts lack are printed as [U+XXXX] (a second render);
+    with ``escape_missing=False`` they raise MissingGlyphError instead. Characters in the templates'
+    own text are never escaped: they always raise."""
+    from flows.pdf_render import MissingGlyphError, render_pdf
+
+    escape: frozenset[str] = frozenset()
+    for _attempt in range(4):
+        html = render_html(d, escape)
+        try:
+            return render_pdf(html, base_url=TEMPLATES_DIR.as_uri() + "/", data_json=d.data_json,
+                              document_id=d.number, created=d.created,
+                              manifest_extra={"template_sha256": template_sha256(d.kind),
+                                              "dossier_kind": d.kind, "dossier_format": FORMAT})
+        except MissingGlyphError as exc:
+            chars = {c for c in exc.characters if len(c) == 1}
+            if not escape_missing or not chars or chars <= escape:
+                raise
+            escape = escape | frozenset(chars)
+    raise RuleViolation(f"dossier {d.number}: text keeps using characters the bundled fonts lack")
+
+
+def page_count(pdf: bytes) -> int:
+    from io import BytesIO
+
+    from pypdf import PdfReader
+
+    return len(PdfReader(BytesIO(pdf)).pages)
