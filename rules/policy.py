@@ -628,7 +628,7 @@ def _registry_problems(policy: Policy, reg: AgencyRegistryDef) -> list[str]:
         elif CHECKS[req.check] is not None:
             if req.parameter is None:
                 out.append(f"{where}.requirements[{i}].parameter: the check {req.check!r} reads a parameter "
-                           f"(unit {CHECKS[req.check]}); name it")
+                           f"(unit {CHECKS[req.check]}), name it")
             refs.append((f"requirements[{i}].parameter", req.parameter, CHECKS[req.check] or ""))
         if req.check in [r.check for r in reg.requirements[:i]]:
             out.append(f"{where}.requirements[{i}].check: {req.check!r} is listed twice")
@@ -642,7 +642,7 @@ def _registry_problems(policy: Policy, reg: AgencyRegistryDef) -> list[str]:
         if p is None:
             out.append(f"{where}.{key}: parameter {pname!r} is not in the policy's parameters")
         elif p.unit != unit:
-            out.append(f"{where}.{key}: parameter {pname!r} has unit {p.unit!r}; this needs unit {unit!r}")
+            out.append(f"{where}.{key}: parameter {pname!r} has unit {p.unit!r}, this needs unit {unit!r}")
         elif unit == "choice" and set(p.choices) - set(DISPOSITIONS):
             out.append(f"{where}.{key}: parameter {pname!r} offers {', '.join(sorted(set(p.choices) - set(DISPOSITIONS)))}, "
                        f"which the engine does not know (known: {', '.join(DISPOSITIONS)})")
