@@ -209,8 +209,9 @@ def breach(act: str, actor: Actor, case: CaseParties) -> Breach | None:
     own_role = OWN_ONLY.get(act)
     if own_role is not None and not allowed(set(actor.roles) - {own_role}, permission) \
             and not is_member(actor, case):
+        named = f" ({case.applicant_name})" if case.applicant_name else ""
         return Breach(act, "not_member", f"{actor.name} (role {own_role}, of {actor.org or 'no organisation'}) does "
-                                         f"not belong to {case.ref} ({case.applicant_name}), so may not {ACTS[act]}; "
+                                         f"not belong to {case.ref}{named}, so may not {ACTS[act]}; "
                                          f"an agency's staff act only for their own agency")
     barred = BARRED[act]
     for kind in relations(actor, case):

@@ -136,10 +136,13 @@ def apply(session: Session, actor: str | None, uscc: str, name: str, office_addr
         problems.append(f"staff: {staff_count} is negative; give the number of full-time staff")
     if problems:
         raise ValidationFailed(what, problems)
-    duty_svc.require("agency.apply", user, [duties.CaseParties(f"agency {code}", code, name.strip())])
+    agency = session.exec(select(Agency).where(Agency.uscc == code)).first()
+    # An agency's staff belong to it by its credit code, or by the name the registry already holds: never by
+    # the name they type into their own application (a name is no proof of membership).
+    duty_svc.require("agency.apply", user, [duties.CaseParties(f"agency {code}", code,
+                                                               agency.name if agency is not None else "")])
     facts = {"name": name.strip(), "office_address": office_address.strip(), "staff_count": staff_count,
              "independent_liability": independent_liability}
-    agency = session.exec(select(Agency).where(Agency.uscc == code)).first()
     if agency is None:
         rules.transition("apply", None, who=f"agency {code} ({name.strip()})")
         at = stamp()
