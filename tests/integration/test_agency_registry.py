@@ -308,3 +308,24 @@ def test_check_finds_a_price_not_set_by_an_accreditation_and_an_act_against_the_
     failing = _failing(reg)
     assert "was not set by an accreditation of its agency" in failing["accredited services"]
     assert f"agency.complaint: zhao belongs to agency {A}" in failing["agency duties (不相容岗位相互分离)"]
+
+
+def test_a_reinstatement_closes_the_record_before_it_and_what_comes_after_counts_again(reg: Any, db: Db) -> None:
+    def monitor() -> list[tuple[str, str | None]]:
+        report = json.loads(ok(reg("agency", "monitor", "--year", "2021", "--json", "--as", "admin")))
+        return [(r["state"], r["act"]) for r in report["agencies"] if r["uscc"] == A]
+
+    for i in range(3):
+        ok(reg("agency", "complaint", A, "--summary", f"投诉{i}", "--complainant", "企业", "--as", "li"))
+    assert monitor() == [("warned", "warn")]
+    ok(reg("agency", "reinstate", A, "--reason", "整改完成", "--as", "li"))
+    assert monitor() == [("accredited", None)]  # the three complaints came before the reinstatement
+    for _ in range(2):
+        ok(reg("agency", "spot-check", A, "--result", "fail", "--finding", "材料缺失", "--as", "eval1"))
+    assert monitor() == [("suspended", "suspend")]
+    ok(reg("agency", "reinstate", A, "--reason", "整改完成", "--as", "li"))
+    assert monitor() == [("accredited", None)]
+    for i in range(3):
+        ok(reg("agency", "complaint", A, "--summary", f"再投诉{i}", "--complainant", "企业", "--as", "li"))
+    assert monitor() == [("warned", "warn")]
+    assert [e[0] for e in events_of(db, A)] == ["apply", "accredit", "warn", "reinstate", "suspend", "reinstate", "warn"]
