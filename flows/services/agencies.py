@@ -15,13 +15,15 @@ from collections import defaultdict
 from fractions import Fraction
 from typing import Any
 
+from sqlalchemy import update
+from sqlalchemy.orm.attributes import set_committed_value
 from sqlmodel import Session, col, select
 
 from flows.services import duties as duty_svc
 from flows.services.context import SYSTEM_ACTOR, acting, current_policy
 from flows.services.notifications import notify
 from flows.services.text_input import clean, limit, text_problem
-from models import audit
+from models import audit, guards
 from models.clock import now, stamp
 from models.tables import (
     SPOT_CHECK_RESULTS,
@@ -38,7 +40,7 @@ from models.tables import (
 from rules import agencies as rules
 from rules import duties
 from rules.audit_chain import canonical_json
-from rules.errors import NotFound, RuleViolation, ValidationFailed
+from rules.errors import IllegalTransition, NotFound, RuleViolation, ValidationFailed
 from rules.money import MoneyFormatError, format_yuan, parse_yuan
 from rules.policy import Policy
 from rules.uscc import CreditCodeError, validate_uscc
@@ -82,18 +84,26 @@ def _move(session: Session, agency: Agency, action: str, actor: str, *, reason: 
     """One state change: the transition rule, the event, the agency's state, the audit event and the
     notification to the agency, all in the caller's unit of work."""
     policy = policy or current_policy(session)
-    t = rules.transition(action, agency.state if agency.id is not None else None, reason,
+    t = rules.transition(action, agency.state, reason,
                          who=f"agency {agency.uscc} ({agency.name})")
     at = stamp()
     detail = dict(detail or {})
     vouchers = rules.open_vouchers_disposition(policy, t.to, _day(at))
     if vouchers is not None:
         detail["open_vouchers"] = vouchers
-    from_state = agency.state if agency.id is not None else None
-    agency.state, agency.state_at = t.to, at
-    session.add(agency)
-    session.flush()
+    from_state = agency.state
     assert agency.id is not None
+    guards.checkpoint("agency.move.read")
+    # Conditional on the state read: two people racing on one agency cannot both move it (the loser is
+    # refused), and its state stays the to-state of its last event.
+    where = [col(Agency.id) == agency.id] + ([col(Agency.state) == from_state] if guards.ENABLED else [])
+    res = session.execute(update(Agency).where(*where).values(state=t.to, state_at=at)
+                          .execution_options(synchronize_session=False))
+    if res.rowcount != 1:  # type: ignore[attr-defined]
+        raise IllegalTransition(f"agency {agency.uscc} was changed by someone else (no longer {from_state!r}); "
+                                "reload and try again")
+    set_committed_value(agency, "state", t.to)
+    set_committed_value(agency, "state_at", at)
     ev = AgencyEvent(agency_id=agency.id, action=action, from_state=from_state, to_state=t.to, actor=actor,
                      reason=reason.strip(), clause=clause or t.clause, detail=canonical_json(detail), at=at)
     session.add(ev)
