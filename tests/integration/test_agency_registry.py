@@ -6,6 +6,7 @@ the reward through the services, and `ipfund check` catching registry data writt
 from __future__ import annotations
 
 import json
+import re
 from typing import Any
 
 import pytest
@@ -329,3 +330,11 @@ def test_a_reinstatement_closes_the_record_before_it_and_what_comes_after_counts
         ok(reg("agency", "complaint", A, "--summary", f"再投诉{i}", "--complainant", "企业", "--as", "li"))
     assert monitor() == [("warned", "warn")]
     assert [e[0] for e in events_of(db, A)] == ["apply", "accredit", "warn", "reinstate", "suspend", "reinstate", "warn"]
+
+
+def test_the_public_list_keeps_every_price_whole_at_80_columns(reg: Any) -> None:
+    r = reg("agency", "list", "--on", "2021-06-01", env={"COLUMNS": "80"})
+    assert r.exit_code == 0, r.stderr
+    assert max(len(line) for line in r.stdout.splitlines()) <= 80
+    assert {"¥3,000.00", "¥5,000.00"} <= set(re.findall(r"¥[\d,]+\.\d\d", r.stdout))
+    assert "…" not in "".join(line for line in r.stdout.splitlines() if "¥" in line)
