@@ -6,6 +6,7 @@ from __future__ import annotations
 from sqlalchemy import BigInteger, CheckConstraint, ForeignKeyConstraint, Index, UniqueConstraint, text
 from sqlmodel import Field, SQLModel
 
+from rules.agencies import STATES as AGENCY_STATES  # the one list of agency states
 from rules.funds import SOURCES as FUND_SOURCES  # the one list of fund sources
 
 APPLICANT_KINDS = ("enterprise", "university", "institute")
@@ -404,3 +405,137 @@ class Payment(SQLModel, table=True):
     confirmed_at: str | None = Field(default=None, max_length=32)
     confirmed_by: str | None = Field(default=None, max_length=64)
     created_at: str = Field(max_length=32)
+
+
+# --- the service-agency registry (二(四)10, 13) ------------------------------------------------------
+
+
+
+SPOT_CHECK_RESULTS = ("pass", "fail", "fraud")
+
+
+class Agency(SQLModel, table=True):
+    """A service agency (知识产权服务机构) and its current state; ``state`` is always the ``to_state`` of
+    its last agency_event (checked by `ipfund check`). The facts are what it declared when it applied."""
+
+    __tablename__ = "agency"
+    __table_args__ = (
+        CheckConstraint(_in("state", AGENCY_STATES), name="agency_state_valid"),
+        CheckConstraint("length(uscc) = 18", name="agency_uscc_len"),
+        CheckConstraint("staff_count >= 0", name="agency_staff_not_negative"),
+    )
+    id: int | None = Field(default=None, primary_key=True)
+    uscc: str = Field(max_length=18, unique=True, index=True)
+    name: str = Field(max_length=200)
+    state: str = Field(max_length=16)
+    office_address: str = Field(max_length=200)
+    staff_count: int
+    independent_liability: bool
+    applied_at: str = Field(max_length=32)
+    state_at: str = Field(max_length=32)
+
+
+class AgencyEvent(SQLModel, table=True):
+    """Every change of an agency's state, append-only (triggers refuse UPDATE and DELETE)."""
+
+    __tablename__ = "agency_event"
+    __table_args__ = (
+        CheckConstraint(_in("to_state", AGENCY_STATES), name="agency_event_to_valid"),
+        CheckConstraint(f"from_state IS NULL OR {_in('from_state', AGENCY_STATES)}", name="agency_event_from_valid"),
+        Index("ix_agency_event_agency", "agency_id", "id"),
+    )
+    id: int | None = Field(default=None, primary_key=True)
+    agency_id: int = Field(foreign_key="agency.id")  # indexed first in ix_agency_event_agency
+    action: str = Field(max_length=16)
+    from_state: str | None = Field(default=None, max_length=16)
+    to_state: str = Field(max_length=16)
+    actor: str = Field(max_length=64)
+    reason: str = Field(default="", max_length=1000)
+    clause: str = Field(max_length=32)
+    detail: str = Field(default="{}", description="canonical JSON: checks, services, thresholds met, vouchers rule")
+    at: str = Field(max_length=32)
+
+
+class AgencyService(SQLModel, table=True):
+    """One line of an accredited agency's price schedule (服务定价机制): a service and its price from a
+    date. Append-only: a new price is a new line with a later date."""
+
+    __tablename__ = "agency_service"
+    __table_args__ = (
+        CheckConstraint("price_fen >= 0", name="agency_service_price_not_negative"),
+        UniqueConstraint("agency_id", "service", "effective_from", name="agency_service_once"),
+    )
+    id: int | None = Field(default=None, primary_key=True)
+    agency_id: int = Field(foreign_key="agency.id")  # indexed first in agency_service_once
+    service: str = Field(max_length=32)
+    price_fen: int = Field(sa_type=BigInteger)
+    effective_from: str = Field(max_length=10)
+    event_id: int = Field(foreign_key="agency_event.id", description="the accreditation that set it")
+
+
+class AgencyComplaint(SQLModel, table=True):
+    """A complaint the bureau received about an agency (append-only)."""
+
+    __tablename__ = "agency_complaint"
+    __table_args__ = (Index("ix_agency_complaint_agency", "agency_id", "received_on"),)
+    id: int | None = Field(default=None, primary_key=True)
+    agency_id: int = Field(foreign_key="agency.id")
+    received_on: str = Field(max_length=10)
+    complainant: str = Field(max_length=200)
+    summary: str = Field(max_length=1000)
+    recorded_by: str = Field(max_length=64)
+    at: str = Field(max_length=32)
+
+
+class AgencySpotCheck(SQLModel, table=True):
+    """A spot check (抽查) of an agency's service: pass, fail or fraud, with the evaluation grade given
+    (0–100.0 as tenths) where one was. Append-only."""
+
+    __tablename__ = "agency_spot_check"
+    __table_args__ = (
+        CheckConstraint(_in("result", SPOT_CHECK_RESULTS), name="agency_spot_check_result_valid"),
+        CheckConstraint("grade_tenths IS NULL OR grade_tenths BETWEEN 0 AND 1000", name="agency_spot_check_grade"),
+        Index("ix_agency_spot_check_agency", "agency_id", "checked_on"),
+    )
+    id: int | None = Field(default=None, primary_key=True)
+    agency_id: int = Field(foreign_key="agency.id")
+    checked_on: str = Field(max_length=10)
+    result: str = Field(max_length=8)
+    grade_tenths: int | None = None
+    finding: str = Field(max_length=1000)
+    checked_by: str = Field(max_length=64)
+    at: str = Field(max_length=32)
+
+
+class AgencyReward(SQLModel, table=True):
+    """The yearly reward to the best agency (二(四)10): once a year."""
+
+    __tablename__ = "agency_reward"
+    __table_args__ = (CheckConstraint("amount_fen > 0", name="agency_reward_positive"),)
+    id: int | None = Field(default=None, primary_key=True)
+    year: int = Field(unique=True)
+    agency_id: int = Field(foreign_key="agency.id")
+    amount_fen: int = Field(sa_type=BigInteger)
+    ranking: str = Field(description="canonical JSON: the ranked agencies and those excluded, with why")
+    decided_by: str = Field(max_length=64)
+    at: str = Field(max_length=32)
+
+
+class Notification(SQLModel, table=True):
+    """The outbox: a message to a person or an organisation, written in the unit of work of the event that
+    causes it; an adapter (e-mail, SMS) sends it and marks it sent. Rows are never deleted, and only
+    ``sent_at``/``sent_by`` change, once (triggers)."""
+
+    __tablename__ = "notification"
+    __table_args__ = (
+        CheckConstraint("(sent_at IS NULL) = (sent_by IS NULL)", name="notification_sent_by_whom"),
+        Index("ix_notification_unsent", "sent_at", "id"),
+    )
+    id: int | None = Field(default=None, primary_key=True)
+    recipient: str = Field(max_length=128, index=True, description="a user name or an organisation's credit code")
+    subject: str = Field(max_length=200)
+    body: str = Field(max_length=2000)
+    cause: str = Field(max_length=128, description="what caused it, e.g. agency_event:12")
+    created_at: str = Field(max_length=32)
+    sent_at: str | None = Field(default=None, max_length=32)
+    sent_by: str | None = Field(default=None, max_length=64)

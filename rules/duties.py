@@ -40,6 +40,18 @@ ACTS: dict[str, str] = {
     "notice.resolve": "resolve the objection",
     "pay.batch": "release the payment",
     "pay.confirm": "import the bank's acknowledgement",
+    # The service-agency registry (二(四)10, 13): the "case" is the agency, its organisation the agency's.
+    "agency.apply": "apply to the registry for the agency",
+    "agency.accredit": "accredit the agency",
+    "agency.warn": "warn the agency",
+    "agency.suspend": "suspend the agency",
+    "agency.expel": "expel the agency",
+    "agency.reinstate": "reinstate the agency",
+    "agency.withdraw": "withdraw the agency from the registry",
+    "agency.complaint": "record a complaint against the agency",
+    "agency.spot_check": "record a spot check of the agency",
+    "agency.monitor": "apply the monitoring thresholds to the agency",
+    "agency.reward": "reward the agency",
 }
 
 # Which relationships bar which act. Kept as data so the table-driven test, the README and the rule
@@ -53,7 +65,24 @@ BARRED: dict[str, frozenset[str]] = {
     "notice.resolve": frozenset({"member", "submitter", "objector"}),
     "pay.batch": frozenset({"member", "submitter", "reviewer", "approver"}),
     "pay.confirm": frozenset({"member", "approver"}),
+    # Nobody accredits, judges, monitors or rewards an agency they belong to; its own staff apply and
+    # withdraw for it (and only for it: OWN_ONLY).
+    "agency.apply": frozenset(),
+    "agency.accredit": frozenset({"member"}),
+    "agency.warn": frozenset({"member"}),
+    "agency.suspend": frozenset({"member"}),
+    "agency.expel": frozenset({"member"}),
+    "agency.reinstate": frozenset({"member"}),
+    "agency.withdraw": frozenset(),
+    "agency.complaint": frozenset({"member"}),
+    "agency.spot_check": frozenset({"member"}),
+    "agency.monitor": frozenset({"member"}),
+    "agency.reward": frozenset({"member"}),
 }
+
+# Acts a role may take only for its own organisation: an agency's staff (role agency) apply for and
+# withdraw their own agency, never another one (admins and reviewers may act for any).
+OWN_ONLY: dict[str, str] = {"agency.apply": "agency", "agency.withdraw": "agency"}
 
 _ROLE_OF_ACT = {"evaluation.assign": "scores.upload"}  # being assigned needs the evaluator's role
 
@@ -177,11 +206,19 @@ def breach(act: str, actor: Actor, case: CaseParties) -> Breach | None:
     if not allowed(set(actor.roles), permission):
         return Breach(act, "role", f"{actor.name} (roles: {','.join(sorted(actor.roles)) or 'none'}) may not "
                                    f"{ACTS[act]}; this needs one of the roles {', '.join(roles_for(permission))}")
+    own_role = OWN_ONLY.get(act)
+    if own_role is not None and not allowed(set(actor.roles) - {own_role}, permission) \
+            and not is_member(actor, case):
+        named = f" ({case.applicant_name})" if case.applicant_name else ""
+        return Breach(act, "not_member", f"{actor.name} (role {own_role}, of {actor.org or 'no organisation'}) does "
+                                         f"not belong to {case.ref}{named}, so may not {ACTS[act]}; "
+                                         f"an agency's staff act only for their own agency")
     barred = BARRED[act]
     for kind in relations(actor, case):
         if kind in barred:
             who = f" ({case.applicant_name})" if kind == "member" and case.applicant_name else ""
-            return Breach(act, kind, f"{actor.name} {_PHRASE[kind]} {case.ref}{who}, so may not {ACTS[act]} "
+            phrase = "belongs to" if kind == "member" and act.startswith("agency.") else _PHRASE[kind]
+            return Breach(act, kind, f"{actor.name} {phrase} {case.ref}{who}, so may not {ACTS[act]} "
                                      "(不相容岗位相互分离); another person must")
     return None
 

@@ -34,7 +34,8 @@ from rules.constants import DEFAULT_POLICY_ID as DEFAULT_POLICY_ID  # re-exporte
 
 POLICY_DIR = Path(__file__).parent / "policies"
 
-Unit = Literal["ratio", "fen", "days", "months", "count", "score", "rounding", "pattern", "date", "rubric", "list"]
+Unit = Literal["ratio", "fen", "days", "months", "count", "score", "rounding", "pattern", "date", "rubric", "list",
+               "choice"]
 
 
 class PolicyError(ValueError):
@@ -65,6 +66,7 @@ class Parameter(_Strict):
     reference: str | None = None
     illustrative: bool = False
     values: dict[dt.date, Any] = Field(min_length=1)
+    choices: list[str] = []  # unit "choice": the values a policy may choose from (e.g. return_to_holder, void)
     value_references: dict[dt.date, str | None] = {}  # filled from {value, reference} entries of values
     _in_force: dict[dt.date, dt.date | None] = PrivateAttr(default_factory=dict)  # as_of -> date in force
 
@@ -87,9 +89,16 @@ class Parameter(_Strict):
 
     @model_validator(mode="after")
     def _values_match_unit(self) -> Parameter:
+        if (self.unit == "choice") != bool(self.choices):
+            raise ValueError("choices: a parameter of unit 'choice' lists its choices, and only such a parameter does")
         for when, value in self.values.items():
             if value is None:
                 continue  # a repeal
+            if self.unit == "choice":
+                if value not in self.choices:
+                    raise ValueError(f"values.{when.isoformat()}: {value!r} is not one of the choices "
+                                     f"({', '.join(self.choices)})")
+                continue
             _check_value(self.unit, value, f"values.{when.isoformat()}")
         return self
 
@@ -389,6 +398,65 @@ class CalendarDef(_Strict):
                            [d for ds in self.workdays.values() for d in ds])
 
 
+class AgencyServiceDef(_Strict):
+    """One custody service an agency may be accredited for (托管服务内容)."""
+
+    name: str = Field(min_length=1)
+    clause: str = Field(min_length=1)
+    reference: str | None = None
+
+
+class AgencyRequirementDef(_Strict):
+    """One accreditation check (a function of rules/agencies.py), its clause and the parameter it reads."""
+
+    check: str
+    clause: str = Field(min_length=1)
+    parameter: str | None = None
+    reference: str | None = None
+
+
+class AgencyMonitoringDef(_Strict):
+    """The parameters the yearly monitoring reads (动态监测, 二(四)10)."""
+
+    complaints_warning: str
+    spot_check_failures_suspension: str
+    min_grade: str
+    low_grades_suspension: str
+
+
+class AgencyRewardDef(_Strict):
+    amount: str
+    min_grades: str
+
+
+class AgencyOpenVouchersDef(_Strict):
+    """What happens to an agency's open vouchers when it leaves the accredited list (a policy choice)."""
+
+    suspended: str
+    expelled: str
+
+
+class AgencyRegistryDef(_Strict):
+    """The accredited service-agency registry (服务机构库, 二(四)10 and 13)."""
+
+    clause: str = Field(min_length=1)
+    reference: str | None = None
+    illustrative: bool = False
+    services: dict[str, AgencyServiceDef] = Field(min_length=1)
+    requirements: list[AgencyRequirementDef] = Field(min_length=1)
+    monitoring: AgencyMonitoringDef
+    reward: AgencyRewardDef
+    open_vouchers: AgencyOpenVouchersDef
+
+    @field_validator("services")
+    @classmethod
+    def _service_codes(cls, v: dict[str, AgencyServiceDef]) -> dict[str, AgencyServiceDef]:
+        for code in v:
+            if not re.fullmatch(r"[a-z][a-z_]{0,31}", code):
+                raise ValueError(f"{code!r}: a service code is 1–32 lower-case letters or '_'")
+        return v
+
+
 class Policy(_Strict):
     id: str = Field(pattern=r"^[a-z0-9][a-z0-9-]*$")
     title: str
@@ -403,6 +471,7 @@ class Policy(_Strict):
     parameters: dict[str, Parameter]
     calendar: CalendarDef = CalendarDef()
     schemes: dict[str, SchemeDef] = {}
+    agency_registry: AgencyRegistryDef | None = None
 
     @model_validator(mode="after")
     def _required(self) -> Policy:
@@ -421,6 +490,8 @@ class Policy(_Strict):
             if sid not in self.scheme_catalog:
                 raise ValueError(f"schemes.{sid}: configured but missing from scheme_catalog")
         problems = [p for sid, sc in self.schemes.items() for p in _scheme_problems(self, sid, sc)]
+        if self.agency_registry is not None:
+            problems += _registry_problems(self, self.agency_registry)
         if problems:
             raise ValueError("; ".join(problems))
         return self
@@ -534,6 +605,50 @@ def _scheme_problems(policy: Policy, sid: str, sc: SchemeDef) -> list[str]:
     return out
 
 
+_REGISTRY_UNITS = {
+    "monitoring.complaints_warning": "count", "monitoring.spot_check_failures_suspension": "count",
+    "monitoring.min_grade": "score", "monitoring.low_grades_suspension": "count",
+    "reward.amount": "fen", "reward.min_grades": "count",
+    "open_vouchers.suspended": "choice", "open_vouchers.expelled": "choice",
+}
+
+
+def _registry_problems(policy: Policy, reg: AgencyRegistryDef) -> list[str]:
+    """Every name the agency registry section uses that the policy or rules/agencies.py does not have:
+    each problem names its key path (agency_registry.<key>)."""
+    from rules.agencies import CHECKS, DISPOSITIONS
+
+    where = "agency_registry"
+    out = []
+    refs: list[tuple[str, str | None, str]] = []
+    for i, req in enumerate(reg.requirements):
+        if req.check not in CHECKS:
+            out.append(f"{where}.requirements[{i}].check: {req.check!r} is not a check rules/agencies.py defines "
+                       f"(known: {', '.join(sorted(CHECKS))})")
+        elif CHECKS[req.check] is not None:
+            if req.parameter is None:
+                out.append(f"{where}.requirements[{i}].parameter: the check {req.check!r} reads a parameter "
+                           f"(unit {CHECKS[req.check]}), name it")
+            refs.append((f"requirements[{i}].parameter", req.parameter, CHECKS[req.check] or ""))
+        if req.check in [r.check for r in reg.requirements[:i]]:
+            out.append(f"{where}.requirements[{i}].check: {req.check!r} is listed twice")
+    for key, unit in _REGISTRY_UNITS.items():
+        group, name = key.split(".")
+        refs.append((key, getattr(getattr(reg, group), name), unit))
+    for key, pname, unit in refs:
+        if pname is None:
+            continue
+        p = policy.parameters.get(pname)
+        if p is None:
+            out.append(f"{where}.{key}: parameter {pname!r} is not in the policy's parameters")
+        elif p.unit != unit:
+            out.append(f"{where}.{key}: parameter {pname!r} has unit {p.unit!r}, this needs unit {unit!r}")
+        elif unit == "choice" and set(p.choices) - set(DISPOSITIONS):
+            out.append(f"{where}.{key}: parameter {pname!r} offers {', '.join(sorted(set(p.choices) - set(DISPOSITIONS)))}, "
+                       f"which the engine does not know (known: {', '.join(DISPOSITIONS)})")
+    return out
+
+
 def _is_decimal(text: str) -> bool:
     try:
         Decimal(text)
@@ -563,7 +678,7 @@ def parse_policy(text: str, source: str) -> Policy:
         for e in exc.errors():
             msg, loc = str(e["msg"]), _format_loc(e["loc"])
             bare = msg.removeprefix("Value error, ")
-            if loc == "(top level)" and bare.startswith("schemes."):
+            if loc == "(top level)" and bare.startswith(("schemes.", "agency_registry.")):
                 problems += bare.split("; ")  # each already names its key path
             else:
                 problems.append(f"{loc}: {msg}")

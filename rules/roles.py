@@ -28,6 +28,21 @@ PERMISSIONS: dict[str, frozenset[str]] = {
     "applicant.bank": frozenset({"admin", "reviewer"}),  # payee bank details: never the payer's own act
     "flow.advance": frozenset({"admin"}),  # the system stages; payments run only on a finance release
     "dossier.issue": frozenset({"auditor", "admin"}),
+    # The service-agency registry (二(四)10, 13). An agency's staff apply and withdraw for their own agency
+    # only (rules.duties.OWN_ONLY); nobody judges an agency they belong to (rules.duties.BARRED).
+    "agency.apply": frozenset({"agency", "reviewer", "admin"}),
+    "agency.accredit": frozenset({"reviewer", "admin"}),
+    "agency.warn": frozenset({"reviewer", "admin"}),
+    "agency.suspend": frozenset({"reviewer", "admin"}),
+    "agency.expel": frozenset({"reviewer", "approver", "admin"}),
+    "agency.reinstate": frozenset({"reviewer", "admin"}),
+    "agency.withdraw": frozenset({"agency", "admin"}),
+    "agency.complaint": frozenset({"reviewer", "admin"}),
+    "agency.spot_check": frozenset({"reviewer", "evaluator", "admin"}),
+    "agency.monitor": frozenset({"admin"}),  # a system act, run by an admin (like flows advance)
+    "agency.reward": frozenset({"approver", "admin"}),
+    "notify.list": frozenset(ROLES),  # everyone reads their own notifications; staff of the bureau read all
+    "notify.mark_sent": frozenset({"admin"}),  # the sending adapter's act
     "read.all": frozenset({"reviewer", "approver", "finance", "auditor", "admin", "evaluator"}),
 }
 

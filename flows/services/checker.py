@@ -119,6 +119,11 @@ def run(session: Session, audit_from_seq: int = 0) -> dict[str, Any]:
                 fund.append(f"{y} {r.rule}: shortfall {r.shortfall_fen} fen")
     add("fund rules (planned)", not fund, "三(二) rules pass for every planned year" if not fund else "; ".join(fund))
 
+    from flows.services.agencies import invariants as agency_invariants
+
+    for name, ok, detail in agency_invariants(session):  # the service-agency registry (二(四)10, 13)
+        add(name, ok, detail)
+
     checked, brk = audit.verify(session, from_seq=audit_from_seq)
     scope = f"{checked} events" + (f" after #{audit_from_seq}" if audit_from_seq else "")
     add("audit chain verifies", brk is None, scope if brk is None else f"entry #{brk.seq}: {brk.problem}")

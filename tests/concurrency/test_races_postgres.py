@@ -165,3 +165,55 @@ def test_control_without_the_evaluator_lock_concurrent_uploads_collide(db: Any, 
     keys = [(a, c) for a, c, _ in active]
     consistent = len(keys) == len(set(keys)) and len({s for _, _, s in active}) <= 1
     assert not (clean and consistent), "without the lock the race should fail uncleanly or mix results"
+
+
+# --- the service-agency registry: two reviewers act on one agency at once ------------------------------------
+
+def _agency_race(db: Any) -> tuple[list[Any], list[str]]:
+    """Two reviewers suspend one accredited agency at the same instant, both having read it accredited."""
+    from flows.services import agencies, users
+    from rules.uscc import make_uscc
+
+    code = make_uscc("370602", 9301)
+    set_clock("2021-03-01T01:00:00Z")
+    with unit_of_work(db.engine) as s:
+        for name in ("li", "zhao"):
+            users.create_user(s, "admin", name, ["reviewer"], name, "烟台市市场监管局")
+        agencies.apply(s, "admin", code, "烟台正道知识产权代理有限公司", "芝罘区南大街1号", 4, True)
+        agencies.accredit(s, "li", code, ["consulting=3000"])
+    both_read = threading.Barrier(2)
+    guards.hook("agency.move.read", lambda: both_read.wait(10))
+    try:
+        out = race(2, lambda i: _suspend(db, ["li", "zhao"][i], code))
+    finally:
+        guards.hook("agency.move.read", None)
+    with db.engine.connect() as c:
+        acts = [r[0] for r in c.execute(text("SELECT action FROM agency_event ORDER BY id")).all()]
+    return out, acts
+
+
+def _suspend(db: Any, who: str, code: str) -> str:
+    from flows.services import agencies
+
+    with unit_of_work(db.engine) as s:
+        return agencies.change(s, who, code, "suspend", f"{who}: 抽查不合格").state
+
+
+def test_two_reviewers_suspending_one_agency_at_once_one_wins_the_other_is_refused(db: Any) -> None:
+    out, acts = _agency_race(db)
+    assert sorted(type(o).__name__ for o in out) == ["IllegalTransition", "str"], out
+    assert "was changed by someone else (no longer 'accredited')" in str(next(o for o in out if not isinstance(o, str)))
+    assert acts == ["apply", "accredit", "suspend"]
+    with unit_of_work(db.engine) as s:
+        assert checker.run(s)["ok"]
+
+
+def test_control_without_the_state_guard_the_agency_race_writes_two_suspensions(
+        db: Any, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(guards, "ENABLED", False)
+    out, acts = _agency_race(db)
+    assert out == ["suspended", "suspended"]
+    assert acts == ["apply", "accredit", "suspend", "suspend"]
+    with unit_of_work(db.engine) as s:
+        failing = [c for c in checker.run(s)["checks"] if not c["ok"]]
+    assert [c["check"] for c in failing] == ["agency state = its last event"]

@@ -45,7 +45,7 @@ def test_the_acting_user_may_come_before_the_command(cli: Any) -> None:
 
 @pytest.mark.parametrize("args", [
     ("policy", "show"), ("budget", "status"), ("user", "list"), ("applicant", "list"), ("audit", "log"),
-    ("audit", "verify"), ("check",),
+    ("audit", "verify"), ("check",), ("agency", "list"), ("agency", "list", "--state", "applied"),
 ], ids=lambda a: " ".join(a))
 def test_read_commands_that_any_role_may_run_ask_for_no_user(cli: Any, args: tuple[str, ...]) -> None:
     assert cli("budget", "plan", str(EXAMPLES / "plan-2021.toml"), "--as", "admin").exit_code == 0

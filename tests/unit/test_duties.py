@@ -16,7 +16,11 @@ NAME = "烟台海拓机械有限公司"
 
 ROLE_OF = {"review.decide": "reviewer", "round.finalize": "approver", "evaluation.assign": "evaluator",
            "scores.upload": "evaluator", "notice.object": "applicant", "notice.resolve": "approver",
-           "pay.batch": "finance", "pay.confirm": "finance"}
+           "pay.batch": "finance", "pay.confirm": "finance",
+           "agency.apply": "admin", "agency.accredit": "reviewer", "agency.warn": "reviewer",
+           "agency.suspend": "reviewer", "agency.expel": "approver", "agency.reinstate": "reviewer",
+           "agency.withdraw": "admin", "agency.complaint": "reviewer", "agency.spot_check": "evaluator",
+           "agency.monitor": "admin", "agency.reward": "approver"}
 
 RELATIONS = ("none", "member by credit code", "member by name", "member, code typed in lower case with spaces",
              "submitter", "reviewer", "approver", "conflict", "objector", "decided another review tier")
@@ -31,6 +35,18 @@ EXPECTED = {
     "notice.resolve":    ".RRRR...R.",
     "pay.batch":         ".RRRRRR...",
     "pay.confirm":       ".RRR..R...",
+    # The agency registry: the case is the agency; nobody judges an agency they belong to.
+    "agency.apply":      "..........",
+    "agency.accredit":   ".RRR......",
+    "agency.warn":       ".RRR......",
+    "agency.suspend":    ".RRR......",
+    "agency.expel":      ".RRR......",
+    "agency.reinstate":  ".RRR......",
+    "agency.withdraw":   "..........",
+    "agency.complaint":  ".RRR......",
+    "agency.spot_check": ".RRR......",
+    "agency.monitor":    ".RRR......",
+    "agency.reward":     ".RRR......",
 }
 
 
@@ -140,3 +156,34 @@ def test_organisations_compare_without_case_or_spaces_but_never_empty() -> None:
     assert duties.is_member(duties.Actor("x", frozenset(), "烟台 海拓机械有限公司"), case)
     unnamed = duties.CaseParties("CA-2", CODE)  # no registered name known: an empty org must not match it
     assert not duties.is_member(duties.Actor("x", frozenset(), None), unnamed)
+
+
+# --- an agency's own staff act only for their own agency (rules.duties.OWN_ONLY) ---------------------------
+
+@pytest.mark.parametrize("act", ["agency.apply", "agency.withdraw"])
+@pytest.mark.parametrize(("org", "roles", "refused"), [
+    (CODE, {"agency"}, False),                      # its own staff, by credit code
+    (NAME, {"agency"}, False),                      # its own staff, by registered name
+    (make_uscc("370602", 4243), {"agency"}, True),  # another agency's staff
+    (None, {"agency"}, True),                       # an agency user with no organisation
+    (None, {"admin"}, False),                       # an admin acts for any agency
+], ids=["own by code", "own by name", "another agency", "no organisation", "admin"])
+def test_agency_staff_apply_and_withdraw_only_for_their_own_agency(act: str, org: str | None, roles: set[str],
+                                                                    refused: bool) -> None:
+    case = duties.CaseParties(f"agency {CODE}", CODE, NAME)
+    found = duties.breach(act, duties.Actor("wu", frozenset(roles), org), case)
+    if refused:
+        assert found is not None and found.kind == "not_member"
+        assert f"does not belong to agency {CODE} ({NAME})" in found.message
+    else:
+        assert found is None, found
+
+
+@pytest.mark.parametrize("act", ["agency.accredit", "agency.warn", "agency.suspend", "agency.complaint"])
+def test_an_agencys_own_staff_never_judge_it(act: str) -> None:
+    case = duties.CaseParties(f"agency {CODE}", CODE, NAME)
+    found = duties.breach(act, duties.Actor("wu", frozenset({"agency"}), CODE), case)
+    assert found is not None and found.kind == "role"  # the agency role takes none of these acts
+    found = duties.breach(act, duties.Actor("wu", frozenset({"reviewer", "agency"}), CODE), case)
+    assert found is not None and found.kind == "member"
+    assert found.message.startswith(f"wu belongs to agency {CODE} ({NAME}), so may not ")

@@ -28,7 +28,9 @@ def test_an_unknown_act_is_refused_naming_every_known_act() -> None:
         duties.breach("pay.everything", WANG, case(1))
     assert exc.value.args[0] == ("unknown act 'pay.everything'; known: review.decide, round.finalize, "
                                  "evaluation.assign, scores.upload, notice.object, notice.resolve, pay.batch, "
-                                 "pay.confirm")
+                                 "pay.confirm, agency.apply, agency.accredit, agency.warn, agency.suspend, "
+                                 "agency.expel, agency.reinstate, agency.withdraw, agency.complaint, "
+                                 "agency.spot_check, agency.monitor, agency.reward")
 
 
 def test_one_act_refused_for_want_of_a_role_on_many_cases_says_so_once() -> None:
