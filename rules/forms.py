@@ -105,9 +105,11 @@ def typed(form: FormDef, data: Mapping[str, Any]) -> dict[str, Any]:
     return out
 
 
-def claim_key(form: FormDef, values: Mapping[str, Any]) -> str | None:
+def claim_key(form: FormDef, values: Mapping[str, Any], applicant: str = "", year: int | None = None) -> str | None:
     """The value that stops a double claim: the claim-key fields joined, or None when the scheme has none
-    (or a field of it is missing)."""
+    (or a field of it is missing). A form whose ``claim_per`` names the applicant or the year claims
+    once per applicant (credit code) or per fiscal year: those come first in the key."""
     if not form.claim_key or any(values.get(k) in (None, "") for k in form.claim_key):
         return None
-    return "|".join(str(stored({k: values[k]})[k]) for k in form.claim_key)
+    scope = [applicant if p == "applicant" else str(year) for p in form.claim_per]
+    return "|".join([*scope, *(str(stored({k: values[k]})[k]) for k in form.claim_key)])

@@ -235,6 +235,9 @@ class FormDef(_Strict):
 
     fields: dict[str, FieldDef] = {}
     claim_key: list[str] = []
+    # The claim key's scope besides the fields: "applicant" (one claim per applicant, not one in all) and
+    # "year" (one per fiscal year), e.g. one custody voucher per SME per service per year.
+    claim_per: list[Literal["applicant", "year"]] = []
 
     @model_validator(mode="after")
     def _key_is_fields(self) -> FormDef:
@@ -287,6 +290,22 @@ class PaymentDef(_Strict):
     payee: Literal["applicant", "agency", "bank", "none"] = "applicant"
     purpose: str = Field(default="award", pattern=r"^[a-z][a-z0-9_-]*$")
     tranches: list[TrancheDef] = []
+    # A choice parameter, read as of the day the case's round was finalized, that picks the payee per round:
+    # "agency" (the agency the case is contracted with) or "enterprise" / "applicant" (the applicant).
+    payee_mode: str | None = None
+
+
+class VoucherDef(_Strict):
+    """A scheme whose cases are service vouchers (e.g. 托管服务券, 二(二)5): the form field naming the
+    service, and the parameters of the voucher's face value, cover, dates and redemption evidence."""
+
+    service_field: str
+    face_value: str  # fen by service
+    cover_share: str  # ratio: the voucher pays at most share × contract amount
+    use_by_months: str  # months after issue: contract by then
+    redeem_by_months: str  # months after issue: redeem by then
+    evidence_types: str  # list: allowed file types
+    evidence_required: str  # list: the kinds of evidence a redemption carries
 
 
 class TierDef(_Strict):
@@ -317,6 +336,7 @@ class SchemeDef(_Strict):
     allocation: AllocationDef = AllocationDef()
     evaluation: EvaluationDef | None = None
     payment: PaymentDef = PaymentDef(payee="none")
+    voucher: VoucherDef | None = None
     review: ReviewDef = ReviewDef()
     notice_days: str | None = None  # parameter: days of public notice (公示)
     dossier_sections: list[str] = []
@@ -583,6 +603,15 @@ def _scheme_problems(policy: Policy, sid: str, sc: SchemeDef) -> list[str]:
                    ("evaluation.evaluators_per_case", sc.evaluation.evaluators_per_case),
                    ("evaluation.trim_from", sc.evaluation.trim_from)]
     params += [(f"review.tiers[{i}].deadline_days", t.deadline_days) for i, t in enumerate(sc.review.tiers)]
+    params.append(("payment.payee_mode", sc.payment.payee_mode))
+    if sc.voucher is not None:
+        v = sc.voucher
+        params += [(f"voucher.{k}", getattr(v, k)) for k in ("face_value", "cover_share", "use_by_months",
+                                                              "redeem_by_months", "evidence_types", "evidence_required")]
+        if v.service_field not in sc.form.fields:
+            out.append(f"{where}.voucher.service_field: {v.service_field!r} is not a field of the form")
+        if policy.agency_registry is None:
+            out.append(f"{where}.voucher: a voucher scheme needs the agency_registry section (its services)")
     params += [(f"payment.tranches[{i}].share", t.share) for i, t in enumerate(sc.payment.tranches)
                if not _is_decimal(t.share)]
     for key, pname in params:

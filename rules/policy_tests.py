@@ -317,6 +317,17 @@ def _typed_form(form: FormDef, value: Any, key: str, bad: Bad) -> Any:
     return out
 
 
+def _amount_form(sc: Any) -> FormDef:
+    """The form an amount case may give: the scheme's form, and for a voucher scheme also the contract
+    amount its cover is computed from (``contract_fen``, whole fen)."""
+    if sc.voucher is None:
+        return sc.form  # type: ignore[no-any-return]
+    from rules.policy import FieldDef
+
+    return FormDef(fields={**sc.form.fields, "contract_fen": FieldDef(type="fen", required=False)},
+                   claim_key=sc.form.claim_key, claim_per=sc.form.claim_per)
+
+
 Reader = Callable[[Any, str, Bad], Any]
 _REQUIRED: Any = object()
 
@@ -536,7 +547,7 @@ def _parse_case(policy: Policy, raw: Any, source: str, index: int, problems: lis
             if got is not None and when is not _BAD:
                 inp = IntakeFacts(scheme=str(scheme_id), submitted_on=when, **got)
         elif kind == "amount":
-            got = _fields(raw.get("input"), "input", _candidate_spec(sc.form, False), bad)
+            got = _fields(raw.get("input"), "input", _candidate_spec(_amount_form(sc), False), bad)
             if got is not None:
                 inp = Candidate(1, name if isinstance(name, str) else "", 1, got["kind"], got["sme"], "",
                                 got["final_score"], awarded_this_year_fen=got["awarded_this_year_fen"],

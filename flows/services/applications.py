@@ -97,7 +97,7 @@ def _insert(session: Session, policy: Policy, scheme: str, rows: list[tuple[Appl
     apps: list[NewApp] = []
     for start in range(0, len(rows), 5000):
         chunk = list(zip(refs[start:start + 5000], rows[start:start + 5000], strict=True))
-        stored = [(ref, applicant, forms.stored(values), forms.claim_key(sc.form, values))
+        stored = [(ref, applicant, forms.stored(values), forms.claim_key(sc.form, values, applicant.uscc, year))
                   for ref, (applicant, values) in chunk]
         insert_rows(session, table, ("ref", "scheme", "year", "applicant_id", "status", "data", "claim_key",
                                      "submitted_by", "submitted_at", "status_at"),
@@ -210,7 +210,7 @@ def import_applications(session: Session, actor: str | None, scheme: str, conten
             elif a is None:
                 errs.append(f"line {n}: applicant {shown(uscc)} is not registered "
                             "(import it with `ipfund applicant import`)")
-            key = forms.claim_key(form, values)
+            key = forms.claim_key(form, values, uscc.upper(), parse(at).year)
             if key is not None:
                 if key in seen:
                     errs.append(f"line {n}: {word} {key} already on line {seen[key]}")
@@ -446,7 +446,7 @@ def resubmit(session: Session, actor: str | None, key: str, fields: dict[str, st
         raise RuleViolation(f"{app.ref} is {app.status!r}; only returned applications are resubmitted")
     data = forms.stored(values)
     app.data = canonical_json(data)
-    app.claim_key = forms.claim_key(policy.scheme(app.scheme).form, values)
+    app.claim_key = forms.claim_key(policy.scheme(app.scheme).form, values, applicant.uscc, app.year)
     at = stamp()
     from flows.services.review import supersede
 

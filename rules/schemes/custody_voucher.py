@@ -1,0 +1,165 @@
+"""知识产权托管服务券 (二(二)5): custody service vouchers — who may hold one, what it is worth, what it
+pays, until when, and to whom.
+
+A voucher is a case of the scheme: an SME (中小微企业) applies for a voucher for one custody service of
+the agency registry (咨询、培训、信息、申请、维护、运营、保护); vouchers are issued first come first served
+within the budget line, each committing its face value. The SME then contracts an accredited agency at no
+more than its scheduled price; the voucher pays at most ``share × contract amount`` and at most its face
+value (the SME co-pays the rest). It must be contracted by its use-by date and redeemed by its redeem-by
+date (months after issue); a round settles with the agency (通兑) or reimburses the enterprise (通用), as
+the mode in force on the day the round is finalized says. Every number is a dated, cited, illustrative
+parameter of the policy; these functions are pure.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+from decimal import Decimal
+
+from rules.money import RoundingMode, format_yuan, round_to_fen
+from rules.policy import Policy, VoucherDef
+from rules.schemes import Candidate, CheckResult, IntakeFacts, SchemeRules
+from rules.schemes.certification_award import add_months
+
+SCHEME = "custody-voucher"
+CLAUSE = "二(二)5"
+
+RULES = SchemeRules(SCHEME, outcomes={
+    "funded": "voucher issued, its face value committed on the budget line",
+    "budget_exhausted": "eligible, but the budget line cannot hold the voucher's face value",
+})
+
+# What each evidence type's content starts with (a file named .pdf that is not a PDF is refused).
+SIGNATURES: dict[str, tuple[bytes, ...]] = {
+    "pdf": (b"%PDF-",),
+    "png": (b"\x89PNG\r\n\x1a\n",),
+    "jpg": (b"\xff\xd8\xff",),
+    "jpeg": (b"\xff\xd8\xff",),
+}
+
+
+def voucher_def(policy: Policy, scheme: str = SCHEME) -> VoucherDef:
+    v = policy.scheme(scheme).voucher
+    if v is None:
+        raise LookupError(f"scheme {scheme!r} issues no vouchers (its policy section has no voucher: key)")
+    return v
+
+
+def services(policy: Policy) -> list[str]:
+    """The custody services of the agency registry (二(二)5), in the policy's order."""
+    reg = policy.agency_registry
+    return list(reg.services) if reg is not None else []
+
+
+@RULES.check("sme_only")
+def sme_only(policy: Policy, f: IntakeFacts) -> CheckResult:
+    """Custody vouchers are for 中小微企业: an enterprise registered as an SME."""
+    ok = f.applicant_kind == "enterprise" and f.applicant_sme
+    what = "an SME" if ok else ("an enterprise, but not an SME" if f.applicant_kind == "enterprise"
+                                else f"a {f.applicant_kind or 'party of unknown kind'}, not an enterprise")
+    return CheckResult("sme_only", ok, "custody vouchers are for 中小微企业 (SMEs) only", CLAUSE, None,
+                       f"the applicant is {what}")
+
+
+@RULES.check("custody_service")
+def custody_service(policy: Policy, f: IntakeFacts) -> CheckResult:
+    """The voucher is for one custody service of the agency registry, and the policy gives that service a
+    face value on the day of the application."""
+    v = voucher_def(policy, f.scheme)
+    service = str(f.form.get(v.service_field) or "")
+    known = services(policy)
+    faces = policy.value(v.face_value, f.submitted_on)
+    ok = service in known and service in faces
+    detail = (f"service {service!r} ({policy.agency_registry.services[service].name if policy.agency_registry else ''})"
+              f" has a face value of {format_yuan(int(faces[service]))}" if ok
+              else f"service {service!r} is not a custody service of the registry with a face value "
+                   f"(services: {', '.join(s for s in known if s in faces)})")
+    return CheckResult("custody_service", ok, "the voucher is for a custody service of the agency registry", CLAUSE,
+                       v.face_value, detail)
+
+
+@RULES.amount("face_value")
+def face_value(policy: Policy, c: Candidate, as_of: dt.date) -> int:
+    """The voucher's face value: the policy's value for its service (0 for a service it does not price,
+    which intake refuses before)."""
+    v = voucher_def(policy)
+    faces = policy.value(v.face_value, as_of)
+    return int(faces.get(str(c.form.get(v.service_field) or ""), 0))
+
+
+def cover_fen(policy: Policy, on: dt.date, face_fen: int, contract_fen: int, scheme: str = SCHEME) -> int:
+    """What a voucher pays for a contract: at most ``share × contract amount`` (the SME co-pays the rest)
+    and at most its face value. Exact decimal inside, the policy's rounding, whole fen out."""
+    if face_fen < 0 or contract_fen < 0:
+        raise ValueError(f"face {face_fen} fen and contract {contract_fen} fen must not be negative")
+    share = policy.decimal(voucher_def(policy, scheme).cover_share, on)
+    mode = RoundingMode(policy.text("money.rounding", on))
+    return min(face_fen, round_to_fen(Decimal(contract_fen) * share, mode))
+
+
+@RULES.amount("voucher_cover")
+def voucher_cover(policy: Policy, c: Candidate, as_of: dt.date) -> int:
+    """The cover of a voucher for its service (face value from the policy) and the contract amount in
+    ``form.contract_fen`` (policy test cases of :func:`cover_fen`)."""
+    return cover_fen(policy, as_of, face_value(policy, c, as_of), int(c.form.get("contract_fen") or 0))
+
+
+@dataclass(frozen=True, slots=True)
+class Terms:
+    """A voucher's terms, fixed on the day it is issued (its round's finalize date)."""
+
+    issued_on: dt.date
+    use_by: dt.date  # contract by then (使用截止日期)
+    redeem_by: dt.date  # redeem by then (兑付截止日期)
+    settlement_mode: str  # agency (通兑) | enterprise (通用)
+
+
+def terms(policy: Policy, issued_on: dt.date, scheme: str = SCHEME) -> Terms:
+    """The use-by and redeem-by dates (months after issue, clamped to the month's end) and the settlement
+    mode of a voucher issued on ``issued_on``, from the parameters in force that day."""
+    v = voucher_def(policy, scheme)
+    use = policy.integer(v.use_by_months, issued_on)
+    redeem = policy.integer(v.redeem_by_months, issued_on)
+    mode_param = policy.scheme(scheme).payment.payee_mode
+    mode = policy.text(mode_param, issued_on) if mode_param else "enterprise"
+    return Terms(issued_on, add_months(issued_on, use), add_months(issued_on, max(redeem, use)), mode)
+
+
+def payee_kind(mode: str) -> str:
+    """The payment path's payee for a settlement mode: 通兑 pays the agency, 通用 the applicant."""
+    return "agency" if mode == "agency" else "applicant"
+
+
+def lapses(t: Terms, contracted: bool, on: dt.date) -> bool:
+    """Does a voucher not yet redeemed lapse on ``on``? Uncontracted, the day after its use-by date;
+    contracted, the day after its redeem-by date. (A redeemed voucher never lapses: expiry gates
+    redemption, not settlement.)"""
+    return on > (t.redeem_by if contracted else t.use_by)
+
+
+def evidence_problem(policy: Policy, on: dt.date, kind: str, filename: str, content: bytes,
+                     scheme: str = SCHEME) -> str | None:
+    """Why one evidence file is refused, or None: an unknown kind, an empty file, a type the policy does
+    not allow, or content that is not of the type its name says."""
+    v = voucher_def(policy, scheme)
+    required = list(policy.value(v.evidence_required, on))
+    if kind not in required:
+        return f"evidence kind {kind!r} is not one the policy names ({', '.join(required)}; {v.evidence_required})"
+    if not content:
+        return f"{kind} file {filename!r} is empty (0 bytes); attach the document itself"
+    allowed = [str(t).lower() for t in policy.value(v.evidence_types, on)]
+    suffix = filename.rsplit(".", 1)[-1].lower() if "." in filename else ""
+    if suffix not in allowed:
+        return (f"{kind} file {filename!r} is of type {suffix or '(none)'!r}; the policy allows "
+                f"{', '.join(allowed)} ({v.evidence_types})")
+    sigs = SIGNATURES.get(suffix)
+    if sigs is not None and not content.startswith(sigs):
+        return f"{kind} file {filename!r} is named .{suffix} but its content is not a {suffix.upper()} file"
+    return None
+
+
+def missing_evidence(policy: Policy, on: dt.date, kinds: list[str], scheme: str = SCHEME) -> list[str]:
+    """The kinds of evidence the policy requires that a redemption lacks."""
+    required = list(policy.value(voucher_def(policy, scheme).evidence_required, on))
+    return [k for k in required if k not in kinds]
