@@ -3,7 +3,15 @@
 
 from __future__ import annotations
 
-from sqlalchemy import BigInteger, CheckConstraint, ForeignKeyConstraint, Index, UniqueConstraint, text
+from sqlalchemy import (
+    BigInteger,
+    CheckConstraint,
+    ForeignKeyConstraint,
+    Index,
+    LargeBinary,
+    UniqueConstraint,
+    text,
+)
 from sqlmodel import Field, SQLModel
 
 from rules.agencies import STATES as AGENCY_STATES  # the one list of agency states
@@ -433,6 +441,10 @@ class Agency(SQLModel, table=True):
     independent_liability: bool
     applied_at: str = Field(max_length=32)
     state_at: str = Field(max_length=32)
+    # The payee's bank (开户银行) and account (账号) for voucher settlements (通兑); changes are audited
+    # (agency.bank), as an applicant's are.
+    bank_name: str | None = Field(default=None, max_length=100)
+    bank_account: str | None = Field(default=None, max_length=32)
 
 
 class AgencyEvent(SQLModel, table=True):
@@ -539,3 +551,75 @@ class Notification(SQLModel, table=True):
     created_at: str = Field(max_length=32)
     sent_at: str | None = Field(default=None, max_length=32)
     sent_by: str | None = Field(default=None, max_length=64)
+
+
+# --- custody service vouchers (托管服务券, 二(二)5) ------------------------------------------------------------
+
+class VoucherContract(SQLModel, table=True):
+    """A voucher's service contract with an accredited agency: the agency, the contract amount and the cover
+    the voucher pays for it (min(share × contract, face), fixed when it is signed). A contract ends (its
+    agency suspended or expelled: returned to the holder or void) by setting ``ended_*`` once; at most one
+    live contract per voucher."""
+
+    __tablename__ = "voucher_contract"
+    __table_args__ = (
+        CheckConstraint("contract_fen > 0", name="voucher_contract_positive"),
+        CheckConstraint("cover_fen > 0 AND cover_fen <= contract_fen", name="voucher_cover_within_contract"),
+        CheckConstraint("(ended_at IS NULL) = (ended_by IS NULL)", name="voucher_contract_ended_by_whom"),
+        Index("ux_voucher_contract_live", "application_id", unique=True,
+              sqlite_where=text("ended_at IS NULL"), postgresql_where=text("ended_at IS NULL")),
+        Index("ix_voucher_contract_agency", "agency_id", "ended_at"),
+    )
+    id: int | None = Field(default=None, primary_key=True)
+    application_id: int = Field(foreign_key="application.id")
+    agency_id: int = Field(foreign_key="agency.id")
+    service: str = Field(max_length=32)
+    contract_fen: int = Field(sa_type=BigInteger)
+    cover_fen: int = Field(sa_type=BigInteger)
+    contracted_on: str = Field(max_length=10)
+    contracted_by: str = Field(max_length=64)
+    at: str = Field(max_length=32)
+    ended_at: str | None = Field(default=None, max_length=32)
+    ended_by: str | None = Field(default=None, max_length=64)
+    ended_reason: str | None = Field(default=None, max_length=400)
+
+
+class VoucherRedemption(SQLModel, table=True):
+    """The agency's redemption of a voucher (兑付申请) with its evidence: once per voucher (UNIQUE), for at
+    most the contract's cover. Append-only."""
+
+    __tablename__ = "voucher_redemption"
+    __table_args__ = (CheckConstraint("amount_fen > 0", name="voucher_redemption_positive"),)
+    id: int | None = Field(default=None, primary_key=True)
+    application_id: int = Field(foreign_key="application.id", unique=True)
+    contract_id: int = Field(foreign_key="voucher_contract.id")
+    agency_id: int = Field(foreign_key="agency.id")
+    amount_fen: int = Field(sa_type=BigInteger)
+    redeemed_on: str = Field(max_length=10)
+    redeemed_by: str = Field(max_length=64)
+    at: str = Field(max_length=32)
+
+
+class EvidenceBlob(SQLModel, table=True):
+    """Evidence files, content-addressed: the sha256 of the bytes is the key (a file sent twice is kept
+    once). Append-only."""
+
+    __tablename__ = "evidence_blob"
+    __table_args__ = (CheckConstraint("size_bytes > 0", name="evidence_not_empty"),)
+    sha256: str = Field(primary_key=True, max_length=64)
+    size_bytes: int = Field(sa_type=BigInteger)
+    content: bytes = Field(sa_type=LargeBinary)
+
+
+class VoucherEvidence(SQLModel, table=True):
+    """One evidence file of a redemption: its kind (contract, receipt, deliverable), name, type and hash.
+    Append-only."""
+
+    __tablename__ = "voucher_evidence"
+    id: int | None = Field(default=None, primary_key=True)
+    redemption_id: int = Field(foreign_key="voucher_redemption.id", index=True)
+    kind: str = Field(max_length=16)
+    filename: str = Field(max_length=260)
+    media_type: str = Field(max_length=16)
+    size_bytes: int = Field(sa_type=BigInteger)
+    sha256: str = Field(foreign_key="evidence_blob.sha256", max_length=64)

@@ -52,6 +52,12 @@ ACTS: dict[str, str] = {
     "agency.spot_check": "record a spot check of the agency",
     "agency.monitor": "apply the monitoring thresholds to the agency",
     "agency.reward": "reward the agency",
+    # Custody vouchers (二(二)5): the "case" of contract, confirm and dispute is the SME holding the voucher;
+    # that of redeem is the agency the voucher is contracted with.
+    "voucher.contract": "contract a service with the voucher",
+    "voucher.redeem": "redeem the voucher",
+    "voucher.confirm": "confirm the service of the voucher",
+    "voucher.dispute": "dispute the service of the voucher",
 }
 
 # Which relationships bar which act. Kept as data so the table-driven test, the README and the rule
@@ -78,11 +84,18 @@ BARRED: dict[str, frozenset[str]] = {
     "agency.spot_check": frozenset({"member"}),
     "agency.monitor": frozenset({"member"}),
     "agency.reward": frozenset({"member"}),
+    "voucher.contract": frozenset(),
+    "voucher.redeem": frozenset(),
+    "voucher.confirm": frozenset(),
+    "voucher.dispute": frozenset(),
 }
 
 # Acts a role may take only for its own organisation: an agency's staff (role agency) apply for and
 # withdraw their own agency, never another one (admins and reviewers may act for any).
-OWN_ONLY: dict[str, str] = {"agency.apply": "agency", "agency.withdraw": "agency"}
+OWN_ONLY: dict[str, str] = {"agency.apply": "agency", "agency.withdraw": "agency",
+                            # the SME acts on its own vouchers only; an agency redeems only its own contracts
+                            "voucher.contract": "applicant", "voucher.confirm": "applicant",
+                            "voucher.dispute": "applicant", "voucher.redeem": "agency"}
 
 _ROLE_OF_ACT = {"evaluation.assign": "scores.upload"}  # being assigned needs the evaluator's role
 
@@ -212,7 +225,8 @@ def breach(act: str, actor: Actor, case: CaseParties) -> Breach | None:
         named = f" ({case.applicant_name})" if case.applicant_name else ""
         return Breach(act, "not_member", f"{actor.name} (role {own_role}, of {actor.org or 'no organisation'}) does "
                                          f"not belong to {case.ref}{named}, so may not {ACTS[act]}; "
-                                         f"an agency's staff act only for their own agency")
+                                         + ("an agency's staff act only for their own agency" if own_role == "agency"
+                                            else "an applicant acts only for their own organisation"))
     barred = BARRED[act]
     for kind in relations(actor, case):
         if kind in barred:

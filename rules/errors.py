@@ -81,3 +81,10 @@ class IdempotencyConflict(RuleViolation):
 
 class OverAward(RuleViolation):
     """不超额奖励 (二(二)4): no award above the per-applicant cap, no total above the budget line."""
+
+
+class VoucherRefused(RuleViolation):
+    """A custody voucher act the rules of 二(二)5 refuse: contracting after the use-by date or with an
+    agency not in standing for the service at that price, redeeming after the redeem-by date, by an
+    agency suspended or expelled, above the cover, or a second time. The message names the rule, the
+    clause and the parameter."""

@@ -41,6 +41,14 @@ PERMISSIONS: dict[str, frozenset[str]] = {
     "agency.spot_check": frozenset({"reviewer", "evaluator", "admin"}),
     "agency.monitor": frozenset({"admin"}),  # a system act, run by an admin (like flows advance)
     "agency.reward": frozenset({"approver", "admin"}),
+    "agency.bank": frozenset({"admin", "reviewer"}),  # an agency's bank details: never the payer's own act
+    # Custody vouchers (二(二)5): the SME contracts, confirms and disputes for its own vouchers, an agency's
+    # staff redeem the vouchers contracted with their own agency (rules.duties.OWN_ONLY); admins for any.
+    "voucher.contract": frozenset({"applicant", "admin"}),
+    "voucher.redeem": frozenset({"agency", "admin"}),
+    "voucher.confirm": frozenset({"applicant", "admin"}),
+    "voucher.dispute": frozenset({"applicant", "admin"}),
+    "voucher.read": frozenset(ROLES),  # everyone reads their own vouchers; staff of the bureau read all
     "notify.list": frozenset(ROLES),  # everyone reads their own notifications; staff of the bureau read all
     "notify.mark_sent": frozenset({"admin"}),  # the sending adapter's act
     "read.all": frozenset({"reviewer", "approver", "finance", "auditor", "admin", "evaluator"}),

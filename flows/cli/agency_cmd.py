@@ -81,6 +81,25 @@ for _action, _done in (("warn", "warned"), ("suspend", "suspended"), ("expel", "
     agency_app.command(_action)(_change(_action, _done))
 
 
+@agency_app.command("bank")
+@handled
+def agency_bank(
+    uscc: str = typer.Argument(...),
+    bank_name: str = typer.Option(..., "--bank-name", help="开户银行"),
+    account: str = typer.Option(..., "--account", help="账号 (digits, 8–32)"),
+    reason: str = typer.Option("", "--reason"),
+    actor: str = AS_OPTION,
+) -> None:
+    """Record an agency's bank details, where its voucher settlements (通兑) are paid (audited)."""
+    from flows.services import payees
+    from models.uow import unit_of_work
+
+    with unit_of_work() as s:
+        a = payees.set_agency_bank(s, actor, uscc, bank_name, account, reason)
+        shown = f"{a.name} ({a.uscc}): {a.bank_name} {a.bank_account}"
+    console.print(f"[green]recorded[/] {shown}")
+
+
 @agency_app.command("complaint")
 @handled
 def agency_complaint(

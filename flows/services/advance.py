@@ -14,7 +14,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from flows.services import applications, checker, evaluation, notice, payments, review
+from flows.services import applications, checker, evaluation, notice, payments, review, vouchers
 from flows.services.context import SYSTEM_ACTOR, current_policy, sync_scheme_states
 from models import audit, faults
 from models.uow import read_only, retrying, unit_of_work
@@ -29,6 +29,7 @@ STAGES: dict[str, StageFn] = {
     "assignment": evaluation.assignment_stage,
     "aggregation": evaluation.aggregation_stage,
     "notice_expiry": notice.expiry_stage,
+    "expiry": vouchers.expiry_stage,
 }
 
 

@@ -120,6 +120,11 @@ def _move(session: Session, agency: Agency, action: str, actor: str, *, reason: 
                  + " It takes no new vouchers from now on.")
     notify(session, recipient=agency.uscc, subject=f"服务机构 {_SUBJECT[action]} ({ev.clause})", body=body,
            cause=f"agency_event:{ev.id}", at=at)
+    if vouchers is not None:
+        from flows.services.vouchers import on_agency_exit
+
+        # Its open vouchers are returned to their holders or void, and each holder told, in this unit of work.
+        on_agency_exit(session, policy, agency, vouchers, ev, at)
     return ev
 
 

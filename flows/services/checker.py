@@ -124,6 +124,11 @@ def run(session: Session, audit_from_seq: int = 0) -> dict[str, Any]:
     for name, ok, detail in agency_invariants(session):  # the service-agency registry (二(四)10, 13)
         add(name, ok, detail)
 
+    from flows.services.vouchers import invariants as voucher_invariants
+
+    for name, ok, detail in voucher_invariants(session):  # custody vouchers (二(二)5)
+        add(name, ok, detail)
+
     checked, brk = audit.verify(session, from_seq=audit_from_seq)
     scope = f"{checked} events" + (f" after #{audit_from_seq}" if audit_from_seq else "")
     add("audit chain verifies", brk is None, scope if brk is None else f"entry #{brk.seq}: {brk.problem}")

@@ -7,6 +7,8 @@ admin or a reviewer (never by the finance officer who pays, whose role does not 
 
 from __future__ import annotations
 
+from typing import Any
+
 from sqlmodel import Session
 
 from flows.services.applicants import get_applicant
@@ -44,3 +46,35 @@ def set_bank(session: Session, actor: str | None, applicant_key: str, bank_name:
     audit.append(session, actor=user.name, action="applicant.bank", subject=f"applicant:{applicant.uscc}",
                  payload={"old": old, "new": {"bank_name": name, "bank_account": number}, "reason": why})
     return applicant
+
+
+def set_agency_bank(session: Session, actor: str | None, agency_uscc: str, bank_name: str, account: str,
+                    reason: str | None = None) -> Any:
+    """An agency's bank details (paid when a voucher settles 通兑): the same act as an applicant's — an
+    admin or a reviewer, never the finance officer who pays; checked, and audited with old and new."""
+    from flows.services import agencies
+
+    user = acting(session, actor, "agency.bank")
+    agency = agencies.get(session, agency_uscc)
+    why = clean(reason, field="--reason", max_len=400, what=f"bank details of {agency.name}", multiline=True)
+    problems = []
+    name = number = ""
+    try:
+        name = normalise_bank_name(bank_name)
+    except BankDetailsError as exc:
+        problems.append(f"--bank-name: {exc}")
+    try:
+        number = normalise_account(account)
+    except BankDetailsError as exc:
+        problems.append(f"--account: {exc}")
+    if problems:
+        raise ValidationFailed(f"bank details of {agency.name}", problems)
+    old = {"bank_name": agency.bank_name, "bank_account": agency.bank_account}
+    if (agency.bank_name, agency.bank_account) == (name, number):
+        return agency
+    agency.bank_name, agency.bank_account = name, number
+    session.add(agency)
+    session.flush()
+    audit.append(session, actor=user.name, action="agency.bank", subject=f"agency:{agency.uscc}",
+                 payload={"old": old, "new": {"bank_name": name, "bank_account": number}, "reason": why})
+    return agency

@@ -34,7 +34,16 @@ from flows.services.context import acting, current_policy, scheme_of
 from flows.services.text_input import limit, neutralise_cell, text_problem
 from models import audit, faults, ledger
 from models.clock import stamp
-from models.tables import Applicant, Application, Payment, PaymentBatch, PaymentRelease, Posting, User
+from models.tables import (
+    Applicant,
+    Application,
+    AwardRound,
+    Payment,
+    PaymentBatch,
+    PaymentRelease,
+    Posting,
+    User,
+)
 from rules import duties
 from rules.bank import BankDetailsError, normalise_account
 from rules.errors import (
@@ -106,12 +115,43 @@ def due(sc_payment: Any, app: Application, policy: Any = None) -> tuple[str, int
     raise RuleViolation(f"{app.ref} is {app.status!r}: no tranche of its scheme falls due in that state")
 
 
-def payee_of(kind: str, applicant: Applicant) -> tuple[str, str, str | None, str | None]:
-    """(name, credit code, bank name, bank account) of who a scheme pays: the applicant (a service
-    agency or a bank is paid by the schemes that name one: their registries resolve them)."""
-    if kind != "applicant":
-        raise RuleViolation(f"payee {kind!r}: this ipfund pays applicants; the {kind} registry is not installed")
-    return applicant.name, applicant.uscc, applicant.bank_name, applicant.bank_account
+def payee_of(kind: str, applicant: Applicant, agency: Any = None) -> tuple[str, str, str | None, str | None]:
+    """(name, credit code, bank name, bank account) of who a scheme pays: the applicant, or the service
+    agency the case is contracted with (from the agency registry; a bank is paid by schemes whose
+    registry resolves it, not installed here)."""
+    if kind == "applicant":
+        return applicant.name, applicant.uscc, applicant.bank_name, applicant.bank_account
+    if kind == "agency":
+        if agency is None:
+            raise RuleViolation(f"payee agency: the case of {applicant.name} is contracted with no agency")
+        return agency.name, agency.uscc, agency.bank_name, agency.bank_account
+    raise RuleViolation(f"payee {kind!r}: this ipfund pays applicants and agencies; the {kind} registry is not installed")
+
+
+def payee_kind(session: Session, policy: Any, declared: Any, app: Application) -> str:
+    """The payee of one case: the scheme's declared payee, or — with ``payee_mode`` — the payee of the mode
+    in force on the day the case's round was finalized (agency: the agency; enterprise or applicant: the
+    applicant)."""
+    if not declared.payee_mode:
+        return str(declared.payee)
+    rnd = session.get(AwardRound, app.round_id) if app.round_id is not None else None
+    on = dt.date.fromisoformat(rnd.finalized_at[:10]) if rnd is not None else dt.date(app.year, 12, 31)
+    mode = policy.text(declared.payee_mode, on)
+    return "agency" if mode == "agency" else "applicant"
+
+
+def resolve_payee(session: Session, policy: Any, declared: Any, app: Application,
+                  applicant: Applicant) -> tuple[str, str, str | None, str | None, str]:
+    """(name, credit code, bank name, bank account, how to record missing details) of a case's payee."""
+    kind = payee_kind(session, policy, declared, app)
+    agency = None
+    if kind == "agency":
+        from flows.services.vouchers import contracted_agency
+
+        assert app.id is not None
+        agency = contracted_agency(session, app.id)
+    name, code, bank, account = payee_of(kind, applicant, agency)
+    return name, code, bank, account, "ipfund agency bank" if kind == "agency" else "ipfund applicant bank"
 
 
 def ensure_payment(session: Session, key: str, **fields: Any) -> tuple[Payment, bool]:
@@ -183,10 +223,10 @@ def release(session: Session, actor: str | None, scheme: str, refs: list[str] | 
         attempt = attempts.get((app.id, purpose), 0) + 1
         if (app.id, purpose, attempt) in already:
             continue  # released before and not yet paid: the payment stage pays it
-        name, code, bank, account = payee_of(declared.payee, payees[app.applicant_id])
+        name, code, bank, account, how = resolve_payee(session, current_policy(session), declared, app,
+                                                      payees[app.applicant_id])
         if not account or not bank:
-            held.append((app.ref, f"{name} ({code}) has no bank account on file; record it with "
-                                  "`ipfund applicant bank`"))
+            held.append((app.ref, f"{name} ({code}) has no bank account on file; record it with `{how}`"))
             continue
         session.add(PaymentRelease(application_id=app.id, purpose=purpose, attempt=attempt, released_by=user.name,
                                    amount_fen=amount, at=at))
@@ -235,7 +275,7 @@ def execute_releases(session: Session, scheme: str, released_by: str | None = No
 
 
 def _pay(session: Session, policy: Any, scheme: str, payer: User, group: list[tuple[PaymentRelease, Application]],
-         payees: dict[int | None, Applicant], parties: dict[int, duties.CaseParties], payee_kind: str) -> BatchResult:
+         payees: dict[int | None, Applicant], parties: dict[int, duties.CaseParties], payee: str) -> BatchResult:
     at = stamp()
     b = PaymentBatch(scheme=scheme, created_by=payer.name, at=at, file_name="", total_fen=0, count=0)
     session.add(b)
@@ -249,7 +289,7 @@ def _pay(session: Session, policy: Any, scheme: str, payer: User, group: list[tu
         if (rel.purpose, rel.amount_fen) != (purpose, amount):
             raise IdempotencyConflict(f"{app.ref}: released for {rel.amount_fen} fen ({rel.purpose}), the case is now "
                                       f"due {amount} fen ({purpose}); release it again")
-        name, code, bank, account = payee_of(payee_kind, payees[app.applicant_id])
+        name, code, bank, account, _how = resolve_payee(session, policy, declared, app, payees[app.applicant_id])
         if not account:
             raise ValidationFailed("payment", [f"{app.ref}: {name} has no bank account on file"])
         p, _created = ensure_payment(
@@ -297,7 +337,7 @@ def pay_from_commitment(session: Session, app: Application, p: Payment, actor: s
     from rules.money import split_largest_remainder
 
     postings = session.exec(select(Posting).where(Posting.subject == f"app:{app.ref}",
-                                                  col(Posting.kind).in_(("commitment", "payment", "reversal")))
+                                                  col(Posting.kind).in_(("commitment", "payment", "reversal", "release")))
                             .order_by(col(Posting.id))).all()
     commit = [x for x in postings if x.kind == "commitment"]
     assert commit and commit[-1].id is not None

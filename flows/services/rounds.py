@@ -167,7 +167,8 @@ def compute(session: Session, scheme: str, year: int, policy: Policy, rescore: b
                 exact[i] = read_exact_record(record, tie_criteria)
             else:
                 legacy.append(i)
-    exact.update(exact_scores(session, policy, scheme, legacy, as_of))
+    if legacy:  # a scheme without evaluation (vouchers, fcfs) has no scores to recompute
+        exact.update(exact_scores(session, policy, scheme, legacy, as_of))
     applicants = {int(r[0] or 0): ApplicantRow(int(r[0] or 0), same.setdefault(r[1], r[1]), r[2], r[3]) for r in session.exec(
         select(Applicant.id, Applicant.kind, Applicant.sme, Applicant.uscc).join(
             Application, col(Application.applicant_id) == col(Applicant.id)).where(

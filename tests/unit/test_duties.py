@@ -20,7 +20,9 @@ ROLE_OF = {"review.decide": "reviewer", "round.finalize": "approver", "evaluatio
            "agency.apply": "admin", "agency.accredit": "reviewer", "agency.warn": "reviewer",
            "agency.suspend": "reviewer", "agency.expel": "approver", "agency.reinstate": "reviewer",
            "agency.withdraw": "admin", "agency.complaint": "reviewer", "agency.spot_check": "evaluator",
-           "agency.monitor": "admin", "agency.reward": "approver"}
+           "agency.monitor": "admin", "agency.reward": "approver",
+           "voucher.contract": "admin", "voucher.redeem": "admin", "voucher.confirm": "admin",
+           "voucher.dispute": "admin"}
 
 RELATIONS = ("none", "member by credit code", "member by name", "member, code typed in lower case with spaces",
              "submitter", "reviewer", "approver", "conflict", "objector", "decided another review tier")
@@ -47,6 +49,11 @@ EXPECTED = {
     "agency.spot_check": ".RRR......",
     "agency.monitor":    ".RRR......",
     "agency.reward":     ".RRR......",
+    # Custody vouchers: the SME's own acts and the agency's redemption (own organisation only, OWN_ONLY).
+    "voucher.contract":  "..........",
+    "voucher.redeem":    "..........",
+    "voucher.confirm":   "..........",
+    "voucher.dispute":   "..........",
 }
 
 

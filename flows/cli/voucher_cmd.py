@@ -1,0 +1,157 @@
+"""`ipfund voucher ...`: custody service vouchers (托管服务券, 二(二)5) — contract, redeem, confirm, dispute,
+list and show. Vouchers are applied for with `ipfund apply custody-voucher -f service=S`, issued by
+`ipfund round finalize custody-voucher --year Y`, lapse in `ipfund flows advance` and settle with
+`ipfund pay batch --scheme custody-voucher`. No flow runs here: neither Prefect nor the ORM is imported
+until a command runs."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import typer
+from rich.table import Table
+
+from flows.cli.common import AS_OPTION, JSON_OPTION, console, fail, handled, money_table, print_json, yuan
+
+voucher_app = typer.Typer(help="Custody service vouchers (托管服务券, 二(二)5): contract, redeem, confirm, dispute.",
+                          no_args_is_help=True)
+
+
+@voucher_app.command("contract")
+@handled
+def voucher_contract(
+    ref: str = typer.Argument(..., help="The voucher, e.g. CV-2021-00001"),
+    agency: str = typer.Option(..., "--agency", help="The accredited agency's 统一社会信用代码"),
+    amount: str = typer.Option(..., "--amount", help="The contract amount in yuan, e.g. 8000 or 8,000.00"),
+    actor: str = AS_OPTION,
+) -> None:
+    """The SME contracts the voucher's service with an accredited agency (by the use-by date)."""
+    from flows.services import vouchers
+    from models.uow import unit_of_work
+
+    with unit_of_work() as s:
+        c = vouchers.contract(s, actor, ref, agency, amount)
+        shown = f"contract {c.id}: {yuan(c.contract_fen)}, the voucher covers {yuan(c.cover_fen)}"
+    console.print(f"[green]contracted[/] {ref.strip().upper()} — {shown}", highlight=False)
+
+
+def _evidence(specs: list[str]) -> list[tuple[str, str, bytes]]:
+    out = []
+    for spec in specs:
+        kind, eq, path = spec.partition("=")
+        if not eq or not kind.strip() or not path.strip():
+            fail(f"--evidence {spec!r}: write KIND=FILE, e.g. contract=合同.pdf")
+        p = Path(path.strip())
+        if not p.is_file():
+            fail(f"--evidence {spec!r}: no such file {str(p)!r}")
+        out.append((kind.strip(), p.name, p.read_bytes()))
+    return out
+
+
+@voucher_app.command("redeem")
+@handled
+def voucher_redeem(
+    ref: str = typer.Argument(...),
+    evidence: list[str] = typer.Option(..., "--evidence", help="KIND=FILE: contract, receipt (the SME's payment "
+                                       "of its share), deliverable; repeat for each file"),
+    amount: str = typer.Option(None, "--amount", help="The amount redeemed in yuan (the voucher's cover by default)"),
+    actor: str = AS_OPTION,
+) -> None:
+    """The agency's staff redeem a contracted voucher with its evidence (by the redeem-by date, once)."""
+    from flows.services import vouchers
+    from models.uow import unit_of_work
+
+    files = _evidence(evidence)
+    with unit_of_work() as s:
+        r = vouchers.redeem(s, actor, ref, files, amount)
+        shown = f"redemption {r.id}: {yuan(r.amount_fen)} with {len(files)} evidence file(s)"
+    console.print(f"[green]redeemed[/] {ref.strip().upper()} — {shown}; the SME confirms or disputes it",
+                  highlight=False)
+
+
+@voucher_app.command("confirm")
+@handled
+def voucher_confirm(ref: str = typer.Argument(...), actor: str = AS_OPTION) -> None:
+    """The SME confirms the service redeemed: the voucher is payable for the redeemed amount."""
+    from flows.services import vouchers
+    from models.uow import unit_of_work
+
+    with unit_of_work() as s:
+        app = vouchers.confirm(s, actor, ref)
+        shown = f"{app.ref} payable: {yuan(app.award_fen)}"
+    console.print(f"[green]confirmed[/] {shown}", highlight=False)
+
+
+@voucher_app.command("dispute")
+@handled
+def voucher_dispute(ref: str = typer.Argument(...),
+                    reason: str = typer.Option(..., "--reason", help="What is wrong with the service"),
+                    actor: str = AS_OPTION) -> None:
+    """The SME disputes the service redeemed (the agency is told); nothing is paid until it confirms."""
+    from flows.services import vouchers
+    from models.uow import unit_of_work
+
+    with unit_of_work() as s:
+        app = vouchers.dispute(s, actor, ref, reason)
+        shown = app.ref
+    console.print(f"[green]disputed[/] {shown}", highlight=False)
+
+
+@voucher_app.command("list")
+@handled
+def voucher_list(
+    scheme: str = typer.Option(None, "--scheme", help="A voucher scheme (every one by default)"),
+    status: str = typer.Option(None, "--status"),
+    agency: str = typer.Option(None, "--agency", help="Only vouchers contracted with this agency"),
+    actor: str = AS_OPTION, as_json: bool = JSON_OPTION,
+) -> None:
+    """Vouchers, oldest first (staff: all; an SME: its own; an agency: those contracted with it)."""
+    from flows.services import vouchers
+    from models.uow import read_only
+
+    with read_only() as s:
+        rows = vouchers.list_vouchers(s, actor, scheme, status, agency)
+    if as_json:
+        print_json(rows)
+        return
+    t = Table("voucher", "status", "holder", "service", "face", "agency", "cover", "use by", "redeem by", "mode")
+    for r in rows:
+        t.add_row(r["ref"], r["status"], r["holder"], r["service"] or "", yuan(r["face_fen"]), r["agency"] or "",
+                  yuan(r["cover_fen"]), r["use_by"] or "", r["redeem_by"] or "", r["settlement_mode"] or "")
+    console.print(money_table(t, "face", "cover"))
+
+
+@voucher_app.command("show")
+@handled
+def voucher_show(ref: str = typer.Argument(...), actor: str = AS_OPTION, as_json: bool = JSON_OPTION) -> None:
+    """One voucher: holder, terms, contracts, redemption with evidence hashes, payments, every event."""
+    from flows.services import vouchers
+    from models.uow import read_only
+
+    with read_only() as s:
+        v: dict[str, Any] = vouchers.show(s, actor, ref)
+    if as_json:
+        print_json(v)
+        return
+    t = v["terms"] or {}
+    console.print(f"{v['ref']} ({v['clause']}): [bold]{v['status']}[/] {v['state_name']} — {v['holder']['name']} "
+                  f"({v['holder']['uscc']}), {v['service']}, face {yuan(v['face_fen'])}, held {yuan(v['held_fen'])}; "
+                  f"use by {t.get('use_by', '—')}, redeem by {t.get('redeem_by', '—')}, "
+                  f"settlement {t.get('settlement_mode', '—')}", highlight=False, soft_wrap=True)
+    for c in v["contracts"]:
+        console.print(f"  contract {c['id']}: {c['agency_name']} ({c['agency']}) {yuan(c['contract_fen'])}, cover "
+                      f"{yuan(c['cover_fen'])} on {c['contracted_on']}"
+                      + (f", ended: {c['ended_reason']}" if c["ended_at"] else ""), highlight=False, soft_wrap=True)
+    if v["redemption"]:
+        r = v["redemption"]
+        console.print(f"  redeemed {yuan(r['amount_fen'])} on {r['redeemed_on']} by {r['by']}", highlight=False)
+        for e in r["evidence"]:
+            console.print(f"    {e['kind']}: {e['file']} ({e['bytes']} bytes) sha256 {e['sha256']}", highlight=False)
+    for p in v["payments"]:
+        console.print(f"  payment {p['idempotency_key']} to {p['payee']} ({p['credit_code']}) {yuan(p['amount_fen'])} "
+                      f"{p['status']}", highlight=False, soft_wrap=True)
+    events = Table("seq", "at", "actor", "action")
+    for e in v["history"]:
+        events.add_row(str(e["seq"]), e["at"][:19], e["actor"], e["action"])
+    console.print(events)

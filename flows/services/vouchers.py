@@ -1,0 +1,690 @@
+"""Custody service vouchers (托管服务券, 二(二)5): the acts on an issued voucher, the expiry stage, what an
+agency's exit does to its open vouchers, the reads, and the checker's view.
+
+A voucher is a case of a scheme whose policy section has a ``voucher:`` key. It is applied for with
+`ipfund apply`, checked at intake and issued by `round finalize` (first come first served within the
+line, its face value committed as any award). From there:
+
+* ``contract`` — the SME names an accredited agency and a contract amount (by the use-by date, at no more
+  than the agency's scheduled price); the cover min(share × contract, face) is fixed then;
+* ``redeem`` — the agency's staff submit the evidence (stored content-addressed by sha256, the hashes in
+  the audit chain), by the redeem-by date, once, for at most the cover;
+* ``confirm`` / ``dispute`` — the SME; a confirmed voucher is payable for the redeemed amount, and what
+  the face value held beyond it is released to the line in the same unit of work;
+* settlement runs through the payment path (`pay batch`), the payee being the agency (通兑) or the SME
+  (通用) as the mode in force when the round was finalized says;
+* the ``expiry`` stage of `advance` lapses vouchers past their date and releases their commitment;
+* suspending or expelling an agency returns its contracted vouchers to their holders or voids them
+  (the policy's choice), each holder told by a notification in the same unit of work.
+
+Every act is one function taking the caller's session (the unit of work commits), writing one audit event
+per state change; duties are asked of rules/duties.py before anything is written.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import json
+from collections import defaultdict
+from collections.abc import Sequence
+from typing import Any
+
+from sqlalchemy import func, update
+from sqlalchemy import select as sa_select
+from sqlmodel import Session, col, select
+
+from flows.services import agencies, cases
+from flows.services import duties as duty_svc
+from flows.services.context import SYSTEM_ACTOR, acting, current_policy, get_user
+from flows.services.notifications import notify
+from flows.services.text_input import clean, text_problem
+from models import audit, ledger
+from models.clock import now, stamp
+from models.tables import (
+    Account,
+    Agency,
+    AgencyEvent,
+    Applicant,
+    Application,
+    AuditEvent,
+    AwardRound,
+    EvidenceBlob,
+    Payment,
+    Posting,
+    PostingEntry,
+    VoucherContract,
+    VoucherEvidence,
+    VoucherRedemption,
+)
+from rules import duties
+from rules.errors import NotFound, RuleViolation, ValidationFailed, VoucherRefused
+from rules.funds import move_entries
+from rules.money import MoneyFormatError, format_yuan, parse_yuan, split_largest_remainder
+from rules.policy import Policy, SchemeDef, VoucherDef
+from rules.roles import allowed
+from rules.schemes import custody_voucher as rules
+
+
+def today() -> dt.date:
+    return now().date()
+
+
+def _day(stamp_text: str) -> dt.date:
+    return dt.date.fromisoformat(stamp_text[:10])
+
+
+def voucher_schemes(policy: Policy) -> list[str]:
+    """The schemes whose cases are vouchers (a ``voucher:`` key in their section)."""
+    return [sid for sid, sc in policy.schemes.items() if sc.voucher is not None]
+
+
+def _scheme(policy: Policy, app: Application) -> tuple[SchemeDef, VoucherDef]:
+    sc = policy.scheme(app.scheme)
+    if sc.voucher is None:
+        raise NotFound(f"{app.ref} is a case of {app.scheme}, which issues no vouchers")
+    return sc, sc.voucher
+
+
+def get_voucher(session: Session, key: str) -> Application:
+    app = cases.get_app(session, key)
+    _scheme(current_policy(session), app)
+    return app
+
+
+def issued_on(session: Session, app: Application) -> dt.date | None:
+    """The day the voucher was issued: its round's finalize date (None before it is issued)."""
+    if app.round_id is None:
+        return None
+    rnd = session.get(AwardRound, app.round_id)
+    return _day(rnd.finalized_at) if rnd is not None else None
+
+
+def terms_of(session: Session, policy: Policy, app: Application) -> rules.Terms:
+    on = issued_on(session, app)
+    if on is None or app.status not in _held_states(policy, app.scheme):
+        raise VoucherRefused(f"{app.ref} is {app.status!r}: not an issued voucher (vouchers are issued by "
+                             f"`ipfund round finalize {app.scheme} --year {app.year}`)")
+    return rules.terms(policy, on, app.scheme)
+
+
+def _held_states(policy: Policy, scheme: str) -> tuple[str, ...]:
+    sc = policy.scheme(scheme)
+    return (*sc.states_tagged("committed"), *sc.states_tagged("paid"))
+
+
+def live_contract(session: Session, app_id: int) -> VoucherContract | None:
+    return session.exec(select(VoucherContract).where(VoucherContract.application_id == app_id,
+                                                      col(VoucherContract.ended_at).is_(None))).first()
+
+
+def contracted_agency(session: Session, app_id: int) -> Agency | None:
+    """The agency a voucher is contracted with (its live contract), for the payment path's payee."""
+    c = live_contract(session, app_id)
+    return session.get(Agency, c.agency_id) if c is not None else None
+
+
+def redemption_of(session: Session, app_id: int) -> VoucherRedemption | None:
+    return session.exec(select(VoucherRedemption).where(VoucherRedemption.application_id == app_id)).first()
+
+
+def face_of(session: Session, app: Application) -> int | None:
+    """The face value the voucher was issued with (its commitment, as the award event recorded it)."""
+    return _faces(session, [app.ref]).get(app.ref)
+
+
+def _faces(session: Session, refs: Sequence[str]) -> dict[str, int]:
+    out: dict[str, int] = {}
+    t = AuditEvent.__table__  # type: ignore[attr-defined]
+    subjects = [f"app:{r}" for r in refs]
+    for i in range(0, len(subjects), 900):
+        for subject, payload in session.execute(sa_select(t.c.subject, t.c.payload).where(
+                t.c.subject.in_(subjects[i:i + 900]), t.c.action == "case.award").order_by(t.c.seq)):
+            fen = json.loads(payload).get("award_fen")
+            if isinstance(fen, int):
+                out[subject.split(":", 1)[1]] = fen
+    return out
+
+
+def _holder_parties(session: Session, app: Application) -> duties.CaseParties:
+    a = cases.applicant_of(session, app)
+    return duties.CaseParties(ref=app.ref, applicant_code=a.uscc, applicant_name=a.name)
+
+
+def _agency_parties(app: Application, agency: Agency) -> duties.CaseParties:
+    return duties.CaseParties(ref=f"{app.ref} (contracted with agency {agency.uscc})", applicant_code=agency.uscc,
+                              applicant_name=agency.name)
+
+
+def _money(text: str, field: str, what: str) -> int:
+    try:
+        fen = parse_yuan(text, field=field)
+    except MoneyFormatError as exc:
+        raise ValidationFailed(what, [str(exc)]) from None
+    if fen <= 0:
+        raise ValidationFailed(what, [f"{field}: {format_yuan(fen)} must be more than ¥0.00"])
+    return fen
+
+
+# --- the ledger: releasing what a voucher holds ------------------------------------------------------------
+
+def _committed_left(session: Session, ref: str) -> dict[tuple[str, str], int]:
+    """Per (line, source): what the case's postings still hold committed."""
+    left: dict[tuple[str, str], int] = defaultdict(int)
+    for p in session.exec(select(Posting).where(Posting.subject == f"app:{ref}").order_by(col(Posting.id))).all():
+        assert p.id is not None
+        for account, amount in ledger.posting_entries(session, p.id):
+            parts = account.split(":")
+            if parts[0] == "line" and parts[3] == "committed":
+                left[(parts[1], parts[2])] += amount
+    return left
+
+
+def release_commitment(session: Session, app: Application | Any, amount_fen: int, actor: str, at: str,
+                       why: str) -> None:
+    """committed -> available on the voucher's line for ``amount_fen`` (what it no longer holds: its
+    whole face value when it lapses or is void, the face beyond the redeemed amount when confirmed),
+    source by source in proportion to what is still committed (largest remainder)."""
+    if amount_fen <= 0:
+        return
+    left = _committed_left(session, app.ref)
+    keys = sorted(k for k, v in left.items() if v > 0)
+    weights = [left[k] for k in keys]
+    if sum(weights) < amount_fen:
+        raise RuleViolation(f"{app.ref}: {format_yuan(amount_fen)} to release, only {format_yuan(sum(weights))} "
+                            "still committed")
+    entries = []
+    for (code, source), part in zip(keys, split_largest_remainder(amount_fen, weights), strict=True):
+        if part:
+            entries += move_entries(code, source, "committed", "available", part)
+    ledger.post(session, year=app.year, kind="release", memo=f"release {app.ref}: {why}"[:400], actor=actor,
+                entries=entries, subject=f"app:{app.ref}", at=at)
+
+
+def _set_award(session: Session, app_id: int, award_fen: int | None) -> None:
+    session.execute(update(Application).where(col(Application.id) == app_id).values(award_fen=award_fen)
+                    .execution_options(synchronize_session=False))
+
+
+# --- the acts ---------------------------------------------------------------------------------------------
+
+def contract(session: Session, actor: str | None, key: str, agency_uscc: str, amount_yuan: str) -> VoucherContract:
+    """The SME contracts the voucher's service with an accredited agency for a contract amount. Refused
+    (nothing written), naming rule and clause, after the use-by date, with an agency not in standing for
+    the service that day (suspended, expelled, not accredited for it) or above its scheduled price."""
+    user = acting(session, actor, "voucher.contract")
+    app = get_voucher(session, key)
+    duty_svc.require("voucher.contract", user, [_holder_parties(session, app)])
+    policy = current_policy(session)
+    sc, v = _scheme(policy, app)
+    what = f"contract of voucher {app.ref}"
+    amount = _money(amount_yuan, "--amount", what)
+    if "contract" not in cases.workflow(policy, app.scheme).actions_from(app.status):
+        raise VoucherRefused(f"{app.ref} is {app.status!r} ({cases.workflow(policy, app.scheme).state_name(app.status)}):"
+                             " only an issued voucher is contracted (二(二)5)")
+    on = today()
+    t = terms_of(session, policy, app)
+    if on > t.use_by:
+        raise VoucherRefused(f"{app.ref}: its use-by date (使用截止日期) was {t.use_by.isoformat()}, today is "
+                             f"{on.isoformat()}; a voucher is contracted by then ({v.use_by_months}, 二(二)5)")
+    service = str(cases.app_data(app).get(v.service_field) or "")
+    agency = agencies.get(session, agency_uscc)
+    standing = agencies.standing(session, agency.uscc, service, on, amount)
+    if not standing.accredited:
+        raise VoucherRefused(f"{app.ref}: {standing.reason}; contract an agency on the public list "
+                             f"(`ipfund agency list --service {service}`)")
+    face = app.award_fen
+    assert face is not None and app.id is not None and agency.id is not None
+    cover = rules.cover_fen(policy, on, face, amount, app.scheme)
+    if cover <= 0:
+        raise VoucherRefused(f"{app.ref}: a contract of {format_yuan(amount)} gives a cover of ¥0.00 "
+                             f"({v.cover_share}); nothing to pay")
+    at = stamp()
+    c = VoucherContract(application_id=app.id, agency_id=agency.id, service=service, contract_fen=amount,
+                        cover_fen=cover, contracted_on=on.isoformat(), contracted_by=user.name, at=at)
+    session.add(c)
+    session.flush()
+    share = policy.decimal(v.cover_share, on)
+    cases.move(session, app, "contract", user.name, {"applicant"}, at=at, policy=policy, payload={
+        "contract_id": c.id, "agency": agency.uscc, "service": service, "contract_fen": amount, "cover_fen": cover,
+        "face_fen": face, "cover_share": str(share), "use_by": t.use_by.isoformat(),
+        "redeem_by": t.redeem_by.isoformat()})
+    notify(session, recipient=agency.uscc, subject=f"托管服务券签约 {app.ref} ({sc.clause})",
+           body=f"{app.ref}: {service} contracted for {format_yuan(amount)}; the voucher covers {format_yuan(cover)} "
+                f"(at most {share} × contract, at most the face value {format_yuan(face)}). Redeem it with the "
+                f"evidence by {t.redeem_by.isoformat()}.", cause=f"voucher_contract:{c.id}", at=at)
+    return c
+
+
+def redeem(session: Session, actor: str | None, key: str, files: Sequence[tuple[str, str, bytes]],
+           amount_yuan: str | None = None) -> VoucherRedemption:
+    """The agency's staff redeem a contracted voucher with evidence: (kind, file name, content) for each of
+    the kinds the policy requires. Refused (nothing written), naming rule and clause: after the
+    redeem-by date, by an agency not in standing that day, above the cover, a second time, or with an
+    evidence file that is empty, of a type the policy does not allow, or not what its name says."""
+    user = acting(session, actor, "voucher.redeem")
+    app = get_voucher(session, key)
+    policy = current_policy(session)
+    sc, v = _scheme(policy, app)
+    assert app.id is not None
+    earlier = redemption_of(session, app.id)
+    if earlier is not None:
+        raise VoucherRefused(f"{app.ref} was already redeemed on {earlier.redeemed_on} by {earlier.redeemed_by} "
+                             f"(redemption {earlier.id}); a voucher is redeemed once (二(二)5)")
+    c = live_contract(session, app.id)
+    if c is None or (app.status != "contracted" and "redeem" not in cases.workflow(policy, app.scheme).actions_from(
+            app.status)):
+        raise VoucherRefused(f"{app.ref} is {app.status!r}: only a contracted voucher is redeemed (二(二)5)")
+    agency = session.get(Agency, c.agency_id)
+    assert agency is not None and agency.id is not None
+    duty_svc.require("voucher.redeem", user, [_agency_parties(app, agency)])
+    what = f"redemption of voucher {app.ref}"
+    on = today()
+    t = terms_of(session, policy, app)
+    if on > t.redeem_by:
+        raise VoucherRefused(f"{app.ref}: its redeem-by date (兑付截止日期) was {t.redeem_by.isoformat()}, today is "
+                             f"{on.isoformat()}; 兑付截止日期已过 ({v.redeem_by_months}, 二(二)5)")
+    standing = agencies.standing(session, agency.uscc, c.service, on)
+    if not standing.accredited:
+        raise VoucherRefused(f"{app.ref}: {standing.reason}; a suspended or expelled agency redeems no voucher")
+    amount = c.cover_fen if amount_yuan is None else _money(amount_yuan, "--amount", what)
+    if amount > c.cover_fen:
+        raise VoucherRefused(f"{app.ref}: {format_yuan(amount)} is above the voucher's cover of "
+                             f"{format_yuan(c.cover_fen)} (min({policy.decimal(v.cover_share, _day(c.at))} × contract "
+                             f"{format_yuan(c.contract_fen)}, face value); {v.cover_share}, 二(二)5)")
+    problems = []
+    for kind, name, content in files:
+        bad = text_problem(name, field="file name", max_len=260)
+        if bad:
+            problems.append(bad)
+            continue
+        why = rules.evidence_problem(policy, on, kind, name, content, app.scheme)
+        if why:
+            problems.append(why)
+    missing = rules.missing_evidence(policy, on, [k for k, _, _ in files], app.scheme)
+    problems += [f"no {k} file: a redemption carries {', '.join(policy.value(v.evidence_required, on))} "
+                 f"({v.evidence_required}, 二(二)5)" for k in missing]
+    if problems:
+        raise ValidationFailed(what, problems)
+    at = stamp()
+    r = VoucherRedemption(application_id=app.id, contract_id=c.id or 0, agency_id=agency.id, amount_fen=amount,
+                          redeemed_on=on.isoformat(), redeemed_by=user.name, at=at)
+    session.add(r)
+    session.flush()
+    evidence = []
+    for kind, name, content in files:
+        digest = hashlib.sha256(content).hexdigest()
+        if session.get(EvidenceBlob, digest) is None:
+            session.add(EvidenceBlob(sha256=digest, size_bytes=len(content), content=content))
+            session.flush()
+        suffix = name.rsplit(".", 1)[-1].lower()
+        session.add(VoucherEvidence(redemption_id=r.id or 0, kind=kind, filename=name, media_type=suffix,
+                                    size_bytes=len(content), sha256=digest))
+        evidence.append({"kind": kind, "file": name, "sha256": digest, "bytes": len(content)})
+    session.flush()
+    cases.move(session, app, "redeem", user.name, {"agency"}, at=at, policy=policy, payload={
+        "redemption_id": r.id, "agency": agency.uscc, "amount_fen": amount, "cover_fen": c.cover_fen,
+        "evidence": evidence})
+    holder = cases.applicant_of(session, app)
+    notify(session, recipient=holder.uscc, subject=f"托管服务券兑付待确认 {app.ref} ({sc.clause})",
+           body=f"{agency.name} redeemed {app.ref} for {format_yuan(amount)} with {len(evidence)} evidence file(s); "
+                "confirm the service (`ipfund voucher confirm`) or dispute it (`ipfund voucher dispute`).",
+           cause=f"voucher_redemption:{r.id}", at=at)
+    return r
+
+
+def confirm(session: Session, actor: str | None, key: str) -> Application:
+    """The SME confirms the service redeemed: the voucher becomes payable for the redeemed amount, and
+    what its face value held beyond that is released to the line."""
+    user = acting(session, actor, "voucher.confirm")
+    app = get_voucher(session, key)
+    duty_svc.require("voucher.confirm", user, [_holder_parties(session, app)])
+    policy = current_policy(session)
+    assert app.id is not None and app.award_fen is not None
+    r = redemption_of(session, app.id)
+    if r is None or "confirm" not in cases.workflow(policy, app.scheme).actions_from(app.status):
+        raise VoucherRefused(f"{app.ref} is {app.status!r}: only a redeemed voucher is confirmed (二(二)5)")
+    at = stamp()
+    held = app.award_fen
+    released = held - r.amount_fen
+    assert released >= 0, (held, r.amount_fen)  # paired with redeem's check: amount <= cover <= face
+    release_commitment(session, app, released, user.name, at, "face value beyond the redeemed amount")
+    _set_award(session, app.id, r.amount_fen)
+    cases.move(session, app, "confirm", user.name, {"applicant"}, at=at, policy=policy,
+               payload={"redemption_id": r.id, "amount_fen": r.amount_fen, "released_fen": released})
+    app.award_fen = r.amount_fen
+    return app
+
+
+def dispute(session: Session, actor: str | None, key: str, reason: str) -> Application:
+    """The SME disputes the service redeemed (a reason is required); the agency is told. A disputed
+    voucher is not paid until the SME confirms it."""
+    user = acting(session, actor, "voucher.dispute")
+    app = get_voucher(session, key)
+    duty_svc.require("voucher.dispute", user, [_holder_parties(session, app)])
+    policy = current_policy(session)
+    why = clean(reason, field="--reason", max_len=400, what=f"dispute of voucher {app.ref}", multiline=True,
+                required=True)
+    assert app.id is not None
+    r = redemption_of(session, app.id)
+    at = stamp()
+    cases.move(session, app, "dispute", user.name, {"applicant"}, reason=why, at=at, policy=policy,
+               payload={"redemption_id": r.id if r else None})
+    agency = session.get(Agency, r.agency_id) if r is not None else None
+    if agency is not None:
+        notify(session, recipient=agency.uscc, subject=f"托管服务券兑付有异议 {app.ref} (二(二)5)",
+               body=f"The holder disputes the service redeemed for {app.ref}: {why}", cause=f"voucher_dispute:{app.ref}",
+               at=at)
+    return app
+
+
+# --- system: expiry, and an agency's exit ---------------------------------------------------------------------
+
+def expiry_stage(session: Session, scheme: str, limit: int = 1000, after_id: int = 0,
+                 policy: Policy | None = None) -> tuple[int, int]:
+    """The expiry step of `advance`: vouchers not yet redeemed past their use-by date (uncontracted) or
+    redeem-by date (contracted) lapse; their commitment is released to the line and the holder told, one
+    audit event each. Returns (cases examined, last id) like every stage."""
+    policy = policy or current_policy(session)
+    sc = policy.scheme(scheme)
+    if sc.voucher is None:
+        return 0, after_id
+    wf = cases.workflow(policy, scheme)
+    waiting = [st for st in sc.states if "expire" in wf.actions_from(st)]
+    t = Application.__table__  # type: ignore[attr-defined]
+    rows = session.execute(sa_select(t.c.id, t.c.ref, t.c.scheme, t.c.status, t.c.year, t.c.award_fen,
+                                     t.c.round_id, t.c.applicant_id)
+                           .where(t.c.scheme == scheme, t.c.status.in_(waiting), t.c.id > after_id)
+                           .order_by(t.c.id).limit(limit)).all()
+    if not rows:
+        return 0, after_id
+    ids = [r.id for r in rows]
+    rounds = {r.id: _day(r.finalized_at) for r in session.exec(select(AwardRound).where(
+        col(AwardRound.id).in_({r.round_id for r in rows if r.round_id is not None}))).all()}
+    contracts = {c.application_id: c for c in session.exec(select(VoucherContract).where(
+        col(VoucherContract.application_id).in_(ids), col(VoucherContract.ended_at).is_(None))).all()}
+    on = today()
+    lapsed = []
+    for r in rows:
+        issued = rounds.get(r.round_id)
+        if issued is None:
+            continue
+        terms = rules.terms(policy, issued, scheme)
+        if rules.lapses(terms, r.id in contracts, on):
+            lapsed.append((r, terms))
+    if not lapsed:
+        return len(rows), rows[-1].id
+    at = stamp()
+    holders = {a.id: a for a in session.exec(select(Applicant).where(
+        col(Applicant.id).in_({r.applicant_id for r, _ in lapsed}))).all()}
+    reasons: dict[int, str | None] = {}
+    payloads: dict[int, dict[str, Any]] = {}
+    for r, terms in lapsed:
+        contracted = r.id in contracts
+        date = terms.redeem_by if contracted else terms.use_by
+        reasons[r.id] = (f"{'redeem-by (兑付截止日期)' if contracted else 'use-by (使用截止日期)'} date {date.isoformat()} "
+                         "passed (二(二)5)")
+        payloads[r.id] = {"released_fen": r.award_fen or 0, "use_by": terms.use_by.isoformat(),
+                          "redeem_by": terms.redeem_by.isoformat()}
+        if contracted:
+            _end_contract(session, contracts[r.id], SYSTEM_ACTOR, at, "the voucher lapsed")
+        release_commitment(session, r, int(r.award_fen or 0), SYSTEM_ACTOR, at, "lapsed")
+    refs = [cases.CaseRef(r.id, r.ref, r.scheme, r.status) for r, _ in lapsed]
+    cases.move_many(session, refs, "expire", SYSTEM_ACTOR, {"system"}, at=at, policy=policy, reasons=reasons,
+                    payloads=payloads, fields={r.id: {"award_fen": None} for r, _ in lapsed})
+    for r, _ in lapsed:
+        holder = holders[r.applicant_id]
+        notify(session, recipient=holder.uscc, subject=f"托管服务券已过期 {r.ref} ({sc.clause})",
+               body=f"{r.ref} lapsed: its {reasons[r.id]}; its {format_yuan(int(r.award_fen or 0))} returns to the "
+                    "budget line.", cause=f"voucher_expiry:{r.ref}", at=at)
+    return len(rows), rows[-1].id
+
+
+def _end_contract(session: Session, c: VoucherContract, actor: str, at: str, why: str) -> None:
+    c.ended_at, c.ended_by, c.ended_reason = at, actor, why[:400]
+    session.add(c)
+    session.flush()
+
+
+def on_agency_exit(session: Session, policy: Policy, agency: Agency, disposition: str, event: AgencyEvent,
+                   at: str) -> int:
+    """An agency suspended or expelled (``event``): each voucher contracted with it and not yet redeemed
+    is returned to its holder (back to issued, to contract another agency) or void (its commitment
+    released), as the policy's ``disposition`` says; each holder is told. In the caller's unit of work."""
+    live = list(session.exec(select(VoucherContract).where(VoucherContract.agency_id == agency.id,
+                                                           col(VoucherContract.ended_at).is_(None))).all())
+    done = 0
+    for c in live:
+        app = session.get(Application, c.application_id)
+        if app is None or app.status != "contracted":
+            continue  # redeemed already: the service was delivered; it is confirmed or disputed as usual
+        why = (f"agency {agency.uscc} ({agency.name}) {event.to_state} ({event.clause}): open vouchers are "
+               f"{'returned to the holder' if disposition == 'return_to_holder' else 'void'}")
+        _end_contract(session, c, event.actor, at, why)
+        holder = cases.applicant_of(session, app)
+        if disposition == "return_to_holder":
+            cases.move(session, app, "return_to_holder", SYSTEM_ACTOR, {"system"}, reason=why, at=at, policy=policy,
+                       payload={"agency_event": event.id, "contract_id": c.id})
+            body = (f"{app.ref}: {why}. The voucher is yours again: contract another accredited agency by its "
+                    "use-by date.")
+        else:
+            held = int(app.award_fen or 0)
+            release_commitment(session, app, held, SYSTEM_ACTOR, at, "void: " + why)
+            assert app.id is not None
+            cases.move(session, app, "void", SYSTEM_ACTOR, {"system"}, reason=why, at=at, policy=policy,
+                       payload={"agency_event": event.id, "contract_id": c.id, "released_fen": held})
+            _set_award(session, app.id, None)
+            body = f"{app.ref}: {why}. The voucher is void."
+        notify(session, recipient=holder.uscc, subject=f"托管服务券 {app.ref}: 服务机构 {event.to_state} ({event.clause})",
+               body=body, cause=f"voucher:{app.ref}:agency_event:{event.id}", at=at)
+        done += 1
+    return done
+
+
+# --- reads ------------------------------------------------------------------------------------------------------
+
+def _visibility(session: Session, actor: str | None) -> tuple[bool, str | None, str | None]:
+    """(reads every voucher, the holder's credit code, the agency's credit code) for the acting user."""
+    user = get_user(session, actor)
+    acting(session, actor, "voucher.read")
+    if allowed(user.role_set(), "read.all"):
+        return True, None, None
+    org = user.affiliation or "-"
+    return False, org if "applicant" in user.role_set() else None, org if "agency" in user.role_set() else None
+
+
+def list_vouchers(session: Session, actor: str | None, scheme: str | None = None, status: str | None = None,
+                  agency: str | None = None, limit: int = 1000) -> list[dict[str, Any]]:
+    """Vouchers, oldest first: staff read every one; an SME's users their own, an agency's staff those
+    contracted with their agency."""
+    everything, holder, own_agency = _visibility(session, actor)
+    policy = current_policy(session)
+    schemes = [scheme] if scheme else voucher_schemes(policy)
+    for s in schemes:
+        if policy.scheme(s).voucher is None:
+            raise ValidationFailed("voucher list", [f"--scheme: {s!r} issues no vouchers"])
+    q = (select(Application, Applicant).join(Applicant, col(Applicant.id) == col(Application.applicant_id))
+         .where(col(Application.scheme).in_(schemes)))
+    if status:
+        q = q.where(Application.status == status)
+    if not everything and holder is not None and own_agency is None:
+        q = q.where(Applicant.uscc == holder)
+    rows = list(session.exec(q.order_by(col(Application.id)).limit(limit)).all())
+    ids = [a.id for a, _ in rows if a.id is not None]
+    contracts: dict[int, VoucherContract] = {}
+    for i in range(0, len(ids), 900):
+        for vc in session.exec(select(VoucherContract).where(col(VoucherContract.application_id).in_(ids[i:i + 900]))
+                              .order_by(col(VoucherContract.id))).all():
+            if vc.ended_at is None or vc.application_id not in contracts:
+                contracts[vc.application_id] = vc
+    names = {a.id: a.uscc for a in session.exec(select(Agency)).all()}
+    faces = _faces(session, [a.ref for a, _ in rows])
+    issued = {r.id: _day(r.finalized_at) for r in session.exec(select(AwardRound).where(
+        col(AwardRound.id).in_({a.round_id for a, _ in rows if a.round_id is not None}))).all()}
+    out = []
+    for a, p in rows:
+        c = contracts.get(a.id or 0)
+        live = c is not None and c.ended_at is None
+        code = names.get(c.agency_id) if c is not None and live else None
+        if agency and code != agency.strip().upper():
+            continue
+        if not everything and own_agency is not None and code != own_agency and p.uscc != (holder or ""):
+            continue
+        t = rules.terms(policy, issued[a.round_id], a.scheme) if a.round_id in issued else None
+        out.append({"ref": a.ref, "scheme": a.scheme, "year": a.year, "status": a.status, "holder": p.name,
+                    "uscc": p.uscc, "service": json.loads(a.data).get(policy.scheme(a.scheme).voucher.service_field)  # type: ignore[union-attr]
+                    , "face_fen": faces.get(a.ref), "held_fen": a.award_fen, "agency": code,
+                    "contract_fen": c.contract_fen if live and c else None, "cover_fen": c.cover_fen if live and c else None,
+                    "issued_on": t.issued_on.isoformat() if t else None, "use_by": t.use_by.isoformat() if t else None,
+                    "redeem_by": t.redeem_by.isoformat() if t else None,
+                    "settlement_mode": t.settlement_mode if t else None})
+    return out
+
+
+def show(session: Session, actor: str | None, key: str) -> dict[str, Any]:
+    """One voucher: its holder, terms, contracts, redemption with evidence hashes, payments and every event."""
+    everything, holder, own_agency = _visibility(session, actor)
+    app = get_voucher(session, key)
+    policy = current_policy(session)
+    sc, v = _scheme(policy, app)
+    p = cases.applicant_of(session, app)
+    assert app.id is not None
+    contracts = list(session.exec(select(VoucherContract).where(VoucherContract.application_id == app.id)
+                                  .order_by(col(VoucherContract.id))).all())
+    agencies_by_id = {a.id: a for a in session.exec(select(Agency).where(
+        col(Agency.id).in_({c.agency_id for c in contracts}))).all()}
+    mine = everything or p.uscc == holder or any(
+        agencies_by_id[c.agency_id].uscc == own_agency for c in contracts if c.agency_id in agencies_by_id)
+    if not mine:
+        raise NotFound(f"voucher {key!r} not found among the vouchers you may read")
+    r = redemption_of(session, app.id)
+    evidence = list(session.exec(select(VoucherEvidence).where(VoucherEvidence.redemption_id == r.id)
+                                 .order_by(col(VoucherEvidence.id))).all()) if r is not None else []
+    on = issued_on(session, app)
+    t = rules.terms(policy, on, app.scheme) if on is not None else None
+    return {
+        "ref": app.ref, "scheme": app.scheme, "clause": sc.clause, "year": app.year, "status": app.status,
+        "state_name": cases.workflow(policy, app.scheme).state_name(app.status),
+        "holder": {"name": p.name, "uscc": p.uscc, "district": p.district, "sme": p.sme},
+        "service": cases.app_data(app).get(v.service_field), "face_fen": face_of(session, app),
+        "held_fen": app.award_fen, "line_code": app.line_code,
+        "terms": None if t is None else {"issued_on": t.issued_on.isoformat(), "use_by": t.use_by.isoformat(),
+                                         "redeem_by": t.redeem_by.isoformat(), "settlement_mode": t.settlement_mode},
+        "contracts": [{"id": c.id, "agency": agencies_by_id[c.agency_id].uscc, "agency_name": agencies_by_id[c.agency_id].name,
+                       "service": c.service, "contract_fen": c.contract_fen, "cover_fen": c.cover_fen,
+                       "contracted_on": c.contracted_on, "by": c.contracted_by, "ended_at": c.ended_at,
+                       "ended_reason": c.ended_reason} for c in contracts],
+        "redemption": None if r is None else {
+            "id": r.id, "amount_fen": r.amount_fen, "redeemed_on": r.redeemed_on, "by": r.redeemed_by,
+            "evidence": [{"kind": e.kind, "file": e.filename, "type": e.media_type, "bytes": e.size_bytes,
+                          "sha256": e.sha256} for e in evidence]},
+        "payments": [{"idempotency_key": x.idempotency_key, "payee": x.payee, "credit_code": x.uscc,
+                      "amount_fen": x.amount_fen, "status": x.status, "batch_id": x.batch_id}
+                     for x in session.exec(select(Payment).where(Payment.application_id == app.id)
+                                           .order_by(col(Payment.id))).all()],
+        "history": [{"seq": e.seq, "at": e.at, "actor": e.actor, "action": e.action,
+                     "payload": json.loads(e.payload), "hash": e.hash}
+                    for e in audit.events_for(session, f"app:{app.ref}")],
+    }
+
+
+def evidence_content(session: Session, sha256: str) -> bytes:
+    blob = session.get(EvidenceBlob, sha256.strip().lower())
+    if blob is None:
+        raise NotFound(f"no evidence file has sha256 {sha256.strip()[:64]!r}")
+    return bytes(blob.content)
+
+
+# --- the checker's view -------------------------------------------------------------------------------------------
+
+def ledger_identity(session: Session, scheme: str, year: int) -> dict[str, dict[str, int]]:
+    """Per budget line of the scheme's vouchers: Σ committed (commitment postings), Σ settled (live
+    payments), Σ released (release postings) and Σ open (what the vouchers in a committed state hold),
+    each read from its own rows; the identity is committed = settled + released + open."""
+    t = Application.__table__  # type: ignore[attr-defined]
+    subjects = {f"app:{ref}": line for ref, line in session.execute(
+        sa_select(t.c.ref, t.c.line_code).where(t.c.scheme == scheme, t.c.year == year, t.c.line_code.is_not(None)))}
+    out: dict[str, dict[str, int]] = defaultdict(lambda: {"committed": 0, "settled": 0, "released": 0, "open": 0})
+    p, e, a = (Posting.__table__, PostingEntry.__table__, Account.__table__)  # type: ignore[attr-defined]
+    for subject, kind, name, amount in session.execute(
+            sa_select(p.c.subject, p.c.kind, a.c.name, e.c.amount_fen).join(e, e.c.posting_id == p.c.id)
+            .join(a, a.c.id == e.c.account_id)
+            .where(p.c.year == year, p.c.kind.in_(("commitment", "release")), e.c.amount_fen > 0)):
+        line = subjects.get(subject or "")
+        if line is None:
+            continue
+        bucket = name.split(":")[-1]
+        if kind == "commitment" and bucket == "committed":
+            out[line]["committed"] += amount
+        elif kind == "release" and bucket == "available":
+            out[line]["released"] += amount
+    policy = current_policy(session)
+    live = _held_states(policy, scheme)
+    paid_states = policy.scheme(scheme).states_tagged("paid")
+    pay = Payment.__table__  # type: ignore[attr-defined]
+    for line, status, award, settled in session.execute(
+            sa_select(t.c.line_code, t.c.status, t.c.award_fen, func.coalesce(func.sum(pay.c.amount_fen), 0))
+            .select_from(t).outerjoin(pay, (pay.c.application_id == t.c.id) & (pay.c.status != "failed"))
+            .where(t.c.scheme == scheme, t.c.year == year, t.c.line_code.is_not(None))
+            .group_by(t.c.id, t.c.line_code, t.c.status, t.c.award_fen)):
+        out[line]["settled"] += int(settled or 0)
+        if status in live and status not in paid_states:
+            out[line]["open"] += int(award or 0) - int(settled or 0)
+    return dict(out)
+
+
+def invariants(session: Session) -> list[tuple[str, bool, str]]:
+    """The voucher invariants over what is committed (written by any path): (check, ok, detail)."""
+    policy = current_policy(session)
+    schemes = voucher_schemes(policy)
+    out: list[tuple[str, bool, str]] = []
+    if not schemes:
+        return out
+    a = Application.__table__  # type: ignore[attr-defined]
+    apps = {r.id: r for r in session.execute(sa_select(a.c.id, a.c.ref, a.c.scheme, a.c.award_fen, a.c.status)
+                                             .where(a.c.scheme.in_(schemes)))}
+    faces = _faces(session, [r.ref for r in apps.values()])
+    bad_cover = []
+    contracts = {c.id: c for c in session.exec(select(VoucherContract)).all()}
+    for c in contracts.values():
+        app = apps.get(c.application_id)
+        if app is None:
+            bad_cover.append(f"contract {c.id} is not of a voucher")
+            continue
+        face = faces.get(app.ref, 0)
+        want = rules.cover_fen(policy, dt.date.fromisoformat(c.contracted_on), face, c.contract_fen, app.scheme)
+        if c.cover_fen != want or c.cover_fen > face:
+            bad_cover.append(f"{app.ref}: cover {c.cover_fen} fen, the rule gives {want} fen (face {face}, contract "
+                             f"{c.contract_fen})")
+    for r in session.exec(select(VoucherRedemption)).all():
+        rc = contracts.get(r.contract_id)
+        if rc is None or rc.application_id != r.application_id or r.amount_fen > rc.cover_fen:
+            bad_cover.append(f"redemption {r.id}: {r.amount_fen} fen is above its contract's cover")
+    for app in apps.values():
+        issued_face = faces.get(app.ref)
+        if app.award_fen is not None and (issued_face is None or app.award_fen > issued_face):
+            bad_cover.append(f"{app.ref}: holds {app.award_fen} fen, more than its face value {issued_face}")
+    out.append(("voucher cover <= face and <= share × contract", not bad_cover,
+                f"{len(contracts)} contract(s): each cover is min(share × contract, face); redemptions within it"
+                if not bad_cover else "; ".join(bad_cover[:10])))
+
+    pay = Payment.__table__  # type: ignore[attr-defined]
+    twice = [ref for ref, _n in session.execute(
+        sa_select(a.c.ref, func.count()).select_from(a).join(pay, pay.c.application_id == a.c.id)
+        .where(a.c.scheme.in_(schemes), pay.c.status != "failed").group_by(a.c.ref).having(func.count() > 1))]
+    out.append(("at most one settlement per voucher", not twice,
+                "no voucher has two live payments" if not twice else ", ".join(twice[:10])))
+
+    bad_ledger = []
+    years = sorted({y for (y,) in session.execute(sa_select(a.c.year).where(a.c.scheme.in_(schemes)).distinct())})
+    lines = 0
+    for sid in schemes:
+        for y in years:
+            for line, f in ledger_identity(session, sid, y).items():
+                lines += 1
+                if f["committed"] != f["settled"] + f["released"] + f["open"]:
+                    bad_ledger.append(f"{sid} {y} {line}: committed {f['committed']} ≠ settled {f['settled']} + "
+                                      f"released {f['released']} + open {f['open']} fen")
+    out.append(("voucher ledger: committed = settled + released + open", not bad_ledger,
+                f"{lines} line(s), to the fen" if not bad_ledger else "; ".join(bad_ledger[:10])))
+    return out
