@@ -1,0 +1,192 @@
+"""Step definitions for features/custody_voucher_*.feature: custody vouchers driven through the CLI."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import pytest
+from pytest_bdd import given, parsers, scenarios, then, when
+
+from flows.services.advance import advance_plain
+from rules.money import fen_to_yuan_str, parse_yuan
+from rules.uscc import make_uscc
+from tests.conftest import Db
+from tests.support import set_clock
+from tests.voucher_support import (
+    SCHEME,
+    SME1,
+    A,
+    evidence,
+    issue,
+    line_figures,
+    ok,
+    refused,
+    setup_world,
+    status,
+)
+
+
+@pytest.fixture
+def world(cli: Any, db: Db, tmp_path: Path) -> Any:
+    return setup_world(cli, tmp_path)
+
+
+FEATURES = Path(__file__).resolve().parents[2] / "features"
+scenarios("custody_voucher_lifecycle.feature", features_base_dir=str(FEATURES))
+
+
+
+def yuan_arg(text: str) -> str:
+    return fen_to_yuan_str(parse_yuan(text))
+
+
+@pytest.fixture
+def v(world: Any, db: Db, tmp_path: Path) -> dict[str, Any]:
+    return {"cli": world, "db": db, "tmp": tmp_path, "ref": None, "result": None, "before": None}
+
+
+def run(v: dict[str, Any], *args: str) -> Any:
+    v["before"] = v["db"].snapshot()
+    v["result"] = v["cli"](*args)
+    return v["result"]
+
+
+@given(parsers.parse("the SME 烟台海拓机械有限公司 holds a consulting voucher of {face} issued on 2021-03-10"))
+def holds(v: dict[str, Any], face: str) -> None:
+    [v["ref"]] = issue(v["cli"], [("sme1", "consulting")])
+    assert json.loads(ok(v["cli"]("voucher", "show", v["ref"], "--json", "--as", "sme1")))["face_fen"] == parse_yuan(face)
+
+
+@given(parsers.parse("the agency 烟台正道知识产权代理有限公司 is accredited for consulting at {price}"))
+def accredited(v: dict[str, Any], price: str) -> None:
+    shown = json.loads(ok(v["cli"]("agency", "show", A, "--json")))
+    assert [(p["service"], p["price_fen"]) for p in shown["prices"] if p["service"] == "consulting"] == [
+        ("consulting", parse_yuan(price))]
+
+
+C = make_uscc("370671", 7103)  # 烟台高新知识产权运营有限公司
+
+
+@given(parsers.parse("the agency 烟台高新知识产权运营有限公司 is accredited for consulting at {price}"))
+def accredited_c(v: dict[str, Any], price: str) -> None:
+    cli = v["cli"]
+    ok(cli("agency", "apply", C, "--name", "烟台高新知识产权运营有限公司", "--office", "高新区创业路1号", "--staff", "5",
+           "--independent-liability", "--as", "admin"))
+    ok(cli("agency", "accredit", C, "--service", f"consulting={yuan_arg(price)}", "--as", "li"))
+
+
+@when(parsers.parse("the SME contracts 烟台高新知识产权运营有限公司 for {amount}"))
+def contracts_c(v: dict[str, Any], amount: str) -> None:
+    run(v, "voucher", "contract", v["ref"], "--agency", C, "--amount", yuan_arg(amount), "--as", "sme1")
+
+
+@given(parsers.parse("the SME has contracted the agency for {amount}"))
+@when(parsers.parse("the SME contracts the agency for {amount}"))
+def contracts(v: dict[str, Any], amount: str) -> None:
+    run(v, "voucher", "contract", v["ref"], "--agency", A, "--amount", yuan_arg(amount), "--as", "sme1")
+
+
+@when("the agency redeems the voucher with its contract, payment receipt and custody report")
+def redeems(v: dict[str, Any]) -> None:
+    ok(run(v, "voucher", "redeem", v["ref"], *evidence(v["tmp"]), "--as", "wu"))
+
+
+@when(parsers.parse("the agency redeems the voucher on {day}"))
+def redeems_on(v: dict[str, Any], day: str) -> None:
+    set_clock(f"{day}T01:00:00Z")
+    run(v, "voucher", "redeem", v["ref"], *evidence(v["tmp"]), "--as", "wu")
+
+
+@when("the SME confirms the service")
+def confirms(v: dict[str, Any]) -> None:
+    ok(run(v, "voucher", "confirm", v["ref"], "--as", "sme1"))
+
+
+@then(parsers.parse("the voucher is payable for {amount}"))
+def payable(v: dict[str, Any], amount: str) -> None:
+    shown = json.loads(ok(v["cli"]("voucher", "show", v["ref"], "--json", "--as", "sme1")))
+    assert (shown["status"], shown["held_fen"]) == ("confirmed", parse_yuan(amount))
+
+
+@then(parsers.parse("{amount} of its face value is released to the budget line"))
+def released(v: dict[str, Any], amount: str) -> None:
+    f = line_figures(v["db"])
+    assert f["released"] == parse_yuan(amount)
+    assert f["committed"] == f["settled"] + f["released"] + f["open"]
+
+
+@then(parsers.parse("the voucher covers {cover}"))
+def covers(v: dict[str, Any], cover: str) -> None:
+    ok(v["result"])
+    shown = json.loads(ok(v["cli"]("voucher", "show", v["ref"], "--json", "--as", "sme1")))
+    assert shown["contracts"][-1]["cover_fen"] == parse_yuan(cover)
+
+
+@then("the voucher is delivered and waits for the SME's confirmation")
+def delivered(v: dict[str, Any]) -> None:
+    ok(v["result"])
+    assert status(v["cli"], v["ref"]) == "delivered"
+
+
+@then(parsers.parse('it is refused with "{words}" and clause {clause}'))
+def refused_with(v: dict[str, Any], words: str, clause: str) -> None:
+    why = refused(v["result"])
+    assert words in why and clause in why, why
+
+
+@then("nothing is written")
+def nothing_written(v: dict[str, Any]) -> None:
+    assert v["db"].snapshot() == v["before"]
+
+
+@when("a reviewer suspends the agency for failed spot checks")
+def suspends(v: dict[str, Any]) -> None:
+    ok(run(v, "agency", "suspend", A, "--reason", "两次抽查不合格", "--as", "li"))
+
+
+@then("the voucher is returned to the SME, issued again")
+def returned(v: dict[str, Any]) -> None:
+    assert status(v["cli"], v["ref"]) == "issued"
+
+
+@then("the SME is told that the agency was suspended")
+def told(v: dict[str, Any]) -> None:
+    rows = json.loads(ok(v["cli"]("notify", "list", "--to", SME1, "--json", "--as", "admin")))
+    assert any(v["ref"] in r["subject"] and "suspended" in r["subject"] for r in rows), rows
+
+
+@then("the agency's redemption of the voucher is refused")
+def redemption_refused(v: dict[str, Any]) -> None:
+    before = v["db"].snapshot()
+    refused(v["cli"]("voucher", "redeem", v["ref"], *evidence(v["tmp"]), "--as", "wu"))
+    assert v["db"].snapshot() == before
+
+
+@when(parsers.parse("the expiry stage runs on {first} and on {second}"))
+def expiry_runs(v: dict[str, Any], first: str, second: str) -> None:
+    set_clock(f"{first}T23:00:00Z")
+    advance_plain(SCHEME, chunk=100)
+    v["after_first"] = status(v["cli"], v["ref"])
+    set_clock(f"{second}T01:00:00Z")
+    advance_plain(SCHEME, chunk=100)
+
+
+@then("the voucher is still issued after the first run and has expired after the second")
+def lapsed(v: dict[str, Any]) -> None:
+    assert (v["after_first"], status(v["cli"], v["ref"])) == ("issued", "expired")
+
+
+@when("the SME applies for another consulting voucher")
+def applies_again(v: dict[str, Any]) -> None:
+    out = ok(v["cli"]("apply", SCHEME, "-f", "service=consulting", "--as", "sme1"))
+    v["second"] = next(w for w in out.replace(";", " ").replace(",", " ").split() if w.startswith("CV-"))
+    advance_plain(SCHEME, chunk=100)
+
+
+@then(parsers.parse("the application is rejected by the check {check}"))
+def rejected_by(v: dict[str, Any], check: str) -> None:
+    shown = json.loads(ok(v["cli"]("application", "show", v["second"], "--json", "--as", "admin")))
+    assert shown["status"] == "rejected"
+    assert [c["check"] for c in shown["checks"] if not c["passed"]] == [check]
