@@ -359,3 +359,21 @@ def test_the_checker_catches_a_cover_above_the_rule_and_a_commitment_released_ar
     bad = {x["check"]: x["detail"] for x in json.loads(cli("check", "--json").stdout)["checks"] if not x["ok"]}
     assert "committed 1000000 ≠ settled 0 + released 0 + open 600000 fen" in bad[
         "voucher ledger: committed = settled + released + open"]
+
+
+def test_voucher_commands_run_without_importing_prefect(world: Any, db: Db) -> None:
+    """`voucher list` (read all day by SMEs and agencies) runs no flow, so it never imports Prefect."""
+    import os
+    import subprocess
+    import sys
+
+    from tests.conftest import ROOT
+
+    issue(world, [("sme1", "consulting")])
+    code = ("import sys; sys.argv = ['ipfund', 'voucher', 'list', '--json', '--as', 'sme1']\n"
+            "from flows.cli.main import main\ntry:\n    main()\nexcept SystemExit as e:\n    assert not e.code, e.code\n"
+            "assert 'prefect' not in sys.modules and 'weasyprint' not in sys.modules, 'heavy import'")
+    r = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, timeout=120,
+                       env={**os.environ, "IPFUND_DATABASE_URL": db.url}, check=False)
+    assert r.returncode == 0, r.stderr[-2000:]
+    assert json.loads(r.stdout)[0]["holder"] == "烟台海拓机械有限公司"

@@ -13,7 +13,7 @@ from flows.services.advance import advance_plain
 from rules.money import fen_to_yuan_str, parse_yuan
 from rules.uscc import make_uscc
 from tests.conftest import Db
-from tests.support import set_clock
+from tests.support import bank_ack, set_clock
 from tests.voucher_support import (
     SCHEME,
     SME1,
@@ -35,6 +35,7 @@ def world(cli: Any, db: Db, tmp_path: Path) -> Any:
 
 FEATURES = Path(__file__).resolve().parents[2] / "features"
 scenarios("custody_voucher_lifecycle.feature", features_base_dir=str(FEATURES))
+scenarios("custody_voucher_settlement.feature", features_base_dir=str(FEATURES))
 
 
 
@@ -190,3 +191,65 @@ def rejected_by(v: dict[str, Any], check: str) -> None:
     shown = json.loads(ok(v["cli"]("application", "show", v["second"], "--json", "--as", "admin")))
     assert shown["status"] == "rejected"
     assert [c["check"] for c in shown["checks"] if not c["passed"]] == [check]
+
+
+@given("the agency has redeemed the voucher and the SME has confirmed it")
+def redeemed_and_confirmed(v: dict[str, Any]) -> None:
+    ok(v["cli"]("voucher", "redeem", v["ref"], *evidence(v["tmp"]), "--as", "wu"))
+    ok(v["cli"]("voucher", "confirm", v["ref"], "--as", "sme1"))
+
+
+@given("the agency has redeemed the voucher")
+def redeemed(v: dict[str, Any]) -> None:
+    ok(v["cli"]("voucher", "redeem", v["ref"], *evidence(v["tmp"]), "--as", "wu"))
+
+
+@when("the SME disputes the service because the custody report was never delivered")
+def disputes(v: dict[str, Any]) -> None:
+    ok(v["cli"]("voucher", "dispute", v["ref"], "--reason", "托管报告未交付", "--as", "sme1"))
+
+
+@when("the finance officer pays the custody-voucher batch")
+def pays(v: dict[str, Any]) -> None:
+    ok(v["cli"]("pay", "batch", "--scheme", SCHEME, "--out", str(v["tmp"] / "bank"), "--as", "chen"))
+    v["files"] = sorted((v["tmp"] / "bank").glob("*.csv"))
+
+
+@when("the finance officer pays the custody-voucher batch and the bank confirms it")
+def pays_and_confirms(v: dict[str, Any]) -> None:
+    pays(v)
+    (v["tmp"] / "ack.csv").write_bytes(bank_ack(v["files"]))
+    ok(v["cli"]("pay", "confirm", str(v["tmp"] / "ack.csv"), "--as", "chen"))
+
+
+@when(parsers.parse("imports an acknowledgement with a second line for voucher {other}"))
+def imports_with_stranger(v: dict[str, Any], other: str) -> None:
+    ack = bank_ack(v["files"]).decode("utf-8") + f"{other}:settlement:1,paid,B9,,400000,烟台海拓机械有限公司,6222020000000001\n"
+    (v["tmp"] / "ack.csv").write_text(ack, encoding="utf-8")
+    run(v, "pay", "confirm", str(v["tmp"] / "ack.csv"), "--as", "chen")
+
+
+@then(parsers.parse("{payee} is paid {amount} for the voucher"))
+def paid(v: dict[str, Any], payee: str, amount: str) -> None:
+    shown = json.loads(ok(v["cli"]("voucher", "show", v["ref"], "--json", "--as", "sme1")))
+    assert shown["status"] == "settled"
+    assert [(p["payee"], p["amount_fen"], p["status"]) for p in shown["payments"]] == [(payee, parse_yuan(amount), "paid")]
+
+
+@then(parsers.parse("the voucher line shows {committed} committed = {settled} settled + {released} released + "
+                    "{open_} open"))
+def identity(v: dict[str, Any], committed: str, settled: str, released: str, open_: str) -> None:
+    assert line_figures(v["db"]) == {"committed": parse_yuan(committed), "settled": parse_yuan(settled),
+                                     "released": parse_yuan(released), "open": parse_yuan(open_)}
+
+
+@then("no bank file is written")
+def no_file(v: dict[str, Any]) -> None:
+    assert v["files"] == []
+    assert status(v["cli"], v["ref"]) == "disputed"
+
+
+@then(parsers.parse('it is refused by line with "{words}"'))
+def refused_by_line(v: dict[str, Any], words: str) -> None:
+    why = refused(v["result"])
+    assert words in why and "nothing was written" in why, why
