@@ -641,8 +641,8 @@ def invariants(session: Session) -> list[tuple[str, bool, str]]:
     if not schemes:
         return out
     a = Application.__table__  # type: ignore[attr-defined]
-    apps = {r.id: r for r in session.execute(sa_select(a.c.id, a.c.ref, a.c.scheme, a.c.award_fen, a.c.status)
-                                             .where(a.c.scheme.in_(schemes)))}
+    apps = {r.id: r for r in session.execute(sa_select(a.c.id, a.c.ref, a.c.scheme, a.c.award_fen, a.c.status,
+                                                       a.c.applicant_id).where(a.c.scheme.in_(schemes)))}
     faces = _faces(session, [r.ref for r in apps.values()])
     bad_cover = []
     contracts = {c.id: c for c in session.exec(select(VoucherContract)).all()}
@@ -687,4 +687,50 @@ def invariants(session: Session) -> list[tuple[str, bool, str]]:
                                       f"released {f['released']} + open {f['open']} fen")
     out.append(("voucher ledger: committed = settled + released + open", not bad_ledger,
                 f"{lines} line(s), to the fen" if not bad_ledger else "; ".join(bad_ledger[:10])))
+    out.append(_duties_again(session, apps, contracts))
     return out
+
+
+def _duties_again(session: Session, apps: dict[int, Any], contracts: dict[int | None, VoucherContract]
+                  ) -> tuple[str, bool, str]:
+    """Every committed voucher act decided again by the duties rule: each contract by its signer for the
+    holder, each redemption by its agency user for the contracted agency, each confirmation and dispute
+    (their audit events) for the holder."""
+    from models.tables import User
+
+    users = {u.name: duty_svc.actor_of(u) for u in session.exec(select(User)).all()}
+    holders = {p.id: p for p in session.exec(select(Applicant).where(
+        col(Applicant.id).in_({r.applicant_id for r in apps.values()}))).all()}
+    agencies_by_id = {a.id: a for a in session.exec(select(Agency)).all()}
+    by_ref = {r.ref: r.id for r in apps.values()}
+    acts: list[tuple[str, str, duties.CaseParties]] = []
+
+    def holder_of(app_id: int) -> duties.CaseParties:
+        p = holders[apps[app_id].applicant_id]
+        return duties.CaseParties(ref=apps[app_id].ref, applicant_code=p.uscc, applicant_name=p.name)
+
+    for c in contracts.values():
+        if c.application_id in apps:
+            acts.append(("voucher.contract", c.contracted_by, holder_of(c.application_id)))
+    for r in session.exec(select(VoucherRedemption)).all():
+        if r.application_id in apps and r.agency_id in agencies_by_id:
+            ag = agencies_by_id[r.agency_id]
+            acts.append(("voucher.redeem", r.redeemed_by, duties.CaseParties(
+                ref=f"{apps[r.application_id].ref} (contracted with agency {ag.uscc})", applicant_code=ag.uscc,
+                applicant_name=ag.name)))
+    t = AuditEvent.__table__  # type: ignore[attr-defined]
+    for actor, action, subject in session.execute(sa_select(t.c.actor, t.c.action, t.c.subject).where(
+            t.c.action.in_(("case.confirm", "case.dispute")), t.c.subject.like("app:%"))):
+        app_id = by_ref.get(subject.split(":", 1)[1])
+        if app_id is not None:
+            acts.append(("voucher." + action.split(".", 1)[1], actor, holder_of(app_id)))
+    breaches = []
+    for act, name, case in acts:
+        who = users.get(name)
+        b = duties.breach(act, who, case) if who is not None else None
+        if who is None:
+            breaches.append(f"{act} on {case.ref} by {name!r}, who is not a user")
+        elif b is not None:
+            breaches.append(f"{act}: {b.message}")
+    return ("voucher duties (own organisation only)", not breaches,
+            f"{len(acts)} voucher act(s) decided again by the duties rule" if not breaches else "; ".join(breaches[:10]))

@@ -377,3 +377,21 @@ def test_voucher_commands_run_without_importing_prefect(world: Any, db: Db) -> N
                        env={**os.environ, "IPFUND_DATABASE_URL": db.url}, check=False)
     assert r.returncode == 0, r.stderr[-2000:]
     assert json.loads(r.stdout)[0]["holder"] == "烟台海拓机械有限公司"
+
+
+def test_the_checker_decides_every_voucher_act_again_with_the_duties_rule(contracted: Any, db: Db,
+                                                                          tmp_path: Path) -> None:
+    """A redemption written around the service by another agency's user is named by `ipfund check`."""
+    cli, a, b = contracted
+    ok(cli("voucher", "redeem", a, *evidence(tmp_path), "--as", "wu"))
+    ok(cli("voucher", "contract", b, "--agency", A, "--amount", "8000", "--as", "sme2"))
+    names = {c["check"]: c["detail"] for c in check_ok(cli)}
+    assert names["voucher duties (own organisation only)"] == "3 voucher act(s) decided again by the duties rule"
+    with db.engine.begin() as c:
+        c.execute(text("INSERT INTO voucher_redemption (application_id, contract_id, agency_id, amount_fen, "
+                       "redeemed_on, redeemed_by, at) SELECT application_id, id, agency_id, 400000, '2021-03-10', "
+                       "'ma', at FROM voucher_contract WHERE application_id = (SELECT id FROM application "
+                       "WHERE ref = :b)"), {"b": b})
+    bad = {x["check"]: x["detail"] for x in json.loads(cli("check", "--json").stdout)["checks"] if not x["ok"]}
+    assert f"voucher.redeem: ma (role agency, of {B}) does not belong to {b} (contracted with agency {A})" in bad[
+        "voucher duties (own organisation only)"]
