@@ -25,6 +25,7 @@ from rich.table import Table
 from flows import synthetic
 from flows.cli.budget_cmd import render_status
 from flows.cli.common import console, yuan
+from flows.cli.kpi_cmd import render as render_kpis
 from flows.cli.money_cmd import render_report
 from flows.services import (
     agencies as agencies_svc,
@@ -37,6 +38,7 @@ from flows.services import (
     audit_log,
     budget,
     evaluation,
+    kpis,
     notice,
     payees,
     payments,
@@ -345,6 +347,8 @@ def run_demo(n_applicants: int = 300, n_applications: int = 120, seed: int = 202
     summary(engine)
     with read_only(engine) as s:
         render_status(budget.status(s, YEAR))
+        console.print(Rule("the programme's KPIs against the plan's targets (一(二)), as of the demo's clock"))
+        render_kpis(kpis.report(s))
     chk = run_check()
     t = Table("invariant", "result")
     for c in chk["checks"]:
