@@ -9,6 +9,7 @@ batches, the bank's confirmation file, and the final checks.
 from __future__ import annotations
 
 import csv
+import datetime as dt
 import io
 import os
 import random
@@ -24,7 +25,11 @@ from rich.table import Table
 from flows import synthetic
 from flows.cli.budget_cmd import render_status
 from flows.cli.common import console, yuan
+from flows.cli.kpi_cmd import render as render_kpis
 from flows.cli.money_cmd import render_report
+from flows.services import (
+    agencies as agencies_svc,
+)
 from flows.services import (
     applicants as applicants_svc,
 )
@@ -33,6 +38,7 @@ from flows.services import (
     audit_log,
     budget,
     evaluation,
+    kpis,
     notice,
     payees,
     payments,
@@ -40,6 +46,7 @@ from flows.services import (
     rounds,
     users,
 )
+from flows.services import notifications as notifications_svc
 from flows.services.advance import run_check, write_file_atomically
 from flows.services.setup import init, is_initialised
 from models.db import database_url, get_engine
@@ -330,13 +337,18 @@ def run_demo(n_applicants: int = 300, n_applications: int = 120, seed: int = 202
     step(f"9. A second scheme from its policy section alone: {PILOT} (专利密集型产品认定试点, 二(一)3)")
     pilot_step(engine, pool)
 
-    step("10. Auditor: reproducible dossiers (审计档案), issued and verified")
+    step("10. Service-agency registry (服务机构库, 二(四)10 / 二(四)13): admission, monitoring, exit")
+    agency_step(engine)
+
+    step("11. Auditor: reproducible dossiers (审计档案), issued and verified")
     auditor_step(engine, work, funded[2])
 
-    step("11. Summary")
+    step("12. Summary")
     summary(engine)
     with read_only(engine) as s:
         render_status(budget.status(s, YEAR))
+        console.print(Rule("the programme's KPIs against the plan's targets (一(二)), as of the demo's clock"))
+        render_kpis(kpis.report(s))
     chk = run_check()
     t = Table("invariant", "result")
     for c in chk["checks"]:
@@ -446,6 +458,70 @@ def pilot_step(engine: Any, pool: list[synthetic.SynthApplicant]) -> None:
     with read_only(engine) as s:
         got = Counter(r["status"] for r in applications.list_apps(s, "admin", PILOT, limit=100))
     console.print(f"  after the notice: {dict(sorted(got.items()))}")
+
+
+AGENCY_SERVICES = ("consulting", "training", "information", "application", "maintenance", "operation",
+                   "protection")
+
+
+def agency_step(engine: Any, n: int = 12) -> list[str]:
+    """Agencies apply, are accredited for custody services at their own prices (one refused for too few
+    staff, then admitted on its corrected facts); complaints and spot checks through the year; the
+    monitoring warns one and suspends one, a fraud found on a spot check expels a third; the public list
+    as of a date; notifications in the outbox. Returns the credit codes on the list at the end."""
+    set_clock(f"{YEAR}-07-06T01:00:00Z")
+    pool = synthetic.agencies(n, YEAR)
+    short = pool[2]
+    with unit_of_work(engine) as s:
+        for a in pool:
+            agencies_svc.apply(s, "admin", a.uscc, a.name, a.office, 2 if a is short else a.staff, True)
+    accredited = 0
+    for i, a in enumerate(pool):
+        services = [f"{svc}={2000 + 500 * ((i + k) % 7)}" for k, svc in enumerate(AGENCY_SERVICES) if (i + k) % 3]
+        try:
+            with unit_of_work(engine) as s:
+                agencies_svc.accredit(s, "li.review", a.uscc, services, "材料齐全，现场核查通过")
+            accredited += 1
+        except RuleViolation as exc:
+            failed = [ln.strip(" -") for ln in str(exc).splitlines() if ln.strip().startswith("- check")]
+            console.print(f"  [yellow]refused[/] {a.name}: {'; '.join(failed)}", highlight=False)
+            with unit_of_work(engine) as s:
+                agencies_svc.apply(s, "admin", a.uscc, a.name, a.office, a.staff, True)
+                agencies_svc.accredit(s, "li.review", a.uscc, services, "补充专职人员后复核通过")
+            console.print(f"  {a.name} applied again with {a.staff} staff and was accredited", highlight=False)
+            accredited += 1
+    console.print(f"  {len(pool)} agencies applied; {accredited} accredited by li.review, each with its price "
+                  "schedule per custody service (咨询、培训、信息、申请、维护、运营、保护)")
+    complained, failing, cheat = pool[4], pool[7], pool[10]
+    set_clock(f"{YEAR}-07-20T01:00:00Z")
+    with unit_of_work(engine) as s:
+        for k, (what, who) in enumerate((("服务响应拖延", "烟台某科技有限公司"), ("收费与合同不符", "烟台某材料有限公司"),
+                                         ("交付文件缺页", "烟台某装备有限公司"))):
+            agencies_svc.record_complaint(s, "zhao.review", complained.uscc, what, who, f"{YEAR}-07-{8 + k:02d}")
+        for k in range(2):
+            agencies_svc.record_spot_check(s, "eval1.1", failing.uscc, "fail", "托管台账缺失", "52.0",
+                                           f"{YEAR}-07-{12 + k:02d}")
+        agencies_svc.record_spot_check(s, "eval2.1", cheat.uscc, "fraud", "伪造企业确认书", None, f"{YEAR}-07-15")
+        for a in pool[:3]:
+            agencies_svc.record_spot_check(s, "eval3.1", a.uscc, "pass", "服务记录完整", "88.5", f"{YEAR}-07-16")
+    with unit_of_work(engine) as s:
+        run = agencies_svc.monitor(s, "admin", YEAR)
+    for r in run["agencies"]:
+        if r["act"]:
+            console.print(f"  monitoring {YEAR}: [yellow]{r['act']}[/] {r['name']} — {'; '.join(r['reasons'])} "
+                          f"({r['clause']})", highlight=False)
+    try:
+        with unit_of_work(engine) as s:
+            agencies_svc.change(s, "sun.audit", complained.uscc, "suspend", "审计认为应暂停")
+    except RuleViolation as exc:
+        console.print(f"  [yellow]refused[/]: {str(exc).splitlines()[0]}", highlight=False)
+    day = f"{YEAR}-07-21"
+    with read_only(engine) as s:
+        listed = agencies_svc.accredited_on(s, dt.date.fromisoformat(day))
+        unsent = notifications_svc.list_notifications(s, "admin", unsent=True)
+    console.print(f"  public list on {day} (信息公示): {len(listed)} agencies (the warned one stays, the suspended and "
+                  f"the expelled are off it); {len(unsent)} notification(s) in the outbox for the agencies")
+    return [a["uscc"] for a in listed]
 
 
 def audit_key(work: Path) -> None:

@@ -21,12 +21,13 @@ from contextlib import contextmanager
 from prefect import flow, task
 
 from flows.services import advance as svc
-from rules.errors import RuleViolation
+from rules.errors import InvariantsBroken, RuleViolation
 
 
 def is_refusal(exc: BaseException) -> bool:
-    """A refusal (a rule, permission or validation said no; nothing was written), not a bug."""
-    return isinstance(exc, RuleViolation)
+    """A refusal (a rule, permission or validation said no; nothing was written), or broken invariants after
+    the stages committed: the CLI prints either itself, once; only a bug needs Prefect's traceback."""
+    return isinstance(exc, RuleViolation | InvariantsBroken)
 
 
 class _RefusalFilter(logging.Filter):
@@ -57,7 +58,7 @@ class _RefusalFilter(logging.Filter):
 
 
 def _refusal_names() -> set[str]:
-    names, todo = set(), [RuleViolation]
+    names, todo = {InvariantsBroken.__name__}, [RuleViolation]
     while todo:
         cls = todo.pop()
         names.add(cls.__name__)
@@ -157,6 +158,5 @@ def advance_flow(scheme: str | None = None, chunk: int = 1000, out_dir: str = "p
     _publish(totals, scheme)
     report = totals["check"]
     if not report["ok"]:
-        bad = [c for c in report["checks"] if not c["ok"]]
-        raise RuntimeError(f"invariant check failed after advance: {bad}")
+        raise InvariantsBroken("advance", [c for c in report["checks"] if not c["ok"]])
     return totals

@@ -39,6 +39,34 @@ class SynthApplicant:
     bank_account: str = ""
 
 
+AGENCY_WORDS = ["正道", "智汇", "信达", "知本", "慧谷", "鲁知", "合创", "远见", "维权", "启明", "致远", "华知"]
+
+
+@dataclass(frozen=True)
+class SynthAgency:
+    name: str
+    uscc: str
+    district: str
+    office: str
+    staff: int
+
+
+def agencies(n: int, seed: int = 2021) -> list[SynthAgency]:
+    """IP service agencies (知识产权服务机构) for the registry: valid credit codes, offices in Yantai."""
+    rng = random.Random(seed * 7 + 1)
+    out = []
+    for i in range(n):
+        district = DISTRICTS[(i * 5) % len(DISTRICTS)]
+        word = AGENCY_WORDS[i % len(AGENCY_WORDS)]
+        kind = rng.choice(["知识产权代理有限公司", "知识产权服务有限公司", "知识产权运营有限公司"])
+        uscc = make_uscc(district, 8_000_000 + i * 41 + seed, authority="9", org_type="1")
+        suffix = "市" if district.startswith("37068") else "" if district.startswith("37067") else "区"
+        out.append(SynthAgency(f"{PLACES[district]}{word}{kind}", uscc, district,
+                               f"烟台市{PLACES[district]}{suffix}{rng.choice(['南大街', '港城大街', '长江路', '观海路'])}"
+                               f"{rng.randrange(1, 300)}号", 3 + rng.randrange(0, 12)))
+    return out
+
+
 def bank_of(uscc: str, i: int) -> tuple[str, str]:
     """A plausible settlement account for a synthetic applicant: the bank by position, 19 digits derived
     from the credit code (no random draw, so the other synthetic data stay as they were)."""

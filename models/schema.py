@@ -47,13 +47,15 @@ PG_GUARDS = [
 
 SQLITE_UNGUARD = [f"DROP TRIGGER IF EXISTS {t}" for t in (
     "audit_event_no_update", "audit_event_no_delete", "posting_entry_no_update", "posting_entry_no_delete")]
+# The guards of the audit log and the ledger off (migration 0002's downgrade; the tamper tests). The shared
+# ipfund_append_only() function stays: later tables' triggers use it too (PG_DROP_GUARDS drops it).
 PG_UNGUARD = [
     "DROP TRIGGER IF EXISTS audit_event_append_only ON audit_event",
     "DROP TRIGGER IF EXISTS posting_entry_append_only ON posting_entry",
     "DROP TRIGGER IF EXISTS posting_entry_balanced ON posting_entry",
-    "DROP FUNCTION IF EXISTS ipfund_append_only()",
     "DROP FUNCTION IF EXISTS ipfund_posting_balances()",
 ]
+PG_DROP_GUARDS = [*PG_UNGUARD, "DROP FUNCTION IF EXISTS ipfund_append_only()"]
 
 
 def install_guards(engine: Engine) -> None:

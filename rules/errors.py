@@ -83,6 +83,19 @@ class OverAward(RuleViolation):
     """不超额奖励 (二(二)4): no award above the per-applicant cap, no total above the budget line."""
 
 
+class InvariantsBroken(Exception):
+    """After a flow committed its stages, the invariant check found some broken: data changed around the
+    services, or a bug. Not a refusal (what the stages did stands and is in the audit log); an operator
+    must look before anything else runs. The CLI prints each broken invariant and exits 3."""
+
+    def __init__(self, where: str, failed: list[dict[str, object]]) -> None:
+        self.where = where
+        self.failed = failed
+        body = "\n".join(f"  - {c.get('check')}: {c.get('detail')}" for c in failed)
+        super().__init__(f"invariant check failed after {where}: {len(failed)} invariant(s) broken; stop and "
+                         f"investigate (`ipfund check` shows them):\n{body}")
+
+
 class VoucherRefused(RuleViolation):
     """A custody voucher act the rules of 二(二)5 refuse: contracting after the use-by date or with an
     agency not in standing for the service at that price, redeeming after the redeem-by date, by an

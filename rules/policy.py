@@ -477,6 +477,35 @@ class AgencyRegistryDef(_Strict):
         return v
 
 
+class KpiTargetDef(_Strict):
+    """One target a KPI is held to: a dated count parameter, and whose target it is (the city's plan, the
+    national programme's floor …)."""
+
+    parameter: str
+    label: str = Field(min_length=1)
+
+
+class KpiDef(_Strict):
+    """One of the programme's own indicators (绩效考核, 三(二)): what it counts, how, and its targets.
+
+    ``measure`` is one of rules/kpis.py's measures: ``cases`` (distinct applicants, or cases, of ``scheme``
+    whose case is in a state carrying any of ``tags``; ``sme_only`` counts SMEs only), ``accredited_agencies``
+    (agencies on the registry's public list at each year's end) or ``outside`` (measured outside ipfund:
+    ``source`` says where; reported, never computed)."""
+
+    name: str = Field(min_length=1)
+    name_en: str | None = None
+    clause: str = Field(min_length=1)
+    reference: str | None = None
+    measure: str
+    scheme: str | None = None
+    tags: list[str] = []
+    count: Literal["applicants", "cases"] = "applicants"
+    sme_only: bool = False
+    source: str | None = None
+    targets: list[KpiTargetDef] = Field(min_length=1)
+
+
 class Policy(_Strict):
     id: str = Field(pattern=r"^[a-z0-9][a-z0-9-]*$")
     title: str
@@ -492,6 +521,7 @@ class Policy(_Strict):
     calendar: CalendarDef = CalendarDef()
     schemes: dict[str, SchemeDef] = {}
     agency_registry: AgencyRegistryDef | None = None
+    kpis: dict[str, KpiDef] = {}
 
     @model_validator(mode="after")
     def _required(self) -> Policy:
@@ -512,6 +542,7 @@ class Policy(_Strict):
         problems = [p for sid, sc in self.schemes.items() for p in _scheme_problems(self, sid, sc)]
         if self.agency_registry is not None:
             problems += _registry_problems(self, self.agency_registry)
+        problems += [p for kid, k in self.kpis.items() for p in _kpi_problems(self, kid, k)]
         if problems:
             raise ValueError("; ".join(problems))
         return self
@@ -678,6 +709,47 @@ def _registry_problems(policy: Policy, reg: AgencyRegistryDef) -> list[str]:
     return out
 
 
+def _kpi_problems(policy: Policy, kid: str, k: KpiDef) -> list[str]:
+    """Every name a KPI uses that the policy or rules/kpis.py does not have, by key path (kpis.<id>.<key>)."""
+    from rules.kpis import MEASURES
+
+    where = f"kpis.{kid}"
+    out = []
+    if k.measure not in MEASURES:
+        out.append(f"{where}.measure: {k.measure!r} is not a measure rules/kpis.py defines (known: "
+                   f"{', '.join(MEASURES)})")
+    if k.measure == "cases":
+        sc = policy.schemes.get(k.scheme or "")
+        if sc is None:
+            out.append(f"{where}.scheme: {k.scheme!r} is not a scheme of the policy (schemes: "
+                       f"{', '.join(sorted(policy.schemes)) or 'none'}); the measure 'cases' counts one scheme's cases")
+        elif not k.tags:
+            out.append(f"{where}.tags: the measure 'cases' counts cases in states with these tags; name at least one")
+        else:
+            used = {t for st in sc.states.values() for t in st.tags}
+            for i, t in enumerate(k.tags):
+                if t not in used:
+                    out.append(f"{where}.tags[{i}]: no state of {k.scheme} carries the tag {t!r} (its tags: "
+                               f"{', '.join(sorted(used))})")
+    elif k.scheme is not None or k.tags or k.sme_only:
+        out.append(f"{where}: scheme, tags and sme_only belong to the measure 'cases', not {k.measure!r}")
+    if k.measure == "accredited_agencies" and policy.agency_registry is None:
+        out.append(f"{where}.measure: 'accredited_agencies' needs the policy's agency_registry section")
+    if k.measure == "outside" and not k.source:
+        out.append(f"{where}.source: a KPI measured outside ipfund says where it is measured")
+    for i, tg in enumerate(k.targets):
+        p = policy.parameters.get(tg.parameter)
+        if p is None:
+            out.append(f"{where}.targets[{i}].parameter: parameter {tg.parameter!r} is not in the policy's parameters")
+        elif p.unit not in ("count", "ratio"):
+            out.append(f"{where}.targets[{i}].parameter: parameter {tg.parameter!r} has unit {p.unit!r}; a target is "
+                       "a count, or a ratio (a growth a year, for a KPI measured outside)")
+        elif p.unit == "ratio" and k.measure != "outside":
+            out.append(f"{where}.targets[{i}].parameter: a growth ratio ({tg.parameter!r}) is a target only of a KPI "
+                       "measured outside ipfund; ipfund counts")
+    return out
+
+
 def _is_decimal(text: str) -> bool:
     try:
         Decimal(text)
@@ -707,7 +779,7 @@ def parse_policy(text: str, source: str) -> Policy:
         for e in exc.errors():
             msg, loc = str(e["msg"]), _format_loc(e["loc"])
             bare = msg.removeprefix("Value error, ")
-            if loc == "(top level)" and bare.startswith(("schemes.", "agency_registry.")):
+            if loc == "(top level)" and bare.startswith(("schemes.", "agency_registry.", "kpis.")):
                 problems += bare.split("; ")  # each already names its key path
             else:
                 problems.append(f"{loc}: {msg}")

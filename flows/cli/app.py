@@ -7,7 +7,7 @@ import os
 
 import typer
 
-from flows.cli import agency_cmd, audit_cmd, budget_cmd, people_cmd, policy_cmd, voucher_cmd
+from flows.cli import agency_cmd, audit_cmd, budget_cmd, kpi_cmd, people_cmd, policy_cmd, voucher_cmd
 from flows.cli.common import AS_OPTION, console, handled
 from rules.constants import DEFAULT_POLICY_ID
 
@@ -25,6 +25,7 @@ app.add_typer(people_cmd.applicant_app, name="applicant")
 app.add_typer(audit_cmd.app, name="audit")
 app.add_typer(agency_cmd.agency_app, name="agency")
 app.add_typer(agency_cmd.notify_app, name="notify")
+app.command("kpi")(kpi_cmd.kpi)
 app.add_typer(voucher_cmd.voucher_app, name="voucher")
 
 

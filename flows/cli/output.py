@@ -12,7 +12,7 @@ from typing import Any
 
 from rich.console import Console
 
-from rules.errors import RuleViolation
+from rules.errors import InvariantsBroken, RuleViolation
 from rules.money import format_yuan
 
 console = Console()
@@ -160,6 +160,9 @@ def exit_code_for(exc: Exception) -> int | None:
     caller re-raises it: a traceback is the right output for those)."""
     if isinstance(exc, RuleViolation):
         return _refusal(str(exc))
+    if isinstance(exc, InvariantsBroken):
+        _refusal(str(exc))
+        return 3
     problem = database_problem(exc)
     if problem is not None:
         return _refusal(problem)

@@ -65,3 +65,23 @@ def test_an_unknown_scheme_is_refused_before_prefect_starts(cli: Any, db: Any) -
     assert r.exit_code == 1
     assert r.stderr.strip() == ("error: policy yantai-2020 has no scheme 'nope' (known: certification-award, custody-voucher, patent-intensive-product)")
     assert db.snapshot() == before
+
+
+def test_broken_invariants_after_advance_are_listed_once_with_exit_3_and_no_traceback(
+        cli: Any, db: Any, prefect_console: io.StringIO, monkeypatch: pytest.MonkeyPatch) -> None:
+    real = advance.run_check
+
+    def broken(audit_from_seq: int = 0) -> dict[str, Any]:
+        report = real(audit_from_seq)
+        report["checks"][0] = {**report["checks"][0], "ok": False, "detail": "line L1 is out by 1 fen"}
+        report["ok"] = False
+        return report
+
+    monkeypatch.setattr(advance, "run_check", broken)
+    r = cli("flows", "advance", "--as", "admin")
+    assert r.exit_code == 3, (r.stdout, r.stderr)
+    lines = r.stderr.strip().splitlines()
+    assert lines[0].startswith("error: invariant check failed after advance: 1 invariant(s) broken; stop and "
+                               "investigate")
+    assert lines[1].startswith("  - ") and lines[1].endswith(": line L1 is out by 1 fen")
+    assert "Traceback" not in prefect_console.getvalue() + r.stdout + r.stderr

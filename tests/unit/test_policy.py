@@ -229,9 +229,13 @@ def test_policy_show_lists_every_parameter_of_the_file_with_its_clause(shown: di
 
 
 def test_every_number_the_policy_text_does_not_give_is_marked_illustrative(shown: dict[str, Any]) -> None:
-    # The seed gives only the 三(二) fund rules (1:1.2 and the two 40 % floors); all else is a default.
+    # The seed gives only the 三(二) fund rules (1:1.2 and the two 40 % floors) and the programme's targets
+    # (一(二); the national floors beside them come from the 2020 notice); all else is a default.
     given = {r["name"] for r in shown["parameters"] if not r["illustrative"]}
-    assert given == {"funds.match_ratio", "funds.cluster_floor", "funds.market_floor"}
+    assert given == {"funds.match_ratio", "funds.cluster_floor", "funds.market_floor",
+                     "kpi.certified_entities", "kpi.certified_entities_national", "kpi.custody_smes",
+                     "kpi.custody_smes_national", "kpi.supported_agencies", "kpi.transfers_licences_growth",
+                     "kpi.pledge_financing_growth"}
 
 
 def test_policy_show_as_of_a_date_before_the_policy_shows_nothing_in_force(cli: Any) -> None:

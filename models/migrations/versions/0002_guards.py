@@ -6,7 +6,7 @@ Revises: 0001_initial
 """
 from alembic import op
 
-from models.schema import PG_GUARDS, SQLITE_GUARDS, SQLITE_UNGUARD, PG_UNGUARD
+from models.schema import PG_DROP_GUARDS, PG_GUARDS, SQLITE_GUARDS, SQLITE_UNGUARD
 
 revision = "0002_guards"
 down_revision = "0001_initial"
@@ -21,6 +21,6 @@ def upgrade() -> None:
 
 
 def downgrade() -> None:
-    stmts = PG_UNGUARD if op.get_bind().dialect.name == "postgresql" else SQLITE_UNGUARD
+    stmts = PG_DROP_GUARDS if op.get_bind().dialect.name == "postgresql" else SQLITE_UNGUARD
     for s in stmts:
         op.execute(s)

@@ -1,0 +1,61 @@
+"""`ipfund kpi` on a real round and registry: an entity counts while its award stands (not after an upheld
+objection), an agency while it is on the public list at the year's end; the CLI says the same as the
+service, and a year outside the programme is refused."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from flows.services import agencies, kpis, notice, users
+from rules.uscc import make_uscc
+from tests.conftest import Db
+from tests.support import scored_round, set_clock
+
+A = make_uscc("370602", 7301)
+B = make_uscc("370611", 7302)
+
+
+def test_kpis_count_what_stands_and_the_cli_agrees(db: Db, cli: Any) -> None:
+    r = scored_round(db.engine, n_apps=12)
+    final = r.finalize_and_end_notice()
+    funded = [c["ref"] for c in final["cases"] if c["outcome"] == "funded"]
+    assert len(funded) >= 3
+    entities = {r.show(ref)["applicant"]["uscc"] for ref in funded}
+    set_clock("2021-05-12T01:00:00Z")
+    with r.uow() as s:
+        users.create_user(s, "admin", "citizen", ["applicant"], "市民", "")
+        notice.object_to(s, "citizen", funded[0], "重复申报")
+    with r.uow() as s:
+        notice.resolve(s, "wang.approve", funded[0], True, "异议成立")
+    withdrawn = r.show(funded[0])["applicant"]["uscc"]
+    with r.uow() as s:
+        for code, name in ((A, "烟台正道知识产权代理有限公司"), (B, "福山华知知识产权服务有限公司")):
+            agencies.apply(s, "admin", code, name, "芝罘区南大街1号", 5, True)
+            agencies.accredit(s, "li.review", code, ["consulting=3000"])
+    set_clock("2022-02-01T01:00:00Z")
+    with r.uow() as s:
+        agencies.change(s, "li.review", B, "suspend", "抽查不合格")  # on the 2021 list, off the 2022 one
+    set_clock("2022-03-01T01:00:00Z")
+    with r.ro() as s:
+        got = {k.id: k for k in kpis.report(s)}
+    ent = got["certified_entities"]
+    assert withdrawn not in {r.show(x)["applicant"]["uscc"] for x in funded[1:]}  # one case per entity here
+    expected = len(entities) - 1
+    assert ent.by_year == {2020: 0, 2021: expected, 2022: 0}
+    assert ent.total == expected
+    assert [(t.target, t.met) for t in ent.targets] == [(240, False), (200, False)]
+    ag = got["supported_agencies"]
+    assert ag.by_year == {2020: 0, 2021: 2, 2022: 1}
+    assert ag.total == 1
+    assert got["pledge_financing_growth"].total is None
+    out = cli("kpi", "--json")
+    assert out.exit_code == 0, out.stderr
+    assert json.loads(out.stdout) == [k.as_dict() for k in got.values()]
+    one = json.loads(cli("kpi", "--year", "2021", "--json").stdout)
+    assert [k["by_year"] for k in one[:2]] == [{"2021": expected}, {"2021": 2}]
+    assert one[0]["total"] == expected
+    text = cli("kpi").stdout
+    assert f"programme: {expected} (cumulative, each counted once)" in " ".join(text.split())
+    bad = cli("kpi", "--year", "2019")
+    assert bad.exit_code == 1 and "--year: 2019 is not a year of policy yantai-2020 (2020–2023)" in bad.stderr
