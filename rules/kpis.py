@@ -98,9 +98,9 @@ def period_years(policy: Policy, as_of: dt.date) -> list[int]:
 
 
 def states_counted(policy: Policy, k: KpiDef) -> frozenset[str]:
-    """The states of the KPI's scheme that carry any of its tags."""
+    """The states of the KPI's scheme that carry any of its tags, and those it lists by name."""
     sc = policy.scheme(k.scheme or "")
-    return frozenset(name for name, st in sc.states.items() if set(st.tags) & set(k.tags))
+    return frozenset(name for name, st in sc.states.items() if set(st.tags) & set(k.tags) or name in k.states)
 
 
 def count_cases(policy: Policy, k: KpiDef, facts: Iterable[CaseFact], years: Iterable[int]) -> tuple[dict[int, int], int]:

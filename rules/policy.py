@@ -489,7 +489,7 @@ class KpiDef(_Strict):
     """One of the programme's own indicators (绩效考核, 三(二)): what it counts, how, and its targets.
 
     ``measure`` is one of rules/kpis.py's measures: ``cases`` (distinct applicants, or cases, of ``scheme``
-    whose case is in a state carrying any of ``tags``; ``sme_only`` counts SMEs only), ``accredited_agencies``
+    whose case is in a state carrying any of ``tags`` or listed in ``states``; ``sme_only`` counts SMEs only), ``accredited_agencies``
     (agencies on the registry's public list at each year's end) or ``outside`` (measured outside ipfund:
     ``source`` says where; reported, never computed)."""
 
@@ -500,6 +500,7 @@ class KpiDef(_Strict):
     measure: str
     scheme: str | None = None
     tags: list[str] = []
+    states: list[str] = []
     count: Literal["applicants", "cases"] = "applicants"
     sme_only: bool = False
     source: str | None = None
@@ -723,16 +724,21 @@ def _kpi_problems(policy: Policy, kid: str, k: KpiDef) -> list[str]:
         if sc is None:
             out.append(f"{where}.scheme: {k.scheme!r} is not a scheme of the policy (schemes: "
                        f"{', '.join(sorted(policy.schemes)) or 'none'}); the measure 'cases' counts one scheme's cases")
-        elif not k.tags:
-            out.append(f"{where}.tags: the measure 'cases' counts cases in states with these tags; name at least one")
+        elif not k.tags and not k.states:
+            out.append(f"{where}.tags: the measure 'cases' counts cases in states with these tags (or the states "
+                       "listed under states); name at least one")
         else:
+            for i, st in enumerate(k.states):
+                if st not in sc.states:
+                    out.append(f"{where}.states[{i}]: {st!r} is not a state of {k.scheme} (states: "
+                               f"{', '.join(sc.states)})")
             used = {t for st in sc.states.values() for t in st.tags}
             for i, t in enumerate(k.tags):
                 if t not in used:
                     out.append(f"{where}.tags[{i}]: no state of {k.scheme} carries the tag {t!r} (its tags: "
                                f"{', '.join(sorted(used))})")
-    elif k.scheme is not None or k.tags or k.sme_only:
-        out.append(f"{where}: scheme, tags and sme_only belong to the measure 'cases', not {k.measure!r}")
+    elif k.scheme is not None or k.tags or k.states or k.sme_only:
+        out.append(f"{where}: scheme, tags, states and sme_only belong to the measure 'cases', not {k.measure!r}")
     if k.measure == "accredited_agencies" and policy.agency_registry is None:
         out.append(f"{where}.measure: 'accredited_agencies' needs the policy's agency_registry section")
     if k.measure == "outside" and not k.source:

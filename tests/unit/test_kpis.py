@@ -25,6 +25,16 @@ def test_the_counted_states_are_those_with_the_kpis_tags() -> None:
     assert kpis.states_counted(POLICY, K) == {"awarded", "in_notice", "on_hold", "payable", "payment_pending", "paid"}
 
 
+def test_custody_counts_smes_whose_service_was_delivered() -> None:
+    k = POLICY.kpis["custody_smes"]
+    assert kpis.states_counted(POLICY, k) == {"delivered", "disputed", "confirmed", "settlement_pending", "settled"}
+    facts = [fact(1, 10, 2021, "settled"), fact(2, 10, 2021, "confirmed"), fact(3, 11, 2021, "issued"),
+             fact(4, 12, 2021, "expired"), fact(5, 13, 2022, "delivered"), fact(6, 14, 2021, "settled", sme=False)]
+    assert kpis.count_cases(POLICY, k, facts, [2021, 2022]) == ({2021: 1, 2022: 1}, 2)
+    r = kpis.evaluate(POLICY, "custody_smes", END, {}, 1000)
+    assert [(t.target, t.met) for t in r.targets] == [(2000, False), (1000, True)]
+
+
 def test_an_applicant_counts_once_in_the_programme_and_once_a_year() -> None:
     facts = [fact(1, 10, 2021, "paid"), fact(2, 10, 2022, "paid"),  # the same entity in two years
              fact(3, 11, 2021, "payable"), fact(4, 11, 2021, "paid"),  # two cases of one entity in one year
@@ -96,6 +106,9 @@ def _with(tmp_path: Path, old: str, new: str) -> Path:
      "      - {parameter: kpi.pledge_financing_growth, label: 烟台 plan}",
      "kpis.supported_agencies.targets[0].parameter: a growth ratio ('kpi.pledge_financing_growth') is a target "
      "only of a KPI measured outside"),
+    ("    states: [delivered, disputed, confirmed, settlement_pending, settled]\n",
+     "    states: [delivered, redeemed]\n",
+     "kpis.custody_smes.states[1]: 'redeemed' is not a state of custody-voucher"),
     ("    source: 国家知识产权局 transfer and licence registrations (not held by ipfund)\n", "",
      "kpis.transfers_licences_growth.source: a KPI measured outside ipfund says where it is measured"),
 ])
