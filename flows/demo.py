@@ -45,6 +45,7 @@ from flows.services import (
     review,
     rounds,
     users,
+    vouchers,
 )
 from flows.services import notifications as notifications_svc
 from flows.services.advance import run_check, write_file_atomically
@@ -340,10 +341,13 @@ def run_demo(n_applicants: int = 300, n_applications: int = 120, seed: int = 202
     step("10. Service-agency registry (服务机构库, 二(四)10 / 二(四)13): admission, monitoring, exit")
     agency_step(engine)
 
-    step("11. Auditor: reproducible dossiers (审计档案), issued and verified")
+    step("11. Custody service vouchers (托管服务券, 二(二)5): issue, contract, redeem, confirm, settle, expire")
+    custody_step(engine, work, pool)
+
+    step("12. Auditor: reproducible dossiers (审计档案), issued and verified")
     auditor_step(engine, work, funded[2])
 
-    step("12. Summary")
+    step("13. Summary")
     summary(engine)
     with read_only(engine) as s:
         render_status(budget.status(s, YEAR))
@@ -467,8 +471,8 @@ AGENCY_SERVICES = ("consulting", "training", "information", "application", "main
 def agency_step(engine: Any, n: int = 12) -> list[str]:
     """Agencies apply, are accredited for custody services at their own prices (one refused for too few
     staff, then admitted on its corrected facts); complaints and spot checks through the year; the
-    monitoring warns one and suspends one, a fraud found on a spot check expels a third; the public list
-    as of a date; notifications in the outbox. Returns the credit codes on the list at the end."""
+    monitoring warns one and suspends one; the public list as of a date; notifications in the outbox.
+    Returns the credit codes on the list at the end."""
     set_clock(f"{YEAR}-07-06T01:00:00Z")
     pool = synthetic.agencies(n, YEAR)
     short = pool[2]
@@ -492,7 +496,7 @@ def agency_step(engine: Any, n: int = 12) -> list[str]:
             accredited += 1
     console.print(f"  {len(pool)} agencies applied; {accredited} accredited by li.review, each with its price "
                   "schedule per custody service (咨询、培训、信息、申请、维护、运营、保护)")
-    complained, failing, cheat = pool[4], pool[7], pool[10]
+    complained, failing = pool[4], pool[7]
     set_clock(f"{YEAR}-07-20T01:00:00Z")
     with unit_of_work(engine) as s:
         for k, (what, who) in enumerate((("服务响应拖延", "烟台某科技有限公司"), ("收费与合同不符", "烟台某材料有限公司"),
@@ -501,7 +505,6 @@ def agency_step(engine: Any, n: int = 12) -> list[str]:
         for k in range(2):
             agencies_svc.record_spot_check(s, "eval1.1", failing.uscc, "fail", "托管台账缺失", "52.0",
                                            f"{YEAR}-07-{12 + k:02d}")
-        agencies_svc.record_spot_check(s, "eval2.1", cheat.uscc, "fraud", "伪造企业确认书", None, f"{YEAR}-07-15")
         for a in pool[:3]:
             agencies_svc.record_spot_check(s, "eval3.1", a.uscc, "pass", "服务记录完整", "88.5", f"{YEAR}-07-16")
     with unit_of_work(engine) as s:
@@ -519,9 +522,125 @@ def agency_step(engine: Any, n: int = 12) -> list[str]:
     with read_only(engine) as s:
         listed = agencies_svc.accredited_on(s, dt.date.fromisoformat(day))
         unsent = notifications_svc.list_notifications(s, "admin", unsent=True)
-    console.print(f"  public list on {day} (信息公示): {len(listed)} agencies (the warned one stays, the suspended and "
-                  f"the expelled are off it); {len(unsent)} notification(s) in the outbox for the agencies")
+    console.print(f"  public list on {day} (信息公示): {len(listed)} agencies (the warned one stays, the suspended one is "
+                  f"off it); {len(unsent)} notification(s) in the outbox for the agencies")
     return [a["uscc"] for a in listed]
+
+
+CUSTODY = "custody-voucher"
+PDF = b"%PDF-1.4\n"
+PNG = b"\x89PNG\r\n\x1a\n"
+
+
+def custody_step(engine: Any, work: Path, pool: list[synthetic.SynthApplicant], n: int = 220) -> None:
+    """托管服务券: SMEs apply for a voucher for one custody service, issued first come first served within
+    the line (each commits its face value); each contracts an agency on the public list at its price; the
+    agency redeems with evidence (stored by sha256), the SME confirms (one disputes); a fraud found on a
+    spot check expels an agency and voids its open vouchers, holders told; the finance officer settles the
+    confirmed vouchers to the agencies (通兑) through the payment path; an unused voucher lapses after its
+    use-by date and its commitment goes back to the line — the line's identity holds to the fen."""
+    set_clock(f"{YEAR}-07-22T01:00:00Z")
+    extra = [a for a in synthetic.applicants(300, YEAR + 100) if a.sme]
+    with unit_of_work(engine) as s:
+        applicants_svc.import_applicants(s, "admin", synthetic.applicants_csv(extra), "custody-smes.csv")
+    smes = ([a for a in pool if a.sme] + extra)[:n]
+    services = list(AGENCY_SERVICES)
+    with read_only(engine) as s:
+        listed = agencies_svc.accredited_on(s, dt.date(YEAR, 7, 22))
+    with unit_of_work(engine) as s:
+        for i, a in enumerate(smes):
+            users.create_user(s, "admin", f"sme{i + 1}", ["applicant"], a.name, a.uscc)
+        for i, ag in enumerate(listed):
+            users.create_user(s, "admin", f"agency{i + 1}", ["agency"], f"{ag['name']} 经办人", ag["uscc"])
+            payees.set_agency_bank(s, "li.review", ag["uscc"], synthetic.BANKS[i % len(synthetic.BANKS)],
+                                   synthetic.bank_of(ag["uscc"], i)[1], "服务机构提交开户许可证")
+    staff = {ag["uscc"]: f"agency{i + 1}" for i, ag in enumerate(listed)}
+    with unit_of_work(engine) as s:
+        for i in range(len(smes)):
+            svc = services[i % len(services)]
+            if not any(svc in ag["services"] for ag in listed):
+                svc = "consulting"
+            applications.apply(s, f"sme{i + 1}", CUSTODY, {"service": svc})
+    console.print(f"  {len(smes)} SMEs (中小微企业) applied for a voucher, one custody service each")
+    advance(scheme=CUSTODY)
+    set_clock(f"{YEAR}-07-26T01:00:00Z")
+    with unit_of_work(engine) as s:
+        final = rounds.finalize(s, "wang.approve", CUSTODY, YEAR, allow_pending=True)
+    console.print(f"  issued first come first served within the line by wang.approve: {final['funded']} voucher(s), "
+                  f"{yuan(final['total_fen'])} face value committed on line {CUSTODY}")
+    with read_only(engine) as s:
+        held = [v for v in vouchers.list_vouchers(s, "admin", CUSTODY) if v["status"] == "issued"]
+    by_user = {f"sme{i + 1}": a.uscc for i, a in enumerate(smes)}
+    holder = {v["ref"]: next(u for u, code in by_user.items() if code == v["uscc"]) for v in held}
+    fraud = listed[1]
+    set_clock(f"{YEAR}-08-02T01:00:00Z")
+    contracted: list[tuple[str, str]] = []
+    with unit_of_work(engine) as s:
+        for k, v in enumerate(held[:-3]):  # three vouchers are never used
+            svc = v["service"]
+            offering = [ag for ag in listed if svc in ag["services"]]
+            ag = offering[k % len(offering)]
+            vouchers.contract(s, holder[v["ref"]], v["ref"], ag["uscc"], f"{ag['services'][svc] / 100:.2f}")
+            contracted.append((v["ref"], ag["uscc"]))
+    console.print(f"  {len(contracted)} contracted with an accredited agency at its scheduled price (服务定价机制); "
+                  f"each voucher covers at most the cover share of the contract and at most its face value")
+    set_clock(f"{YEAR}-09-06T01:00:00Z")
+    redeemed = []
+    with unit_of_work(engine) as s:
+        for ref, code in contracted:
+            if code == fraud["uscc"]:
+                continue  # its services are still open when the fraud is found
+            files = [("contract", f"{ref}-合同.pdf", PDF + f"% 托管服务合同 {ref}\n".encode()),
+                     ("receipt", f"{ref}-付款凭证.png", PNG + ref.encode()),
+                     ("deliverable", f"{ref}-托管报告.pdf", PDF + f"% 托管服务报告 {ref}\n".encode())]
+            vouchers.redeem(s, staff[code], ref, files)
+            redeemed.append(ref)
+    disputed = redeemed[0]
+    with unit_of_work(engine) as s:
+        vouchers.dispute(s, holder[disputed], disputed, "托管报告未按合同交付")
+        for ref in redeemed[1:]:
+            vouchers.confirm(s, holder[ref], ref)
+    console.print(f"  {len(redeemed)} redeemed by the agencies with evidence (contract, the SME's receipt, the "
+                  f"deliverable; stored by sha256); {len(redeemed) - 1} confirmed by the SMEs, {disputed} disputed")
+    with unit_of_work(engine) as s:
+        agencies_svc.record_spot_check(s, "eval2.1", fraud["uscc"], "fraud", "伪造企业确认书", None, f"{YEAR}-09-06")
+    with unit_of_work(engine) as s:
+        run = agencies_svc.monitor(s, "admin", YEAR)
+    for r in run["agencies"]:
+        if r["act"] == "expel":
+            console.print(f"  monitoring {YEAR}: [yellow]expel[/] {r['name']} — {'; '.join(r['reasons'])} "
+                          f"({r['clause']})", highlight=False)
+    with read_only(engine) as s:
+        voided = [v for v in vouchers.list_vouchers(s, "admin", CUSTODY) if v["status"] == "voided"]
+        told = [m for m in notifications_svc.list_notifications(s, "admin")
+                if m["subject"].startswith("托管服务券") and "服务机构" in m["subject"]]
+    console.print(f"  its {len(voided)} open voucher(s) are void (agency.open_vouchers_on_expulsion), their face value "
+                  f"back on the line; {len(told)} holder(s) told in the outbox")
+    set_clock(f"{YEAR}-09-15T01:00:00Z")
+    out_dir = str(work / "payments")
+    with unit_of_work(engine) as s:
+        rel = payments.release(s, "chen.finance", CUSTODY)
+    totals = advance(scheme=CUSTODY, out_dir=out_dir)
+    sent = list(csv.DictReader(io.StringIO(Path(totals["payment"]["files"][0]).read_bytes().decode("utf-8-sig"))))
+    ack = work / "payments" / "bank-ack-custody.csv"
+    ack.write_text(",".join(payments.CONFIRM_COLUMNS) + "\n" + "".join(
+        f"{r['idempotency_key']},paid,BOC{YEAR}0916{i:05d},,{r['amount_fen']},{r['payee']},{r['bank_account']}\n"
+        for i, r in enumerate(sent)), encoding="utf-8")
+    with unit_of_work(engine) as s:
+        c = payments.confirm(s, "chen.finance", ack.read_bytes(), ack.name)
+    agencies_paid = len({r["payee"] for r in sent})
+    console.print(f"  settlement (通兑): chen.finance releases {len(rel.released)}, the flow pays them to "
+                  f"{agencies_paid} agencies, {yuan(sum(int(r['amount_fen']) for r in sent))}; the bank confirms "
+                  f"{c['paid']}")
+    set_clock(f"{YEAR + 1}-01-27T01:00:00Z")  # the use-by date (6 months after issue) has passed
+    totals = advance(scheme=CUSTODY)
+    with read_only(engine) as s:
+        ident = vouchers.ledger_identity(s, CUSTODY, YEAR)
+    for line, f in ident.items():
+        console.print(f"  line {line}: committed {yuan(f['committed'])} = settled {yuan(f['settled'])} + released "
+                      f"{yuan(f['released'])} + open {yuan(f['open'])} "
+                      f"({'[green]holds[/]' if f['committed'] == f['settled'] + f['released'] + f['open'] else '[red]BROKEN[/]'})",
+                      highlight=False)
 
 
 def audit_key(work: Path) -> None:
