@@ -663,6 +663,9 @@ def _scheme_problems(policy: Policy, sid: str, sc: SchemeDef) -> list[str]:
                        f"(known: {', '.join(DOSSIER_SECTIONS)})")
         elif section in sc.dossier_sections[:i]:
             out.append(f"{where}.dossier_sections[{i}]: {section!r} is listed twice")
+        elif section == "voucher" and sc.voucher is None:
+            out.append(f"{where}.dossier_sections[{i}]: 'voucher' is printed only for a scheme that issues "
+                       "vouchers (a voucher: key), and this one has none")
     return out
 
 

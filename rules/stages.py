@@ -52,6 +52,8 @@ DOSSIER_SECTIONS: dict[str, str] = {
     "review": "the review decisions of every tier",
     "evaluation": "third-party evaluation: rubric, evaluators, scores, score files",
     "allocation": "rank and outcome, the award, its budget line and the fund rules at finalize",
+    "voucher": "a custody voucher: service, face value, dates, contracts, redemption with evidence hashes, "
+               "the SME's confirmation or dispute, the settlement payee (only a scheme with a voucher: key)",
     "notice": "public notice and objections",
     "payments": "payments and bank confirmations",
     "ledger": "the case's ledger postings (under the award when allocation is printed too)",

@@ -35,10 +35,10 @@ def problems_with_sections(scheme: str, sections: list[str]) -> list[str]:
 
 def test_the_bundled_schemes_declare_their_sections_the_pilot_without_payments_or_ledger() -> None:
     policy = load_policy("yantai-2020")
-    assert policy.scheme(CERT).dossier_sections == list(DOSSIER_SECTIONS)
+    assert policy.scheme(CERT).dossier_sections == [s for s in DOSSIER_SECTIONS if s != "voucher"]
     pilot = policy.scheme(PILOT).dossier_sections
     assert "payments" not in pilot and "ledger" not in pilot
-    assert pilot == [s for s in DOSSIER_SECTIONS if s not in ("payments", "ledger")]
+    assert pilot == [s for s in DOSSIER_SECTIONS if s not in ("payments", "ledger", "voucher")]
 
 
 def test_an_unknown_section_is_refused_with_its_key_path_and_the_known_names() -> None:
@@ -79,3 +79,17 @@ def test_the_case_template_hash_covers_every_partial(tmp_path: Path, monkeypatch
         assert rendering.template_sha256("year") == before["year"]
         partial.write_bytes(original)
     assert rendering.template_sha256("case") == before["case"]
+
+
+def test_the_voucher_section_is_registered_and_printed_by_custody_vouchers_after_allocation() -> None:
+    assert "voucher" in DOSSIER_SECTIONS
+    assert list(DOSSIER_SECTIONS).index("voucher") == list(DOSSIER_SECTIONS).index("allocation") + 1
+    assert (rendering.TEMPLATES_DIR / "case" / "_voucher.html").is_file()
+    sections = load_policy("yantai-2020").scheme("custody-voucher").dossier_sections
+    assert sections[sections.index("allocation") + 1] == "voucher"
+
+
+def test_the_voucher_section_is_refused_for_a_scheme_that_issues_no_vouchers() -> None:
+    found = problems_with_sections(PILOT, ["applicant", "voucher", "history"])
+    assert found == ["schemes.patent-intensive-product.dossier_sections[1]: 'voucher' is printed only for a "
+                     "scheme that issues vouchers (a voucher: key), and this one has none"]

@@ -1,5 +1,5 @@
 """The case dossier's data (:func:`case_data`): application, checks, decisions, evaluation, round,
-award, notice, payments, people and events of one case."""
+award, notice, payments, a voucher's contract, redemption and evidence, people and events of one case."""
 
 from __future__ import annotations
 
@@ -32,6 +32,8 @@ from flows.services.dossier.common import (
 from flows.services.dossier.year import planned_figures_as_of
 from models import audit
 from models.tables import (
+    Agency,
+    AgencyEvent,
     Applicant,
     Application,
     Assignment,
@@ -45,10 +47,14 @@ from models.tables import (
     ReviewDecision,
     Score,
     ScoreUpload,
+    VoucherContract,
+    VoucherEvidence,
+    VoucherRedemption,
 )
 from rules import scoring
 from rules.funds import evaluate_fund_rules
 from rules.policy import ParameterNotInForce, Policy
+from rules.schemes import custody_voucher as voucher_rules
 from rules.stages import DOSSIER_SECTIONS
 
 
@@ -110,20 +116,30 @@ def case_data(session: Session, key: str, chain: ChainStatus | None = None) -> d
         if bl is not None:
             line = {"code": bl.code, "name": bl.name, "tags": sorted(bl.tag_set()), "scheme": bl.scheme}
 
+    voucher = _voucher(session, policy, app, applicant, events) if declared and declared.voucher else None
+
     people = [app.submitted_by, *(d.reviewer for d in decisions), *(e.actor for e in events),
               *(e.actor for e in related), *(o.raised_by for o in objections), *(o.resolved_by or "" for o in objections),
               *(p.payer for p in payments), *(p.approver for p in payments),
               *(ev["name"] for ev in evaluation["evaluators"])]
     if round_info:
         people.append(round_info["approver"])
+    if voucher:
+        people += [*(c["contracted_by"] for c in voucher["contracts"]),
+                   *([voucher["redemption"]["redeemed_by"]] if voucher["redemption"] else [])]
     decision_users = {u["name"]: u for u in _people(session, (d.reviewer for d in decisions))}
 
-    return {
+    # The sections the dossier prints, in order: the scheme's dossier_sections (none declared: all, the
+    # voucher section only for a scheme that issues vouchers).
+    if declared and declared.dossier_sections:
+        sections = list(declared.dossier_sections)
+    else:
+        sections = [s for s in DOSSIER_SECTIONS if s != "voucher" or voucher is not None]
+    out: dict[str, Any] = {
         "dossier": {"format": FORMAT, "kind": "case", "ref": app.ref},
         "policy": _policy_head(policy),
         "scheme": _scheme_head(policy, app.scheme),
-        # The sections the dossier prints, in order: the scheme's dossier_sections (none declared: all).
-        "sections": list(declared.dossier_sections if declared and declared.dossier_sections else DOSSIER_SECTIONS),
+        "sections": sections,
         "application": {
             "ref": app.ref, "year": app.year, "status": app.status, "state_name": wf.state_name(app.status),
             "status_at": app.status_at, "submitted_at": app.submitted_at, "submitted_by": app.submitted_by,
@@ -174,6 +190,102 @@ def case_data(session: Session, key: str, chain: ChainStatus | None = None) -> d
         "events": [_event_row(e) for e in events],
         "related_events": [_event_row(e) for e in related],
         "chain": _anchor(session, [*(e.seq for e in events), *(e.seq for e in related)], chain),
+    }
+    if voucher is not None:  # only a voucher's data carries the key: other cases' data (and hashes) are as before
+        out["voucher"] = voucher
+    return out
+
+
+def _voucher(session: Session, policy: Policy, app: Application, applicant: Applicant, events: list[AuditEvent],
+             ) -> dict[str, Any]:
+    """A custody voucher (托管服务券, 二(二)5): its service, face value and terms, every contract (with the
+    agency's state when it was signed and as of the case's last event), the redemption with each evidence
+    file's sha256, the SME's confirmations and disputes, and the settlement payee the mode names. A few
+    queries per case, ordered by primary key, as the other sections (`dossier case --all` builds each
+    case in its worker the same way)."""
+    assert app.id is not None
+    sc = policy.scheme(app.scheme)
+    v = sc.voucher
+    assert v is not None
+    data = json.loads(app.data)
+    award = next((json.loads(e.payload) for e in events if e.action == "case.award"), None)
+    face = (award or {}).get("award_fen")
+    terms = None
+    if app.round_id is not None:
+        rnd = session.get(AwardRound, app.round_id)
+        issued = _date(rnd.finalized_at) if rnd is not None else None
+        if issued is not None:
+            t = voucher_rules.terms(policy, issued, app.scheme)
+            terms = {"issued_on": t.issued_on.isoformat(), "use_by": t.use_by.isoformat(),
+                     "redeem_by": t.redeem_by.isoformat(), "settlement_mode": t.settlement_mode}
+    contracts = list(session.exec(select(VoucherContract).where(VoucherContract.application_id == app.id)
+                                  .order_by(col(VoucherContract.id))).all())
+    agency_ids = sorted({c.agency_id for c in contracts})
+    agencies = {a.id: a for a in session.exec(select(Agency).where(col(Agency.id).in_(agency_ids))).all()}
+    agency_events: dict[int, list[AgencyEvent]] = defaultdict(list)
+    for ae in session.exec(select(AgencyEvent).where(col(AgencyEvent.agency_id).in_(agency_ids))
+                           .order_by(col(AgencyEvent.id))).all():
+        agency_events[ae.agency_id].append(ae)
+    last_at = events[-1].at if events else ""
+
+    def state_at(agency_id: int, at: str) -> dict[str, Any] | None:
+        """The agency's state as of ``at`` (its last agency event then): a later change of the agency does
+        not change the dossier of a case whose events are all earlier."""
+        ev = None
+        for ae in agency_events.get(agency_id, []):
+            if ae.at <= at:
+                ev = ae
+        if ev is None:
+            return None
+        return {"state": ev.to_state, "since": ev.at, "action": ev.action, "clause": ev.clause,
+                "reason": ev.reason or None}
+
+    redemption = session.exec(select(VoucherRedemption).where(VoucherRedemption.application_id == app.id)).first()
+    evidence = list(session.exec(select(VoucherEvidence).where(VoucherEvidence.redemption_id == redemption.id)
+                                 .order_by(col(VoucherEvidence.id))).all()) if redemption is not None else []
+    holder_acts = []
+    for e in events:
+        if e.action in ("case.confirm", "case.dispute"):
+            p = json.loads(e.payload)
+            holder_acts.append({"act": e.action.split(".", 1)[1], "seq": e.seq, "at": e.at, "actor": e.actor,
+                                "reason": p.get("reason"), "amount_fen": p.get("amount_fen"),
+                                "released_fen": p.get("released_fen")})
+    live = next((c for c in contracts if c.ended_at is None), None)
+    paid_to = live or (next((c for c in contracts if redemption and c.id == redemption.contract_id), None))
+    mode = (terms or {}).get("settlement_mode")
+    payee: dict[str, Any] | None = None
+    if mode is not None:
+        kind = voucher_rules.payee_kind(mode)
+        if kind == "agency":
+            ag = agencies.get(paid_to.agency_id) if paid_to is not None else None
+            payee = {"mode": mode, "kind": "agency", "name": ag.name if ag else None, "uscc": ag.uscc if ag else None}
+        else:
+            payee = {"mode": mode, "kind": "enterprise", "name": applicant.name, "uscc": applicant.uscc}
+
+    def agency_row(c: VoucherContract) -> dict[str, Any]:
+        ag = agencies[c.agency_id]
+        return {"name": ag.name, "uscc": ag.uscc, "at_contract": state_at(c.agency_id, c.at),
+                "as_of_last_event": state_at(c.agency_id, max(last_at, c.at))}
+
+    return {
+        "service": data.get(v.service_field), "face_fen": face if isinstance(face, int) else None,
+        "held_fen": app.award_fen, "terms": terms,
+        "parameters": [] if terms is None else [
+            _param(policy, name, dt.date.fromisoformat(terms["issued_on"]), key)
+            for name, key in ((v.face_value, str(data.get(v.service_field) or "")), (v.cover_share, None),
+                              (v.use_by_months, None), (v.redeem_by_months, None)) if name in policy.parameters],
+        "contracts": [{"id": c.id, "agency": agency_row(c), "service": c.service, "contract_fen": c.contract_fen,
+                       "cover_fen": c.cover_fen, "contracted_on": c.contracted_on, "contracted_by": c.contracted_by,
+                       "at": c.at, "ended_at": c.ended_at, "ended_by": c.ended_by, "ended_reason": c.ended_reason,
+                       "live": c.ended_at is None} for c in contracts],
+        "redemption": None if redemption is None else {
+            "id": redemption.id, "contract_id": redemption.contract_id, "amount_fen": redemption.amount_fen,
+            "redeemed_on": redemption.redeemed_on, "redeemed_by": redemption.redeemed_by, "at": redemption.at,
+            "agency": agencies[redemption.agency_id].uscc if redemption.agency_id in agencies else None,
+            "evidence": [{"kind": e.kind, "file": e.filename, "type": e.media_type, "bytes": e.size_bytes,
+                          "sha256": e.sha256} for e in evidence]},
+        "holder_acts": holder_acts,
+        "payee": payee,
     }
 
 
