@@ -666,11 +666,14 @@ def audit_key(work: Path) -> None:
 
 
 def auditor_step(engine: Any, work: Path, ref: str) -> None:
-    """The auditor renders and issues a case dossier and the fund-year dossier, then verifies the file."""
+    """The auditor renders and issues a case dossier of an award and of a settled custody voucher (its
+    contract, evidence hashes, confirmation and settlement), and the fund-year dossier, then verifies each."""
     from flows.services import dossier
 
     out = work / "dossiers"
-    for kind, key in (("case", ref), ("year", str(YEAR))):
+    with read_only(engine) as s:
+        voucher = next(v["ref"] for v in vouchers.list_vouchers(s, "sun.audit", CUSTODY) if v["status"] == "settled")
+    for kind, key in (("case", ref), ("case", voucher), ("year", str(YEAR))):
         t0 = time.perf_counter()
         with read_only(engine) as s:
             d = dossier.build_case(s, key) if kind == "case" else dossier.build_year(s, int(key))
