@@ -542,6 +542,10 @@ class Notification(SQLModel, table=True):
     __table_args__ = (
         CheckConstraint("(sent_at IS NULL) = (sent_by IS NULL)", name="notification_sent_by_whom"),
         Index("ix_notification_unsent", "sent_at", "id"),
+        # an expiry reminder (voucher_reminder:<ref>:<deadline>:<days>) is written once per recipient
+        Index("ux_notification_reminder_once", "cause", "recipient", unique=True,
+              sqlite_where=text("cause LIKE 'voucher_reminder:%'"),
+              postgresql_where=text("cause LIKE 'voucher_reminder:%'")),
     )
     id: int | None = Field(default=None, primary_key=True)
     recipient: str = Field(max_length=128, index=True, description="a user name or an organisation's credit code")

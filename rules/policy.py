@@ -306,6 +306,7 @@ class VoucherDef(_Strict):
     redeem_by_months: str  # months after issue: redeem by then
     evidence_types: str  # list: allowed file types
     evidence_required: str  # list: the kinds of evidence a redemption carries
+    reminder_days: str | None = None  # list: whole days before the deadline to remind the holder (e.g. [30, 7])
 
 
 class TierDef(_Strict):
@@ -639,7 +640,14 @@ def _scheme_problems(policy: Policy, sid: str, sc: SchemeDef) -> list[str]:
     if sc.voucher is not None:
         v = sc.voucher
         params += [(f"voucher.{k}", getattr(v, k)) for k in ("face_value", "cover_share", "use_by_months",
-                                                              "redeem_by_months", "evidence_types", "evidence_required")]
+                                                              "redeem_by_months", "evidence_types", "evidence_required",
+                                                              "reminder_days")]
+        if v.reminder_days is not None and v.reminder_days in policy.parameters:
+            from rules.schemes.custody_voucher import reminder_problems
+
+            for when, value in policy.parameters[v.reminder_days].values.items():
+                if value is not None:
+                    out += reminder_problems(value, f"parameters.{v.reminder_days}.values.{when}")
         if v.service_field not in sc.form.fields:
             out.append(f"{where}.voucher.service_field: {v.service_field!r} is not a field of the form")
         if policy.agency_registry is None:

@@ -50,6 +50,7 @@ from models.tables import (
     AuditEvent,
     AwardRound,
     EvidenceBlob,
+    Notification,
     Payment,
     Posting,
     PostingEntry,
@@ -405,6 +406,7 @@ def expiry_stage(session: Session, scheme: str, limit: int = 1000, after_id: int
         col(VoucherContract.application_id).in_(ids), col(VoucherContract.ended_at).is_(None))).all()}
     on = today()
     lapsed = []
+    waiting_terms = []
     for r in rows:
         issued = rounds.get(r.round_id)
         if issued is None:
@@ -412,6 +414,9 @@ def expiry_stage(session: Session, scheme: str, limit: int = 1000, after_id: int
         terms = rules.terms(policy, issued, scheme)
         if rules.lapses(terms, r.id in contracts, on):
             lapsed.append((r, terms))
+        else:
+            waiting_terms.append((r, terms))
+    _remind(session, policy, sc, waiting_terms, contracts, on)
     if not lapsed:
         return len(rows), rows[-1].id
     at = stamp()
@@ -438,6 +443,74 @@ def expiry_stage(session: Session, scheme: str, limit: int = 1000, after_id: int
                body=f"{r.ref} lapsed: its {reasons[r.id]}; its {format_yuan(int(r.award_fen or 0))} returns to the "
                     "budget line.", cause=f"voucher_expiry:{r.ref}", at=at)
     return len(rows), rows[-1].id
+
+
+def _remind(session: Session, policy: Policy, sc: SchemeDef, waiting: list[tuple[Any, rules.Terms]],
+            contracts: dict[int, VoucherContract], on: dt.date) -> int:
+    """Expiry reminders (``voucher.reminder_days``) for vouchers still waiting: for each one whose
+    reminder is due on ``on`` (rules.reminder_due), one message to the holder and, contracted, one to
+    the agency, in the caller's unit of work. Exactly once per voucher, deadline and threshold: the
+    cause ``voucher_reminder:<ref>:<deadline>:<days>`` already in the outbox means sent (and the outbox's
+    unique index on recipient and cause for reminders refuses a second row). Returns how many vouchers
+    were reminded."""
+    v = sc.voucher
+    if v is None or v.reminder_days is None or not waiting:
+        return 0
+    try:
+        thresholds = [int(d) for d in policy.value(v.reminder_days, on)]
+    except LookupError:
+        return 0  # not in force that day: no reminders
+    sent: dict[tuple[str, str], set[int]] = defaultdict(set)
+    causes = _reminder_causes(waiting, contracts, thresholds)
+    for cause in session.exec(select(Notification.cause).where(  # the LIKE lets the partial index serve
+            col(Notification.cause).like("voucher_reminder:%"), col(Notification.cause).in_(causes))).all():
+        _, ref, on_date, days = cause.split(":")
+        sent[(ref, on_date)].add(int(days))
+    due = []
+    for r, terms in waiting:
+        contracted = r.id in contracts
+        deadline = terms.redeem_by if contracted else terms.use_by
+        rem = rules.reminder_due(terms, contracted, on, thresholds, sent.get((r.ref, deadline.isoformat()), set()))
+        if rem is not None:
+            due.append((r, rem))
+    if not due:
+        return 0
+    at = stamp()
+    holders = {a.id: a for a in session.exec(select(Applicant).where(
+        col(Applicant.id).in_({r.applicant_id for r, _ in due}))).all()}
+    agency_ids = {contracts[r.id].agency_id for r, _ in due if r.id in contracts}
+    agents = {a.id: a for a in session.exec(select(Agency).where(col(Agency.id).in_(agency_ids)))} if agency_ids else {}
+    for r, rem in due:
+        cause = f"voucher_reminder:{r.ref}:{rem.deadline.isoformat()}:{rem.days}"
+        when = rem.deadline.isoformat()
+        if rem.kind == "use_by":
+            zh = f"请于 {when}（使用截止日期）前与已认定的服务机构签订托管服务合同，逾期本券失效、额度退回预算"
+            en = f"contract an accredited agency by {when} (its use-by date), or the voucher lapses"
+        else:
+            zh = f"请督促服务机构于 {when}（兑付截止日期）前提交兑付材料（合同、付款凭证、服务成果），逾期本券失效"
+            en = f"the agency must redeem it with its evidence by {when} (its redeem-by date), or the voucher lapses"
+        left = "今天到期" if rem.left == 0 else f"还剩 {rem.left} 天"
+        subject = f"托管服务券即将到期 {r.ref}：{left} ({sc.clause})"
+        body = (f"您的托管服务券 {r.ref} 将于 {when} 到期（{left}）。{zh}。 — Voucher {r.ref}: {rem.left} day(s) "
+                f"left; {en} ({rem.days}-day reminder, {v.reminder_days}).")
+        notify(session, recipient=holders[r.applicant_id].uscc, subject=subject, body=body, cause=cause, at=at)
+        if r.id in contracts:
+            agency = agents[contracts[r.id].agency_id]
+            notify(session, recipient=agency.uscc, subject=f"托管服务券待兑付 {r.ref}：{left} ({sc.clause})",
+                   body=(f"贵机构签约的托管服务券 {r.ref} 兑付截止日期为 {when}（{left}），请在此前提交兑付材料"
+                         f"（合同、企业付款凭证、服务成果），逾期本券失效。 — Voucher {r.ref}: redeem by {when}, "
+                         f"{rem.left} day(s) left ({rem.days}-day reminder)."), cause=cause, at=at)
+    return len(due)
+
+
+def _reminder_causes(waiting: list[tuple[Any, rules.Terms]], contracts: dict[int, VoucherContract],
+                     thresholds: list[int]) -> list[str]:
+    """Every reminder cause the waiting vouchers could already have in the outbox for their deadline."""
+    out = []
+    for r, terms in waiting:
+        deadline = terms.redeem_by if r.id in contracts else terms.use_by
+        out += [f"voucher_reminder:{r.ref}:{deadline.isoformat()}:{d}" for d in thresholds]
+    return out
 
 
 def _end_contract(session: Session, c: VoucherContract, actor: str, at: str, why: str) -> None:

@@ -14,6 +14,7 @@ parameter of the policy; these functions are pure.
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Collection, Sequence
 from dataclasses import dataclass
 from decimal import Decimal
 
@@ -136,6 +137,46 @@ def lapses(t: Terms, contracted: bool, on: dt.date) -> bool:
     contracted, the day after its redeem-by date. (A redeemed voucher never lapses: expiry gates
     redemption, not settlement.)"""
     return on > (t.redeem_by if contracted else t.use_by)
+
+
+@dataclass(frozen=True)
+class Reminder:
+    """A reminder due for a waiting voucher: the deadline that applies, which threshold (days ahead) it
+    is, and how many days are left on the day asked."""
+
+    deadline: dt.date
+    kind: str  # use_by (使用截止日期) | redeem_by (兑付截止日期)
+    days: int  # the threshold reached (a value of reminder_days)
+    left: int  # days from the day asked to the deadline (0 on the day itself)
+
+
+def reminder_due(t: Terms, contracted: bool, on: dt.date, thresholds: Sequence[int],
+                 sent: Collection[int] = ()) -> Reminder | None:
+    """Which expiry reminder, if any, is due for a voucher still waiting on ``on``: the deadline that
+    applies is its use-by date uncontracted, its redeem-by date contracted; the threshold due is the
+    nearest one reached (the smallest ``d`` with days left <= ``d``), unless it (for this deadline) is in
+    ``sent``. So a voucher first seen 5 days ahead gets only the 7-day reminder, never the 30-day one
+    too, and none is due before the largest threshold or after the deadline (the voucher lapses then)."""
+    kind = "redeem_by" if contracted else "use_by"
+    deadline = t.redeem_by if contracted else t.use_by
+    left = (deadline - on).days
+    if left < 0:
+        return None
+    reached = [d for d in thresholds if left <= d]
+    if not reached:
+        return None
+    due = min(reached)
+    if due in sent:
+        return None
+    return Reminder(deadline, kind, due, left)
+
+
+def reminder_problems(values: object, where: str) -> list[str]:
+    """Why a value of ``reminder_days`` is refused: it must be a non-empty list of positive whole days."""
+    if not isinstance(values, list) or not values:
+        return [f"{where}: {values!r} must be a non-empty list of whole days (e.g. [30, 7])"]
+    return [f"{where}[{i}]: {d!r} must be a positive whole number of days"
+            for i, d in enumerate(values) if isinstance(d, bool) or not isinstance(d, int) or d <= 0]
 
 
 def evidence_problem(policy: Policy, on: dt.date, kind: str, filename: str, content: bytes,
