@@ -20,11 +20,11 @@ from rules.bank import BankDetailsError, normalise_account, normalise_bank_name
 from rules.errors import ValidationFailed
 
 
-def set_bank(session: Session, actor: str | None, applicant_key: str, bank_name: str, account: str,
-             reason: str | None = None) -> Applicant:
-    user = acting(session, actor, "applicant.bank")
-    applicant = get_applicant(session, applicant_key)
-    why = clean(reason, field="--reason", max_len=400, what=f"bank details of {applicant.name}", multiline=True)
+def _record_bank(session: Session, user: Any, holder: Any, action: str, subject: str, bank_name: str,
+                 account: str, reason: str | None) -> Any:
+    """Check and store a payee's 开户银行 and 账号 (an applicant's or an agency's), audited with old and new;
+    the same details again record nothing."""
+    why = clean(reason, field="--reason", max_len=400, what=f"bank details of {holder.name}", multiline=True)
     problems = []
     name = number = ""
     try:
@@ -36,16 +36,25 @@ def set_bank(session: Session, actor: str | None, applicant_key: str, bank_name:
     except BankDetailsError as exc:
         problems.append(f"--account: {exc}")
     if problems:
-        raise ValidationFailed(f"bank details of {applicant.name}", problems)
-    old = {"bank_name": applicant.bank_name, "bank_account": applicant.bank_account}
-    if (applicant.bank_name, applicant.bank_account) == (name, number):
-        return applicant  # the same details again: nothing to record
-    applicant.bank_name, applicant.bank_account = name, number
-    session.add(applicant)
+        raise ValidationFailed(f"bank details of {holder.name}", problems)
+    old = {"bank_name": holder.bank_name, "bank_account": holder.bank_account}
+    if (holder.bank_name, holder.bank_account) == (name, number):
+        return holder  # the same details again: nothing to record
+    holder.bank_name, holder.bank_account = name, number
+    session.add(holder)
     session.flush()
-    audit.append(session, actor=user.name, action="applicant.bank", subject=f"applicant:{applicant.uscc}",
+    audit.append(session, actor=user.name, action=action, subject=subject,
                  payload={"old": old, "new": {"bank_name": name, "bank_account": number}, "reason": why})
-    return applicant
+    return holder
+
+
+def set_bank(session: Session, actor: str | None, applicant_key: str, bank_name: str, account: str,
+             reason: str | None = None) -> Applicant:
+    user = acting(session, actor, "applicant.bank")
+    applicant = get_applicant(session, applicant_key)
+    result: Applicant = _record_bank(session, user, applicant, "applicant.bank", f"applicant:{applicant.uscc}",
+                                     bank_name, account, reason)
+    return result
 
 
 def set_agency_bank(session: Session, actor: str | None, agency_uscc: str, bank_name: str, account: str,
@@ -56,25 +65,4 @@ def set_agency_bank(session: Session, actor: str | None, agency_uscc: str, bank_
 
     user = acting(session, actor, "agency.bank")
     agency = agencies.get(session, agency_uscc)
-    why = clean(reason, field="--reason", max_len=400, what=f"bank details of {agency.name}", multiline=True)
-    problems = []
-    name = number = ""
-    try:
-        name = normalise_bank_name(bank_name)
-    except BankDetailsError as exc:
-        problems.append(f"--bank-name: {exc}")
-    try:
-        number = normalise_account(account)
-    except BankDetailsError as exc:
-        problems.append(f"--account: {exc}")
-    if problems:
-        raise ValidationFailed(f"bank details of {agency.name}", problems)
-    old = {"bank_name": agency.bank_name, "bank_account": agency.bank_account}
-    if (agency.bank_name, agency.bank_account) == (name, number):
-        return agency
-    agency.bank_name, agency.bank_account = name, number
-    session.add(agency)
-    session.flush()
-    audit.append(session, actor=user.name, action="agency.bank", subject=f"agency:{agency.uscc}",
-                 payload={"old": old, "new": {"bank_name": name, "bank_account": number}, "reason": why})
-    return agency
+    return _record_bank(session, user, agency, "agency.bank", f"agency:{agency.uscc}", bank_name, account, reason)
