@@ -3,6 +3,7 @@ idempotent, and the invariant check passes at its end."""
 
 from __future__ import annotations
 
+import time
 from pathlib import Path
 from typing import Any
 
@@ -70,10 +71,18 @@ def test_one_run_advances_every_scheme_with_one_named_task_per_step_and_a_result
     assert "payment" not in steps_of(PILOT) and totals["check"]["ok"]
     assert r.status(r.refs[0]) == "formal_review"
     assert r.status(pilot_refs[0]) == "district_review" and r.status(pilot_refs[1]) == "rejected"
+    wanted = {"intake", "escalation", "assignment", "aggregation", "notice_expiry", "payment", "invariant-check"}
     with get_client(sync_client=True) as client:
         flow_run = client.read_flow_runs(limit=1, sort="START_TIME_DESC")[0]
-        names = {t.name.rsplit("-", 1)[0] for t in client.read_task_runs(
-            flow_run_filter=FlowRunFilter(id=FlowRunFilterId(any_=[flow_run.id])))}
+        # Prefect records task runs through its event pipeline: the last one may reach the API a moment
+        # after the flow returns, so read until every step is there (bounded), not once.
+        deadline = time.monotonic() + 15
+        while True:
+            names = {t.name.rsplit("-", 1)[0] for t in client.read_task_runs(
+                flow_run_filter=FlowRunFilter(id=FlowRunFilterId(any_=[flow_run.id])))}
+            if wanted <= names or time.monotonic() > deadline:
+                break
+            time.sleep(0.2)
         artifacts = client.read_artifacts(artifact_filter=ArtifactFilter(key=ArtifactFilterKey(any_=["advance-all"])),
                                           flow_run_filter=FlowRunFilter(id=FlowRunFilterId(any_=[flow_run.id])))
     assert {"intake", "escalation", "assignment", "aggregation", "notice_expiry", "payment",
