@@ -18,22 +18,58 @@ voucher_app = typer.Typer(help="Custody service vouchers (托管服务券, 二(�
                           no_args_is_help=True)
 
 
+FILE_OPTION = typer.Option(None, "--file", help="A bulk CSV file instead of one voucher (all lines or none)")
+
+
+def _bulk(kind: str, path: Path, actor: str | None, as_json: bool, run: Any) -> None:
+    """Run one bulk file in one unit of work and say what it did."""
+    from models.uow import unit_of_work
+
+    if not path.is_file():
+        fail(f"--file {str(path)!r}: no such file")
+    with unit_of_work() as s:
+        result = run(s, actor, path.read_bytes(), path.name)
+    if as_json:
+        print_json(result.as_json())
+        return
+    console.print(f"[green]{kind}[/] {result.vouchers:,} voucher(s) from {result.file}", highlight=False)
+
+
+def _single(ref: str | None, file: Path | None, **needed: Any) -> str:
+    """The voucher of a single act; refused when --file is mixed with single-act arguments or one is missing."""
+    if file is not None:
+        given = [f"--{k}" if k != "ref" else "REF" for k, v in {"ref": ref, **needed}.items() if v]
+        if given:
+            fail(f"--file acts on every line of the file; leave out {', '.join(given)}")
+        return ""
+    missing = [f"--{k}" if k != "ref" else "REF" for k, v in {"ref": ref, **needed}.items() if not v]
+    if missing:
+        fail(f"give {', '.join(missing)} (or --file for a bulk file)")
+    return str(ref)
+
+
 @voucher_app.command("contract")
 @handled
 def voucher_contract(
-    ref: str = typer.Argument(..., help="The voucher, e.g. CV-2021-00001"),
-    agency: str = typer.Option(..., "--agency", help="The accredited agency's 统一社会信用代码"),
-    amount: str = typer.Option(..., "--amount", help="The contract amount in yuan, e.g. 8000 or 8,000.00"),
-    actor: str = AS_OPTION,
+    ref: str = typer.Argument(None, help="The voucher, e.g. CV-2021-00001"),
+    agency: str = typer.Option(None, "--agency", help="The accredited agency's 统一社会信用代码"),
+    amount: str = typer.Option(None, "--amount", help="The contract amount in yuan, e.g. 8000 or 8,000.00"),
+    file: Path = FILE_OPTION, actor: str = AS_OPTION, as_json: bool = JSON_OPTION,
 ) -> None:
-    """The SME contracts the voucher's service with an accredited agency (by the use-by date)."""
-    from flows.services import vouchers
+    """The SME contracts the voucher's service with an accredited agency (by the use-by date). With
+    --file CSV (voucher,agency,amount_yuan): the SME's contracts of its own vouchers, every line checked
+    as one contract, all or none."""
+    from flows.services import voucher_bulk, vouchers
     from models.uow import unit_of_work
 
+    key = _single(ref, file, agency=agency, amount=amount)
+    if file is not None:
+        _bulk("contracted", file, actor, as_json, voucher_bulk.contract_file)
+        return
     with unit_of_work() as s:
-        c = vouchers.contract(s, actor, ref, agency, amount)
+        c = vouchers.contract(s, actor, key, agency, amount)
         shown = f"contract {c.id}: {yuan(c.contract_fen)}, the voucher covers {yuan(c.cover_fen)}"
-    console.print(f"[green]contracted[/] {ref.strip().upper()} — {shown}", highlight=False)
+    console.print(f"[green]contracted[/] {key.strip().upper()} — {shown}", highlight=False)
 
 
 def _evidence(specs: list[str]) -> list[tuple[str, str, bytes]]:
@@ -49,36 +85,73 @@ def _evidence(specs: list[str]) -> list[tuple[str, str, bytes]]:
     return out
 
 
+def evidence_opener(base: Path) -> Any:
+    """Reads the evidence files a manifest names, relative to the manifest's folder and never outside it
+    (an absolute path or ``..`` is refused, naming the cell)."""
+    from rules.errors import ValidationFailed
+
+    root = base.resolve()
+
+    def open_evidence(cell: str) -> tuple[str, bytes]:
+        rel = Path(cell)
+        if rel.is_absolute() or ".." in rel.parts:
+            raise ValidationFailed(cell, [f"evidence {cell!r}: give a path inside the manifest's folder (no absolute "
+                                          "path, no ..)"])
+        p = (root / rel).resolve()
+        if root not in p.parents or not p.is_file():
+            raise ValidationFailed(cell, [f"evidence {cell!r}: no such file next to the manifest"])
+        return p.name, p.read_bytes()
+
+    return open_evidence
+
+
 @voucher_app.command("redeem")
 @handled
 def voucher_redeem(
-    ref: str = typer.Argument(...),
-    evidence: list[str] = typer.Option(..., "--evidence", help="KIND=FILE: contract, receipt (the SME's payment "
+    ref: str = typer.Argument(None),
+    evidence: list[str] = typer.Option(None, "--evidence", help="KIND=FILE: contract, receipt (the SME's payment "
                                        "of its share), deliverable; repeat for each file"),
     amount: str = typer.Option(None, "--amount", help="The amount redeemed in yuan (the voucher's cover by default)"),
-    actor: str = AS_OPTION,
+    file: Path = typer.Option(None, "--file", help="A redemption manifest (voucher,amount_yuan,contract,receipt,"
+                              "deliverable; evidence paths relative to it), all lines or none"),
+    actor: str = AS_OPTION, as_json: bool = JSON_OPTION,
 ) -> None:
-    """The agency's staff redeem a contracted voucher with its evidence (by the redeem-by date, once)."""
-    from flows.services import vouchers
+    """The agency's staff redeem a contracted voucher with its evidence (by the redeem-by date, once). With
+    --file MANIFEST: the agency's redemptions, every line checked as one redemption, all or none."""
+    from flows.services import voucher_bulk, vouchers
     from models.uow import unit_of_work
 
+    key = _single(ref, file, evidence=evidence)
+    if file is not None:
+        if amount:
+            fail("--file gives each line's amount (amount_yuan); leave out --amount")
+        opener = evidence_opener(file.parent)
+        _bulk("redeemed", file, actor, as_json,
+              lambda s, a, content, name: voucher_bulk.redeem_file(s, a, content, opener, name))
+        return
     files = _evidence(evidence)
     with unit_of_work() as s:
-        r = vouchers.redeem(s, actor, ref, files, amount)
+        r = vouchers.redeem(s, actor, key, files, amount)
         shown = f"redemption {r.id}: {yuan(r.amount_fen)} with {len(files)} evidence file(s)"
-    console.print(f"[green]redeemed[/] {ref.strip().upper()} — {shown}; the SME confirms or disputes it",
+    console.print(f"[green]redeemed[/] {key.strip().upper()} — {shown}; the SME confirms or disputes it",
                   highlight=False)
 
 
 @voucher_app.command("confirm")
 @handled
-def voucher_confirm(ref: str = typer.Argument(...), actor: str = AS_OPTION) -> None:
-    """The SME confirms the service redeemed: the voucher is payable for the redeemed amount."""
-    from flows.services import vouchers
+def voucher_confirm(ref: str = typer.Argument(None), file: Path = FILE_OPTION, actor: str = AS_OPTION,
+                    as_json: bool = JSON_OPTION) -> None:
+    """The SME confirms the service redeemed: the voucher is payable for the redeemed amount. With --file
+    CSV (voucher): the SME's confirmations, all or none."""
+    from flows.services import voucher_bulk, vouchers
     from models.uow import unit_of_work
 
+    key = _single(ref, file)
+    if file is not None:
+        _bulk("confirmed", file, actor, as_json, voucher_bulk.confirm_file)
+        return
     with unit_of_work() as s:
-        app = vouchers.confirm(s, actor, ref)
+        app = vouchers.confirm(s, actor, key)
         shown = f"{app.ref} payable: {yuan(app.award_fen)}"
     console.print(f"[green]confirmed[/] {shown}", highlight=False)
 

@@ -20,12 +20,29 @@ from rules.roles import allowed
 def notify(session: Session, *, recipient: str, subject: str, body: str, cause: str,
            at: str | None = None) -> Notification:
     """Queue one message (no commit: the caller's unit of work writes it with its cause)."""
-    n = Notification(recipient=recipient[:limit(Notification, "recipient")],
-                     subject=subject[:limit(Notification, "subject")], body=body[:limit(Notification, "body")],
-                     cause=cause, created_at=at or stamp())
+    m = _message(recipient, subject, body, cause, at or stamp())
+    n = Notification(recipient=m["recipient"], subject=m["subject"], body=m["body"], cause=m["cause"],
+                     created_at=m["created_at"])
     session.add(n)
     session.flush()
     return n
+
+
+def notify_many(session: Session, messages: list[tuple[str, str, str, str]], at: str | None = None) -> int:
+    """Queue many messages, each (recipient, subject, body, cause), as one prepared insert (bulk acts):
+    the same rows :func:`notify` writes. Returns how many."""
+    from models.bulk import insert_rows
+
+    when = at or stamp()
+    columns = ("recipient", "subject", "body", "cause", "created_at")
+    rows = [tuple(_message(*m, when).values()) for m in messages]
+    return insert_rows(session, Notification.__table__, columns, rows)  # type: ignore[attr-defined]
+
+
+def _message(recipient: str, subject: str, body: str, cause: str, at: str) -> dict[str, str]:
+    return {"recipient": recipient[:limit(Notification, "recipient")],
+            "subject": subject[:limit(Notification, "subject")], "body": body[:limit(Notification, "body")],
+            "cause": cause, "created_at": at}
 
 
 def row(n: Notification) -> dict[str, Any]:

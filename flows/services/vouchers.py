@@ -102,7 +102,11 @@ def issued_on(session: Session, app: Application) -> dt.date | None:
 
 
 def terms_of(session: Session, policy: Policy, app: Application) -> rules.Terms:
-    on = issued_on(session, app)
+    return terms_issued(policy, app, issued_on(session, app))
+
+
+def terms_issued(policy: Policy, app: Application | Any, on: dt.date | None) -> rules.Terms:
+    """The terms of a voucher issued on ``on`` (None: not issued), or refused when it is not held."""
     if on is None or app.status not in _held_states(policy, app.scheme):
         raise VoucherRefused(f"{app.ref} is {app.status!r}: not an issued voucher (vouchers are issued by "
                              f"`ipfund round finalize {app.scheme} --year {app.year}`)")
@@ -207,6 +211,89 @@ def _set_award(session: Session, app_id: int, award_fen: int | None) -> None:
                     .execution_options(synchronize_session=False))
 
 
+# --- the per-voucher checks, shared by the single acts and the bulk files (voucher_bulk.py) ----------------
+
+def check_contractable(policy: Policy, v: VoucherDef, app: Application | Any) -> None:
+    """Only an issued voucher is contracted (二(二)5)."""
+    if "contract" not in cases.workflow(policy, app.scheme).actions_from(app.status):
+        raise VoucherRefused(f"{app.ref} is {app.status!r} ({cases.workflow(policy, app.scheme).state_name(app.status)}):"
+                             " only an issued voucher is contracted (二(二)5)")
+
+
+def check_use_by(v: VoucherDef, app: Application | Any, t: rules.Terms, on: dt.date) -> None:
+    """A voucher is contracted by its use-by date (使用截止日期, 二(二)5)."""
+    if on > t.use_by:
+        raise VoucherRefused(f"{app.ref}: its use-by date (使用截止日期) was {t.use_by.isoformat()}, today is "
+                             f"{on.isoformat()}; a voucher is contracted by then ({v.use_by_months}, 二(二)5)")
+
+
+def contract_cover(policy: Policy, v: VoucherDef, app: Application | Any, service: str, standing: Any, on: dt.date,
+                   face: int, amount: int) -> int:
+    """The cover a contract of ``amount`` gives (min(share × contract, face)), or refused: an agency not in
+    standing for the service that day or above its price, or a cover of nothing."""
+    if not standing.accredited:
+        raise VoucherRefused(f"{app.ref}: {standing.reason}; contract an agency on the public list "
+                             f"(`ipfund agency list --service {service}`)")
+    cover = rules.cover_fen(policy, on, face, amount, app.scheme)
+    if cover <= 0:
+        raise VoucherRefused(f"{app.ref}: a contract of {format_yuan(amount)} gives a cover of ¥0.00 "
+                             f"({v.cover_share}); nothing to pay")
+    return cover
+
+
+def check_redeemable(policy: Policy, app: Application | Any, c: VoucherContract | Any | None,
+                     earlier: VoucherRedemption | Any | None) -> None:
+    """A voucher is redeemed once, and only when contracted (二(二)5)."""
+    if earlier is not None:
+        raise VoucherRefused(f"{app.ref} was already redeemed on {earlier.redeemed_on} by {earlier.redeemed_by} "
+                             f"(redemption {earlier.id}); a voucher is redeemed once (二(二)5)")
+    if c is None or (app.status != "contracted" and "redeem" not in cases.workflow(policy, app.scheme).actions_from(
+            app.status)):
+        raise VoucherRefused(f"{app.ref} is {app.status!r}: only a contracted voucher is redeemed (二(二)5)")
+
+
+def redeem_amount(policy: Policy, v: VoucherDef, app: Application | Any, c: VoucherContract | Any, t: rules.Terms,
+                  on: dt.date, standing: Any, amount: int | None) -> int:
+    """The amount redeemed (the cover when none is given), or refused: after the redeem-by date, by an
+    agency not in standing that day, above the cover."""
+    if on > t.redeem_by:
+        raise VoucherRefused(f"{app.ref}: its redeem-by date (兑付截止日期) was {t.redeem_by.isoformat()}, today is "
+                             f"{on.isoformat()}; 兑付截止日期已过 ({v.redeem_by_months}, 二(二)5)")
+    if not standing.accredited:
+        raise VoucherRefused(f"{app.ref}: {standing.reason}; a suspended or expelled agency redeems no voucher")
+    amount = c.cover_fen if amount is None else amount
+    if amount > c.cover_fen:
+        raise VoucherRefused(f"{app.ref}: {format_yuan(amount)} is above the voucher's cover of "
+                             f"{format_yuan(c.cover_fen)} (min({policy.decimal(v.cover_share, _day(c.at))} × contract "
+                             f"{format_yuan(c.contract_fen)}, face value); {v.cover_share}, 二(二)5)")
+    return amount
+
+
+def evidence_problems(policy: Policy, v: VoucherDef, scheme: str, on: dt.date,
+                      files: Sequence[tuple[str, str, bytes]]) -> list[str]:
+    """What is wrong with a redemption's evidence files (empty, a type the policy does not allow, not
+    what the name says, a kind missing); empty when nothing is."""
+    problems = []
+    for kind, name, content in files:
+        bad = text_problem(name, field="file name", max_len=260)
+        if bad:
+            problems.append(bad)
+            continue
+        why = rules.evidence_problem(policy, on, kind, name, content, scheme)
+        if why:
+            problems.append(why)
+    missing = rules.missing_evidence(policy, on, [k for k, _, _ in files], scheme)
+    problems += [f"no {k} file: a redemption carries {', '.join(policy.value(v.evidence_required, on))} "
+                 f"({v.evidence_required}, 二(二)5)" for k in missing]
+    return problems
+
+
+def check_confirmable(policy: Policy, app: Application | Any, r: VoucherRedemption | Any | None) -> None:
+    """Only a redeemed voucher is confirmed (二(二)5)."""
+    if r is None or "confirm" not in cases.workflow(policy, app.scheme).actions_from(app.status):
+        raise VoucherRefused(f"{app.ref} is {app.status!r}: only a redeemed voucher is confirmed (二(二)5)")
+
+
 # --- the acts ---------------------------------------------------------------------------------------------
 
 def contract(session: Session, actor: str | None, key: str, agency_uscc: str, amount_yuan: str) -> VoucherContract:
@@ -220,26 +307,16 @@ def contract(session: Session, actor: str | None, key: str, agency_uscc: str, am
     sc, v = _scheme(policy, app)
     what = f"contract of voucher {app.ref}"
     amount = _money(amount_yuan, "--amount", what)
-    if "contract" not in cases.workflow(policy, app.scheme).actions_from(app.status):
-        raise VoucherRefused(f"{app.ref} is {app.status!r} ({cases.workflow(policy, app.scheme).state_name(app.status)}):"
-                             " only an issued voucher is contracted (二(二)5)")
+    check_contractable(policy, v, app)
     on = today()
     t = terms_of(session, policy, app)
-    if on > t.use_by:
-        raise VoucherRefused(f"{app.ref}: its use-by date (使用截止日期) was {t.use_by.isoformat()}, today is "
-                             f"{on.isoformat()}; a voucher is contracted by then ({v.use_by_months}, 二(二)5)")
     service = str(cases.app_data(app).get(v.service_field) or "")
+    check_use_by(v, app, t, on)
     agency = agencies.get(session, agency_uscc)
     standing = agencies.standing(session, agency.uscc, service, on, amount)
-    if not standing.accredited:
-        raise VoucherRefused(f"{app.ref}: {standing.reason}; contract an agency on the public list "
-                             f"(`ipfund agency list --service {service}`)")
     face = app.award_fen
     assert face is not None and app.id is not None and agency.id is not None
-    cover = rules.cover_fen(policy, on, face, amount, app.scheme)
-    if cover <= 0:
-        raise VoucherRefused(f"{app.ref}: a contract of {format_yuan(amount)} gives a cover of ¥0.00 "
-                             f"({v.cover_share}); nothing to pay")
+    cover = contract_cover(policy, v, app, service, standing, on, face, amount)
     at = stamp()
     c = VoucherContract(application_id=app.id, agency_id=agency.id, service=service, contract_fen=amount,
                         cover_fen=cover, contracted_on=on.isoformat(), contracted_by=user.name, at=at)
@@ -250,11 +327,25 @@ def contract(session: Session, actor: str | None, key: str, agency_uscc: str, am
         "contract_id": c.id, "agency": agency.uscc, "service": service, "contract_fen": amount, "cover_fen": cover,
         "face_fen": face, "cover_share": str(share), "use_by": t.use_by.isoformat(),
         "redeem_by": t.redeem_by.isoformat()})
-    notify(session, recipient=agency.uscc, subject=f"托管服务券签约 {app.ref} ({sc.clause})",
-           body=f"{app.ref}: {service} contracted for {format_yuan(amount)}; the voucher covers {format_yuan(cover)} "
-                f"(at most {share} × contract, at most the face value {format_yuan(face)}). Redeem it with the "
-                f"evidence by {t.redeem_by.isoformat()}.", cause=f"voucher_contract:{c.id}", at=at)
+    subject, body = contract_notice(sc, app.ref, service, amount, cover, share, face, t)
+    notify(session, recipient=agency.uscc, subject=subject, body=body, cause=f"voucher_contract:{c.id}", at=at)
     return c
+
+
+def contract_notice(sc: SchemeDef, ref: str, service: str, amount: int, cover: int, share: Any, face: int,
+                    t: rules.Terms) -> tuple[str, str]:
+    """The agency's message about a new contract: (subject, body)."""
+    return (f"托管服务券签约 {ref} ({sc.clause})",
+            f"{ref}: {service} contracted for {format_yuan(amount)}; the voucher covers {format_yuan(cover)} "
+            f"(at most {share} × contract, at most the face value {format_yuan(face)}). Redeem it with the "
+            f"evidence by {t.redeem_by.isoformat()}.")
+
+
+def redemption_notice(sc: SchemeDef, ref: str, agency_name: str, amount: int, files: int) -> tuple[str, str]:
+    """The holder's message about a redemption to confirm or dispute: (subject, body)."""
+    return (f"托管服务券兑付待确认 {ref} ({sc.clause})",
+            f"{agency_name} redeemed {ref} for {format_yuan(amount)} with {files} evidence file(s); "
+            "confirm the service (`ipfund voucher confirm`) or dispute it (`ipfund voucher dispute`).")
 
 
 def redeem(session: Session, actor: str | None, key: str, files: Sequence[tuple[str, str, bytes]],
@@ -268,43 +359,19 @@ def redeem(session: Session, actor: str | None, key: str, files: Sequence[tuple[
     policy = current_policy(session)
     sc, v = _scheme(policy, app)
     assert app.id is not None
-    earlier = redemption_of(session, app.id)
-    if earlier is not None:
-        raise VoucherRefused(f"{app.ref} was already redeemed on {earlier.redeemed_on} by {earlier.redeemed_by} "
-                             f"(redemption {earlier.id}); a voucher is redeemed once (二(二)5)")
     c = live_contract(session, app.id)
-    if c is None or (app.status != "contracted" and "redeem" not in cases.workflow(policy, app.scheme).actions_from(
-            app.status)):
-        raise VoucherRefused(f"{app.ref} is {app.status!r}: only a contracted voucher is redeemed (二(二)5)")
+    check_redeemable(policy, app, c, redemption_of(session, app.id))
+    assert c is not None
     agency = session.get(Agency, c.agency_id)
     assert agency is not None and agency.id is not None
     duty_svc.require("voucher.redeem", user, [_agency_parties(app, agency)])
     what = f"redemption of voucher {app.ref}"
     on = today()
     t = terms_of(session, policy, app)
-    if on > t.redeem_by:
-        raise VoucherRefused(f"{app.ref}: its redeem-by date (兑付截止日期) was {t.redeem_by.isoformat()}, today is "
-                             f"{on.isoformat()}; 兑付截止日期已过 ({v.redeem_by_months}, 二(二)5)")
     standing = agencies.standing(session, agency.uscc, c.service, on)
-    if not standing.accredited:
-        raise VoucherRefused(f"{app.ref}: {standing.reason}; a suspended or expelled agency redeems no voucher")
-    amount = c.cover_fen if amount_yuan is None else _money(amount_yuan, "--amount", what)
-    if amount > c.cover_fen:
-        raise VoucherRefused(f"{app.ref}: {format_yuan(amount)} is above the voucher's cover of "
-                             f"{format_yuan(c.cover_fen)} (min({policy.decimal(v.cover_share, _day(c.at))} × contract "
-                             f"{format_yuan(c.contract_fen)}, face value); {v.cover_share}, 二(二)5)")
-    problems = []
-    for kind, name, content in files:
-        bad = text_problem(name, field="file name", max_len=260)
-        if bad:
-            problems.append(bad)
-            continue
-        why = rules.evidence_problem(policy, on, kind, name, content, app.scheme)
-        if why:
-            problems.append(why)
-    missing = rules.missing_evidence(policy, on, [k for k, _, _ in files], app.scheme)
-    problems += [f"no {k} file: a redemption carries {', '.join(policy.value(v.evidence_required, on))} "
-                 f"({v.evidence_required}, 二(二)5)" for k in missing]
+    amount = redeem_amount(policy, v, app, c, t, on, standing,
+                           None if amount_yuan is None else _money(amount_yuan, "--amount", what))
+    problems = evidence_problems(policy, v, app.scheme, on, files)
     if problems:
         raise ValidationFailed(what, problems)
     at = stamp()
@@ -327,10 +394,8 @@ def redeem(session: Session, actor: str | None, key: str, files: Sequence[tuple[
         "redemption_id": r.id, "agency": agency.uscc, "amount_fen": amount, "cover_fen": c.cover_fen,
         "evidence": evidence})
     holder = cases.applicant_of(session, app)
-    notify(session, recipient=holder.uscc, subject=f"托管服务券兑付待确认 {app.ref} ({sc.clause})",
-           body=f"{agency.name} redeemed {app.ref} for {format_yuan(amount)} with {len(evidence)} evidence file(s); "
-                "confirm the service (`ipfund voucher confirm`) or dispute it (`ipfund voucher dispute`).",
-           cause=f"voucher_redemption:{r.id}", at=at)
+    subject, body = redemption_notice(sc, app.ref, agency.name, amount, len(evidence))
+    notify(session, recipient=holder.uscc, subject=subject, body=body, cause=f"voucher_redemption:{r.id}", at=at)
     return r
 
 
@@ -343,8 +408,8 @@ def confirm(session: Session, actor: str | None, key: str) -> Application:
     policy = current_policy(session)
     assert app.id is not None and app.award_fen is not None
     r = redemption_of(session, app.id)
-    if r is None or "confirm" not in cases.workflow(policy, app.scheme).actions_from(app.status):
-        raise VoucherRefused(f"{app.ref} is {app.status!r}: only a redeemed voucher is confirmed (二(二)5)")
+    check_confirmable(policy, app, r)
+    assert r is not None
     at = stamp()
     held = app.award_fen
     released = held - r.amount_fen
