@@ -6,18 +6,30 @@ from pathlib import Path
 
 import typer
 
-from flows.cli.common import AS_OPTION, handled, print_json
+from flows.cli.common import AS_OPTION, fail, handled, print_json
 
 
 @handled
 def bench(applications: int = typer.Option(10_000, "--applications", "-n", help="Applicants and applications"),
+          scheme: str = typer.Option("certification-award", "--scheme",
+                                     help="certification-award, or custody-voucher (with --vouchers)"),
+          vouchers: int = typer.Option(10_000, "--vouchers", help="Vouchers (--scheme custody-voucher)"),
           workdir: Path = typer.Option(Path("bench-run"), "--dir", help="Working directory (bench.db is created)"),
           chunk: int = typer.Option(1000, "--chunk", help="Cases per task run"),
+          no_expiry: bool = typer.Option(False, "--no-expiry", help="custody-voucher: skip the separate expiry run"),
           as_json: bool = typer.Option(False, "--json"), actor: str = AS_OPTION) -> None:
-    """Run a full certification round of N applications through the real flows and print the figures."""
-    from flows.bench import run_bench
+    """Run a full round (N certification applications, or N custody vouchers) through the real flows and
+    print the figures."""
+    if scheme == "custody-voucher":
+        from flows.voucher_bench import run_voucher_bench
 
-    summary = run_bench(applications, workdir, chunk)
+        summary = run_voucher_bench(vouchers, workdir, chunk, with_expiry=not no_expiry)
+    elif scheme == "certification-award":
+        from flows.bench import run_bench
+
+        summary = run_bench(applications, workdir, chunk)
+    else:
+        fail(f"--scheme {scheme!r}: the benchmark runs certification-award or custody-voucher")
     if as_json:
         print_json(summary)
 
