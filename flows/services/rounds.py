@@ -290,8 +290,7 @@ def finalize(session: Session, actor: str | None, scheme: str, year: int, *, all
     funded = [o for o in in_round if o.outcome == won]
     others = [o for o in in_round if o.outcome != won]
     if sc.pays:
-        for o in funded:
-            commit_award(session, plan.apps[o.application_id], line_code, o.award_fen, user.name, at)
+        commit_awards(session, [(plan.apps[o.application_id], o.award_fen) for o in funded], line_code, user.name, at)
 
     def base(o: Outcome) -> dict[str, Any]:
         return {"rank": o.rank, "outcome": o.outcome, "outcome_reason": o.reason[:400], "round_id": rnd.id}
@@ -328,15 +327,31 @@ def finalize(session: Session, actor: str | None, scheme: str, year: int, *, all
 def commit_award(session: Session, app: Application | CaseRow, line_code: str, amount_fen: int, actor: str, at: str) -> None:
     """Commit an award on its line, drawing on the line's sources in proportion to what each has
     available (largest remainder: the parts sum to the award, none exceeds its source)."""
-    bal = ledger.line_balances(session, app.year).get(line_code, ledger.LineBalance(line_code))
+    commit_awards(session, [(app, amount_fen)], line_code, actor, at)
+
+
+def commit_awards(session: Session, awards: list[tuple[Application | CaseRow, int]], line_code: str, actor: str,
+                  at: str) -> None:
+    """:func:`commit_award` for many awards on one line, in order: each draws on the sources in proportion
+    to what they have available after the ones before it (exactly as one call after another), the line's
+    balances read once and the postings written together (ledger.post_many)."""
+    if not awards:
+        return
+    year = awards[0][0].year
+    bal = ledger.line_balances(session, year).get(line_code, ledger.LineBalance(line_code))
     sources = sorted(bal.by_source)
-    weights = [bal.get(s, "available") for s in sources]
-    if sum(weights) < amount_fen:
-        raise OverAward(f"{app.ref}: line {line_code} has {sum(weights)} fen available, award is {amount_fen} fen")
-    parts = split_largest_remainder(amount_fen, weights)
-    entries = []
-    for s, part in zip(sources, parts, strict=True):
-        if part:
-            entries += move_entries(line_code, s, "available", "committed", part)
-    ledger.post(session, year=app.year, kind="commitment", memo=f"award {app.ref}", actor=actor, entries=entries,
-                subject=f"app:{app.ref}", at=at)
+    available = {s: bal.get(s, "available") for s in sources}
+    postings = []
+    for app, amount_fen in awards:
+        assert app.year == year, (app.ref, app.year, year)
+        weights = [available[s] for s in sources]
+        if sum(weights) < amount_fen:
+            raise OverAward(f"{app.ref}: line {line_code} has {sum(weights)} fen available, award is {amount_fen} fen")
+        entries = []
+        for s, part in zip(sources, split_largest_remainder(amount_fen, weights), strict=True):
+            if part:
+                entries += move_entries(line_code, s, "available", "committed", part)
+                available[s] -= part
+        postings.append(ledger.NewPosting(year=year, kind="commitment", memo=f"award {app.ref}", actor=actor,
+                                          entries=entries, subject=f"app:{app.ref}", at=at))
+    ledger.post_many(session, postings)

@@ -526,9 +526,10 @@ def _write_confirmations(session: Session, policy: Policy, user: User, good: lis
     at = stamp()
     payloads: dict[int, dict[str, Any]] = {}
     fields: dict[int, dict[str, Any]] = {}
+    vouchers.release_many(session, [(v, int(v.award_fen or 0) - amount, "face value beyond the redeemed amount")
+                                    for _, v, _, amount in good], user.name, at)
     for n, v, redemption_id, amount in good:
         released = int(v.award_fen or 0) - amount
-        vouchers.release_commitment(session, v, released, user.name, at, "face value beyond the redeemed amount")
         payloads[v.id] = {"redemption_id": redemption_id, "amount_fen": amount, "released_fen": released,
                           "file": filename, "line": n}
         fields[v.id] = {"award_fen": amount}

@@ -37,7 +37,7 @@ from sqlmodel import Session, col, select
 from flows.services import agencies, cases
 from flows.services import duties as duty_svc
 from flows.services.context import SYSTEM_ACTOR, acting, current_policy, get_user
-from flows.services.notifications import notify
+from flows.services.notifications import notify, notify_many
 from flows.services.text_input import clean, text_problem
 from models import audit, ledger
 from models.clock import now, stamp
@@ -192,18 +192,50 @@ def release_commitment(session: Session, app: Application | Any, amount_fen: int
     source by source in proportion to what is still committed (largest remainder)."""
     if amount_fen <= 0:
         return
-    left = _committed_left(session, app.ref)
+    entries = _release_entries(app.ref, _committed_left(session, app.ref), amount_fen)
+    ledger.post(session, year=app.year, kind="release", memo=f"release {app.ref}: {why}"[:400], actor=actor,
+                entries=entries, subject=f"app:{app.ref}", at=at)
+
+
+def release_many(session: Session, items: Sequence[tuple[Application | Any, int, str]], actor: str, at: str) -> int:
+    """:func:`release_commitment` for many vouchers (``(voucher, amount_fen, why)``): what each still holds
+    read in batched queries, one release posting each, written together (ledger.post_many)."""
+    items = [(app, amount, why) for app, amount, why in items if amount > 0]
+    left = _committed_left_many(session, [app.ref for app, _, _ in items])
+    return ledger.post_many(session, [ledger.NewPosting(
+        year=app.year, kind="release", memo=f"release {app.ref}: {why}"[:400], actor=actor,
+        entries=_release_entries(app.ref, left.get(app.ref, {}), amount), subject=f"app:{app.ref}", at=at)
+        for app, amount, why in items])
+
+
+def _committed_left_many(session: Session, refs: Sequence[str]) -> dict[str, dict[tuple[str, str], int]]:
+    """Per voucher and (line, source): what its postings still hold committed (batched :func:`_committed_left`)."""
+    p, e, a = (Posting.__table__, PostingEntry.__table__, Account.__table__)  # type: ignore[attr-defined]
+    out: dict[str, dict[tuple[str, str], int]] = defaultdict(lambda: defaultdict(int))
+    subjects = [f"app:{r}" for r in refs]
+    for i in range(0, len(subjects), 900):
+        for subject, name, amount in session.execute(
+                sa_select(p.c.subject, a.c.name, e.c.amount_fen).join(e, e.c.posting_id == p.c.id)
+                .join(a, a.c.id == e.c.account_id).where(p.c.subject.in_(subjects[i:i + 900]))):
+            parts = name.split(":")
+            if parts[0] == "line" and parts[3] == "committed":
+                out[subject.split(":", 1)[1]][(parts[1], parts[2])] += amount
+    return out
+
+
+def _release_entries(ref: str, left: dict[tuple[str, str], int], amount_fen: int) -> list[tuple[str, int]]:
+    """The entries moving ``amount_fen`` committed -> available, source by source in proportion to what is
+    still committed (largest remainder); refused when less than that is committed."""
     keys = sorted(k for k, v in left.items() if v > 0)
     weights = [left[k] for k in keys]
     if sum(weights) < amount_fen:
-        raise RuleViolation(f"{app.ref}: {format_yuan(amount_fen)} to release, only {format_yuan(sum(weights))} "
+        raise RuleViolation(f"{ref}: {format_yuan(amount_fen)} to release, only {format_yuan(sum(weights))} "
                             "still committed")
     entries = []
     for (code, source), part in zip(keys, split_largest_remainder(amount_fen, weights), strict=True):
         if part:
             entries += move_entries(code, source, "committed", "available", part)
-    ledger.post(session, year=app.year, kind="release", memo=f"release {app.ref}: {why}"[:400], actor=actor,
-                entries=entries, subject=f"app:{app.ref}", at=at)
+    return entries
 
 
 def _set_award(session: Session, app_id: int, award_fen: int | None) -> None:
@@ -498,15 +530,13 @@ def expiry_stage(session: Session, scheme: str, limit: int = 1000, after_id: int
                           "redeem_by": terms.redeem_by.isoformat()}
         if contracted:
             _end_contract(session, contracts[r.id], SYSTEM_ACTOR, at, "the voucher lapsed")
-        release_commitment(session, r, int(r.award_fen or 0), SYSTEM_ACTOR, at, "lapsed")
+    release_many(session, [(r, int(r.award_fen or 0), "lapsed") for r, _ in lapsed], SYSTEM_ACTOR, at)
     refs = [cases.CaseRef(r.id, r.ref, r.scheme, r.status) for r, _ in lapsed]
     cases.move_many(session, refs, "expire", SYSTEM_ACTOR, {"system"}, at=at, policy=policy, reasons=reasons,
                     payloads=payloads, fields={r.id: {"award_fen": None} for r, _ in lapsed})
-    for r, _ in lapsed:
-        holder = holders[r.applicant_id]
-        notify(session, recipient=holder.uscc, subject=f"托管服务券已过期 {r.ref} ({sc.clause})",
-               body=f"{r.ref} lapsed: its {reasons[r.id]}; its {format_yuan(int(r.award_fen or 0))} returns to the "
-                    "budget line.", cause=f"voucher_expiry:{r.ref}", at=at)
+    notify_many(session, [(holders[r.applicant_id].uscc, f"托管服务券已过期 {r.ref} ({sc.clause})",
+                           f"{r.ref} lapsed: its {reasons[r.id]}; its {format_yuan(int(r.award_fen or 0))} returns to "
+                           "the budget line.", f"voucher_expiry:{r.ref}") for r, _ in lapsed], at)
     return len(rows), rows[-1].id
 
 
