@@ -141,15 +141,17 @@ def payee_kind(session: Session, policy: Any, declared: Any, app: Application) -
 
 
 def resolve_payee(session: Session, policy: Any, declared: Any, app: Application,
-                  applicant: Applicant) -> tuple[str, str, str | None, str | None, str]:
-    """(name, credit code, bank name, bank account, how to record missing details) of a case's payee."""
+                  applicant: Applicant, agencies: dict[int, Any] | None = None
+                  ) -> tuple[str, str, str | None, str | None, str]:
+    """(name, credit code, bank name, bank account, how to record missing details) of a case's payee;
+    ``agencies`` (case id -> contracted agency, read in a batch by the caller) spares a query per case."""
     kind = payee_kind(session, policy, declared, app)
     agency = None
     if kind == "agency":
         from flows.services.vouchers import contracted_agency
 
         assert app.id is not None
-        agency = contracted_agency(session, app.id)
+        agency = agencies.get(app.id) if agencies is not None else contracted_agency(session, app.id)
     name, code, bank, account = payee_of(kind, applicant, agency)
     return name, code, bank, account, "ipfund agency bank" if kind == "agency" else "ipfund applicant bank"
 
@@ -217,14 +219,16 @@ def release(session: Session, actor: str | None, scheme: str, refs: list[str] | 
     released: list[str] = []
     held: list[tuple[str, str]] = []
     events = []
+    policy = current_policy(session)
+    agencies = _contracted_agencies(session, ids)
     for app in apps:
         assert app.id is not None and app.award_fen is not None
-        purpose, amount = due(declared, app, current_policy(session))
+        purpose, amount = due(declared, app, policy)
         attempt = attempts.get((app.id, purpose), 0) + 1
         if (app.id, purpose, attempt) in already:
             continue  # released before and not yet paid: the payment stage pays it
-        name, code, bank, account, how = resolve_payee(session, current_policy(session), declared, app,
-                                                      payees[app.applicant_id])
+        name, code, bank, account, how = resolve_payee(session, policy, declared, app, payees[app.applicant_id],
+                                                      agencies)
         if not account or not bank:
             held.append((app.ref, f"{name} ({code}) has no bank account on file; record it with `{how}`"))
             continue
@@ -237,6 +241,18 @@ def release(session: Session, actor: str | None, scheme: str, refs: list[str] | 
     session.flush()
     audit.append_many(session, events)
     return ReleaseResult(released, held)
+
+
+def _contracted_agencies(session: Session, ids: list[int]) -> dict[int, Any]:
+    """Case id -> the agency its live voucher contract names (vouchers only; others have none), batched."""
+    from models.tables import Agency, VoucherContract
+
+    out: dict[int, Any] = {}
+    for i in range(0, len(ids), 900):
+        out.update({app_id: agency for app_id, agency in session.exec(
+            select(VoucherContract.application_id, Agency).join(Agency, col(Agency.id) == col(VoucherContract.agency_id))
+            .where(col(VoucherContract.application_id).in_(ids[i:i + 900]), col(VoucherContract.ended_at).is_(None)))})
+    return out
 
 
 def execute_releases(session: Session, scheme: str, released_by: str | None = None) -> list[BatchResult]:
@@ -282,6 +298,7 @@ def _pay(session: Session, policy: Any, scheme: str, payer: User, group: list[tu
     session.flush()
     assert b.id is not None
     payments = []
+    agencies = _contracted_agencies(session, [a.id for _, a in group if a.id is not None])
     for rel, app in group:
         assert app.id is not None and app.award_fen is not None and app.line_code is not None
         declared = policy.scheme(scheme).payment
@@ -289,7 +306,8 @@ def _pay(session: Session, policy: Any, scheme: str, payer: User, group: list[tu
         if (rel.purpose, rel.amount_fen) != (purpose, amount):
             raise IdempotencyConflict(f"{app.ref}: released for {rel.amount_fen} fen ({rel.purpose}), the case is now "
                                       f"due {amount} fen ({purpose}); release it again")
-        name, code, bank, account, _how = resolve_payee(session, policy, declared, app, payees[app.applicant_id])
+        name, code, bank, account, _how = resolve_payee(session, policy, declared, app, payees[app.applicant_id],
+                                                        agencies)
         if not account:
             raise ValidationFailed("payment", [f"{app.ref}: {name} has no bank account on file"])
         p, _created = ensure_payment(
