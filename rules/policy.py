@@ -35,7 +35,7 @@ from rules.constants import DEFAULT_POLICY_ID as DEFAULT_POLICY_ID  # re-exporte
 POLICY_DIR = Path(__file__).parent / "policies"
 
 Unit = Literal["ratio", "fen", "days", "months", "count", "score", "rounding", "pattern", "date", "rubric", "list",
-               "choice"]
+               "choice", "shares"]
 
 
 class PolicyError(ValueError):
@@ -169,6 +169,17 @@ def _check_value(unit: str, value: Any, where: str) -> None:
             total += _exact_decimal(v["weight"], f"{where}.{k}.weight")
         if total != 100:
             raise ValueError(f"{where}: rubric weights sum to {total} %, they must sum to exactly 100 %")
+    elif unit == "shares":
+        if not isinstance(value, Mapping) or not value:
+            raise ValueError(f"{where}: shares are a mapping of party -> percent, e.g. {{pool: \"54\", bank: \"46\"}}")
+        total = Decimal(0)
+        for k, v in value.items():
+            d = _exact_decimal(v, f"{where}.{k}")
+            if d < 0:
+                raise ValueError(f"{where}.{k}: {v!r} must not be negative")
+            total += d
+        if total != 100:
+            raise ValueError(f"{where}: shares sum to {total} %, they must sum to exactly 100 %")
     elif unit == "list" and not isinstance(value, list):
         raise ValueError(f"{where}: {value!r} must be a list")
 
