@@ -8,8 +8,10 @@ period is an illustrative, dated parameter of the policy, named ``<scheme>.<what
 
 * **the base rate** (``<scheme>.base``): ``benchmark`` (the PBoC one-year benchmark, ``rates.benchmark_1y``),
   ``lpr`` (the one-year LPR, ``rates.lpr_1y``, of the month ``<scheme>.lpr_month`` names), ``actual`` (the
-  loan's own rate), ``lower_of_lpr_and_actual`` (Fujian 2022), or ``actual_capped`` (the actual rate, at most
-  LPR × (1 + ``<scheme>.lpr_markup_cap``): Beijing);
+  loan's own rate), ``lower_of_lpr_and_actual`` (Fujian 2022), ``actual_capped`` (the actual rate, at most
+  LPR × (1 + ``<scheme>.lpr_markup_cap``): Beijing 2024), ``actual_within_cap`` (the actual rate, but nothing
+  for a loan dearer than that: Zhongguancun 2021), or ``fixed`` (a flat rate, ``<scheme>.fixed_rate``, of the
+  principal: "up to 3 % of the loan");
 * **先付后贴**: only interest actually paid counts, on the IP share of the principal (组合贷); overdue,
   surcharge and penalty interest (逾期利息、加息、罚息) and extended periods (展期) never do;
 * **the amount** = min(Σ part × ratio × base × days / basis, the eligible interest paid, what is left under
@@ -45,7 +47,8 @@ CLAUSE = "二(三)7"
 PaymentKind = Literal["normal", "overdue", "surcharge", "penalty"]
 PAYMENT_KINDS: tuple[str, ...] = ("normal", "overdue", "surcharge", "penalty")
 FEE_KINDS: tuple[str, ...] = ("evaluation", "insurance", "guarantee")
-BASES: tuple[str, ...] = ("benchmark", "lpr", "actual", "lower_of_lpr_and_actual", "actual_capped")
+BASES: tuple[str, ...] = ("benchmark", "lpr", "actual", "lower_of_lpr_and_actual", "actual_capped",
+                          "actual_within_cap", "fixed")
 LPR_MONTHS: tuple[str, ...] = ("december_of_claim_year", "drawdown_month", "claim_end_month")
 
 
@@ -224,6 +227,10 @@ def base_rate(policy: Policy, loan: Loan, window: tuple[dt.date, dt.date],
     if rule == "actual":
         steps.append(Step("the loan's actual rate", _pct(loan.rate), clause=CLAUSE))
         return loan.rate, steps
+    if rule == "fixed":
+        rate = policy.decimal(_p(scheme, "fixed_rate"), on)
+        steps.append(_step(policy, "a flat rate of the principal", _p(scheme, "fixed_rate"), on, _pct(rate)))
+        return rate, steps
     if rule == "benchmark":
         rate = policy.decimal("rates.benchmark_1y", loan.drawdown)
         steps.append(_step(policy, "one-year benchmark rate on the drawdown day", "rates.benchmark_1y",
@@ -239,6 +246,12 @@ def base_rate(policy: Policy, loan: Loan, window: tuple[dt.date, dt.date],
         return min(lpr, loan.rate), steps
     markup = policy.decimal(_p(scheme, "lpr_markup_cap"), on)
     cap = lpr * (1 + markup)
+    if rule == "actual_within_cap":
+        steps.append(_step(policy, "only a loan at most at LPR × (1 + mark-up) is subsidised", _p(scheme, "lpr_markup_cap"),
+                           on, f"{_pct(markup)} → at most {_pct(cap)}"))
+        steps.append(Step("the loan's actual rate" + ("" if loan.rate <= cap else ": above it, nothing is subsidised"),
+                          _pct(loan.rate), clause=CLAUSE))
+        return (loan.rate if loan.rate <= cap else Decimal(0)), steps
     steps.append(_step(policy, "the actual rate is counted at most at LPR × (1 + mark-up)", _p(scheme, "lpr_markup_cap"),
                        on, f"{_pct(markup)} → at most {_pct(cap)}"))
     steps.append(Step("the loan's actual rate", _pct(loan.rate), clause=CLAUSE))
