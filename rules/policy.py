@@ -35,7 +35,7 @@ from rules.constants import DEFAULT_POLICY_ID as DEFAULT_POLICY_ID  # re-exporte
 POLICY_DIR = Path(__file__).parent / "policies"
 
 Unit = Literal["ratio", "fen", "days", "months", "count", "score", "rounding", "pattern", "date", "rubric", "list",
-               "choice", "shares"]
+               "choice", "shares", "ratios", "bands", "tranches"]
 
 
 class PolicyError(ValueError):
@@ -180,8 +180,67 @@ def _check_value(unit: str, value: Any, where: str) -> None:
             total += d
         if total != 100:
             raise ValueError(f"{where}: shares sum to {total} %, they must sum to exactly 100 %")
+    elif unit == "ratios":
+        if not isinstance(value, Mapping) or not value:
+            raise ValueError(f"{where}: ratios are a mapping of key -> ratio between 0 and 1")
+        for k, v in value.items():
+            d = _exact_decimal(v, f"{where}.{k}")
+            if not 0 <= d <= 1:
+                raise ValueError(f"{where}.{k}: {v!r} must be between 0 and 1")
+    elif unit == "bands":
+        _check_bands(value, where)
+    elif unit == "tranches":
+        _check_tranches(value, where)
     elif unit == "list" and not isinstance(value, list):
         raise ValueError(f"{where}: {value!r} must be a list")
+
+
+def _check_bands(value: Any, where: str) -> None:
+    """Grade bands from the best down, each {grade, name, min}: floors strictly falling from at most 100 to
+    exactly 0, so the bands partition 0–100 with no gap or overlap; grades unique."""
+    if not isinstance(value, list) or not value:
+        raise ValueError(f"{where}: grade bands are a list of {{grade, name, min}} from the best down")
+    floors: list[Decimal] = []
+    grades: set[str] = set()
+    for i, b in enumerate(value):
+        if not isinstance(b, Mapping) or "grade" not in b or "min" not in b:
+            raise ValueError(f"{where}[{i}]: each band needs a grade and a min (the floor of its score)")
+        if str(b["grade"]) in grades:
+            raise ValueError(f"{where}[{i}]: grade {b['grade']!r} is given twice")
+        grades.add(str(b["grade"]))
+        floors.append(_exact_decimal(b["min"], f"{where}[{i}].min"))
+    if floors[0] > 100:
+        raise ValueError(f"{where}[0].min: {floors[0]} is above 100")
+    for i in range(1, len(floors)):
+        if floors[i] >= floors[i - 1]:
+            raise ValueError(f"{where}[{i}].min: {floors[i]} must be below the band above it ({floors[i - 1]}); "
+                             "bands overlap otherwise")
+    if floors[-1] != 0:
+        raise ValueError(f"{where}[{len(floors) - 1}].min: the lowest band must start at 0 (it starts at "
+                         f"{floors[-1]}: scores below it would have no grade)")
+
+
+def _check_tranches(value: Any, where: str) -> None:
+    """Tranches, each {key, share, due_on, banded}: shares sum to exactly 1; keys unique; due_on is
+    agreement, mid_term or final."""
+    if not isinstance(value, list) or not value:
+        raise ValueError(f"{where}: tranches are a list of {{key, share, due_on, banded}}")
+    total = Decimal(0)
+    keys: set[str] = set()
+    for i, t in enumerate(value):
+        if not isinstance(t, Mapping) or not {"key", "share", "due_on"} <= set(t):
+            raise ValueError(f"{where}[{i}]: each tranche needs a key, a share and due_on (the event it falls due on)")
+        if str(t["key"]) in keys:
+            raise ValueError(f"{where}[{i}]: key {t['key']!r} is given twice")
+        keys.add(str(t["key"]))
+        if t["due_on"] not in ("agreement", "mid_term", "final"):
+            raise ValueError(f"{where}[{i}].due_on: {t['due_on']!r} is not one of agreement, mid_term, final")
+        d = _exact_decimal(t["share"], f"{where}[{i}].share")
+        if not 0 < d <= 1:
+            raise ValueError(f"{where}[{i}].share: {t['share']!r} must be above 0 and at most 1")
+        total += d
+    if total != 1:
+        raise ValueError(f"{where}: tranche shares sum to {total}, they must sum to exactly 1 (100 %)")
 
 
 class StateDef(_Strict):

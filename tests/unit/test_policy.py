@@ -231,8 +231,10 @@ def test_policy_show_lists_every_parameter_of_the_file_with_its_clause(shown: di
 def test_every_number_the_policy_text_does_not_give_is_marked_illustrative(shown: dict[str, Any]) -> None:
     # The seed gives only the 三(二) fund rules (1:1.2 and the two 40 % floors) and the programme's targets
     # (一(二); the national floors beside them come from the 2020 notice); the market rates (rates.*: the
-    # published LPR and PBoC benchmark) are facts with their announcements; all else is a default.
-    given = {r["name"] for r in shown["parameters"] if not r["illustrative"]} - {"rates.lpr_1y", "rates.benchmark_1y"}
+    # published LPR and PBoC benchmark) and the Ministry of Finance's evaluation grade bands are national facts
+    # with their sources; all else is a default.
+    given = {r["name"] for r in shown["parameters"] if not r["illustrative"]} - {
+        "rates.lpr_1y", "rates.benchmark_1y", "project-grant.grade_bands"}
     rates = {r["name"]: r for r in shown["parameters"] if r["name"].startswith("rates.")}
     assert set(rates) == {"rates.lpr_1y", "rates.benchmark_1y"}
     assert all(not r["illustrative"] for r in rates.values())
