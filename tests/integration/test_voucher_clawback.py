@@ -119,7 +119,7 @@ def test_the_database_keeps_a_clawback_within_its_amount_and_its_recoveries_appe
     cli, (a, _b, _c) = settled
     ok(cli("agency", "fraud", A, "--finding", FINDING, "--voucher", a, "--as", "li"))
     ok(cli("voucher", "recover", a, "--amount", "1000", "--receipt", "BOC-R1", "--as", "chen"))
-    with pytest.raises(DBAPIError, match="voucher_clawback_recovered_within|CHECK constraint"), db.engine.begin() as c:
+    with pytest.raises(DBAPIError, match=r"voucher_clawback_recovered_within|CHECK constraint"), db.engine.begin() as c:
         c.execute(text("UPDATE voucher_clawback SET recovered_fen = amount_fen + 1"))
     with pytest.raises(DBAPIError, match="only recovered_fen changes"), db.engine.begin() as c:
         c.execute(text("UPDATE voucher_clawback SET amount_fen = 1"))
@@ -129,7 +129,7 @@ def test_the_database_keeps_a_clawback_within_its_amount_and_its_recoveries_appe
         c.execute(text("DELETE FROM voucher_recovery"))
     with pytest.raises(DBAPIError, match="append-only"), db.engine.begin() as c:
         c.execute(text("UPDATE fraud_finding SET finding = 'nothing'"))
-    with pytest.raises(DBAPIError, match="UNIQUE|unique|duplicate"), db.engine.begin() as c:
+    with pytest.raises(DBAPIError, match=r"UNIQUE|unique|duplicate"), db.engine.begin() as c:
         c.execute(text("INSERT INTO voucher_recovery (clawback_id, amount_fen, receipt_ref, received_on, recorded_by, "
                        "posting_id, at) SELECT clawback_id, 1, receipt_ref, received_on, recorded_by, posting_id, at "
                        "FROM voucher_recovery"))
