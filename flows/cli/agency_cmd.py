@@ -275,6 +275,11 @@ def agency_show(uscc: str = typer.Argument(...), actor: str = AS_OPTION, as_json
         events.add_row(e["at"][:10], e["action"], e["from"] or "", e["to"], e["actor"], e["clause"], e["reason"])
     console.print(events)
     console.print(f"{len(a['complaints'])} complaint(s), {len(a['spot_checks'])} spot check(s)")
+    for f in a["fraud_findings"]:
+        clawed = ", ".join(x["ref"] for x in f["detail"].get("vouchers_named", [])) or "none"
+        console.print(f"fraud finding {f['id']} ({f['clause']}, {f['found_on']}, {f['found_by']}): {f['finding']} — "
+                      f"clawed back: {clawed}; void: {', '.join(f['detail'].get('voided', [])) or 'none'}",
+                      highlight=False, soft_wrap=True)
 
 
 @notify_app.command("list")

@@ -529,7 +529,14 @@ def show(session: Session, uscc: str) -> dict[str, Any]:
         "spot_checks": [{"checked_on": c.checked_on, "result": c.result,
                          "grade": None if c.grade_tenths is None else str(Fraction(c.grade_tenths, 10)),
                          "finding": c.finding, "checked_by": c.checked_by} for c in checks],
+        "fraud_findings": _findings(session, a.uscc),
     }
+
+
+def _findings(session: Session, uscc: str) -> list[dict[str, Any]]:
+    from flows.services.fraud import findings
+
+    return findings(session, uscc)
 
 
 # --- the checker's view ------------------------------------------------------------------------------------

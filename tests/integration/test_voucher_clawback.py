@@ -64,6 +64,8 @@ def test_a_finding_on_an_agency_already_expelled_still_claws_back_and_voids_what
     assert status(cli, c) == "voided" and status(cli, a) == "clawback_due" and status(cli, b) == "settled"
     assert line_figures(db) == {"committed": 1500000, "settled": 800000, "released": 700000, "open": 0}
     assert line_figures(db, CLAWBACK_IDENTITY) == {"clawed_back": 400000, "recovered": 0, "outstanding": 400000}
+    [f] = json.loads(ok(cli("agency", "show", A, "--json")))["fraud_findings"]
+    assert (f["found_by"], f["agency_event_id"], f["detail"]["voided"]) == ("li", None, [c])
     listed = {r["ref"]: r for r in json.loads(ok(cli("voucher", "list", "--json", "--as", "admin")))}
     assert (listed[a]["clawed_back_fen"], listed[a]["recovered_fen"], listed[b]["clawed_back_fen"]) == (400000, 0, None)
     check_ok(cli)
