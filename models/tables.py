@@ -627,3 +627,64 @@ class VoucherEvidence(SQLModel, table=True):
     media_type: str = Field(max_length=16)
     size_bytes: int = Field(sa_type=BigInteger)
     sha256: str = Field(foreign_key="evidence_blob.sha256", max_length=64)
+
+
+# --- fraud found after settlement: findings, clawbacks, recoveries (追回, 二(四)13; 三(三)) -----------------------
+
+class FraudFinding(SQLModel, table=True):
+    """A fraud finding against an agency (恶意串通、弄虚作假, 二(四)13): what was found, by whom, the
+    expulsion it caused (its agency_event, None when the agency was already expelled) and, in ``detail``,
+    the vouchers it named, voided and clawed back. Append-only."""
+
+    __tablename__ = "fraud_finding"
+    id: int | None = Field(default=None, primary_key=True)
+    agency_id: int = Field(foreign_key="agency.id", index=True)
+    finding: str = Field(max_length=1000)
+    clause: str = Field(max_length=32)
+    found_by: str = Field(max_length=64)
+    found_on: str = Field(max_length=10)
+    agency_event_id: int | None = Field(default=None, foreign_key="agency_event.id")
+    detail: str = Field(default="{}", description="canonical JSON: vouchers named, voided, clawed back, evidence")
+    at: str = Field(max_length=32)
+
+
+class VoucherClawback(SQLModel, table=True):
+    """A receivable opened on a settled voucher by a fraud finding: ``amount_fen`` moved from the line's
+    paid bucket to its receivable (posting ``posting_id``, kind clawback), owed by the payee the settlement
+    paid. Once per voucher. Only ``recovered_fen`` changes, upward, and never above the amount (CHECK and
+    trigger); each recovery is a voucher_recovery row."""
+
+    __tablename__ = "voucher_clawback"
+    __table_args__ = (
+        CheckConstraint("amount_fen > 0", name="voucher_clawback_positive"),
+        CheckConstraint("recovered_fen >= 0 AND recovered_fen <= amount_fen", name="voucher_clawback_recovered_within"),
+    )
+    id: int | None = Field(default=None, primary_key=True)
+    application_id: int = Field(foreign_key="application.id", unique=True)
+    finding_id: int = Field(foreign_key="fraud_finding.id", index=True)
+    payment_id: int = Field(foreign_key="payment.id")
+    year: int
+    line_code: str = Field(max_length=64)
+    debtor_uscc: str = Field(max_length=18)
+    debtor_name: str = Field(max_length=200)
+    amount_fen: int = Field(sa_type=BigInteger)
+    recovered_fen: int = Field(default=0, sa_type=BigInteger)
+    posting_id: int = Field(foreign_key="posting.id")
+    opened_by: str = Field(max_length=64)
+    at: str = Field(max_length=32)
+
+
+class VoucherRecovery(SQLModel, table=True):
+    """Money recovered on a clawback, with the bank's receipt reference (once: UNIQUE), moved from the
+    line's receivable back to its available bucket (posting ``posting_id``, kind recovery). Append-only."""
+
+    __tablename__ = "voucher_recovery"
+    __table_args__ = (CheckConstraint("amount_fen > 0", name="voucher_recovery_positive"),)
+    id: int | None = Field(default=None, primary_key=True)
+    clawback_id: int = Field(foreign_key="voucher_clawback.id", index=True)
+    amount_fen: int = Field(sa_type=BigInteger)
+    receipt_ref: str = Field(max_length=64, unique=True)
+    received_on: str = Field(max_length=10)
+    recorded_by: str = Field(max_length=64)
+    posting_id: int = Field(foreign_key="posting.id")
+    at: str = Field(max_length=32)

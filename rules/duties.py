@@ -16,7 +16,10 @@ The duties (烟政字〔2020〕47号 三(三) 保障财政资金安全; the fina
   approve, return or reject), and a case reviewed in several tiers has a different reviewer at each;
 * evaluators are never assigned, and never score, a case whose applicant they declared a conflict with;
 * whoever objects to an award never resolves that objection;
-* the finance officer who releases or confirms a payment is not the approver of its round.
+* the finance officer who releases or confirms a payment is not the approver of its round;
+* a fraud finding (二(四)13) is never recorded by a member of the agency, and whoever recorded it does
+  not record the money recovered on its clawbacks; the payee clawed back from never acts on its own
+  receivable.
 
 Organisations are compared by a normal form (:func:`org_key`): Unicode NFKC, no spaces, case folded,
 so ``91370602mA3c…`` or a trailing space can never defeat a check.
@@ -58,6 +61,10 @@ ACTS: dict[str, str] = {
     "voucher.redeem": "redeem the voucher",
     "voucher.confirm": "confirm the service of the voucher",
     "voucher.dispute": "dispute the service of the voucher",
+    # Fraud found after settlement (二(四)13): the finding's "case" is the agency; a recovery's is the voucher,
+    # its organisation the payee clawed back from (the agency in 通兑, the SME in 通用).
+    "agency.fraud": "record a fraud finding against the agency",
+    "voucher.recover": "record money recovered on the voucher's clawback",
 }
 
 # Which relationships bar which act. Kept as data so the table-driven test, the README and the rule
@@ -88,6 +95,8 @@ BARRED: dict[str, frozenset[str]] = {
     "voucher.redeem": frozenset(),
     "voucher.confirm": frozenset(),
     "voucher.dispute": frozenset(),
+    "agency.fraud": frozenset({"member"}),
+    "voucher.recover": frozenset({"member", "finder"}),
 }
 
 # Acts a role may take only for its own organisation: an agency's staff (role agency) apply for and
@@ -122,6 +131,7 @@ class CaseParties:
     conflicted: frozenset[str] = field(default_factory=frozenset)  # evaluators with a declared conflict
     objector: str | None = None  # who raised the objection being resolved
     tier_deciders: frozenset[str] = field(default_factory=frozenset)  # decided another tier of this review
+    finder: str | None = None  # who recorded the fraud finding behind a clawback
 
 
 @dataclass(frozen=True, slots=True)
@@ -188,6 +198,7 @@ _PHRASE = {
     "conflict": "declared a conflict of interest with the applicant of",
     "objector": "raised the objection to",
     "tier_decider": "already decided another review tier of",
+    "finder": "recorded the fraud finding behind",
 }
 
 
@@ -208,6 +219,8 @@ def relations(actor: Actor, case: CaseParties) -> list[str]:
         out.append("objector")
     if actor.name in case.tier_deciders:
         out.append("tier_decider")
+    if case.finder and actor.name == case.finder:
+        out.append("finder")
     return out
 
 

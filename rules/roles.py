@@ -48,6 +48,10 @@ PERMISSIONS: dict[str, frozenset[str]] = {
     "voucher.redeem": frozenset({"agency", "admin"}),
     "voucher.confirm": frozenset({"applicant", "admin"}),
     "voucher.dispute": frozenset({"applicant", "admin"}),
+    # Fraud found after settlement (二(四)13): a reviewer or admin records the finding (never of their own
+    # agency); finance records what is recovered with the bank's receipt (never the finding's recorder).
+    "agency.fraud": frozenset({"reviewer", "admin"}),
+    "voucher.recover": frozenset({"finance"}),
     "voucher.read": frozenset(ROLES),  # everyone reads their own vouchers; staff of the bureau read all
     "notify.list": frozenset(ROLES),  # everyone reads their own notifications; staff of the bureau read all
     "notify.mark_sent": frozenset({"admin"}),  # the sending adapter's act

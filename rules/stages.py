@@ -39,6 +39,7 @@ TAGS: dict[str, str] = {
     "committed": "money (or a recognition) awarded and held for the case",
     "payable": "may be released for payment",
     "paid": "paid in full",
+    "clawback": "paid, then clawed back after a fraud finding (追回, 二(四)13): owed to the line as a receivable",
     "void": "ended without an award: rejected, withdrawn, not awarded",
     "terminal": "no transition leaves it",
 }

@@ -101,9 +101,33 @@ def evidence(tmp_path: Path, **extra: bytes) -> list[str]:
     return args
 
 
-def line_figures(db: Db) -> dict[str, int]:
+IDENTITY = ("committed", "settled", "released", "open")
+CLAWBACK_IDENTITY = ("clawed_back", "recovered", "outstanding")
+
+
+def line_figures(db: Db, keys: tuple[str, ...] = IDENTITY) -> dict[str, int]:
+    """The voucher line's identity figures (committed = settled + released + open by default; pass
+    CLAWBACK_IDENTITY for clawed back = recovered + outstanding)."""
     with read_only(db.engine) as s:
-        return vouchers.ledger_identity(s, SCHEME, 2021)["custody-voucher"]
+        f = vouchers.ledger_identity(s, SCHEME, 2021)["custody-voucher"]
+    return {k: f[k] for k in keys}
+
+
+def settle(cli: Any, tmp_path: Path, refs: list[str], holders: list[str], agency: str = "A",
+           amount: str = "8000") -> None:
+    """Each voucher contracted with agency A (or B) for ``amount``, redeemed with evidence, confirmed by its
+    holder, paid in one batch and acknowledged paid by the bank."""
+    from tests.support import bank_ack
+
+    code, staff = (A, "wu") if agency == "A" else (B, "ma")
+    for ref, holder in zip(refs, holders, strict=True):
+        ok(cli("voucher", "contract", ref, "--agency", code, "--amount", amount, "--as", holder))
+        ok(cli("voucher", "redeem", ref, *evidence(tmp_path), "--as", staff))
+        ok(cli("voucher", "confirm", ref, "--as", holder))
+    out = tmp_path / "bank"
+    ok(cli("pay", "batch", "--scheme", SCHEME, "--out", str(out), "--as", "chen"))
+    (tmp_path / "ack.csv").write_bytes(bank_ack(sorted(out.glob("*.csv"))))
+    ok(cli("pay", "confirm", str(tmp_path / "ack.csv"), "--as", "chen"))
 
 
 def check_ok(cli: Any) -> list[dict[str, Any]]:

@@ -98,6 +98,28 @@ def voucher_dispute(ref: str = typer.Argument(...),
     console.print(f"[green]disputed[/] {shown}", highlight=False)
 
 
+@voucher_app.command("recover")
+@handled
+def voucher_recover(
+    ref: str = typer.Argument(...),
+    amount: str = typer.Option(..., "--amount", help="The amount recovered in yuan (part or all of what is owed)"),
+    receipt: str = typer.Option(..., "--receipt", help="The bank's receipt reference (recorded once)"),
+    received_on: str = typer.Option(None, "--on", help="YYYY-MM-DD the money arrived (today by default)"),
+    actor: str = AS_OPTION,
+) -> None:
+    """Finance records money recovered on a clawed-back voucher (二(四)13): it returns to the budget line."""
+    from flows.services import fraud
+    from models.uow import unit_of_work
+
+    with unit_of_work() as s:
+        r = fraud.recover(s, actor, ref, amount, receipt, received_on)
+        left = r.clawback.amount_fen - r.clawback.recovered_fen
+        shown = (f"{yuan(r.recovery.amount_fen)} (receipt {r.recovery.receipt_ref}); "
+                 + (f"{yuan(left)} still outstanding" if left else "recovered in full"))
+        done = "recovered" if r.created else "already recorded"
+    console.print(f"[green]{done}[/] {ref.strip().upper()} — {shown}", highlight=False)
+
+
 @voucher_app.command("list")
 @handled
 def voucher_list(
@@ -151,6 +173,16 @@ def voucher_show(ref: str = typer.Argument(...), actor: str = AS_OPTION, as_json
     for p in v["payments"]:
         console.print(f"  payment {p['idempotency_key']} to {p['payee']} ({p['credit_code']}) {yuan(p['amount_fen'])} "
                       f"{p['status']}", highlight=False, soft_wrap=True)
+    cb = v.get("clawback")
+    if cb:
+        f = cb["finding"] or {}
+        console.print(f"  clawed back {yuan(cb['amount_fen'])} from {cb['debtor']} ({cb['debtor_uscc']}) on "
+                      f"{cb['at'][:10]} (fraud finding {f.get('id')}, {f.get('clause')}: {f.get('finding')}); "
+                      f"recovered {yuan(cb['recovered_fen'])}, outstanding {yuan(cb['outstanding_fen'])}",
+                      highlight=False, soft_wrap=True)
+        for r in cb["recoveries"]:
+            console.print(f"    recovered {yuan(r['amount_fen'])} on {r['received_on']} receipt {r['receipt']} by "
+                          f"{r['by']}", highlight=False)
     events = Table("seq", "at", "actor", "action")
     for e in v["history"]:
         events.add_row(str(e["seq"]), e["at"][:19], e["actor"], e["action"])

@@ -80,15 +80,21 @@ def get(session: Session, uscc: str) -> Agency:
 # --- state changes --------------------------------------------------------------------------------------
 
 def _move(session: Session, agency: Agency, action: str, actor: str, *, reason: str = "", clause: str | None = None,
-          detail: dict[str, Any] | None = None, policy: Policy | None = None) -> AgencyEvent:
+          detail: dict[str, Any] | None = None, policy: Policy | None = None, fraud: bool = False) -> AgencyEvent:
     """One state change: the transition rule, the event, the agency's state, the audit event and the
-    notification to the agency, all in the caller's unit of work."""
+    notification to the agency, all in the caller's unit of work. ``fraud``: an expulsion for a fraud
+    finding (二(四)13), which voids every open voucher of the agency — redeemed and not yet paid ones too —
+    whatever the policy's disposition for an ordinary expulsion says."""
+    from rules.schemes.custody_voucher import FRAUD_DISPOSITION
+
     policy = policy or current_policy(session)
     t = rules.transition(action, agency.state, reason,
                          who=f"agency {agency.uscc} ({agency.name})")
     at = stamp()
     detail = dict(detail or {})
     vouchers = rules.open_vouchers_disposition(policy, t.to, _day(at))
+    if fraud and vouchers is not None:
+        vouchers = FRAUD_DISPOSITION
     if vouchers is not None:
         detail["open_vouchers"] = vouchers
     from_state = agency.state
@@ -124,7 +130,7 @@ def _move(session: Session, agency: Agency, action: str, actor: str, *, reason: 
         from flows.services.vouchers import on_agency_exit
 
         # Its open vouchers are returned to their holders or void, and each holder told, in this unit of work.
-        on_agency_exit(session, policy, agency, vouchers, ev, at)
+        on_agency_exit(session, policy, agency, vouchers, ev, at, redeemed_too=fraud)
     return ev
 
 
@@ -523,7 +529,14 @@ def show(session: Session, uscc: str) -> dict[str, Any]:
         "spot_checks": [{"checked_on": c.checked_on, "result": c.result,
                          "grade": None if c.grade_tenths is None else str(Fraction(c.grade_tenths, 10)),
                          "finding": c.finding, "checked_by": c.checked_by} for c in checks],
+        "fraud_findings": _findings(session, a.uscc),
     }
+
+
+def _findings(session: Session, uscc: str) -> list[dict[str, Any]]:
+    from flows.services.fraud import findings
+
+    return findings(session, uscc)
 
 
 # --- the checker's view ------------------------------------------------------------------------------------

@@ -54,6 +54,7 @@ from models.tables import (
     Payment,
     Posting,
     PostingEntry,
+    VoucherClawback,
     VoucherContract,
     VoucherEvidence,
     VoucherRedemption,
@@ -520,16 +521,24 @@ def _end_contract(session: Session, c: VoucherContract, actor: str, at: str, why
 
 
 def on_agency_exit(session: Session, policy: Policy, agency: Agency, disposition: str, event: AgencyEvent,
-                   at: str) -> int:
+                   at: str, redeemed_too: bool = False) -> int:
     """An agency suspended or expelled (``event``): each voucher contracted with it and not yet redeemed
     is returned to its holder (back to issued, to contract another agency) or void (its commitment
-    released), as the policy's ``disposition`` says; each holder is told. In the caller's unit of work."""
+    released), as the policy's ``disposition`` says; each holder is told. In the caller's unit of work.
+    ``redeemed_too`` (a fraud finding, 二(四)13): the redeemed vouchers not yet in payment are void too —
+    every state the scheme lets ``void`` leave — since the evidence of their service is what was found
+    false; a voucher already in a payment batch is left to settle and be clawed back."""
     live = list(session.exec(select(VoucherContract).where(VoucherContract.agency_id == agency.id,
                                                            col(VoucherContract.ended_at).is_(None))).all())
     done = 0
     for c in live:
         app = session.get(Application, c.application_id)
-        if app is None or app.status != "contracted":
+        if app is None:
+            continue
+        if redeemed_too and disposition == "void":
+            if "void" not in cases.workflow(policy, app.scheme).actions_from(app.status):
+                continue  # in a payment batch, settled or ended: not open
+        elif app.status != "contracted":
             continue  # redeemed already: the service was delivered; it is confirmed or disputed as usual
         why = (f"agency {agency.uscc} ({agency.name}) {event.to_state} ({event.clause}): open vouchers are "
                f"{'returned to the holder' if disposition == 'return_to_holder' else 'void'}")
@@ -592,6 +601,9 @@ def list_vouchers(session: Session, actor: str | None, scheme: str | None = None
                 contracts[vc.application_id] = vc
     names = {a.id: a.uscc for a in session.exec(select(Agency)).all()}
     faces = _faces(session, [a.ref for a, _ in rows])
+    from flows.services.fraud import clawback_totals
+
+    claws = clawback_totals(session, ids)
     issued = {r.id: _day(r.finalized_at) for r in session.exec(select(AwardRound).where(
         col(AwardRound.id).in_({a.round_id for a, _ in rows if a.round_id is not None}))).all()}
     out = []
@@ -610,7 +622,9 @@ def list_vouchers(session: Session, actor: str | None, scheme: str | None = None
                     "contract_fen": c.contract_fen if live and c else None, "cover_fen": c.cover_fen if live and c else None,
                     "issued_on": t.issued_on.isoformat() if t else None, "use_by": t.use_by.isoformat() if t else None,
                     "redeem_by": t.redeem_by.isoformat() if t else None,
-                    "settlement_mode": t.settlement_mode if t else None})
+                    "settlement_mode": t.settlement_mode if t else None,
+                    "clawed_back_fen": claws.get(a.id or 0, (None, None))[0],
+                    "recovered_fen": claws.get(a.id or 0, (None, None))[1]})
     return out
 
 
@@ -655,10 +669,17 @@ def show(session: Session, actor: str | None, key: str) -> dict[str, Any]:
                       "amount_fen": x.amount_fen, "status": x.status, "batch_id": x.batch_id}
                      for x in session.exec(select(Payment).where(Payment.application_id == app.id)
                                            .order_by(col(Payment.id))).all()],
+        "clawback": _clawback_view(session, app.id),
         "history": [{"seq": e.seq, "at": e.at, "actor": e.actor, "action": e.action,
                      "payload": json.loads(e.payload), "hash": e.hash}
                     for e in audit.events_for(session, f"app:{app.ref}")],
     }
+
+
+def _clawback_view(session: Session, app_id: int) -> dict[str, Any] | None:
+    from flows.services.fraud import clawback_view
+
+    return clawback_view(session, app_id)
 
 
 def evidence_content(session: Session, sha256: str) -> bytes:
@@ -673,16 +694,22 @@ def evidence_content(session: Session, sha256: str) -> bytes:
 def ledger_identity(session: Session, scheme: str, year: int) -> dict[str, dict[str, int]]:
     """Per budget line of the scheme's vouchers: Σ committed (commitment postings), Σ settled (live
     payments), Σ released (release postings) and Σ open (what the vouchers in a committed state hold),
-    each read from its own rows; the identity is committed = settled + released + open."""
+    each read from its own rows; the identity is committed = settled + released + open. A clawback does
+    not change it (the payment was made: settled stays settled). Beside it, after fraud (二(四)13): Σ
+    clawed back (clawback postings into the receivable), Σ recovered (recovery postings back to available)
+    and Σ outstanding (each clawback row's amount less what it records recovered); the identity is
+    clawed back = recovered + outstanding."""
     t = Application.__table__  # type: ignore[attr-defined]
     subjects = {f"app:{ref}": line for ref, line in session.execute(
         sa_select(t.c.ref, t.c.line_code).where(t.c.scheme == scheme, t.c.year == year, t.c.line_code.is_not(None)))}
-    out: dict[str, dict[str, int]] = defaultdict(lambda: {"committed": 0, "settled": 0, "released": 0, "open": 0})
+    out: dict[str, dict[str, int]] = defaultdict(lambda: {"committed": 0, "settled": 0, "released": 0, "open": 0,
+                                                          "clawed_back": 0, "recovered": 0, "outstanding": 0})
     p, e, a = (Posting.__table__, PostingEntry.__table__, Account.__table__)  # type: ignore[attr-defined]
     for subject, kind, name, amount in session.execute(
             sa_select(p.c.subject, p.c.kind, a.c.name, e.c.amount_fen).join(e, e.c.posting_id == p.c.id)
             .join(a, a.c.id == e.c.account_id)
-            .where(p.c.year == year, p.c.kind.in_(("commitment", "release")), e.c.amount_fen > 0)):
+            .where(p.c.year == year, p.c.kind.in_(("commitment", "release", "clawback", "recovery")),
+                   e.c.amount_fen > 0)):
         line = subjects.get(subject or "")
         if line is None:
             continue
@@ -691,6 +718,15 @@ def ledger_identity(session: Session, scheme: str, year: int) -> dict[str, dict[
             out[line]["committed"] += amount
         elif kind == "release" and bucket == "available":
             out[line]["released"] += amount
+        elif kind == "clawback" and bucket == "receivable":
+            out[line]["clawed_back"] += amount
+        elif kind == "recovery" and bucket == "available":
+            out[line]["recovered"] += amount
+    cb = VoucherClawback.__table__  # type: ignore[attr-defined]
+    for line, amount, recovered in session.execute(
+            sa_select(t.c.line_code, cb.c.amount_fen, cb.c.recovered_fen).join(cb, cb.c.application_id == t.c.id)
+            .where(t.c.scheme == scheme, t.c.year == year, t.c.line_code.is_not(None))):
+        out[line]["outstanding"] += int(amount) - int(recovered)
     policy = current_policy(session)
     live = _held_states(policy, scheme)
     paid_states = policy.scheme(scheme).states_tagged("paid")
@@ -758,8 +794,15 @@ def invariants(session: Session) -> list[tuple[str, bool, str]]:
                 if f["committed"] != f["settled"] + f["released"] + f["open"]:
                     bad_ledger.append(f"{sid} {y} {line}: committed {f['committed']} ≠ settled {f['settled']} + "
                                       f"released {f['released']} + open {f['open']} fen")
+                if f["clawed_back"] != f["recovered"] + f["outstanding"]:
+                    bad_ledger.append(f"{sid} {y} {line}: clawed back {f['clawed_back']} ≠ recovered {f['recovered']} "
+                                      f"+ outstanding {f['outstanding']} fen")
     out.append(("voucher ledger: committed = settled + released + open", not bad_ledger,
-                f"{lines} line(s), to the fen" if not bad_ledger else "; ".join(bad_ledger[:10])))
+                f"{lines} line(s), to the fen; clawed back = recovered + outstanding" if not bad_ledger
+                else "; ".join(bad_ledger[:10])))
+    from flows.services import fraud
+
+    out += fraud.invariants(session, apps)
     out.append(_duties_again(session, apps, contracts))
     return out
 

@@ -204,3 +204,45 @@ def missing_evidence(policy: Policy, on: dt.date, kinds: list[str], scheme: str 
     """The kinds of evidence the policy requires that a redemption lacks."""
     required = list(policy.value(voucher_def(policy, scheme).evidence_required, on))
     return [k for k in required if k not in kinds]
+
+
+# --- fraud found after settlement: the clawback (追回, 二(四)13; 三(三) 保障财政资金安全) --------------------------
+
+FRAUD_CLAUSE = "二(四)13"
+# A fraud (恶意串通、弄虚作假) always voids the agency's open vouchers, whatever the policy's disposition for an
+# ordinary expulsion says (agency.open_vouchers_on_expulsion): the service they would pay for is the
+# evidence found false, so no holder keeps a voucher on it (Zhangye 张政办发〔2016〕66号: 该券作废).
+FRAUD_DISPOSITION = "void"
+
+
+def clawback_fen(paid_fen: int, named_fen: int | None = None) -> int:
+    """What a fraud finding claws back of a settled voucher (追回, 二(四)13): everything the voucher was paid,
+    unless the finding names an amount — then that amount, which must be more than ¥0.00 and at most what
+    was paid (a clawback never asks back more than the line paid out). ValueError saying which side."""
+    if paid_fen <= 0:
+        raise ValueError(f"the voucher was paid {format_yuan(paid_fen)}: nothing to claw back")
+    if named_fen is None:
+        return paid_fen
+    if named_fen <= 0:
+        raise ValueError(f"{format_yuan(named_fen)} is no amount to claw back; name more than ¥0.00 or leave it "
+                         "out to claw back in full")
+    if named_fen > paid_fen:
+        raise ValueError(f"{format_yuan(named_fen)} is above the {format_yuan(paid_fen)} the voucher was paid; a "
+                         f"clawback asks back at most what was paid ({FRAUD_CLAUSE})")
+    return named_fen
+
+
+def recovery_problem(outstanding_fen: int, amount_fen: int) -> str | None:
+    """Why money recovered on a clawback cannot be recorded, or None: it is more than ¥0.00 and at most
+    what is still outstanding on the receivable (三(三): the line is never credited more than it is owed)."""
+    if amount_fen <= 0:
+        return f"--amount: {format_yuan(amount_fen)} must be more than ¥0.00"
+    if amount_fen > outstanding_fen:
+        return (f"--amount: {format_yuan(amount_fen)} is above the {format_yuan(outstanding_fen)} still outstanding "
+                f"on the clawback; record at most what is owed ({FRAUD_CLAUSE}, 三(三))")
+    return None
+
+
+def fully_recovered(amount_fen: int, recovered_fen: int) -> bool:
+    """A clawback is closed (clawed back in full) when everything it asked back has been recovered."""
+    return recovered_fen >= amount_fen

@@ -104,3 +104,31 @@ def test_a_settled_voucher_dossier_shows_agency_contract_cover_and_evidence_and_
     assert (only_issued["contracts"], only_issued["redemption"], only_issued["holder_acts"]) == ([], None, [])
     b_text = "".join("".join(pdf_text_pages((batch / f"{b}.pdf").read_bytes())).split())
     assert "尚未签约" in b_text and "尚未兑付" in b_text
+
+
+def test_a_clawed_back_voucher_dossier_shows_the_finding_the_receivable_and_each_recovery(
+        settled: tuple[Any, str, str], db: Db, tmp_path: Path) -> None:
+    """Fraud found after settlement (二(四)13): the voucher section adds the finding, the amount owed and by
+    whom, each recovery with its bank receipt; the ledger section the clawback and recovery postings; the
+    dossier reproduces and verifies."""
+    world, a, _b = settled
+    set_clock("2021-06-01T01:00:00Z")
+    ok(world("agency", "fraud", A, "--finding", "伪造托管服务成果报告", "--voucher", a, "--as", "li"))
+    set_clock("2021-06-10T01:00:00Z")
+    ok(world("voucher", "recover", a, "--amount", "1500", "--receipt", "BOC-2021-R001", "--as", "chen"))
+    out = tmp_path / "claw.pdf"
+    ok(world("dossier", "case", a, "--out", str(out), "--as", "sun"))
+    pdf = out.read_bytes()
+    with read_only(db.engine) as s:
+        d = dossier.build_case(s, a)
+    cb = d.data["voucher"]["clawback"]
+    assert json.loads(extract_attachment(pdf))["voucher"]["clawback"] == cb
+    assert (cb["amount_fen"], cb["recovered_fen"], cb["outstanding_fen"], cb["debtor_uscc"]) == (400000, 150000,
+                                                                                                250000, A)
+    assert [(r["receipt"], r["amount_fen"]) for r in cb["recoveries"]] == [("BOC-2021-R001", 150000)]
+    packed = "".join("".join(pdf_text_pages(pdf)).split())
+    for expected in ("欺诈追回", "伪造托管服务成果报告", "BOC-2021-R001", format_yuan(250000), "clawback", "recovery",
+                     "应收追回"):
+        assert "".join(expected.split()) in packed, expected
+    v = world("dossier", "verify", str(out))
+    assert v.exit_code == 0, (v.stdout, v.stderr)

@@ -22,38 +22,43 @@ ROLE_OF = {"review.decide": "reviewer", "round.finalize": "approver", "evaluatio
            "agency.withdraw": "admin", "agency.complaint": "reviewer", "agency.spot_check": "evaluator",
            "agency.monitor": "admin", "agency.reward": "approver",
            "voucher.contract": "admin", "voucher.redeem": "admin", "voucher.confirm": "admin",
-           "voucher.dispute": "admin"}
+           "voucher.dispute": "admin", "agency.fraud": "reviewer", "voucher.recover": "finance"}
 
 RELATIONS = ("none", "member by credit code", "member by name", "member, code typed in lower case with spaces",
-             "submitter", "reviewer", "approver", "conflict", "objector", "decided another review tier")
+             "submitter", "reviewer", "approver", "conflict", "objector", "decided another review tier",
+             "recorded the fraud finding")
 
 # R = refused, . = allowed; columns in the order of RELATIONS.
 EXPECTED = {
-    "review.decide":     ".RRRR....R",
-    "round.finalize":    ".RRRRR....",
-    "evaluation.assign": ".RRRRR.R..",
-    "scores.upload":     ".RRRRR.R..",
-    "notice.object":     "..........",
-    "notice.resolve":    ".RRRR...R.",
-    "pay.batch":         ".RRRRRR...",
-    "pay.confirm":       ".RRR..R...",
+    "review.decide":     ".RRRR....R.",
+    "round.finalize":    ".RRRRR.....",
+    "evaluation.assign": ".RRRRR.R...",
+    "scores.upload":     ".RRRRR.R...",
+    "notice.object":     "...........",
+    "notice.resolve":    ".RRRR...R..",
+    "pay.batch":         ".RRRRRR....",
+    "pay.confirm":       ".RRR..R....",
     # The agency registry: the case is the agency; nobody judges an agency they belong to.
-    "agency.apply":      "..........",
-    "agency.accredit":   ".RRR......",
-    "agency.warn":       ".RRR......",
-    "agency.suspend":    ".RRR......",
-    "agency.expel":      ".RRR......",
-    "agency.reinstate":  ".RRR......",
-    "agency.withdraw":   "..........",
-    "agency.complaint":  ".RRR......",
-    "agency.spot_check": ".RRR......",
-    "agency.monitor":    ".RRR......",
-    "agency.reward":     ".RRR......",
+    "agency.apply":      "...........",
+    "agency.accredit":   ".RRR.......",
+    "agency.warn":       ".RRR.......",
+    "agency.suspend":    ".RRR.......",
+    "agency.expel":      ".RRR.......",
+    "agency.reinstate":  ".RRR.......",
+    "agency.withdraw":   "...........",
+    "agency.complaint":  ".RRR.......",
+    "agency.spot_check": ".RRR.......",
+    "agency.monitor":    ".RRR.......",
+    "agency.reward":     ".RRR.......",
     # Custody vouchers: the SME's own acts and the agency's redemption (own organisation only, OWN_ONLY).
-    "voucher.contract":  "..........",
-    "voucher.redeem":    "..........",
-    "voucher.confirm":   "..........",
-    "voucher.dispute":   "..........",
+    "voucher.contract":  "...........",
+    "voucher.redeem":    "...........",
+    "voucher.confirm":   "...........",
+    "voucher.dispute":   "...........",
+    # Fraud found after settlement (二(四)13): nobody records a finding against their own agency; the payee
+    # clawed back from never records its own recovery, nor does whoever recorded the finding.
+    "agency.fraud":      ".RRR.......",
+    "voucher.recover":   ".RRR......R",
 }
 
 
@@ -79,6 +84,8 @@ def _case(relation: str, me: str) -> tuple[str | None, duties.CaseParties]:
         kw["objector"] = me
     elif relation == "decided another review tier":
         kw["tier_deciders"] = frozenset({me})
+    elif relation == "recorded the fraud finding":
+        kw["finder"] = me
     base: dict[str, object] = {"ref": "CA-2021-00001", "applicant_code": CODE, "applicant_name": NAME,
                                "submitted_by": "admin", "reviewers": frozenset({"other.review"}),
                                "approver": "other.approve"}

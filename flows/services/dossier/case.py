@@ -30,6 +30,7 @@ from flows.services.dossier.common import (
     _score_text,
 )
 from flows.services.dossier.year import planned_figures_as_of
+from flows.services.fraud import clawback_view
 from models import audit
 from models.tables import (
     Agency,
@@ -127,6 +128,9 @@ def case_data(session: Session, key: str, chain: ChainStatus | None = None) -> d
     if voucher:
         people += [*(c["contracted_by"] for c in voucher["contracts"]),
                    *([voucher["redemption"]["redeemed_by"]] if voucher["redemption"] else [])]
+        if voucher.get("clawback"):
+            cb = voucher["clawback"]
+            people += [cb["opened_by"], *(r["by"] for r in cb["recoveries"])]
     decision_users = {u["name"]: u for u in _people(session, (d.reviewer for d in decisions))}
 
     # The sections the dossier prints, in order: the scheme's dossier_sections (none declared: all, the
@@ -286,6 +290,9 @@ def _voucher(session: Session, policy: Policy, app: Application, applicant: Appl
                           "sha256": e.sha256} for e in evidence]},
         "holder_acts": holder_acts,
         "payee": payee,
+        # Fraud found after settlement (追回, 二(四)13): only a voucher clawed back carries the key, so the data
+        # (and hash) of every other voucher's dossier is as before.
+        **({"clawback": claw} if (claw := clawback_view(session, app.id)) is not None else {}),
     }
 
 
