@@ -27,7 +27,13 @@ STAFF = [("li", "reviewer", "烟台市市场监管局"), ("wang", "approver", "�
          ("chen", "finance", "烟台市财政局国库科"), ("sun", "auditor", "烟台市审计局"),
          ("wu", "agency", A), ("ma", "agency", B),
          ("sme1", "applicant", SME1), ("sme2", "applicant", SME2), ("sme3", "applicant", SME3),
-         ("big", "applicant", BIG)]
+         ("big", "applicant", BIG),
+         # the finance bureau's second reviewer, and one of agency A (never checks A's redemptions)
+         ("zhao", "reviewer", "烟台市财政局"), ("lin", "reviewer", A),
+         # third-party evaluators (托管项目绩效评价): two independent ones, one of agency A and one of SME1, whose
+         # names sort first so the assignment would pick them if the duties rule let it
+         ("ev1", "evaluator", "烟台市知识产权评价中心"), ("ev2", "evaluator", "山东鲁信资产评估有限公司"),
+         ("ea", "evaluator", A), ("es", "evaluator", SME1)]
 PDF = b"%PDF-1.4\n% contract\n"
 PNG = b"\x89PNG\r\n\x1a\n" + b"\x00" * 16
 
@@ -111,3 +117,46 @@ def check_ok(cli: Any) -> list[dict[str, Any]]:
     bad = [c for c in report["checks"] if not c["ok"]]
     assert not bad, bad
     return list(report["checks"])
+
+
+def review(cli: Any, ref: str, decision: str = "approve", user: str = "li", reason: str | None = None) -> CliResult:
+    """A reviewer's decision on a confirmed voucher's redemption (the engine's review path)."""
+    args = ["review", "decide", ref, f"--{decision}", "--as", user]
+    if reason is not None:
+        args[4:4] = ["--reason", reason]
+    return cli(*args)
+
+
+def score(cli: Any, tmp_path: Path, ref: str, evaluator: str, points: int | dict[str, int]) -> CliResult:
+    """An evaluator uploads a score per criterion of the voucher's rubric (the same number on each, or one
+    per criterion)."""
+    from flows.services.context import current_policy
+
+    with read_only() as s:
+        rubric = current_policy(s).value("custody-voucher.rubric", vouchers.today())
+    per = points if isinstance(points, dict) else dict.fromkeys(rubric, points)
+    path = tmp_path / f"scores-{evaluator}-{ref}.csv"
+    path.write_text("application_id,criterion,score\n" + "".join(f"{ref},{c},{n}\n" for c, n in per.items()),
+                    encoding="utf-8")
+    return cli("scores", "upload", str(path), "--as", evaluator)
+
+
+def evaluate(cli: Any, tmp_path: Path, ref: str, grade: int | dict[str, int] = 80, reviewer: str = "li") -> None:
+    """A confirmed voucher is approved by the reviewer, staffed with evaluators by the advance flow, scored
+    by both and graded (the advance flow again): at ``grade`` on every criterion, or per criterion."""
+    ok(review(cli, ref, "approve", reviewer))
+    advance_plain(SCHEME, chunk=100)
+    for ev in assigned(ref):
+        ok(score(cli, tmp_path, ref, ev, grade))
+    advance_plain(SCHEME, chunk=100)
+
+
+def assigned(ref: str) -> list[str]:
+    """The evaluators the assignment stage gave the voucher, by name."""
+    from sqlmodel import col, select
+
+    from models.tables import Application, Assignment
+
+    with read_only() as s:
+        return sorted(s.exec(select(Assignment.evaluator).join(
+            Application, col(Application.id) == col(Assignment.application_id)).where(Application.ref == ref)).all())
