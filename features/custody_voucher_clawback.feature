@@ -50,8 +50,8 @@ Feature: Clawing back custody vouchers after fraud (托管服务券追回, 二(�
     And nothing is written
 
   Scenario: Whoever recorded the finding does not record the recovery
-    Given the reviewer zhao, who also keeps the accounts, has recorded a finding naming the first voucher in full
-    When zhao records ¥1,000.00 recovered on the first voucher with receipt BOC-2021-R001
+    Given the reviewer qian, who also keeps the accounts, has recorded a finding naming the first voucher in full
+    When qian records ¥1,000.00 recovered on the first voucher with receipt BOC-2021-R001
     Then it is refused with "recorded the fraud finding behind" and clause 不相容岗位相互分离
     And nothing is written
 

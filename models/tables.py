@@ -589,19 +589,34 @@ class VoucherContract(SQLModel, table=True):
 
 
 class VoucherRedemption(SQLModel, table=True):
-    """The agency's redemption of a voucher (兑付申请) with its evidence: once per voucher (UNIQUE), for at
-    most the contract's cover. Append-only."""
+    """The agency's redemption of a voucher (兑付申请) with its evidence, for at most the contract's cover:
+    at most one live redemption per voucher (a partial unique index). A reviewer's return or an upheld
+    dispute supersedes it (``ended_as`` returned | upheld), a refusal ends it (refused): its end is
+    recorded once, by setting ``ended_*``; nothing else of the row ever changes (triggers)."""
 
     __tablename__ = "voucher_redemption"
-    __table_args__ = (CheckConstraint("amount_fen > 0", name="voucher_redemption_positive"),)
+    __table_args__ = (
+        CheckConstraint("amount_fen > 0", name="voucher_redemption_positive"),
+        CheckConstraint("(ended_at IS NULL) = (ended_by IS NULL) AND (ended_at IS NULL) = (ended_as IS NULL)",
+                        name="voucher_redemption_ended_by_whom"),
+        CheckConstraint("ended_as IS NULL OR ended_as IN ('returned', 'refused', 'upheld')",
+                        name="voucher_redemption_ended_as"),
+        Index("ux_voucher_redemption_live", "application_id", unique=True,
+              sqlite_where=text("ended_at IS NULL"), postgresql_where=text("ended_at IS NULL")),
+        Index("ix_voucher_redemption_agency", "agency_id"),
+    )
     id: int | None = Field(default=None, primary_key=True)
-    application_id: int = Field(foreign_key="application.id", unique=True)
+    application_id: int = Field(foreign_key="application.id")
     contract_id: int = Field(foreign_key="voucher_contract.id")
     agency_id: int = Field(foreign_key="agency.id")
     amount_fen: int = Field(sa_type=BigInteger)
     redeemed_on: str = Field(max_length=10)
     redeemed_by: str = Field(max_length=64)
     at: str = Field(max_length=32)
+    ended_at: str | None = Field(default=None, max_length=32)
+    ended_by: str | None = Field(default=None, max_length=64)
+    ended_as: str | None = Field(default=None, max_length=16)  # returned | refused | upheld
+    ended_reason: str | None = Field(default=None, max_length=400)
 
 
 class EvidenceBlob(SQLModel, table=True):

@@ -41,7 +41,7 @@ def allocate(policy: Policy, scheme_id: str, candidates: Sequence[Candidate], bu
     scheme = policy.scheme(scheme_id)
     alloc = scheme.allocation
     resolved = Resolved(scheme_id, scheme.module)
-    needs_score = scheme.evaluation is not None
+    needs_score = scheme.evaluation is not None and scheme.evaluation.ranks
     rankable = [c for c in candidates if c.status in ready and (c.final_score is not None or not needs_score)]
     taken = {c.application_id for c in rankable}
     out = [_unranked(c) for c in candidates if c.application_id not in taken]

@@ -15,6 +15,8 @@ The duties (烟政字〔2020〕47号 三(三) 保障财政资金安全; the fina
 * a reviewer's case is never finalized, evaluated or paid by that reviewer (any decision counts:
   approve, return or reject), and a case reviewed in several tiers has a different reviewer at each;
 * evaluators are never assigned, and never score, a case whose applicant they declared a conflict with;
+* nobody of the case's other party organisations (a custody voucher's contracted agency, 二(二)5) reviews,
+  evaluates, resolves, approves or pays it;
 * whoever objects to an award never resolves that objection;
 * the finance officer who releases or confirms a payment is not the approver of its round;
 * a fraud finding (二(四)13) is never recorded by a member of the agency, and whoever recorded it does
@@ -65,19 +67,20 @@ ACTS: dict[str, str] = {
     # its organisation the payee clawed back from (the agency in 通兑, the SME in 通用).
     "agency.fraud": "record a fraud finding against the agency",
     "voucher.recover": "record money recovered on the voucher's clawback",
+    "voucher.resolve": "resolve the dispute of the voucher",
 }
 
 # Which relationships bar which act. Kept as data so the table-driven test, the README and the rule
 # read the same thing.
 BARRED: dict[str, frozenset[str]] = {
-    "review.decide": frozenset({"member", "submitter", "tier_decider"}),
-    "round.finalize": frozenset({"member", "submitter", "reviewer"}),
-    "evaluation.assign": frozenset({"member", "submitter", "reviewer", "conflict"}),
-    "scores.upload": frozenset({"member", "submitter", "reviewer", "conflict"}),
+    "review.decide": frozenset({"member", "party", "submitter", "tier_decider"}),
+    "round.finalize": frozenset({"member", "party", "submitter", "reviewer"}),
+    "evaluation.assign": frozenset({"member", "party", "submitter", "reviewer", "conflict"}),
+    "scores.upload": frozenset({"member", "party", "submitter", "reviewer", "conflict"}),
     "notice.object": frozenset(),
-    "notice.resolve": frozenset({"member", "submitter", "objector"}),
-    "pay.batch": frozenset({"member", "submitter", "reviewer", "approver"}),
-    "pay.confirm": frozenset({"member", "approver"}),
+    "notice.resolve": frozenset({"member", "party", "submitter", "objector"}),
+    "pay.batch": frozenset({"member", "party", "submitter", "reviewer", "approver"}),
+    "pay.confirm": frozenset({"member", "party", "approver"}),
     # Nobody accredits, judges, monitors or rewards an agency they belong to; its own staff apply and
     # withdraw for it (and only for it: OWN_ONLY).
     "agency.apply": frozenset(),
@@ -97,6 +100,8 @@ BARRED: dict[str, frozenset[str]] = {
     "voucher.dispute": frozenset(),
     "agency.fraud": frozenset({"member"}),
     "voucher.recover": frozenset({"member", "finder"}),
+    # A reviewer resolves a dispute between the SME and its agency: of neither, and not who submitted it.
+    "voucher.resolve": frozenset({"member", "party", "submitter"}),
 }
 
 # Acts a role may take only for its own organisation: an agency's staff (role agency) apply for and
@@ -106,7 +111,8 @@ OWN_ONLY: dict[str, str] = {"agency.apply": "agency", "agency.withdraw": "agency
                             "voucher.contract": "applicant", "voucher.confirm": "applicant",
                             "voucher.dispute": "applicant", "voucher.redeem": "agency"}
 
-_ROLE_OF_ACT = {"evaluation.assign": "scores.upload"}  # being assigned needs the evaluator's role
+# being assigned needs the evaluator's role; resolving a voucher dispute the reviewer's
+_ROLE_OF_ACT = {"evaluation.assign": "scores.upload", "voucher.resolve": "review.decide"}
 
 
 @dataclass(frozen=True, slots=True)
@@ -132,6 +138,9 @@ class CaseParties:
     objector: str | None = None  # who raised the objection being resolved
     tier_deciders: frozenset[str] = field(default_factory=frozenset)  # decided another tier of this review
     finder: str | None = None  # who recorded the fraud finding behind a clawback
+    # The case's other party organisations (credit codes and names), e.g. the agencies a custody voucher
+    # was contracted with (二(二)5): their people are as barred as the applicant's.
+    others: frozenset[str] = field(default_factory=frozenset)
 
 
 @dataclass(frozen=True, slots=True)
@@ -199,7 +208,14 @@ _PHRASE = {
     "objector": "raised the objection to",
     "tier_decider": "already decided another review tier of",
     "finder": "recorded the fraud finding behind",
+    "party": "belongs to another party (the contracted agency) of",
 }
+
+
+def is_party(actor: Actor, case: CaseParties) -> bool:
+    """The actor belongs to one of the case's other party organisations (by credit code or name)."""
+    mine = org_key(actor.org)
+    return bool(mine) and mine in {org_key(o) for o in case.others}
 
 
 def relations(actor: Actor, case: CaseParties) -> list[str]:
@@ -207,6 +223,8 @@ def relations(actor: Actor, case: CaseParties) -> list[str]:
     out = []
     if is_member(actor, case):
         out.append("member")
+    if is_party(actor, case):
+        out.append("party")
     if case.submitted_by and actor.name == case.submitted_by:
         out.append("submitter")
     if actor.name in case.reviewers:

@@ -343,6 +343,13 @@ class EvaluationDef(_Strict):
     rubric: str
     evaluators_per_case: str
     trim_from: str | None = None
+    # What the grade decides: the allocation (cases are ranked on it before the round) or the settlement
+    # (a voucher's delivered service is graded after issue, 二(二)5 托管项目绩效评价).
+    decides: Literal["allocation", "settlement"] = "allocation"
+
+    @property
+    def ranks(self) -> bool:
+        return self.decides == "allocation"
 
 
 class TrancheDef(_Strict):
@@ -377,6 +384,9 @@ class VoucherDef(_Strict):
     evidence_types: str  # list: allowed file types
     evidence_required: str  # list: the kinds of evidence a redemption carries
     reminder_days: str | None = None  # list: whole days before the deadline to remind the holder (e.g. [30, 7])
+    pass_grade: str | None = None  # score: at or above it the voucher settles for its cover (二(二)5 绩效评价)
+    below_pass: str | None = None  # choice none | reduced: what a voucher graded below the pass grade settles for
+    reduced_share: str | None = None  # ratio: the share of its redeemed amount a reduced settlement pays
 
 
 class TierDef(_Strict):
@@ -711,7 +721,13 @@ def _scheme_problems(policy: Policy, sid: str, sc: SchemeDef) -> list[str]:
         v = sc.voucher
         params += [(f"voucher.{k}", getattr(v, k)) for k in ("face_value", "cover_share", "use_by_months",
                                                               "redeem_by_months", "evidence_types", "evidence_required",
-                                                              "reminder_days")]
+                                                              "reminder_days", "pass_grade", "below_pass",
+                                                              "reduced_share")]
+        if (v.pass_grade is None) != (v.below_pass is None) or (v.below_pass is not None and v.reduced_share is None):
+            out.append(f"{where}.voucher: pass_grade, below_pass and reduced_share are declared together (the grade "
+                       "decides the settlement, 二(二)5)")
+        if v.pass_grade is not None and sc.evaluation is None:
+            out.append(f"{where}.voucher.pass_grade: a grade needs the evaluation: section (its rubric and evaluators)")
         if v.reminder_days is not None and v.reminder_days in policy.parameters:
             from rules.schemes.custody_voucher import reminder_problems
 

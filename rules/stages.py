@@ -15,6 +15,7 @@ STAGES: dict[str, str] = {
     "ranking": "ranking and allocation within budget: trial and finalize (people)",
     "approval": "approval of the allocation by an approver (part of finalize)",
     "notice": "public notice (公示): objections (people), expiry (system)",
+    "grading": "a voucher's evaluation grade decides what it settles for: all, a reduced share or nothing (system)",
     "expiry": "vouchers past their use-by or redeem-by date lapse and their commitment is released (system)",
     "payment": "release by a finance officer (people), payment execution and bank files (system)",
 }
@@ -27,6 +28,7 @@ SYSTEM_STEPS: dict[str, tuple[str, ...]] = {
     "ranking": (),
     "approval": (),
     "notice": ("notice_expiry",),
+    "grading": ("grading",),
     "expiry": ("expiry",),
     "payment": ("payment",),
 }

@@ -27,7 +27,13 @@ STAFF = [("li", "reviewer", "烟台市市场监管局"), ("wang", "approver", "�
          ("chen", "finance", "烟台市财政局国库科"), ("sun", "auditor", "烟台市审计局"),
          ("wu", "agency", A), ("ma", "agency", B),
          ("sme1", "applicant", SME1), ("sme2", "applicant", SME2), ("sme3", "applicant", SME3),
-         ("big", "applicant", BIG)]
+         ("big", "applicant", BIG),
+         # the finance bureau's second reviewer, and one of agency A (never checks A's redemptions)
+         ("zhao", "reviewer", "烟台市财政局"), ("lin", "reviewer", A),
+         # third-party evaluators (托管项目绩效评价): two independent ones, one of agency A and one of SME1, whose
+         # names sort first so the assignment would pick them if the duties rule let it
+         ("ev1", "evaluator", "烟台市知识产权评价中心"), ("ev2", "evaluator", "山东鲁信资产评估有限公司"),
+         ("ea", "evaluator", A), ("es", "evaluator", SME1)]
 PDF = b"%PDF-1.4\n% contract\n"
 PNG = b"\x89PNG\r\n\x1a\n" + b"\x00" * 16
 
@@ -116,7 +122,8 @@ def line_figures(db: Db, keys: tuple[str, ...] = IDENTITY) -> dict[str, int]:
 def settle(cli: Any, tmp_path: Path, refs: list[str], holders: list[str], agency: str = "A",
            amount: str = "8000") -> None:
     """Each voucher contracted with agency A (or B) for ``amount``, redeemed with evidence, confirmed by its
-    holder, paid in one batch and acknowledged paid by the bank."""
+    holder, approved by the reviewer, graded 80 by its evaluators, paid in one batch and acknowledged paid
+    by the bank."""
     from tests.support import bank_ack
 
     code, staff = (A, "wu") if agency == "A" else (B, "ma")
@@ -124,6 +131,13 @@ def settle(cli: Any, tmp_path: Path, refs: list[str], holders: list[str], agency
         ok(cli("voucher", "contract", ref, "--agency", code, "--amount", amount, "--as", holder))
         ok(cli("voucher", "redeem", ref, *evidence(tmp_path), "--as", staff))
         ok(cli("voucher", "confirm", ref, "--as", holder))
+    for ref in refs:
+        ok(review(cli, ref, "approve"))
+    advance_plain(SCHEME, chunk=100)
+    for ref in refs:
+        for ev in assigned(ref):
+            ok(score(cli, tmp_path, ref, ev, 80))
+    advance_plain(SCHEME, chunk=100)
     out = tmp_path / "bank"
     ok(cli("pay", "batch", "--scheme", SCHEME, "--out", str(out), "--as", "chen"))
     (tmp_path / "ack.csv").write_bytes(bank_ack(sorted(out.glob("*.csv"))))
@@ -135,3 +149,46 @@ def check_ok(cli: Any) -> list[dict[str, Any]]:
     bad = [c for c in report["checks"] if not c["ok"]]
     assert not bad, bad
     return list(report["checks"])
+
+
+def review(cli: Any, ref: str, decision: str = "approve", user: str = "li", reason: str | None = None) -> CliResult:
+    """A reviewer's decision on a confirmed voucher's redemption (the engine's review path)."""
+    args = ["review", "decide", ref, f"--{decision}", "--as", user]
+    if reason is not None:
+        args[4:4] = ["--reason", reason]
+    return cli(*args)
+
+
+def score(cli: Any, tmp_path: Path, ref: str, evaluator: str, points: int | dict[str, int]) -> CliResult:
+    """An evaluator uploads a score per criterion of the voucher's rubric (the same number on each, or one
+    per criterion)."""
+    from flows.services.context import current_policy
+
+    with read_only() as s:
+        rubric = current_policy(s).value("custody-voucher.rubric", vouchers.today())
+    per = points if isinstance(points, dict) else dict.fromkeys(rubric, points)
+    path = tmp_path / f"scores-{evaluator}-{ref}.csv"
+    path.write_text("application_id,criterion,score\n" + "".join(f"{ref},{c},{n}\n" for c, n in per.items()),
+                    encoding="utf-8")
+    return cli("scores", "upload", str(path), "--as", evaluator)
+
+
+def evaluate(cli: Any, tmp_path: Path, ref: str, grade: int | dict[str, int] = 80, reviewer: str = "li") -> None:
+    """A confirmed voucher is approved by the reviewer, staffed with evaluators by the advance flow, scored
+    by both and graded (the advance flow again): at ``grade`` on every criterion, or per criterion."""
+    ok(review(cli, ref, "approve", reviewer))
+    advance_plain(SCHEME, chunk=100)
+    for ev in assigned(ref):
+        ok(score(cli, tmp_path, ref, ev, grade))
+    advance_plain(SCHEME, chunk=100)
+
+
+def assigned(ref: str) -> list[str]:
+    """The evaluators the assignment stage gave the voucher, by name."""
+    from sqlmodel import col, select
+
+    from models.tables import Application, Assignment
+
+    with read_only() as s:
+        return sorted(s.exec(select(Assignment.evaluator).join(
+            Application, col(Application.id) == col(Assignment.application_id)).where(Application.ref == ref)).all())

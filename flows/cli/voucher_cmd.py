@@ -14,7 +14,8 @@ from rich.table import Table
 
 from flows.cli.common import AS_OPTION, JSON_OPTION, console, fail, handled, money_table, print_json, yuan
 
-voucher_app = typer.Typer(help="Custody service vouchers (托管服务券, 二(二)5): contract, redeem, confirm, dispute.",
+voucher_app = typer.Typer(help="Custody service vouchers (托管服务券, 二(二)5): contract, redeem, confirm, dispute, "
+                               "resolve.",
                           no_args_is_help=True)
 
 
@@ -118,6 +119,28 @@ def voucher_recover(
                  + (f"{yuan(left)} still outstanding" if left else "recovered in full"))
         done = "recovered" if r.created else "already recorded"
     console.print(f"[green]{done}[/] {ref.strip().upper()} — {shown}", highlight=False)
+
+
+@voucher_app.command("resolve")
+@handled
+def voucher_resolve(ref: str = typer.Argument(...),
+                    dismiss: bool = typer.Option(False, "--dismiss", help="The service stands: on to the reviewer's "
+                                                                          "check and the evaluation"),
+                    uphold: bool = typer.Option(False, "--uphold", help="The redemption is refused: the agency "
+                                                                        "redeems again by the redeem-by date, or the "
+                                                                        "voucher is void after it"),
+                    reason: str = typer.Option(..., "--reason", help="Why (both parties are told)"),
+                    actor: str = AS_OPTION) -> None:
+    """A reviewer resolves a disputed voucher (二(二)5): --dismiss or --uphold, with a reason."""
+    from flows.services import vouchers
+    from models.uow import unit_of_work
+
+    if dismiss == uphold:
+        fail("give exactly one of --dismiss or --uphold")
+    with unit_of_work() as s:
+        app = vouchers.resolve(s, actor, ref, "dismiss" if dismiss else "uphold", reason)
+        shown = f"{app.ref} is {app.status}"
+    console.print(f"[green]resolved[/] {shown}", highlight=False)
 
 
 @voucher_app.command("list")

@@ -33,9 +33,11 @@ from models.tables import (
     AgencyReward,
     AgencyService,
     AgencySpotCheck,
+    Application,
     AuditEvent,
     Notification,
     User,
+    VoucherRedemption,
 )
 from rules import agencies as rules
 from rules import duties
@@ -375,7 +377,29 @@ def year_record(session: Session, agency: Agency, year: int) -> rules.YearRecord
         spot_checks_passed=sum(1 for c in checks if c.result == "pass"),
         spot_checks_failed=sum(1 for c in checks if c.result == "fail"),
         fraud_found=sum(1 for c in checks if c.result == "fraud"),
-        grades=tuple(Fraction(c.grade_tenths, 10) for c in checks if c.grade_tenths is not None))
+        grades=tuple(Fraction(c.grade_tenths, 10) for c in checks if c.grade_tenths is not None)
+        + voucher_grades(session, agency.id, year, since))
+
+
+def voucher_grades(session: Session, agency_id: int, year: int, since: str = "") -> tuple[Fraction, ...]:
+    """The evaluation grades of the vouchers of ``year`` the agency redeemed (托管项目绩效评价, 二(二)5), in
+    redemption order: each graded voucher's exact final grade (once its evaluation is complete and no
+    longer open to scores), and a 0 for each redemption a reviewer refused (a refusal counts against the
+    agency as the lowest grade, 二(四)13). Only redemptions after ``since`` (the last reinstatement)."""
+    from rules.scoring import read_exact_record
+
+    policy = current_policy(session)
+    scoring_states = {(sid, st) for sid, sc in policy.schemes.items() for st in sc.states_tagged("evaluation")}
+    out: list[Fraction] = []
+    for r, app in session.exec(select(VoucherRedemption, Application).join(
+            Application, col(Application.id) == col(VoucherRedemption.application_id)).where(
+            VoucherRedemption.agency_id == agency_id, Application.year == year, col(VoucherRedemption.at) > since)
+            .order_by(col(VoucherRedemption.id))).all():
+        if r.ended_as == "refused":
+            out.append(Fraction(0))
+        elif r.ended_at is None and app.final_score_exact and (app.scheme, app.status) not in scoring_states:
+            out.append(read_exact_record(app.final_score_exact)[0])
+    return tuple(out)
 
 
 def _record_json(r: rules.YearRecord) -> dict[str, Any]:

@@ -153,6 +153,12 @@ def decide(session: Session, actor: str | None, key: str, decision: str, reason:
         supersede(session, app.id, at, keep=d.id)  # the approvals before stay, marked superseded
     cases.move(session, app, DECISION_ACTION[decision], user.name, {"reviewer"}, reason=why or None, at=at,
                policy=policy, payload=payload)
+    if policy.scheme(app.scheme).voucher is not None:
+        # A voucher's redemption is what was reviewed: the return or refusal ends it (and a refusal
+        # releases the commitment and tells both parties), in this unit of work.
+        from flows.services import vouchers
+
+        vouchers.after_review(session, policy, app, decision, why, user.name, at)
     review_read.release(db, app.id)
     return d
 
@@ -213,6 +219,10 @@ def decide_batch(session: Session, actor: str | None, decisions: list[tuple[str,
             .where(a.c.ref.in_(refs[i:i + 900]))).all()})
     parties = duty.parties(session, [x.id for x in apps.values()])
     actor_ = duty.actor_of(user)
+    vouchers_ = sorted({x.ref for x in apps.values() if policy.scheme(x.scheme).voucher is not None})
+    if vouchers_:
+        raise RuleViolation(f"{len(vouchers_)} of these cases are vouchers ({vouchers_[0]} …): a decision on a "
+                            "redemption ends or releases it; decide them one by one with `ipfund review decide`")
     multi = sorted({x.ref for x in apps.values() if (tier := _tier(policy, x.scheme, x.status)) is not None
                     and tier.approvals != 1})
     if multi:

@@ -207,6 +207,19 @@ def review_states(db: _Db, scheme: str | None = None) -> list[str]:
     return [str(r[0]) for r in rows]
 
 
+def _other_parties(db: _Db, ids: list[Any]) -> dict[Any, set[str]]:
+    """The cases' other party organisations (the agencies a voucher was contracted with), as
+    flows.services.duties.parties reads them."""
+    out: dict[Any, set[str]] = {}
+    for i in range(0, len(ids), 900):
+        part = ids[i:i + 900]
+        for app_id, code, name in db.all(
+                "SELECT vc.application_id, g.uscc, g.name FROM voucher_contract vc JOIN agency g ON g.id = vc.agency_id "
+                "WHERE vc.application_id IN (" + ", ".join("?" for _ in part) + ")", part):
+            out.setdefault(app_id, set()).update((code, name))
+    return out
+
+
 def _candidates(db: _Db, user: tuple[str, str, str | None], stage: str | None, scheme: str | None,
                 limit: int) -> list[tuple[Any, ...]]:
     """Waiting cases, oldest first, that the duties rule lets this reviewer decide (never a case of their
@@ -229,9 +242,11 @@ def _candidates(db: _Db, user: tuple[str, str, str | None], stage: str | None, s
     page = max(limit, 50)
     while len(out) < limit:
         rows = db.all(sql, [*params, page, offset])
+        others = _other_parties(db, [r[0] for r in rows])
         for r in rows:
             case = duties.CaseParties(ref=r[1], applicant_code=r[6], applicant_name=r[5], submitted_by=r[7],
-                                      tier_deciders=frozenset({user[0]}) if r[12] else frozenset())
+                                      tier_deciders=frozenset({user[0]}) if r[12] else frozenset(),
+                                      others=frozenset(others.get(r[0], ())))
             if duties.breach("review.decide", actor, case) is None:
                 out.append(r)
                 if len(out) == limit:

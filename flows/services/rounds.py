@@ -162,7 +162,7 @@ def compute(session: Session, scheme: str, year: int, policy: Policy, rescore: b
         submitted[i] = submitted_at
         if data is not None:
             forms_of[i] = forms.typed(sc.form, json.loads(data))
-        if status in ready and sc.evaluation is not None:
+        if status in ready and sc.evaluation is not None and sc.evaluation.ranks:
             if record and not rescore:
                 exact[i] = read_exact_record(record, tie_criteria)
             else:
@@ -189,7 +189,7 @@ def compute(session: Session, scheme: str, year: int, policy: Policy, rescore: b
     for i, a in apps.items():
         p = applicants[a.applicant_id]
         score = exact.pop(i, None)
-        unscored = a.status in ready and sc.evaluation is not None and not score
+        unscored = a.status in ready and sc.evaluation is not None and sc.evaluation.ranks and not score
         candidates.append(Candidate(
             application_id=i, ref=a.ref, applicant_id=a.applicant_id, kind=p.kind, sme=p.sme,
             submitted_at=submitted.pop(i), final_score=score[0] if score else None,

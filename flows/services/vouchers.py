@@ -127,7 +127,15 @@ def contracted_agency(session: Session, app_id: int) -> Agency | None:
 
 
 def redemption_of(session: Session, app_id: int) -> VoucherRedemption | None:
-    return session.exec(select(VoucherRedemption).where(VoucherRedemption.application_id == app_id)).first()
+    """The voucher's live redemption (none ended by a return, a refusal or an upheld dispute)."""
+    return session.exec(select(VoucherRedemption).where(VoucherRedemption.application_id == app_id,
+                                                        col(VoucherRedemption.ended_at).is_(None))).first()
+
+
+def redemptions_of(session: Session, app_id: int) -> list[VoucherRedemption]:
+    """Every redemption of the voucher, oldest first (ended ones kept: returned, refused, upheld)."""
+    return list(session.exec(select(VoucherRedemption).where(VoucherRedemption.application_id == app_id)
+                             .order_by(col(VoucherRedemption.id))).all())
 
 
 def face_of(session: Session, app: Application) -> int | None:
@@ -274,8 +282,7 @@ def redeem(session: Session, actor: str | None, key: str, files: Sequence[tuple[
         raise VoucherRefused(f"{app.ref} was already redeemed on {earlier.redeemed_on} by {earlier.redeemed_by} "
                              f"(redemption {earlier.id}); a voucher is redeemed once (二(二)5)")
     c = live_contract(session, app.id)
-    if c is None or (app.status != "contracted" and "redeem" not in cases.workflow(policy, app.scheme).actions_from(
-            app.status)):
+    if c is None or "redeem" not in cases.workflow(policy, app.scheme).actions_from(app.status):
         raise VoucherRefused(f"{app.ref} is {app.status!r}: only a contracted voucher is redeemed (二(二)5)")
     agency = session.get(Agency, c.agency_id)
     assert agency is not None and agency.id is not None
@@ -289,7 +296,15 @@ def redeem(session: Session, actor: str | None, key: str, files: Sequence[tuple[
     standing = agencies.standing(session, agency.uscc, c.service, on)
     if not standing.accredited:
         raise VoucherRefused(f"{app.ref}: {standing.reason}; a suspended or expelled agency redeems no voucher")
-    amount = c.cover_fen if amount_yuan is None else _money(amount_yuan, "--amount", what)
+    # A voucher returned after its SME confirmed holds only the first redemption's amount (the rest of its
+    # face was released then): a redemption again is for at most what it still holds.
+    held = int(app.award_fen or 0)
+    limit_fen = min(c.cover_fen, held)
+    amount = limit_fen if amount_yuan is None else _money(amount_yuan, "--amount", what)
+    if amount > held and amount <= c.cover_fen:
+        raise VoucherRefused(f"{app.ref}: {format_yuan(amount)} is above the {format_yuan(held)} the voucher still "
+                             "holds (its first redemption was confirmed for that, the rest released to the line; "
+                             "二(二)5)")
     if amount > c.cover_fen:
         raise VoucherRefused(f"{app.ref}: {format_yuan(amount)} is above the voucher's cover of "
                              f"{format_yuan(c.cover_fen)} (min({policy.decimal(v.cover_share, _day(c.at))} × contract "
@@ -347,15 +362,193 @@ def confirm(session: Session, actor: str | None, key: str) -> Application:
     if r is None or "confirm" not in cases.workflow(policy, app.scheme).actions_from(app.status):
         raise VoucherRefused(f"{app.ref} is {app.status!r}: only a redeemed voucher is confirmed (二(二)5)")
     at = stamp()
-    held = app.award_fen
-    released = held - r.amount_fen
-    assert released >= 0, (held, r.amount_fen)  # paired with redeem's check: amount <= cover <= face
-    release_commitment(session, app, released, user.name, at, "face value beyond the redeemed amount")
-    _set_award(session, app.id, r.amount_fen)
+    released = _hold_redeemed(session, app, r, user.name, at)
     cases.move(session, app, "confirm", user.name, {"applicant"}, at=at, policy=policy,
                payload={"redemption_id": r.id, "amount_fen": r.amount_fen, "released_fen": released})
-    app.award_fen = r.amount_fen
     return app
+
+
+def _hold_redeemed(session: Session, app: Application, r: VoucherRedemption, actor: str, at: str) -> int:
+    """The voucher holds the redeemed amount from now on: what its face held beyond it is released to
+    the line (a confirmation, a dismissed dispute). Returns the amount released."""
+    assert app.id is not None and app.award_fen is not None
+    held = app.award_fen
+    released = held - r.amount_fen
+    assert released >= 0, (held, r.amount_fen)  # paired with redeem's check: amount <= min(cover, held)
+    release_commitment(session, app, released, actor, at, "face value beyond the redeemed amount")
+    _set_award(session, app.id, r.amount_fen)
+    app.award_fen = r.amount_fen
+    return released
+
+
+def _end_redemption(session: Session, r: VoucherRedemption, actor: str, at: str, as_: str, why: str) -> None:
+    r.ended_at, r.ended_by, r.ended_as, r.ended_reason = at, actor, as_, why[:400]
+    session.add(r)
+    session.flush()
+
+
+def _parties_notified(session: Session, app: Application, r: VoucherRedemption | None) -> tuple[str, str | None]:
+    """(the holder's credit code, the redeeming agency's) for a notification to both."""
+    holder = cases.applicant_of(session, app)
+    agency = session.get(Agency, r.agency_id) if r is not None else None
+    return holder.uscc, agency.uscc if agency is not None else None
+
+
+# --- the reviewer's check (the engine's review path) and the dispute's resolution -----------------------------
+
+def after_review(session: Session, policy: Policy, app: Application, decision: str, reason: str, actor: str,
+                 at: str) -> None:
+    """What a review decision on a confirmed voucher does besides moving it (called by the review path in
+    its unit of work): an approval sends it to the third-party evaluation (the assignment stage staffs it);
+    a return supersedes the redemption (the agency may redeem again by the redeem-by date); a refusal
+    ends the redemption, releases what the voucher holds to the line and tells the agency and the SME."""
+    sc, _v = _scheme(policy, app)
+    assert app.id is not None
+    r = redemption_of(session, app.id)
+    if decision == "approve" or r is None:
+        return
+    holder, agency = _parties_notified(session, app, r)
+    if decision == "return":
+        _end_redemption(session, r, actor, at, "returned", reason)
+        t = terms_of(session, policy, app)
+        for who in filter(None, (agency, holder)):
+            notify(session, recipient=who, subject=f"托管服务券兑付退回补正 {app.ref} ({sc.clause})",
+                   body=f"{app.ref}: the reviewer returned the redemption {r.id} to the agency: {reason}. The agency "
+                        f"may redeem it again with its evidence by {t.redeem_by.isoformat()} (兑付截止日期).",
+                   cause=f"voucher_returned:{r.id}", at=at)
+        return
+    # refuse: no settlement; the voucher ends void, what it holds goes back to the line
+    held = int(app.award_fen or 0)
+    _end_redemption(session, r, actor, at, "refused", reason)
+    release_commitment(session, app, held, actor, at, "redemption refused: " + reason)
+    _set_award(session, app.id, None)
+    app.award_fen = None
+    audit.append(session, actor=actor, action="voucher.refused", subject=f"app:{app.ref}", at=at,
+                 payload={"redemption_id": r.id, "released_fen": held, "reason": reason})
+    for who in filter(None, (agency, holder)):
+        notify(session, recipient=who, subject=f"托管服务券兑付不予结算 {app.ref} ({sc.clause})",
+               body=f"{app.ref}: the reviewer refused redemption {r.id}: {reason}. The voucher is not settled; its "
+                    f"{format_yuan(held)} returns to the budget line, and the refusal counts in the agency's "
+                    "monitoring record (二(四)13).", cause=f"voucher_refused:{r.id}", at=at)
+
+
+def resolve(session: Session, actor: str | None, key: str, outcome: str, reason: str) -> Application:
+    """A reviewer resolves a disputed voucher, with a reason, both parties told. ``dismiss``: the service
+    stands — the voucher goes on as if the SME had confirmed it (what its face held beyond the redeemed
+    amount is released; the reviewer's check follows). ``uphold``: the redemption is refused — back to
+    contracted for the agency to redeem again while the redeem-by date has not passed, otherwise void with
+    its whole commitment released. Refused (nothing written) on a voucher that is not disputed."""
+    user = acting(session, actor, "review.decide")
+    if outcome not in ("dismiss", "uphold"):
+        raise ValidationFailed("dispute resolution", [f"outcome {outcome!r}: use --dismiss or --uphold"])
+    app = get_voucher(session, key)
+    assert app.id is not None
+    duty_svc.require_on(session, "voucher.resolve", user, [app.id])
+    policy = current_policy(session)
+    sc, _v = _scheme(policy, app)
+    why = clean(reason, field="--reason", max_len=400, what=f"resolution of the dispute of voucher {app.ref}",
+                multiline=True, required=True)
+    wf = cases.workflow(policy, app.scheme)
+    r = redemption_of(session, app.id)
+    if r is None or "dispute_dismissed" not in wf.actions_from(app.status):
+        raise VoucherRefused(f"{app.ref} is {app.status!r} ({wf.state_name(app.status)}): only a disputed voucher's "
+                             "dispute is resolved (二(二)5)")
+    at = stamp()
+    holder, agency = _parties_notified(session, app, r)
+    if outcome == "dismiss":
+        released = _hold_redeemed(session, app, r, user.name, at)
+        cases.move(session, app, "dispute_dismissed", user.name, {"reviewer"}, reason=why, at=at, policy=policy,
+                   payload={"redemption_id": r.id, "amount_fen": r.amount_fen, "released_fen": released})
+        said = "dismissed: the service stands and the voucher goes on to the reviewer's check and the evaluation"
+    else:
+        _end_redemption(session, r, user.name, at, "upheld", why)
+        t = terms_of(session, policy, app)
+        if today() <= t.redeem_by:
+            cases.move(session, app, "dispute_upheld", user.name, {"reviewer"}, reason=why, at=at, policy=policy,
+                       payload={"redemption_id": r.id, "redeem_by": t.redeem_by.isoformat()})
+            said = (f"upheld: redemption {r.id} is refused; the agency may redeem again with its evidence by "
+                    f"{t.redeem_by.isoformat()} (兑付截止日期)")
+        else:
+            held = int(app.award_fen or 0)
+            release_commitment(session, app, held, user.name, at, "dispute upheld after the redeem-by date")
+            cases.move(session, app, "dispute_upheld_lapsed", user.name, {"reviewer"}, reason=why, at=at,
+                       policy=policy, payload={"redemption_id": r.id, "released_fen": held,
+                                               "redeem_by": t.redeem_by.isoformat()})
+            _set_award(session, app.id, None)
+            app.award_fen = None
+            said = (f"upheld: redemption {r.id} is refused and its redeem-by date {t.redeem_by.isoformat()} has "
+                    f"passed, so the voucher is void and its {format_yuan(held)} returns to the budget line")
+    for who in filter(None, (holder, agency)):
+        notify(session, recipient=who, subject=f"托管服务券异议处理 {app.ref} ({sc.clause})",
+               body=f"{app.ref}: the dispute is {said}. Reason: {why}", cause=f"voucher_dispute_resolved:{app.ref}:{r.id}",
+               at=at)
+    return app
+
+
+# --- system: the grade decides the settlement -----------------------------------------------------------------
+
+def grading_stage(session: Session, scheme: str, limit: int = 1000, after_id: int = 0,
+                  policy: Policy | None = None) -> tuple[int, int]:
+    """The grading step of `advance`: each voucher whose third-party evaluation is complete (scored) is
+    settled by its grade (rules.settlement): at or above the pass grade for what it holds (its redeemed
+    amount); below it, the policy's choice — a reduced share (the rest released to the line) or nothing
+    (void, all released). The agency and the SME are told of a reduced or refused settlement."""
+    policy = policy or current_policy(session)
+    sc = policy.scheme(scheme)
+    if sc.voucher is None or sc.voucher.pass_grade is None or sc.evaluation is None:
+        return 0, after_id
+    wf = cases.workflow(policy, scheme)
+    waiting = [st for st in sc.states if "grade_passed" in wf.actions_from(st)]
+    t = Application.__table__  # type: ignore[attr-defined]
+    rows = session.execute(sa_select(t.c.id, t.c.ref, t.c.scheme, t.c.status, t.c.year, t.c.award_fen,
+                                     t.c.final_score_exact, t.c.applicant_id)
+                           .where(t.c.scheme == scheme, t.c.status.in_(waiting), t.c.id > after_id,
+                                  t.c.final_score_exact.is_not(None))
+                           .order_by(t.c.id).limit(limit)).all()
+    if not rows:
+        return 0, after_id
+    on = today()
+    at = stamp()
+    from rules.scoring import display, read_exact_record
+
+    groups: dict[str, list[Any]] = defaultdict(list)
+    payloads: dict[int, dict[str, Any]] = {}
+    fields: dict[int, dict[str, Any]] = {}
+    reasons: dict[int, str | None] = {}
+    told = []
+    for r in rows:
+        grade = read_exact_record(r.final_score_exact)[0]
+        st = rules.settlement(policy, on, grade, int(r.award_fen or 0), scheme)
+        action = {"passed": "grade_passed", "reduced": "grade_reduced", "failed": "grade_failed"}[st.outcome]
+        groups[action].append(cases.CaseRef(r.id, r.ref, r.scheme, r.status))
+        payloads[r.id] = {"grade": str(grade), "pass_grade": str(st.pass_grade), "outcome": st.outcome,
+                          "pay_fen": st.pay_fen, "released_fen": st.release_fen,
+                          "parameters": [sc.voucher.pass_grade, sc.voucher.below_pass, sc.voucher.reduced_share]}
+        fields[r.id] = {"award_fen": st.pay_fen or None}
+        reasons[r.id] = (f"grade {display(grade)} below the pass grade {st.pass_grade} ({sc.voucher.pass_grade}, "
+                         f"{sc.clause}): no settlement" if st.outcome == "failed" else None)
+        if st.release_fen:
+            release_commitment(session, r, st.release_fen, SYSTEM_ACTOR, at,
+                               f"evaluation grade {display(grade)}: {st.outcome} settlement")
+        if st.outcome != "passed":
+            told.append((r, st))
+    for action, refs in groups.items():
+        cases.move_many(session, refs, action, SYSTEM_ACTOR, {"system"}, at=at, policy=policy, payloads=payloads,
+                        fields=fields, reasons=reasons if action == "grade_failed" else None)
+    holders = {a.id: a.uscc for a in session.exec(select(Applicant).where(
+        col(Applicant.id).in_({r.applicant_id for r, _ in told}))).all()} if told else {}
+    for r, st in told:
+        red = redemption_of(session, r.id)
+        agency = session.get(Agency, red.agency_id) if red is not None else None
+        what = (f"settles for {format_yuan(st.pay_fen)} (a reduced share, {sc.voucher.reduced_share}); "
+                f"{format_yuan(st.release_fen)} returns to the budget line" if st.outcome == "reduced"
+                else f"is not settled; its {format_yuan(st.release_fen)} returns to the budget line")
+        for who in filter(None, (holders.get(r.applicant_id), agency.uscc if agency else None)):
+            notify(session, recipient=who, subject=f"托管服务券绩效评价 {r.ref} ({sc.clause})",
+                   body=f"{r.ref}: its third-party evaluation grade {display(st.grade)} is below the pass grade "
+                        f"{st.pass_grade} ({sc.voucher.pass_grade}); the voucher {what}.",
+                   cause=f"voucher_graded:{r.ref}", at=at)
+    return len(rows), rows[-1].id
 
 
 def dispute(session: Session, actor: str | None, key: str, reason: str) -> Application:
@@ -803,8 +996,47 @@ def invariants(session: Session) -> list[tuple[str, bool, str]]:
     from flows.services import fraud
 
     out += fraud.invariants(session, apps)
+    out.append(_settled_after_evaluation(session, policy, schemes))
     out.append(_duties_again(session, apps, contracts))
     return out
+
+
+def _settled_after_evaluation(session: Session, policy: Policy, schemes: list[str]) -> tuple[str, bool, str]:
+    """A graded scheme's voucher is payable, being paid or paid only after its evaluation: it has a live
+    redemption, a final grade and a grading event, and holds no more than that redemption's amount; and a
+    voucher refused or not settled holds nothing."""
+    a = Application.__table__  # type: ignore[attr-defined]
+    ev = AuditEvent.__table__  # type: ignore[attr-defined]
+    bad = []
+    checked = 0
+    for sid in schemes:
+        sc = policy.scheme(sid)
+        if sc.voucher is None or sc.voucher.pass_grade is None:
+            continue
+        graded_states = {t.to for t in sc.transitions if t.action in ("grade_passed", "grade_reduced")}
+        later = {t.to for t in sc.transitions if set(t.from_) & graded_states} - set(sc.states_tagged("void"))
+        after = graded_states | later | set(sc.states_tagged("paid"))
+        void = set(sc.states_tagged("void"))
+        rows = session.execute(sa_select(a.c.id, a.c.ref, a.c.status, a.c.award_fen, a.c.final_score_exact)
+                               .where(a.c.scheme == sid, a.c.status.in_(sorted(after | void)))).all()
+        graded = {subject.split(":", 1)[1] for (subject,) in session.execute(
+            sa_select(ev.c.subject).where(ev.c.action.in_(("case.grade_passed", "case.grade_reduced")),
+                                          ev.c.subject.like("app:%")))}
+        live = {r.application_id: r for r in session.exec(select(VoucherRedemption).where(
+            col(VoucherRedemption.ended_at).is_(None))).all()}
+        for r in rows:
+            checked += 1
+            if r.status in void:
+                if r.award_fen not in (None, 0):
+                    bad.append(f"{r.ref} is {r.status} but holds {r.award_fen} fen")
+                continue
+            red = live.get(r.id)
+            if red is None or not r.final_score_exact or r.ref not in graded:
+                bad.append(f"{r.ref} is {r.status} without a live redemption, a final grade and its grading event")
+            elif r.award_fen is not None and r.award_fen > red.amount_fen:
+                bad.append(f"{r.ref} holds {r.award_fen} fen, more than its redemption's {red.amount_fen}")
+    return ("vouchers settle only after their evaluation", not bad,
+            f"{checked} graded or ended voucher(s)" if not bad else "; ".join(bad[:10]))
 
 
 def _duties_again(session: Session, apps: dict[int, Any], contracts: dict[int | None, VoucherContract]
@@ -835,11 +1067,20 @@ def _duties_again(session: Session, apps: dict[int, Any], contracts: dict[int | 
                 ref=f"{apps[r.application_id].ref} (contracted with agency {ag.uscc})", applicant_code=ag.uscc,
                 applicant_name=ag.name)))
     t = AuditEvent.__table__  # type: ignore[attr-defined]
+    resolved: list[tuple[str, int]] = []
     for actor, action, subject in session.execute(sa_select(t.c.actor, t.c.action, t.c.subject).where(
-            t.c.action.in_(("case.confirm", "case.dispute")), t.c.subject.like("app:%"))):
+            t.c.action.in_(("case.confirm", "case.dispute", "case.dispute_dismissed", "case.dispute_upheld",
+                            "case.dispute_upheld_lapsed")), t.c.subject.like("app:%"))):
         app_id = by_ref.get(subject.split(":", 1)[1])
-        if app_id is not None:
+        if app_id is None:
+            continue
+        if action.startswith("case.dispute_"):
+            resolved.append((actor, app_id))
+        else:
             acts.append(("voucher." + action.split(".", 1)[1], actor, holder_of(app_id)))
+    # A resolution is judged with every party of the case (the SME, the agencies, the submitter).
+    full = duty_svc.parties(session, {app_id for _, app_id in resolved})
+    acts += [("voucher.resolve", actor, full[app_id]) for actor, app_id in resolved if app_id in full]
     breaches = []
     for act, name, case in acts:
         who = users.get(name)

@@ -17,6 +17,7 @@ import datetime as dt
 from collections.abc import Collection, Sequence
 from dataclasses import dataclass
 from decimal import Decimal
+from fractions import Fraction
 
 from rules.money import RoundingMode, format_yuan, round_to_fen
 from rules.policy import Policy, VoucherDef
@@ -246,3 +247,48 @@ def recovery_problem(outstanding_fen: int, amount_fen: int) -> str | None:
 def fully_recovered(amount_fen: int, recovered_fen: int) -> bool:
     """A clawback is closed (clawed back in full) when everything it asked back has been recovered."""
     return recovered_fen >= amount_fen
+
+
+# --- the grade decides the settlement (引入第三方开展托管项目绩效评价, 二(二)5) ------------------------------------
+
+@dataclass(frozen=True, slots=True)
+class Settlement:
+    """What a graded voucher settles for: ``outcome`` passed (its redeemed amount), reduced (a share of
+    it) or failed (nothing); ``pay_fen`` + ``release_fen`` is always the amount it held."""
+
+    outcome: str  # passed | reduced | failed
+    pay_fen: int
+    release_fen: int
+    grade: Fraction
+    pass_grade: Decimal
+
+
+def _grading(policy: Policy, scheme: str) -> tuple[str, str, str]:
+    v = voucher_def(policy, scheme)
+    if v.pass_grade is None or v.below_pass is None or v.reduced_share is None:
+        raise LookupError(f"scheme {scheme!r} declares no grading (voucher.pass_grade, below_pass, reduced_share)")
+    return v.pass_grade, v.below_pass, v.reduced_share
+
+
+def passes(policy: Policy, on: dt.date, grade: Fraction, scheme: str = SCHEME) -> bool:
+    """A voucher's evaluation grade (0–100, exact) passes at or above the policy's pass grade."""
+    return grade >= Fraction(policy.decimal(_grading(policy, scheme)[0], on))
+
+
+def settlement(policy: Policy, on: dt.date, grade: Fraction, held_fen: int, scheme: str = SCHEME) -> Settlement:
+    """What a voucher holding ``held_fen`` (its redeemed amount) settles for with ``grade`` on ``on``: at or
+    above the pass grade, all of it; below, the policy's choice — ``none`` (nothing, all released to the
+    line) or ``reduced`` (``reduced_share × held``, rounded by money.rounding, the rest released). A
+    reduced amount of ¥0.00 is no settlement (failed)."""
+    if held_fen <= 0:
+        raise ValueError(f"a graded voucher holds {held_fen} fen; it must hold its redeemed amount")
+    pass_name, mode_name, share_name = _grading(policy, scheme)
+    least = policy.decimal(pass_name, on)
+    if passes(policy, on, grade, scheme):
+        return Settlement("passed", held_fen, 0, grade, least)
+    if policy.text(mode_name, on) == "reduced":
+        share = policy.decimal(share_name, on)
+        pay = min(held_fen, round_to_fen(Decimal(held_fen) * share, RoundingMode(policy.text("money.rounding", on))))
+        if pay > 0:
+            return Settlement("reduced", pay, held_fen - pay, grade, least)
+    return Settlement("failed", 0, held_fen, grade, least)

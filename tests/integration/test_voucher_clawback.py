@@ -23,6 +23,7 @@ from tests.voucher_support import (
     A,
     B,
     check_ok,
+    evaluate,
     evidence,
     issue,
     line_figures,
@@ -75,6 +76,7 @@ def test_a_voucher_in_a_payment_batch_is_left_to_settle_and_is_clawed_back_by_a_
         settled: tuple[Any, list[str]], db: Db, tmp_path: Path) -> None:
     cli, (a, _b, c) = settled
     ok(cli("voucher", "confirm", c, "--as", "sme3"))
+    evaluate(cli, tmp_path, c)
     ok(cli("pay", "batch", "--scheme", SCHEME, "--out", str(tmp_path / "bank2"), "--as", "chen"))
     pending = status(cli, c)
     report = json.loads(ok(cli("agency", "fraud", A, "--finding", FINDING, "--voucher", a, "--json", "--as", "li")))

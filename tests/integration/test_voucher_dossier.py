@@ -19,7 +19,7 @@ from models.uow import read_only
 from rules.money import format_yuan, to_daxie
 from tests.conftest import Db
 from tests.support import bank_ack, set_clock
-from tests.voucher_support import PDF, PNG, SCHEME, A, B, evidence, issue, ok, setup_world, status
+from tests.voucher_support import PDF, PNG, SCHEME, A, B, evaluate, evidence, issue, ok, setup_world, status
 
 
 @pytest.fixture
@@ -41,6 +41,8 @@ def settled(cli: Any, db: Db, tmp_path: Path) -> tuple[Any, str, str]:
     ok(world("voucher", "dispute", a, "--reason", "托管报告缺少第三章", "--as", "sme1"))
     set_clock("2021-04-25T01:00:00Z")
     ok(world("voucher", "confirm", a, "--as", "sme1"))
+    set_clock("2021-04-28T01:00:00Z")
+    evaluate(world, tmp_path, a, {"deliverables": 90, "quality": 80, "timeliness": 70, "satisfaction": 60})
     set_clock("2021-05-01T01:00:00Z")
     out = tmp_path / "bank"
     ok(world("pay", "batch", "--scheme", SCHEME, "--out", str(out), "--as", "chen"))
@@ -61,8 +63,8 @@ def test_a_settled_voucher_dossier_shows_agency_contract_cover_and_evidence_and_
 
     with read_only(db.engine) as s:
         d = dossier.build_case(s, a)
-    assert d.data["sections"] == ["applicant", "application", "checks", "allocation", "voucher", "payments",
-                                  "ledger", "history"]
+    assert d.data["sections"] == ["applicant", "application", "checks", "allocation", "voucher", "review",
+                                  "evaluation", "payments", "ledger", "history"]
     vo = d.data["voucher"]
     assert json.loads(extract_attachment(pdf))["voucher"] == vo  # the embedded dossier.json carries it
     assert (vo["service"], vo["face_fen"], vo["held_fen"]) == ("consulting", 500000, 400000)
@@ -78,6 +80,13 @@ def test_a_settled_voucher_dossier_shows_agency_contract_cover_and_evidence_and_
     assert shas == [hashlib.sha256(c).hexdigest() for c in (PDF, PNG, PDF + b"r")]
     assert [h["act"] for h in vo["holder_acts"]] == ["dispute", "confirm"]
     assert vo["payee"] == {"mode": "agency", "kind": "agency", "name": "烟台正道知识产权代理有限公司", "uscc": A}
+    # The reviewer's check, the evaluators' per-criterion scores and what the grade decided (二(二)5).
+    assert [(h["act"], h["actor"]) for h in vo["reviewer_acts"]] == [("approve", "li")]
+    # 90 × 40 % + 80 × 30 % + 70 × 15 % + 60 × 15 % = 79.5, at or above the pass grade 60
+    assert {k: vo["grading"][k] for k in ("outcome", "final_score", "pass_grade", "pay_fen", "released_fen")} == {
+        "outcome": "passed", "final_score": "79.50", "pass_grade": "60", "pay_fen": 400000, "released_fen": 0}
+    ev = d.data["evaluation"]
+    assert sorted(x["evaluator"] for x in ev["assignments"]) == ["ev1", "ev2"]
 
     pages = pdf_text_pages(pdf)
     packed = "".join("".join(pages).split())  # table cells wrap anywhere: compare without whitespace
@@ -86,7 +95,8 @@ def test_a_settled_voucher_dossier_shows_agency_contract_cover_and_evidence_and_
                      "合同金额", "Contract amount", format_yuan(800000), to_daxie(800000),
                      "券支付上限", "Cover", format_yuan(400000), to_daxie(400000), format_yuan(500000),
                      "2021-09-10", "2021-12-10", "通兑", "托管报告缺少第三章", "确认服务", "提出异议",
-                     "合同.pdf", "付款凭证.png", "托管报告.pdf", *shas):
+                     "合同.pdf", "付款凭证.png", "托管报告.pdf", *shas, "审核通过，送第三方评价", "79.50",
+                     "评价合格，按兑付金额结算", "服务成果完成度"):
         assert "".join(expected.split()) in packed, expected
 
     v = world("dossier", "verify", str(first))

@@ -87,11 +87,11 @@ def finding_first(v: dict[str, Any]) -> None:
     ok(_finding(v, "li", v["refs"][0]))
 
 
-@given("the reviewer zhao, who also keeps the accounts, has recorded a finding naming the first voucher in full")
-def finding_by_zhao(v: dict[str, Any]) -> None:
-    ok(v["cli"]("user", "add", "zhao", "--role", "reviewer", "--role", "finance", "--affiliation", "烟台市财政局",
+@given("the reviewer qian, who also keeps the accounts, has recorded a finding naming the first voucher in full")
+def finding_by_qian(v: dict[str, Any]) -> None:
+    ok(v["cli"]("user", "add", "qian", "--role", "reviewer", "--role", "finance", "--affiliation", "烟台市财政局",
                 "--as", "admin"))
-    ok(_finding(v, "zhao", v["refs"][0]))
+    ok(_finding(v, "qian", v["refs"][0]))
 
 
 @when("a reviewer employed by the agency records a finding of collusion naming the first voucher in full")
@@ -119,9 +119,9 @@ def recovers(v: dict[str, Any], amount: str, receipt: str) -> None:
     _recover(v, "chen", amount, receipt)
 
 
-@when(parsers.parse("zhao records {amount} recovered on the first voucher with receipt {receipt}"))
-def zhao_recovers(v: dict[str, Any], amount: str, receipt: str) -> None:
-    _recover(v, "zhao", amount, receipt)
+@when(parsers.parse("qian records {amount} recovered on the first voucher with receipt {receipt}"))
+def qian_recovers(v: dict[str, Any], amount: str, receipt: str) -> None:
+    _recover(v, "qian", amount, receipt)
 
 
 @then("the agency is expelled")

@@ -10,14 +10,14 @@
 The trigger text is written out here, frozen at this revision.
 
 Revision ID: 0014_voucher_clawback
-Revises: 0012_voucher_reminders
+Revises: 0013_voucher_evaluation
 """
 import sqlalchemy as sa
 import sqlmodel
 from alembic import op
 
 revision = "0014_voucher_clawback"
-down_revision = "0012_voucher_reminders"
+down_revision = "0013_voucher_evaluation"
 branch_labels = None
 depends_on = None
 
