@@ -286,6 +286,11 @@ def intake_stage(session: Session, scheme: str, limit: int = 1000, after_id: int
     runs = dict(session.execute(select(c.c.application_id, func.max(c.c.run)).where(c.c.application_id.in_(ids))
                                 .group_by(c.c.application_id)).all())
     check_rows: list[tuple[Any, ...]] = []
+    from flows.services.benefits import Claim, same_benefit_awards
+
+    typed = {a.id: forms.typed(sc.form, json.loads(a.data)) for a in apps}
+    same = same_benefit_awards(session, policy, scheme,
+                               [Claim(a.id, a.applicant_id, a.year, typed[a.id]) for a in apps])
     passed: list[_IntakeRow] = []
     failed: list[_IntakeRow] = []
     fields: dict[int, dict[str, Any]] = {}
@@ -297,11 +302,12 @@ def intake_stage(session: Session, scheme: str, limit: int = 1000, after_id: int
         facts = IntakeFacts(
             scheme=scheme, applicant_found=applicant is not None, applicant_uscc=applicant.uscc if applicant else "",
             applicant_kind=applicant.kind if applicant else "", applicant_district=applicant.district if applicant else "",
-            form=forms.typed(sc.form, json.loads(app.data)),
+            form=typed[app.id],
             submitted_on=dt.date.fromisoformat(app.submitted_at[:10]),  # stamps are UTC: YYYY-MM-DDT...Z
             earlier_claims=earlier, awarded_this_year_fen=awarded.get((app.applicant_id, app.year), 0),
             applicant_sme=bool(applicant.sme) if applicant else False,
-            applicant_whitelist=bool(applicant.whitelist) if applicant else False)
+            applicant_whitelist=bool(applicant.whitelist) if applicant else False,
+            same_benefit_awards=same.get(app.id, ()))
         results = run_checks(policy, scheme, sc.intake_checks, facts, sc.module)
         run = 1 + (runs.get(app.id) or 0)
         check_rows += [(app.id, run, r.check, r.passed, r.rule, r.clause, r.parameter, r.detail[:400], at)
