@@ -2,7 +2,8 @@
 # first served or ranked when the round asks for more than the line holds (a policy choice:
 # custody-voucher.issue_order, illustrative), never above the per-enterprise yearly cap.
 # Parameters (illustrative, yantai-2020): a consulting voucher's face value ¥5,000.00, training ¥3,000.00,
-# application and operation ¥10,000.00; cap ¥20,000.00 per SME and fiscal year. Ranked: first-time custody SMEs
+# application and operation ¥10,000.00; cap ¥20,000.00 per SME and fiscal year; one voucher per SME, service and
+# year (custody-voucher.vouchers_per_service_year = 1) unless the policy says otherwise. Ranked: first-time custody SMEs
 # (no voucher in an earlier year) first, then SMEs holding no voucher yet this year, then earlier submission.
 Feature: Issuing custody vouchers within the budget line (托管服务券, 二(二)5)
   A round issues every eligible voucher the budget line can hold. When the SMEs ask for more, the policy's
@@ -45,3 +46,15 @@ Feature: Issuing custody vouchers within the budget line (托管服务券, 二(�
     And the approver finalizes the 2021 round
     Then its application and operation vouchers are funded for ¥10,000.00 each
     And its consulting voucher is ineligible by applicant_year_cap
+
+  Scenario Outline: One voucher per SME, service and year unless the policy says otherwise (<n> a year)
+    Given custody vouchers are issued fcfs on a 2021 custody line of ¥50,000.00
+    And the policy allows <n> vouchers per SME, service and year
+    When 烟台海拓机械有限公司 applies for <tries> consulting vouchers in one round
+    And the approver finalizes the 2021 round
+    Then its first <n> consulting vouchers are issued for ¥5,000.00 each and the next is rejected by no_prior_award
+
+    Examples:
+      | n | tries |
+      | 1 | 2     |
+      | 2 | 3     |

@@ -238,6 +238,9 @@ class FormDef(_Strict):
     # The claim key's scope besides the fields: "applicant" (one claim per applicant, not one in all) and
     # "year" (one per fiscal year), e.g. one custody voucher per SME per service per year.
     claim_per: list[Literal["applicant", "year"]] = []
+    # A count parameter: how many live claims one claim key may hold (1 when not given), e.g. custody
+    # vouchers per SME, service and year "unless the policy says otherwise" (二(二)5).
+    claim_limit: str | None = None
 
     @model_validator(mode="after")
     def _key_is_fields(self) -> FormDef:
@@ -683,6 +686,18 @@ def _scheme_problems(policy: Policy, sid: str, sc: SchemeDef) -> list[str]:
                    ("evaluation.trim_from", sc.evaluation.trim_from)]
     params += [(f"review.tiers[{i}].deadline_days", t.deadline_days) for i, t in enumerate(sc.review.tiers)]
     params.append(("payment.payee_mode", sc.payment.payee_mode))
+    if sc.form.claim_limit is not None:
+        lim = policy.parameters.get(sc.form.claim_limit)
+        if lim is None:
+            out.append(f"{where}.form.claim_limit: parameter {sc.form.claim_limit!r} is not in the policy's parameters")
+        elif lim.unit != "count":
+            out.append(f"{where}.form.claim_limit: parameter {sc.form.claim_limit!r} has unit {lim.unit!r}, this "
+                       "needs unit 'count'")
+        else:
+            out += [f"parameters.{sc.form.claim_limit}.values.{when}: {v!r} — a claim key holds at least 1 claim"
+                    for when, v in lim.values.items() if v is not None and v < 1]
+        if not sc.form.claim_key:
+            out.append(f"{where}.form.claim_limit: limits the claims per claim_key, and the form has no claim_key")
     if sc.voucher is not None:
         v = sc.voucher
         params += [(f"voucher.{k}", getattr(v, k)) for k in ("face_value", "cover_share", "use_by_months",

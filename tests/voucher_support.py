@@ -84,7 +84,7 @@ def _yuan(fen: int) -> str:
     return f"{fen // 100:,}.{fen % 100:02d}"
 
 
-def policy_with(tmp_path: Path, db: Db, **values: str) -> Path:
+def policy_with(tmp_path: Path, db: Db, **values: Any) -> Path:
     """Run the database under a copy of the bundled policy whose named parameters (``issue_order="ranked"``
     for ``custody-voucher.issue_order``) hold one value from their first date; returns the file."""
     import yaml
@@ -96,7 +96,8 @@ def policy_with(tmp_path: Path, db: Db, **values: str) -> Path:
         param = raw["parameters"][f"{SCHEME}.{key}"]
         first = min(param["values"])
         param["values"] = {first: {"value": value, "reference": "test: a policy choice"}}
-    path = tmp_path / "yantai-2020-variant.yaml"
+    # One file per variant: policies are cached by path for the life of the process.
+    path = tmp_path / f"yantai-2020-{'-'.join(f'{k}-{v}' for k, v in sorted(values.items()))}.yaml"
     path.write_text(yaml.safe_dump(raw, allow_unicode=True, sort_keys=False), encoding="utf-8")
     load_policy_file(path)  # valid, or the test stops here
     with db.engine.begin() as c:

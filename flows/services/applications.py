@@ -178,7 +178,8 @@ def import_applications(session: Session, actor: str | None, scheme: str, conten
     idx = {c: header.index(c) for c in columns if c in header}
     p = Applicant.__table__  # type: ignore[attr-defined]
     problems: list[str] = []
-    seen: dict[str, int] = {}
+    seen: dict[str, list[int]] = {}
+    per_key = policy.integer(form.claim_limit, now().date()) if form.claim_limit else 1
     at = stamp()
     out: list[NewApp] = []
     uscc_max = limit(Applicant, "uscc")
@@ -212,9 +213,10 @@ def import_applications(session: Session, actor: str | None, scheme: str, conten
                             "(import it with `ipfund applicant import`)")
             key = forms.claim_key(form, values, uscc.upper(), parse(at).year)
             if key is not None:
-                if key in seen:
-                    errs.append(f"line {n}: {word} {key} already on line {seen[key]}")
-                seen.setdefault(key, n)
+                if len(seen.get(key, ())) >= per_key:
+                    errs.append(f"line {n}: {word} {key} already on line {', '.join(map(str, seen[key]))}")
+                else:
+                    seen.setdefault(key, []).append(n)
             if errs:
                 problems.extend(errs)
             elif a is not None:

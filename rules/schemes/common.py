@@ -51,14 +51,23 @@ def district_in_jurisdiction(policy: Policy, f: IntakeFacts) -> CheckResult:
 
 @RULES.check("no_prior_award")
 def no_prior_award(policy: Policy, f: IntakeFacts) -> CheckResult:
-    """不重复奖励: one live claim per claim key (the form fields the scheme names, e.g. the certificate)."""
-    dup = bool(f.earlier_claims)
-    key = policy.scheme(f.scheme).form.claim_key
+    """不重复奖励: one live claim per claim key (the form fields the scheme names, e.g. the certificate), or as
+    many as the form's ``claim_limit`` parameter allows on the day of the application."""
+    form = policy.scheme(f.scheme).form
+    limit = policy.integer(form.claim_limit, f.submitted_on) if form.claim_limit else 1
+    dup = len(f.earlier_claims) >= limit
+    key = form.claim_key
     what = "certificate" if key == ["certificate_no"] else " + ".join(key)
+    if limit == 1:
+        return CheckResult(
+            "no_prior_award", not dup, f"不重复奖励: one award per {what}", clause_of(policy, f.scheme), None,
+            f"{what} already claimed by {', '.join(f.earlier_claims)}" if dup
+            else f"no earlier award or claim for this {what}")
     return CheckResult(
-        "no_prior_award", not dup, f"不重复奖励: one award per {what}", clause_of(policy, f.scheme), None,
-        f"{what} already claimed by {', '.join(f.earlier_claims)}" if dup
-        else f"no earlier award or claim for this {what}")
+        "no_prior_award", not dup, f"不重复奖励: at most {limit} awards per {what}", clause_of(policy, f.scheme),
+        f"{form.claim_limit} = {limit}",
+        f"{what} already claimed {len(f.earlier_claims)} time(s) ({', '.join(f.earlier_claims) or 'none'}); "
+        f"{'no' if dup else max(limit - len(f.earlier_claims), 0)} more allowed")
 
 
 def claim_amount(policy: Policy, f: IntakeFacts) -> int:

@@ -44,9 +44,32 @@ def outcomes(iv: dict[str, Any]) -> dict[str, dict[str, Any]]:
 def world(iv: dict[str, Any], order: str, line: str) -> None:
     """The world of tests.voucher_support, built on 2 November 2020 with the full 2020 plan and a 2021 plan
     whose custody line holds ``line``, under the bundled policy with issue_order = ``order``."""
+    iv["order"] = order
     policy_with(iv["tmp"], iv["db"], issue_order=order)
     plans = (plan_with_custody_line(iv["tmp"], 600_000_000, 2020), plan_with_custody_line(iv["tmp"], parse_yuan(line)))
     setup_world(iv["cli"], iv["tmp"], plans, at="2020-11-02T01:00:00Z")
+
+
+@given(parsers.parse("the policy allows {n:d} vouchers per SME, service and year"))
+def per_service(iv: dict[str, Any], n: int) -> None:
+    policy_with(iv["tmp"], iv["db"], issue_order=iv["order"], vouchers_per_service_year=n)
+
+
+@when(parsers.parse("{name} applies for {n:d} consulting vouchers in one round"))
+def several(iv: dict[str, Any], name: str, n: int) -> None:
+    set_clock("2021-03-01T01:00:00Z")
+    refs = apply_all(iv["cli"], [(USERS[name], "consulting")] * n)
+    iv["refs"] = {ref: i for i, ref in enumerate(refs, 1)}
+
+
+@then(parsers.parse("its first {n:d} consulting vouchers are issued for {face} each and the next is rejected by {check}"))
+def first_n(iv: dict[str, Any], n: int, face: str, check: str) -> None:
+    shown = {iv["refs"][ref]: s for ref, s in outcomes(iv).items()}
+    assert [(shown[i]["status"], shown[i]["award_fen"]) for i in range(1, n + 1)] == [("issued", parse_yuan(face))] * n
+    last = shown[n + 1]
+    assert last["status"] == "rejected"
+    assert [c["check"] for c in last["checks"] if not c["passed"]] == [check]
+    check_ok(iv["cli"])
 
 
 @given(parsers.parse("{name} held a consulting voucher in 2020"))
