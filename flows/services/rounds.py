@@ -154,7 +154,8 @@ def compute(session: Session, scheme: str, year: int, policy: Policy, rescore: b
     forms_of: dict[int, dict[str, Any]] = {}
     same: dict[str, str] = {}  # one string object per distinct scheme and status, not one per row
     tie_criteria = allocation.ranking_criteria(policy, scheme, as_of)
-    in_benefit = any(m.scheme == scheme for b in policy.duplicate_benefits for m in b.members)
+    # A benefit whose member in this scheme is limited by form values (e.g. a voucher's service) needs the form.
+    in_benefit = any(m.scheme == scheme and m.where for b in policy.duplicate_benefits for m in b.members)
     reads_form = (bool(sc.allocation.amount) and sc.allocation.mode in ("formula", "fcfs")) or in_benefit
     t = Application.__table__  # type: ignore[attr-defined]
     for i, ref, scheme_, year_, status, status_at, applicant_id, submitted_at, record, data in session.execute(
