@@ -266,7 +266,12 @@ def finalize(session: Session, actor: str | None, scheme: str, year: int, *, all
     policy = current_policy(session)
     scheme_of(session, scheme, policy)
     sc = policy.scheme(scheme)
-    lock_line(session, scheme, year)  # a second approver waits here, then finds nothing left to finalize
+    # A second approver waits here, then finds nothing left to finalize; so does a round of a scheme funding
+    # the same benefit (从优从高不重复: each round must see the other's awards). Locks in one order: no deadlock.
+    paired = {m.scheme for b in policy.duplicate_benefits if any(m.scheme == scheme for m in b.members)
+              for m in b.members}
+    for s_ in sorted(paired | {scheme}):
+        lock_line(session, s_, year)
     plan = compute(session, scheme, year, policy)
     pending = [o.ref for o in plan.outcomes if o.outcome == "pending"]
     if pending and not allow_pending:
