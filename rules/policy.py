@@ -308,6 +308,9 @@ class FormDef(_Strict):
     # The claim key's scope besides the fields: "applicant" (one claim per applicant, not one in all) and
     # "year" (one per fiscal year), e.g. one custody voucher per SME per service per year.
     claim_per: list[Literal["applicant", "year"]] = []
+    # A count parameter: how many live claims one claim key may hold (1 when not given), e.g. custody
+    # vouchers per SME, service and year "unless the policy says otherwise" (二(二)5).
+    claim_limit: str | None = None
 
     @model_validator(mode="after")
     def _key_is_fields(self) -> FormDef:
@@ -327,6 +330,9 @@ class AllocationDef(_Strict):
     min_score: str | None = None  # parameter: the minimum final score
     cap: str | None = None  # parameter: the most one applicant may receive in a fiscal year
     funded: str = "funded"  # the outcome a case that gets the award (or recognition) receives
+    # fcfs only: a choice parameter (ISSUE_ORDERS) read as of the round: "fcfs" issues in order of
+    # submission, "ranked" by the rank_key (the scheme's priority when the round is oversubscribed).
+    issue_order: str | None = None
 
     @model_validator(mode="after")
     def _complete(self) -> AllocationDef:
@@ -334,7 +340,15 @@ class AllocationDef(_Strict):
             raise ValueError(f"allocation mode {self.mode!r} needs an amount function")
         if self.mode == "merit" and not self.rank_key:
             raise ValueError("merit allocation needs a rank_key")
+        if self.issue_order is not None and self.mode != "fcfs":
+            raise ValueError(f"issue_order: only an fcfs allocation chooses its issue order (this one is {self.mode!r})")
+        if self.issue_order is not None and not self.rank_key:
+            raise ValueError("issue_order: a ranked issue needs the rank_key it ranks by")
         return self
+
+
+# The issue orders an fcfs allocation may choose from (AllocationDef.issue_order; rules/allocation.py).
+ISSUE_ORDERS = ("fcfs", "ranked")
 
 
 class EvaluationDef(_Strict):
@@ -458,6 +472,28 @@ class SchemeDef(_Strict):
     @property
     def pays(self) -> bool:
         return self.payment.payee != "none"
+
+
+class BenefitMemberDef(_Strict):
+    """One scheme's claims that fund a benefit: every claim of ``scheme``, or only those whose form fields
+    hold one of the values listed under ``where`` (e.g. a custody voucher whose service is consulting)."""
+
+    scheme: str
+    where: dict[str, list[str]] = {}
+
+
+class DuplicateBenefitDef(_Strict):
+    """从优从高不重复: claims of different schemes that fund the same support. The same enterprise funded
+    twice for it in one fiscal year is refused unless this claim is higher (the higher award is kept;
+    see rules.schemes.common.duplicate_benefit)."""
+
+    name: str = Field(pattern=r"^[a-z][a-z0-9_-]*$")
+    title: str = Field(min_length=1)
+    clause: str = Field(min_length=1)
+    rule: str = Field(default="从优从高不重复", min_length=1)
+    reference: str | None = None
+    illustrative: bool = False
+    members: list[BenefitMemberDef] = Field(min_length=2)
 
 
 class FundSourceDef(_Strict):
@@ -604,6 +640,7 @@ class Policy(_Strict):
     schemes: dict[str, SchemeDef] = {}
     agency_registry: AgencyRegistryDef | None = None
     kpis: dict[str, KpiDef] = {}
+    duplicate_benefits: list[DuplicateBenefitDef] = []
 
     @model_validator(mode="after")
     def _required(self) -> Policy:
@@ -625,6 +662,7 @@ class Policy(_Strict):
         if self.agency_registry is not None:
             problems += _registry_problems(self, self.agency_registry)
         problems += [p for kid, k in self.kpis.items() for p in _kpi_problems(self, kid, k)]
+        problems += _benefit_problems(self)
         if problems:
             raise ValueError("; ".join(problems))
         return self
@@ -704,6 +742,17 @@ def _scheme_problems(policy: Policy, sid: str, sc: SchemeDef) -> list[str]:
         out.append(f"{where}.allocation.amount: function {alloc.amount!r} is not registered by {resolved.own.name}")
     if alloc.rank_key and not resolved.has("rank_key", alloc.rank_key):
         out.append(f"{where}.allocation.rank_key: function {alloc.rank_key!r} is not registered by {resolved.own.name}")
+    if alloc.issue_order is not None:
+        p = policy.parameters.get(alloc.issue_order)
+        if p is None:
+            out.append(f"{where}.allocation.issue_order: parameter {alloc.issue_order!r} is not in the policy's parameters")
+        elif p.unit != "choice":
+            out.append(f"{where}.allocation.issue_order: parameter {alloc.issue_order!r} has unit {p.unit!r}, this "
+                       f"needs unit 'choice' (of {', '.join(ISSUE_ORDERS)})")
+        elif set(p.choices) - set(ISSUE_ORDERS):
+            out.append(f"{where}.allocation.issue_order: parameter {alloc.issue_order!r} offers "
+                       f"{', '.join(sorted(set(p.choices) - set(ISSUE_ORDERS)))}, which the engine does not know "
+                       f"(known: {', '.join(ISSUE_ORDERS)})")
     known = {**resolved.outcomes(), alloc.funded: "", "below_min_score": "", "budget_exhausted": ""}
     for name in sc.outcomes:
         if name not in known:
@@ -717,6 +766,18 @@ def _scheme_problems(policy: Policy, sid: str, sc: SchemeDef) -> list[str]:
                    ("evaluation.trim_from", sc.evaluation.trim_from)]
     params += [(f"review.tiers[{i}].deadline_days", t.deadline_days) for i, t in enumerate(sc.review.tiers)]
     params.append(("payment.payee_mode", sc.payment.payee_mode))
+    if sc.form.claim_limit is not None:
+        lim = policy.parameters.get(sc.form.claim_limit)
+        if lim is None:
+            out.append(f"{where}.form.claim_limit: parameter {sc.form.claim_limit!r} is not in the policy's parameters")
+        elif lim.unit != "count":
+            out.append(f"{where}.form.claim_limit: parameter {sc.form.claim_limit!r} has unit {lim.unit!r}, this "
+                       "needs unit 'count'")
+        else:
+            out += [f"parameters.{sc.form.claim_limit}.values.{when}: {v!r} — a claim key holds at least 1 claim"
+                    for when, v in lim.values.items() if v is not None and v < 1]
+        if not sc.form.claim_key:
+            out.append(f"{where}.form.claim_limit: limits the claims per claim_key, and the form has no claim_key")
     if sc.voucher is not None:
         v = sc.voucher
         params += [(f"voucher.{k}", getattr(v, k)) for k in ("face_value", "cover_share", "use_by_months",
@@ -853,6 +914,48 @@ def _kpi_problems(policy: Policy, kid: str, k: KpiDef) -> list[str]:
     return out
 
 
+def _benefit_problems(policy: Policy) -> list[str]:
+    """Every scheme, form field or value a duplicate_benefits entry names that the policy does not have,
+    and every member scheme that does not run the duplicate_benefit check, by key path."""
+    out = []
+    for i, b in enumerate(policy.duplicate_benefits):
+        where = f"duplicate_benefits[{i}]"
+        if b.name in [x.name for x in policy.duplicate_benefits[:i]]:
+            out.append(f"{where}.name: {b.name!r} is listed twice")
+        for j, m in enumerate(b.members):
+            at = f"{where}.members[{j}]"
+            sc = policy.schemes.get(m.scheme)
+            if sc is None:
+                out.append(f"{at}.scheme: {m.scheme!r} is not a scheme of the policy (schemes: "
+                           f"{', '.join(sorted(policy.schemes)) or 'none'})")
+                continue
+            if m.scheme in [x.scheme for x in b.members[:j]]:
+                out.append(f"{at}.scheme: {m.scheme!r} is a member twice; one scheme's double claims are "
+                           "no_prior_award's, this rule is across schemes")
+            if "duplicate_benefit" not in sc.intake_checks:
+                out.append(f"{at}.scheme: {m.scheme!r} funds the benefit {b.name!r} but does not list the "
+                           f"check duplicate_benefit in schemes.{m.scheme}.intake_checks")
+            for field_, values in m.where.items():
+                fd = sc.form.fields.get(field_)
+                if fd is None:
+                    out.append(f"{at}.where.{field_}: not a field of {m.scheme}'s form (fields: "
+                               f"{', '.join(sc.form.fields) or 'none'})")
+                    continue
+                if sc.voucher is not None and field_ == sc.voucher.service_field:
+                    known = list(policy.agency_registry.services) if policy.agency_registry else []
+                elif fd.type == "choice":
+                    known = list(fd.choices)
+                else:
+                    known = []
+                if not values:
+                    out.append(f"{at}.where.{field_}: list at least one value")
+                for k, v in enumerate(values):
+                    if known and v not in known:
+                        out.append(f"{at}.where.{field_}[{k}]: {v!r} is not a {'service' if sc.voucher else 'choice'} "
+                                   f"of {m.scheme} (known: {', '.join(known)})")
+    return out
+
+
 def _is_decimal(text: str) -> bool:
     try:
         Decimal(text)
@@ -882,7 +985,7 @@ def parse_policy(text: str, source: str) -> Policy:
         for e in exc.errors():
             msg, loc = str(e["msg"]), _format_loc(e["loc"])
             bare = msg.removeprefix("Value error, ")
-            if loc == "(top level)" and bare.startswith(("schemes.", "agency_registry.", "kpis.")):
+            if loc == "(top level)" and bare.startswith(("schemes.", "agency_registry.", "kpis.", "duplicate_benefits")):
                 problems += bare.split("; ")  # each already names its key path
             else:
                 problems.append(f"{loc}: {msg}")
@@ -924,3 +1027,24 @@ def parameter_rows(policy: Policy, as_of: dt.date | None = None) -> list[dict[st
                 row["in_force"] = None
         rows.append(row)
     return rows
+
+
+def with_values(policy: Policy, values: Mapping[str, Any]) -> Policy:
+    """The policy with each named parameter holding one value from its first date instead (a what-if, or a
+    policy test case's ``parameters``); each value checked against the parameter's unit and choices. The
+    policy itself is unchanged."""
+    if not values:
+        return policy
+    params = dict(policy.parameters)
+    for name, value in values.items():
+        p = policy.parameters.get(name)
+        if p is None:
+            raise LookupError(f"policy {policy.id} has no parameter {name!r}")
+        data = p.model_dump()
+        data.pop("value_references", None)
+        data["values"] = {min(p.values): value}
+        try:
+            params[name] = Parameter.model_validate(data)
+        except ValidationError as exc:
+            raise ValueError("; ".join(str(e["msg"]).removeprefix("Value error, ") for e in exc.errors())) from None
+    return policy.model_copy(update={"parameters": params})

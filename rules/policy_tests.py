@@ -31,7 +31,9 @@ A test file is a YAML list of cases. Each case names what it runs — exactly on
   (party -> fen)
 
 — with ``name`` and ``date`` (the submission or as-of date: it picks dated rule variants and parameter
-values), optionally ``clause`` (the clause the case cites) and ``description``. Any ``expect`` may instead
+values), optionally ``clause`` (the clause the case cites), ``description`` and ``parameters`` (a mapping
+of parameter name -> the value the case runs with instead of the policy's, e.g. a policy choice:
+``{custody-voucher.issue_order: ranked}``; checked against the parameter's unit and choices). Any ``expect`` may instead
 be ``{error: TEXT}``: the rule must refuse with a message containing TEXT (e.g. a parameter not yet in
 force). Dates are YYYY-MM-DD; amounts whole fen; scores exact (``"59.99"``, never a float).
 
@@ -59,15 +61,15 @@ from rules.allocation import allocate
 from rules.constants import DEFAULT_POLICY_ID
 from rules.funds import FundFigures, FundRuleThresholds, evaluate_fund_rules
 from rules.money import format_yuan
-from rules.policy import POLICY_DIR, FormDef, Policy, load_policy
-from rules.schemes import Candidate, IntakeFacts, Resolved
+from rules.policy import POLICY_DIR, FormDef, Policy, load_policy, with_values
+from rules.schemes import BenefitAward, Candidate, IntakeFacts, Resolved
 
 TESTS_DIR = POLICY_DIR / "tests"
 KINDS = ("check", "amount", "fund_rules", "allocate", "interest_subsidy", "pool_compensation")
 SUBSIDY_BOUNDS = ("formula", "interest_paid", "year_cap", "cumulative_cap", "max_years")
 POOL_BOUNDS = ("share", "cap", "balance")
 FUND_RULES = ("match", "cluster_floor", "market_floor")
-_CASE_KEYS = {"name", "description", "clause", "scheme", "date", "input", "expect", *KINDS}
+_CASE_KEYS = {"name", "description", "clause", "scheme", "date", "input", "expect", "parameters", *KINDS}
 
 __all__ = ["FUND_RULES", "KINDS", "TESTS_DIR", "Case", "CaseFileError", "CaseResult", "Report", "case_files",
            "load_cases", "policy_for", "run_case", "run_cases", "run_path", "thresholds", "uncovered"]
@@ -97,6 +99,7 @@ class Case:
     clause: str | None
     input: Any  # IntakeFacts | Candidate | FundFigures | _Round
     expect: Mapping[str, Any]
+    parameters: Mapping[str, Any] = field(default_factory=dict)  # values the case runs with instead
 
     @property
     def label(self) -> str:
@@ -399,7 +402,23 @@ def _facts_spec(form: FormDef) -> dict[str, tuple[Reader, Any]]:
         "form": (lambda v, k, b: _typed_form(form, v, k, b), dict),
         "earlier_claims": (_texts, ()),
         "awarded_this_year_fen": (_fen, 0),
+        "same_benefit_awards": (_benefit_awards, ()),
     }
+
+
+def _benefit_awards(value: Any, key: str, bad: Bad) -> Any:
+    """Other schemes' awards of the same benefit: a list of {benefit, scheme, ref, award_fen}."""
+    if not isinstance(value, list):
+        bad(key, f"must be a list of {{benefit, scheme, ref, award_fen}}, not {_shown(value)}")
+        return _BAD
+    out = []
+    for i, v in enumerate(value):
+        got = _fields(v, f"{key}[{i}]", {"benefit": (_text, _REQUIRED), "scheme": (_text, _REQUIRED),
+                                         "ref": (_text, _REQUIRED), "award_fen": (_fen, _REQUIRED)}, bad)
+        if got is None:
+            return _BAD
+        out.append(BenefitAward(got["benefit"], got["scheme"], got["ref"], got["award_fen"]))
+    return tuple(out)
 
 
 def _candidate_spec(form: FormDef, allocation: bool) -> dict[str, tuple[Reader, Any]]:
@@ -414,7 +433,9 @@ def _candidate_spec(form: FormDef, allocation: bool) -> dict[str, tuple[Reader, 
         spec = {"ref": (_text, _REQUIRED), "application_id": (lambda v, k, b: _int(v, k, b, 1), None),
                 "applicant_id": (lambda v, k, b: _int(v, k, b, 1), None), **spec,
                 "submitted_at": (_text, ""), "criterion_means": (_scores, dict), "status": (_text, "scored"),
-                "failed_check": (_optional_text, None)}
+                "failed_check": (_optional_text, None),
+                "earlier_years_awards": (lambda v, k, b: _int(v, k, b, 0), 0),
+                "same_benefit": (_benefit_awards, ())}
     return spec
 
 
@@ -727,8 +748,26 @@ def _parse_case(policy: Policy, raw: Any, source: str, index: int, problems: lis
     if len(problems) > before:
         return None
     assert isinstance(name, str) and isinstance(when, dt.date)
+    overrides = _overrides(policy, raw.get("parameters"), bad)
+    if len(problems) > before:
+        return None
     return Case(source, index, name.strip(), kind, str(target), scheme_id if isinstance(scheme_id, str) else None,
-                when, clause, inp, expect)
+                when, clause, inp, expect, overrides)
+
+
+def _overrides(policy: Policy, value: Any, bad: Bad) -> dict[str, Any]:
+    """A case's ``parameters``: each a parameter of the policy, its value valid for the parameter's unit."""
+    if value is None:
+        return {}
+    if not isinstance(value, Mapping):
+        bad("parameters", f"must be a mapping of parameter name -> value, not {_shown(value)}")
+        return {}
+    for k, v in value.items():
+        try:
+            with_values(policy, {str(k): v})
+        except (LookupError, ValueError) as exc:
+            bad(f"parameters.{k}", str(exc))
+    return {str(k): v for k, v in value.items()}
 
 
 def _parse_round(policy: Policy, scheme_id: str, raw: Any, bad: Bad) -> _Round | None:
@@ -761,7 +800,7 @@ def _parse_round(policy: Policy, scheme_id: str, raw: Any, bad: Bad) -> _Round |
             bad(f"{key}.status", f"{v['status']!r} is not a state of {scheme_id} (states: {', '.join(sc.states)})")
         out.append(Candidate(app_id, v["ref"], v["applicant_id"] or app_id, v["kind"], v["sme"], v["submitted_at"],
                              v["final_score"], v["criterion_means"], v["status"], v["failed_check"],
-                             v["awarded_this_year_fen"], v["form"]))
+                             v["awarded_this_year_fen"], v["form"], v["earlier_years_awards"], v["same_benefit"]))
     ready = got["ready"] if got["ready"] is not None else sc.states_tagged("ready") or ("scored",)
     for s in ready:
         if s not in sc.states:
@@ -915,7 +954,7 @@ def _plain(value: Any) -> Any:
 def run_case(policy: Policy, case: Case) -> CaseResult:
     """Run one case; a rule that decides otherwise (or raises) is a failed result, never an exception."""
     try:
-        actual, words = _actual(policy, case)
+        actual, words = _actual(with_values(policy, case.parameters) if case.parameters else policy, case)
     except Exception as exc:  # a refusal the case may expect, or a bug in a rule: reported either way
         actual, words = {"error": f"{type(exc).__name__}: {exc}"}, f"{type(exc).__name__}: {exc}"
     mismatches = _compare(case, actual)

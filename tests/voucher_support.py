@@ -61,16 +61,69 @@ def applicants_csv() -> bytes:
     return out.getvalue().encode("utf-8")
 
 
-def setup_world(cli: Any, tmp_path: Path) -> Any:
-    """Staff and SMEs, the 2021 plan (line custody-voucher), agency A accredited for consulting at
-    ¥8,000 and application at ¥20,000 (with a bank account), agency B for consulting at ¥6,000; the
-    clock at 1 March 2021."""
-    set_clock("2021-03-01T01:00:00Z")
+def plan_with_custody_line(tmp_path: Path, line_fen: int, year: int = 2021) -> Path:
+    """The sample plan for ``year`` with the custody-voucher line cut to ``line_fen`` of central money and no
+    local money; the rest goes to the pledge-interest-subsidy line (market-oriented too), so the receipts,
+    the 1:1.2 match and both 40 % floors stay exactly as in the sample plan."""
+    line_central, line_local, pledge_central, pledge_local = 600_000_000, 800_000_000, 500_000_000, 1_000_000_000
+    assert 0 < line_fen <= line_central
+    text = (EXAMPLES / "plan-2021.toml").read_text(encoding="utf-8")
+
+    def once(old: str, new: str) -> None:
+        nonlocal text
+        assert text.count(old) == 1, f"examples/plan-2021.toml changed: {old!r}"
+        text = text.replace(old, new)
+
+    once(f'central_yuan = "{_yuan(line_central)}"\nlocal_yuan = "{_yuan(line_local)}"\nscheme = "{SCHEME}"',
+         f'central_yuan = "{_yuan(line_fen)}"\nscheme = "{SCHEME}"')
+    once(f'central_yuan = "{_yuan(pledge_central)}"\nlocal_yuan = "{_yuan(pledge_local)}"\n'
+         'scheme = "pledge-interest-subsidy"',
+         f'central_yuan = "{_yuan(pledge_central + line_central - line_fen)}"\n'
+         f'local_yuan = "{_yuan(pledge_local + line_local)}"\nscheme = "pledge-interest-subsidy"')
+    once("year = 2021\n", f"year = {year}\n")
+    path = tmp_path / f"plan-{year}-custody-{line_fen}.toml"
+    path.write_text(text, encoding="utf-8")
+    return path
+
+
+def _yuan(fen: int) -> str:
+    return f"{fen // 100:,}.{fen % 100:02d}"
+
+
+def policy_with(tmp_path: Path, db: Db, **values: Any) -> Path:
+    """Run the database under a copy of the bundled policy whose named parameters (``issue_order="ranked"``
+    for ``custody-voucher.issue_order``) hold one value from their first date; returns the file."""
+    import yaml
+
+    from rules.policy import POLICY_DIR, load_policy_file
+
+    raw = yaml.safe_load((POLICY_DIR / "yantai-2020.yaml").read_text(encoding="utf-8"))
+    for key, value in values.items():
+        param = raw["parameters"][f"{SCHEME}.{key}"]
+        first = min(param["values"])
+        param["values"] = {first: {"value": value, "reference": "test: a policy choice"}}
+    # One file per variant: policies are cached by path for the life of the process.
+    path = tmp_path / f"yantai-2020-{'-'.join(f'{k}-{v}' for k, v in sorted(values.items()))}.yaml"
+    path.write_text(yaml.safe_dump(raw, allow_unicode=True, sort_keys=False), encoding="utf-8")
+    load_policy_file(path)  # valid, or the test stops here
+    with db.engine.begin() as c:
+        from sqlalchemy import text as sql
+
+        c.execute(sql("UPDATE setting SET value = :v WHERE key = 'policy_id'"), {"v": str(path.resolve())})
+    return path
+
+
+def setup_world(cli: Any, tmp_path: Path, plans: tuple[Path, ...] = (), at: str = "2021-03-01T01:00:00Z") -> Any:
+    """Staff and SMEs, the 2021 plan (line custody-voucher; or ``plans``), agency A accredited for consulting
+    at ¥8,000 and application at ¥20,000 (with a bank account), agency B for consulting at ¥6,000; the
+    clock at 1 March 2021 (or ``at``)."""
+    set_clock(at)
     for name, role, org in STAFF:
         ok(cli("user", "add", name, "--role", role, "--affiliation", org, "--as", "admin"))
     (tmp_path / "applicants.csv").write_bytes(applicants_csv())
     ok(cli("applicant", "import", str(tmp_path / "applicants.csv"), "--as", "admin"))
-    ok(cli("budget", "plan", str(EXAMPLES / "plan-2021.toml"), "--as", "admin"))
+    for plan in plans or (EXAMPLES / "plan-2021.toml",):
+        ok(cli("budget", "plan", str(plan), "--as", "admin"))
     ok(cli("agency", "apply", A, "--name", "烟台正道知识产权代理有限公司", "--office", "芝罘区南大街1号", "--staff", "4",
            "--independent-liability", "--as", "wu"))
     ok(cli("agency", "accredit", A, "--service", "consulting=8000", "--service", "application=20000", "--as", "li"))
@@ -81,15 +134,21 @@ def setup_world(cli: Any, tmp_path: Path) -> Any:
     return cli
 
 
-def issue(cli: Any, applications: list[tuple[str, str]]) -> list[str]:
-    """Each (user, service) applies on 1–2 March; intake; the round is finalized on 10 March."""
+def apply_all(cli: Any, applications: list[tuple[str, str]]) -> list[str]:
+    """Each (user, service) applies, in this order; intake runs."""
     refs = []
     for user, service in applications:
         out = ok(cli("apply", SCHEME, "-f", f"service={service}", "--as", user))
         refs.append(next(w for w in out.replace(";", " ").replace(",", " ").split() if w.startswith("CV-")))
     advance_plain(SCHEME, chunk=100)
-    set_clock("2021-03-10T01:00:00Z")
-    ok(cli("round", "finalize", SCHEME, "--year", "2021", "--as", "wang"))
+    return refs
+
+
+def issue(cli: Any, applications: list[tuple[str, str]], finalize_at: str = "2021-03-10T01:00:00Z") -> list[str]:
+    """Each (user, service) applies on 1–2 March; intake; the round is finalized on 10 March."""
+    refs = apply_all(cli, applications)
+    set_clock(finalize_at)
+    ok(cli("round", "finalize", SCHEME, "--year", finalize_at[:4], "--as", "wang"))
     return refs
 
 

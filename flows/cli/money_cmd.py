@@ -30,6 +30,8 @@ def render_report(r: dict[str, Any], title: str) -> None:
     t.add_column("item")
     t.add_column("value", justify="right")
     t.add_row("budget line", r["line"])
+    if r.get("issue_order"):
+        t.add_row("issue order", str(r["issue_order"]))
     t.add_row("available on the line", yuan(r["budget_fen"]))
     for k, v in r["counts"].items():
         t.add_row(f"cases {k}", str(v))

@@ -139,6 +139,11 @@ def run(session: Session, audit_from_seq: int = 0) -> dict[str, Any]:
     for name, ok, detail in voucher_invariants(session):  # custody vouchers (二(二)5)
         add(name, ok, detail)
 
+    from flows.services.benefits import invariants as benefit_invariants
+
+    for name, ok, detail in benefit_invariants(session, policy):  # 从优从高不重复 across schemes
+        add(name, ok, detail)
+
     checked, brk = audit.verify(session, from_seq=audit_from_seq)
     scope = f"{checked} events" + (f" after #{audit_from_seq}" if audit_from_seq else "")
     add("audit chain verifies", brk is None, scope if brk is None else f"entry #{brk.seq}: {brk.problem}")

@@ -21,6 +21,7 @@ from sqlmodel import Session, col, select
 from flows.services import cases
 from flows.services import duties as duty
 from flows.services.applications import awarded_states
+from flows.services.benefits import Claim, same_benefit_awards
 from flows.services.budget import planned_figures, thresholds
 from flows.services.context import acting, current_policy, scheme_of
 from flows.services.evaluation import exact_scores
@@ -71,6 +72,7 @@ class RoundPlan:
     policy: Policy
     ready: frozenset[str]
     forms: dict[int, dict[str, Any]]
+    as_of: dt.date
 
     @property
     def funded_outcome(self) -> str:
@@ -84,6 +86,7 @@ class RoundPlan:
         budget = self.budget_fen or 0
         return {
             "scheme": self.scheme, "year": self.year, "line": self.line.code if self.line else None,
+            "issue_order": allocation.issue_order(self.policy, self.scheme, self.as_of),
             "budget_fen": budget, "counts": dict(sorted(counts.items())), "funded": len(funded), "total_fen": total,
             "remaining_fen": budget - total,
             "eligible_unfunded": len(unfunded),
@@ -151,7 +154,9 @@ def compute(session: Session, scheme: str, year: int, policy: Policy, rescore: b
     forms_of: dict[int, dict[str, Any]] = {}
     same: dict[str, str] = {}  # one string object per distinct scheme and status, not one per row
     tie_criteria = allocation.ranking_criteria(policy, scheme, as_of)
-    reads_form = bool(sc.allocation.amount) and sc.allocation.mode in ("formula", "fcfs")
+    # A benefit whose member in this scheme is limited by form values (e.g. a voucher's service) needs the form.
+    in_benefit = any(m.scheme == scheme and m.where for b in policy.duplicate_benefits for m in b.members)
+    reads_form = (bool(sc.allocation.amount) and sc.allocation.mode in ("formula", "fcfs")) or in_benefit
     t = Application.__table__  # type: ignore[attr-defined]
     for i, ref, scheme_, year_, status, status_at, applicant_id, submitted_at, record, data in session.execute(
             sa_select(t.c.id, t.c.ref, t.c.scheme, t.c.year, t.c.status, t.c.status_at, t.c.applicant_id,
@@ -178,6 +183,14 @@ def compute(session: Session, scheme: str, year: int, policy: Policy, rescore: b
         Application.scheme == scheme, Application.year == year,
         col(Application.status).in_(awarded_states(policy, scheme)))
         .group_by(col(Application.applicant_id))).all())
+    # A ranked issue reads who held a voucher (any live award of the scheme) in an earlier year.
+    earlier = dict(session.exec(select(Application.applicant_id, func.count()).where(
+        Application.scheme == scheme, col(Application.year) < year,
+        col(Application.status).in_(awarded_states(policy, scheme)))
+        .group_by(col(Application.applicant_id))).all())
+    # 从优从高不重复: other schemes' live awards of the same benefit, for the cases ranked in this round.
+    held_same = same_benefit_awards(session, policy, scheme, [Claim(i, a.applicant_id, a.year, forms_of.get(i, {}))
+                                                         for i, a in apps.items() if a.status in ready])
     failed_checks: dict[int, str] = {}
     rejected_ids = [i for i, a in apps.items() if a.status in rejected]
     for i in range(0, len(rejected_ids), 900):
@@ -196,9 +209,11 @@ def compute(session: Session, scheme: str, year: int, policy: Policy, rescore: b
             criterion_means=score[1] if score else {},
             status="rejected" if a.status in rejected else ("evaluation" if unscored else a.status),
             failed_check=failed_checks.get(i), awarded_this_year_fen=int(awarded.get(a.applicant_id) or 0),
-            form=forms_of.get(i, {})))
+            form=forms_of.get(i, {}), earlier_years_awards=int(earlier.get(a.applicant_id) or 0),
+            same_benefit=held_same.get(i, ())))
     outcomes = allocation.allocate(policy, scheme, candidates, budget_fen, as_of, ready=frozenset(ready))
-    return RoundPlan(scheme, year, line, budget_fen, outcomes, applicants, apps, policy, frozenset(ready), forms_of)
+    return RoundPlan(scheme, year, line, budget_fen, outcomes, applicants, apps, policy, frozenset(ready), forms_of,
+                     as_of)
 
 
 def trial(session: Session, actor: str | None, scheme: str, year: int,
@@ -251,7 +266,12 @@ def finalize(session: Session, actor: str | None, scheme: str, year: int, *, all
     policy = current_policy(session)
     scheme_of(session, scheme, policy)
     sc = policy.scheme(scheme)
-    lock_line(session, scheme, year)  # a second approver waits here, then finds nothing left to finalize
+    # A second approver waits here, then finds nothing left to finalize; so does a round of a scheme funding
+    # the same benefit (从优从高不重复: each round must see the other's awards). Locks in one order: no deadlock.
+    paired = {m.scheme for b in policy.duplicate_benefits if any(m.scheme == scheme for m in b.members)
+              for m in b.members}
+    for s_ in sorted(paired | {scheme}):
+        lock_line(session, s_, year)
     plan = compute(session, scheme, year, policy)
     pending = [o.ref for o in plan.outcomes if o.outcome == "pending"]
     if pending and not allow_pending:
