@@ -34,6 +34,7 @@ from rules.uscc import validate_uscc
 ACTS: dict[str, str] = {
     "review.decide": "take a review decision (approve, return or reject)",
     "round.finalize": "finalize the round",
+    "round.open": "open the round (and choose its settlement mode)",
     "evaluation.assign": "be assigned as evaluator",
     "scores.upload": "upload scores",
     "notice.object": "object to an award in public notice",
@@ -65,6 +66,7 @@ ACTS: dict[str, str] = {
 BARRED: dict[str, frozenset[str]] = {
     "review.decide": frozenset({"member", "submitter", "tier_decider"}),
     "round.finalize": frozenset({"member", "submitter", "reviewer"}),
+    "round.open": frozenset({"member", "submitter"}),  # who a round pays is not chosen by one of its applicants
     "evaluation.assign": frozenset({"member", "submitter", "reviewer", "conflict"}),
     "scores.upload": frozenset({"member", "submitter", "reviewer", "conflict"}),
     "notice.object": frozenset(),

@@ -91,8 +91,12 @@ def status(cli: Any, ref: str) -> str:
     return str(json.loads(ok(cli("voucher", "show", ref, "--json", "--as", "admin")))["status"])
 
 
-def evidence(tmp_path: Path, **extra: bytes) -> list[str]:
+def evidence(tmp_path: Path, invoice: bool = False, **extra: bytes) -> list[str]:
+    """--evidence arguments: the contract, the SME's receipt and the custody report; with ``invoice`` also
+    the agency's invoice for the full contract amount (a 通用 round's redemption carries it)."""
     files = {"contract": ("合同.pdf", PDF), "receipt": ("付款凭证.png", PNG), "deliverable": ("托管报告.pdf", PDF + b"r")}
+    if invoice:
+        files["invoice"] = ("发票.pdf", PDF + b"i")
     args = []
     for kind, (name, content) in files.items():
         p = tmp_path / name

@@ -102,11 +102,16 @@ def issued_on(session: Session, app: Application) -> dt.date | None:
 
 
 def terms_of(session: Session, policy: Policy, app: Application) -> rules.Terms:
-    on = issued_on(session, app)
-    if on is None or app.status not in _held_states(policy, app.scheme):
+    rnd = session.get(AwardRound, app.round_id) if app.round_id is not None else None
+    if rnd is None or app.status not in _held_states(policy, app.scheme):
         raise VoucherRefused(f"{app.ref} is {app.status!r}: not an issued voucher (vouchers are issued by "
                              f"`ipfund round finalize {app.scheme} --year {app.year}`)")
-    return rules.terms(policy, on, app.scheme)
+    return round_terms(policy, rnd, app.scheme)
+
+
+def round_terms(policy: Policy, rnd: AwardRound, scheme: str) -> rules.Terms:
+    """A voucher's terms from its round: issued on the finalize day, settling in the mode the round recorded."""
+    return rules.terms(policy, _day(rnd.finalized_at), scheme, rnd.settlement_mode)
 
 
 def _held_states(policy: Policy, scheme: str) -> tuple[str, ...]:
@@ -299,12 +304,13 @@ def redeem(session: Session, actor: str | None, key: str, files: Sequence[tuple[
         if bad:
             problems.append(bad)
             continue
-        why = rules.evidence_problem(policy, on, kind, name, content, app.scheme)
+        why = rules.evidence_problem(policy, on, kind, name, content, app.scheme, t.settlement_mode)
         if why:
             problems.append(why)
-    missing = rules.missing_evidence(policy, on, [k for k, _, _ in files], app.scheme)
-    problems += [f"no {k} file: a redemption carries {', '.join(policy.value(v.evidence_required, on))} "
-                 f"({v.evidence_required}, 二(二)5)" for k in missing]
+    missing = rules.missing_evidence(policy, on, [k for k, _, _ in files], app.scheme, t.settlement_mode)
+    pname, required = rules.required_evidence(policy, on, t.settlement_mode, app.scheme)
+    problems += [f"no {k} file: a redemption of a voucher settling in mode {t.settlement_mode} carries "
+                 f"{', '.join(required)} ({pname}, 二(二)5)" for k in missing]
     if problems:
         raise ValidationFailed(what, problems)
     at = stamp()
@@ -592,7 +598,7 @@ def list_vouchers(session: Session, actor: str | None, scheme: str | None = None
                 contracts[vc.application_id] = vc
     names = {a.id: a.uscc for a in session.exec(select(Agency)).all()}
     faces = _faces(session, [a.ref for a, _ in rows])
-    issued = {r.id: _day(r.finalized_at) for r in session.exec(select(AwardRound).where(
+    issued = {r.id: r for r in session.exec(select(AwardRound).where(
         col(AwardRound.id).in_({a.round_id for a, _ in rows if a.round_id is not None}))).all()}
     out = []
     for a, p in rows:
@@ -603,7 +609,7 @@ def list_vouchers(session: Session, actor: str | None, scheme: str | None = None
             continue
         if not everything and own_agency is not None and code != own_agency and p.uscc != (holder or ""):
             continue
-        t = rules.terms(policy, issued[a.round_id], a.scheme) if a.round_id in issued else None
+        t = round_terms(policy, issued[a.round_id], a.scheme) if a.round_id in issued else None
         out.append({"ref": a.ref, "scheme": a.scheme, "year": a.year, "status": a.status, "holder": p.name,
                     "uscc": p.uscc, "service": json.loads(a.data).get(policy.scheme(a.scheme).voucher.service_field)  # type: ignore[union-attr]
                     , "face_fen": faces.get(a.ref), "held_fen": a.award_fen, "agency": code,
@@ -633,8 +639,8 @@ def show(session: Session, actor: str | None, key: str) -> dict[str, Any]:
     r = redemption_of(session, app.id)
     evidence = list(session.exec(select(VoucherEvidence).where(VoucherEvidence.redemption_id == r.id)
                                  .order_by(col(VoucherEvidence.id))).all()) if r is not None else []
-    on = issued_on(session, app)
-    t = rules.terms(policy, on, app.scheme) if on is not None else None
+    rnd = session.get(AwardRound, app.round_id) if app.round_id is not None else None
+    t = round_terms(policy, rnd, app.scheme) if rnd is not None else None
     return {
         "ref": app.ref, "scheme": app.scheme, "clause": sc.clause, "year": app.year, "status": app.status,
         "state_name": cases.workflow(policy, app.scheme).state_name(app.status),
