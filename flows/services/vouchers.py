@@ -721,7 +721,8 @@ def invariants(session: Session) -> list[tuple[str, bool, str]]:
         return out
     a = Application.__table__  # type: ignore[attr-defined]
     apps = {r.id: r for r in session.execute(sa_select(a.c.id, a.c.ref, a.c.scheme, a.c.award_fen, a.c.status,
-                                                       a.c.applicant_id).where(a.c.scheme.in_(schemes)))}
+                                                       a.c.applicant_id, a.c.round_id, a.c.year)
+                                             .where(a.c.scheme.in_(schemes)))}
     faces = _faces(session, [r.ref for r in apps.values()])
     bad_cover = []
     contracts = {c.id: c for c in session.exec(select(VoucherContract)).all()}
@@ -766,8 +767,38 @@ def invariants(session: Session) -> list[tuple[str, bool, str]]:
                                       f"released {f['released']} + open {f['open']} fen")
     out.append(("voucher ledger: committed = settled + released + open", not bad_ledger,
                 f"{lines} line(s), to the fen" if not bad_ledger else "; ".join(bad_ledger[:10])))
+    out.append(_payees_again(session, policy, apps))
     out.append(_duties_again(session, apps, contracts))
     return out
+
+
+def _payees_again(session: Session, policy: Policy, apps: dict[int, Any]) -> tuple[str, bool, str]:
+    """Every voucher payment went to the payee of its round's settlement mode (二(二)5): the agency that
+    redeemed it (通兑) or the holder (通用), by credit code."""
+    from flows.services.payments import round_mode
+
+    rounds = {r.id: r for r in session.exec(select(AwardRound).where(
+        col(AwardRound.id).in_({r.round_id for r in apps.values() if r.round_id is not None}))).all()}
+    holders = {h.id: h.uscc for h in session.exec(select(Applicant).where(
+        col(Applicant.id).in_({r.applicant_id for r in apps.values()}))).all()}
+    redeemers = {r.application_id: r.agency_id for r in session.exec(select(VoucherRedemption)).all()}
+    codes = {ag.id: ag.uscc for ag in session.exec(select(Agency)).all()}
+    wrong, n = [], 0
+    for p in session.exec(select(Payment).where(col(Payment.application_id).in_(list(apps)))).all():
+        app = apps[p.application_id]
+        declared = policy.scheme(app.scheme).payment
+        if not declared.payee_mode:
+            continue
+        n += 1
+        mode = round_mode(policy, declared, rounds.get(app.round_id), app.year)
+        agency_id = redeemers.get(p.application_id)
+        want = (codes.get(agency_id) if agency_id is not None else None) if mode == "agency" else holders.get(
+            app.applicant_id)
+        if p.uscc != want:
+            wrong.append(f"{p.idempotency_key}: paid to {p.uscc}, its round settles in mode {mode} to {want}")
+    return ("voucher payee = its round's settlement mode", not wrong,
+            f"{n} voucher payment(s) to the agency (通兑) or the holder (通用) as their round says"
+            if not wrong else "; ".join(wrong[:10]))
 
 
 def _duties_again(session: Session, apps: dict[int, Any], contracts: dict[int | None, VoucherContract]

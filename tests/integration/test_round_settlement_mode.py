@@ -135,3 +135,26 @@ def test_a_reimbursed_vouchers_dossier_names_the_sme_as_payee(world: Any, db: Db
     assert vo["terms"]["settlement_mode"] == "enterprise"
     assert vo["payee"]["mode"] == "enterprise" and vo["payee"]["uscc"] == SME2, vo["payee"]
     assert [e["kind"] for e in vo["redemption"]["evidence"]] == ["contract", "receipt", "deliverable", "invoice"]
+
+
+def test_the_checker_finds_a_payment_to_another_payee_than_its_rounds_mode(world: Any, db: Db, tmp_path: Path) -> None:
+    """A 通用 round pays the SME; the round's mode changed around the services to agency: `ipfund check` names
+    the payment."""
+    ok(world("round", "open", SCHEME, "--year", "2021", "--settlement-mode", "enterprise", "--as", "wang"))
+    ref = _apply(world, "sme2")
+    advance_plain(SCHEME, chunk=100)
+    set_clock("2021-03-10T01:00:00Z")
+    ok(world("round", "finalize", SCHEME, "--year", "2021", "--as", "wang"))
+    ok(world("voucher", "contract", ref, "--agency", A, "--amount", "6000", "--as", "sme2"))
+    ok(world("voucher", "redeem", ref, *evidence(tmp_path, invoice=True), "--as", "wu"))
+    ok(world("voucher", "confirm", ref, "--as", "sme2"))
+    set_clock("2021-06-30T01:00:00Z")
+    ok(world("pay", "batch", "--scheme", SCHEME, "--out", str(tmp_path / "b"), "--as", "chen"))
+    checks = {c["check"]: c for c in json.loads(ok(world("check", "--json")))["checks"]}
+    assert checks["voucher payee = its round's settlement mode"]["ok"], checks
+    with db.engine.begin() as c:
+        c.execute(text("UPDATE award_round SET settlement_mode = 'agency'"))
+    r = world("check", "--json")
+    checks = {c["check"]: c for c in json.loads(r.stdout)["checks"]}
+    bad = checks["voucher payee = its round's settlement mode"]
+    assert not bad["ok"] and f"{ref}:settlement:1: paid to {SME2}, its round settles in mode agency to {A}" in bad["detail"]
