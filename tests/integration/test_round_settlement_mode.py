@@ -158,3 +158,26 @@ def test_the_checker_finds_a_payment_to_another_payee_than_its_rounds_mode(world
     checks = {c["check"]: c for c in json.loads(r.stdout)["checks"]}
     bad = checks["voucher payee = its round's settlement mode"]
     assert not bad["ok"] and f"{ref}:settlement:1: paid to {SME2}, its round settles in mode agency to {A}" in bad["detail"]
+
+
+def test_releasing_by_name_a_voucher_that_waits_for_the_next_date_is_refused(world: Any, db: Db,
+                                                                             tmp_path: Path) -> None:
+    """Confirmed on 1 July, after the 30 June cut-off: `pay release REF` on 2 July is refused naming the next
+    settlement date, nothing written; on 20 December it is released."""
+    ok(world("round", "open", SCHEME, "--year", "2021", "--as", "wang"))
+    ref = _apply(world, "sme1")
+    advance_plain(SCHEME, chunk=100)
+    set_clock("2021-03-10T01:00:00Z")
+    ok(world("round", "finalize", SCHEME, "--year", "2021", "--as", "wang"))
+    set_clock("2021-07-01T01:00:00Z")
+    ok(world("voucher", "contract", ref, "--agency", A, "--amount", "8000", "--as", "sme1"))
+    ok(world("voucher", "redeem", ref, *evidence(tmp_path), "--as", "wu"))
+    ok(world("voucher", "confirm", ref, "--as", "sme1"))
+    set_clock("2021-07-02T01:00:00Z")
+    before = db.snapshot()
+    why = refused(world("pay", "release", ref, "--scheme", SCHEME, "--as", "chen"))
+    assert (f"{ref}: payable since 2021-07-01, after the settlement cut-off 2021-06-30 "
+            "(custody-voucher.settlement_dates, 二(二)5); it is settled on 2021-12-20") in why
+    assert db.snapshot() == before
+    set_clock("2021-12-20T01:00:00Z")
+    assert ref in ok(world("pay", "release", ref, "--scheme", SCHEME, "--as", "chen"))
