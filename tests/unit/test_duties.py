@@ -14,7 +14,7 @@ from rules.uscc import CreditCodeError, make_uscc
 CODE = make_uscc("370602", 4242)
 NAME = "烟台海拓机械有限公司"
 
-ROLE_OF = {"review.decide": "reviewer", "round.finalize": "approver", "evaluation.assign": "evaluator",
+ROLE_OF = {"review.decide": "reviewer", "round.finalize": "approver", "round.open": "approver", "evaluation.assign": "evaluator",
            "scores.upload": "evaluator", "notice.object": "applicant", "notice.resolve": "approver",
            "pay.batch": "finance", "pay.confirm": "finance",
            "agency.apply": "admin", "agency.accredit": "reviewer", "agency.warn": "reviewer",
@@ -31,6 +31,7 @@ RELATIONS = ("none", "member by credit code", "member by name", "member, code ty
 EXPECTED = {
     "review.decide":     ".RRRR....R",
     "round.finalize":    ".RRRRR....",
+    "round.open":        ".RRRR.....",  # who a round pays is not chosen by one of its applicants
     "evaluation.assign": ".RRRRR.R..",
     "scores.upload":     ".RRRRR.R..",
     "notice.object":     "..........",
