@@ -18,6 +18,9 @@ from rules.agencies import STATES as AGENCY_STATES  # the one list of agency sta
 from rules.funds import SOURCES as FUND_SOURCES  # the one list of fund sources
 
 APPLICANT_KINDS = ("enterprise", "university", "institute")
+# Settlement modes a round of a scheme with payment.payee_mode records (二(二)5): 通兑 pays the agency, 通用
+# reimburses the enterprise. The policy's choice parameter offers a subset of these.
+SETTLEMENT_MODES = ("agency", "enterprise")
 
 
 def _in(col: str, values: tuple[str, ...]) -> str:
@@ -312,7 +315,9 @@ class Score(SQLModel, table=True):
 
 class AwardRound(SQLModel, table=True):
     __tablename__ = "award_round"
-    __table_args__ = (UniqueConstraint("scheme", "year", "seq", name="round_once"),)
+    __table_args__ = (UniqueConstraint("scheme", "year", "seq", name="round_once"),
+                      CheckConstraint("settlement_mode IS NULL OR " + _in("settlement_mode", SETTLEMENT_MODES),
+                                      name="award_round_settlement_mode_valid"))
     id: int | None = Field(default=None, primary_key=True)
     scheme: str = Field(max_length=64)
     year: int
@@ -322,6 +327,27 @@ class AwardRound(SQLModel, table=True):
     finalized_at: str = Field(max_length=32)
     report: str = Field(description="canonical JSON of the allocation report")
     total_fen: int = Field(sa_type=BigInteger)
+    # who its cases settle to (schemes with payment.payee_mode; NULL for the others and for rounds finalized
+    # before rounds recorded it: the mode in force on the finalize day applies to those)
+    settlement_mode: str | None = Field(default=None, max_length=16)
+
+
+class RoundOpening(SQLModel, table=True):
+    """A round opened before it is finalized, with the terms it records then (its settlement mode, 二(二)5);
+    ``round_id`` is filled once, by the finalize that closes it. One opening per scheme, year and seq."""
+
+    __tablename__ = "round_opening"
+    __table_args__ = (UniqueConstraint("scheme", "year", "seq", name="round_opening_once"),
+                      CheckConstraint(_in("settlement_mode", SETTLEMENT_MODES), name="round_opening_mode_valid"))
+    id: int | None = Field(default=None, primary_key=True)
+    scheme: str = Field(max_length=64)
+    year: int
+    seq: int
+    settlement_mode: str = Field(max_length=16)
+    mode_source: str = Field(max_length=200, description="chosen by the opener, or the parameter in force that day")
+    opened_by: str = Field(max_length=64)
+    opened_at: str = Field(max_length=32)
+    round_id: int | None = Field(default=None, foreign_key="award_round.id", unique=True)
 
 
 class Objection(SQLModel, table=True):

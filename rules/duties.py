@@ -39,6 +39,7 @@ from rules.uscc import validate_uscc
 ACTS: dict[str, str] = {
     "review.decide": "take a review decision (approve, return or reject)",
     "round.finalize": "finalize the round",
+    "round.open": "open the round (and choose its settlement mode)",
     "evaluation.assign": "be assigned as evaluator",
     "scores.upload": "upload scores",
     "notice.object": "object to an award in public notice",
@@ -75,6 +76,7 @@ ACTS: dict[str, str] = {
 BARRED: dict[str, frozenset[str]] = {
     "review.decide": frozenset({"member", "party", "submitter", "tier_decider"}),
     "round.finalize": frozenset({"member", "party", "submitter", "reviewer"}),
+    "round.open": frozenset({"member", "submitter"}),  # who a round pays is not chosen by one of its applicants
     "evaluation.assign": frozenset({"member", "party", "submitter", "reviewer", "conflict"}),
     "scores.upload": frozenset({"member", "party", "submitter", "reviewer", "conflict"}),
     "notice.object": frozenset(),

@@ -101,3 +101,8 @@ class VoucherRefused(RuleViolation):
     agency not in standing for the service at that price, redeeming after the redeem-by date, by an
     agency suspended or expelled, above the cover, or a second time. The message names the rule, the
     clause and the parameter."""
+
+
+class NotASettlementDay(RuleViolation):
+    """定期兑付: a scheme with a settlement calendar pays only the cases that became payable on or before the
+    latest settlement date reached; before the year's first settlement date nothing is released."""

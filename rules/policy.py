@@ -384,6 +384,9 @@ class PaymentDef(_Strict):
     # A choice parameter, read as of the day the case's round was finalized, that picks the payee per round:
     # "agency" (the agency the case is contracted with) or "enterprise" / "applicant" (the applicant).
     payee_mode: str | None = None
+    # A list parameter of days of the year (MM-DD) on which the scheme settles (定期兑付): a release takes
+    # only the cases that became payable on or before the latest one reached (rules.calendar).
+    settlement_dates: str | None = None
 
 
 class VoucherDef(_Strict):
@@ -401,6 +404,9 @@ class VoucherDef(_Strict):
     pass_grade: str | None = None  # score: at or above it the voucher settles for its cover (二(二)5 绩效评价)
     below_pass: str | None = None  # choice none | reduced: what a voucher graded below the pass grade settles for
     reduced_share: str | None = None  # ratio: the share of its redeemed amount a reduced settlement pays
+    # settlement mode (a choice of payment.payee_mode) -> list parameter: the evidence a redemption carries
+    # in a round of that mode, instead of evidence_required (通用: the SME proves it paid in full)
+    evidence_required_by_mode: dict[str, str] = {}
 
 
 class TierDef(_Strict):
@@ -778,6 +784,8 @@ def _scheme_problems(policy: Policy, sid: str, sc: SchemeDef) -> list[str]:
                     for when, v in lim.values.items() if v is not None and v < 1]
         if not sc.form.claim_key:
             out.append(f"{where}.form.claim_limit: limits the claims per claim_key, and the form has no claim_key")
+    params.append(("payment.settlement_dates", sc.payment.settlement_dates))
+    out += _settlement_problems(policy, where, sc)
     if sc.voucher is not None:
         v = sc.voucher
         params += [(f"voucher.{k}", getattr(v, k)) for k in ("face_value", "cover_share", "use_by_months",
@@ -795,6 +803,16 @@ def _scheme_problems(policy: Policy, sid: str, sc: SchemeDef) -> list[str]:
             for when, value in policy.parameters[v.reminder_days].values.items():
                 if value is not None:
                     out += reminder_problems(value, f"parameters.{v.reminder_days}.values.{when}")
+        by_mode = v.evidence_required_by_mode
+        params += [(f"voucher.evidence_required_by_mode.{m}", ev) for m, ev in by_mode.items()]
+        modes = policy.parameters[sc.payment.payee_mode].choices if sc.payment.payee_mode in policy.parameters else []
+        for m, ev in by_mode.items():
+            if m not in modes:
+                out.append(f"{where}.voucher.evidence_required_by_mode.{m}: {m!r} is not a settlement mode of "
+                           f"payment.payee_mode ({', '.join(modes) or 'the scheme declares no payee_mode'})")
+            elif ev in policy.parameters and policy.parameters[ev].unit != "list":
+                out.append(f"{where}.voucher.evidence_required_by_mode.{m}: parameter {ev!r} has unit "
+                           f"{policy.parameters[ev].unit!r}, this needs unit 'list'")
         if v.service_field not in sc.form.fields:
             out.append(f"{where}.voucher.service_field: {v.service_field!r} is not a field of the form")
         if policy.agency_registry is None:
@@ -822,6 +840,26 @@ def _scheme_problems(policy: Policy, sid: str, sc: SchemeDef) -> list[str]:
             out.append(f"{where}.dossier_sections[{i}]: 'voucher' is printed only for a scheme that issues "
                        "vouchers (a voucher: key), and this one has none")
     return out
+
+
+def _settlement_problems(policy: Policy, where: str, sc: SchemeDef) -> list[str]:
+    """A settlement calendar is declared only by a scheme that pays, names a list parameter, and each of
+    its dated values is a list of distinct MM-DD days (rules.calendar)."""
+    from rules.calendar import settlement_dates_problems
+
+    pname = sc.payment.settlement_dates
+    if pname is None:
+        return []
+    key = f"{where}.payment.settlement_dates"
+    if not sc.pays:
+        return [f"{key}: a scheme that pays nobody (payee: none) has no settlement calendar"]
+    p = policy.parameters.get(pname)
+    if p is None:
+        return []  # reported with the other parameter names
+    if p.unit != "list":
+        return [f"{key}: parameter {pname!r} has unit {p.unit!r}, this needs unit 'list' (days MM-DD)"]
+    return [x for when, value in p.values.items() if value is not None
+            for x in settlement_dates_problems(value, f"parameters.{pname}.values.{when}")]
 
 
 _REGISTRY_UNITS = {

@@ -20,6 +20,7 @@ PERMISSIONS: dict[str, frozenset[str]] = {
     "scores.upload": frozenset({"evaluator"}),
     "round.trial": frozenset({"approver", "reviewer", "finance", "auditor", "admin"}),
     "round.finalize": frozenset({"approver"}),
+    "round.open": frozenset({"approver"}),  # the round's terms (its settlement mode, 二(二)5) are the approver's
     # Anyone may object during 公示 except auditors, who change nothing (an objection puts a case on hold).
     "notice.object": frozenset(ROLES) - {"auditor"},
     "notice.resolve": frozenset({"approver"}),

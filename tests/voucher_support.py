@@ -156,8 +156,12 @@ def status(cli: Any, ref: str) -> str:
     return str(json.loads(ok(cli("voucher", "show", ref, "--json", "--as", "admin")))["status"])
 
 
-def evidence(tmp_path: Path, **extra: bytes) -> list[str]:
+def evidence(tmp_path: Path, invoice: bool = False, **extra: bytes) -> list[str]:
+    """--evidence arguments: the contract, the SME's receipt and the custody report; with ``invoice`` also
+    the agency's invoice for the full contract amount (a 通用 round's redemption carries it)."""
     files = {"contract": ("合同.pdf", PDF), "receipt": ("付款凭证.png", PNG), "deliverable": ("托管报告.pdf", PDF + b"r")}
+    if invoice:
+        files["invoice"] = ("发票.pdf", PDF + b"i")
     args = []
     for kind, (name, content) in files.items():
         p = tmp_path / name
@@ -179,7 +183,7 @@ def line_figures(db: Db, keys: tuple[str, ...] = IDENTITY) -> dict[str, int]:
 
 
 def settle(cli: Any, tmp_path: Path, refs: list[str], holders: list[str], agency: str = "A",
-           amount: str = "8000") -> None:
+           amount: str = "8000", invoice: bool = False) -> None:
     """Each voucher contracted with agency A (or B) for ``amount``, redeemed with evidence, confirmed by its
     holder, approved by the reviewer, graded 80 by its evaluators, paid in one batch and acknowledged paid
     by the bank."""
@@ -188,7 +192,7 @@ def settle(cli: Any, tmp_path: Path, refs: list[str], holders: list[str], agency
     code, staff = (A, "wu") if agency == "A" else (B, "ma")
     for ref, holder in zip(refs, holders, strict=True):
         ok(cli("voucher", "contract", ref, "--agency", code, "--amount", amount, "--as", holder))
-        ok(cli("voucher", "redeem", ref, *evidence(tmp_path), "--as", staff))
+        ok(cli("voucher", "redeem", ref, *evidence(tmp_path, invoice=invoice), "--as", staff))
         ok(cli("voucher", "confirm", ref, "--as", holder))
     for ref in refs:
         ok(review(cli, ref, "approve"))
@@ -197,10 +201,30 @@ def settle(cli: Any, tmp_path: Path, refs: list[str], holders: list[str], agency
         for ev in assigned(ref):
             ok(score(cli, tmp_path, ref, ev, 80))
     advance_plain(SCHEME, chunk=100)
+    to_settlement_day()
     out = tmp_path / "bank"
     ok(cli("pay", "batch", "--scheme", SCHEME, "--out", str(out), "--as", "chen"))
     (tmp_path / "ack.csv").write_bytes(bank_ack(sorted(out.glob("*.csv"))))
     ok(cli("pay", "confirm", str(tmp_path / "ack.csv"), "--as", "chen"))
+
+
+def to_settlement_day() -> None:
+    """Move the clock on to the next settlement date of custody-voucher.settlement_dates (today, if it is
+    one): vouchers settle only on those days (定期兑付, 二(二)5)."""
+    import datetime as dt
+
+    from flows.services.context import current_policy
+
+    on = vouchers.today()
+    with read_only() as s:
+        days = current_policy(s).value("custody-voucher.settlement_dates", on)
+    for year in (on.year, on.year + 1):
+        for md in sorted(days):
+            day = dt.date.fromisoformat(f"{year}-{md}")
+            if day >= on:
+                if day > on:
+                    set_clock(f"{day.isoformat()}T01:00:00Z")
+                return
 
 
 def check_ok(cli: Any) -> list[dict[str, Any]]:

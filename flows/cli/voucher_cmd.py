@@ -55,7 +55,8 @@ def _evidence(specs: list[str]) -> list[tuple[str, str, bytes]]:
 def voucher_redeem(
     ref: str = typer.Argument(...),
     evidence: list[str] = typer.Option(..., "--evidence", help="KIND=FILE: contract, receipt (the SME's payment "
-                                       "of its share), deliverable; repeat for each file"),
+                                       "of its share), deliverable; in a 通用 round (settlement mode enterprise) also "
+                                       "invoice (the agency's, for the full contract amount); repeat for each file"),
     amount: str = typer.Option(None, "--amount", help="The amount redeemed in yuan (the voucher's cover by default)"),
     actor: str = AS_OPTION,
 ) -> None:

@@ -103,11 +103,16 @@ def issued_on(session: Session, app: Application) -> dt.date | None:
 
 
 def terms_of(session: Session, policy: Policy, app: Application) -> rules.Terms:
-    on = issued_on(session, app)
-    if on is None or app.status not in _held_states(policy, app.scheme):
+    rnd = session.get(AwardRound, app.round_id) if app.round_id is not None else None
+    if rnd is None or app.status not in _held_states(policy, app.scheme):
         raise VoucherRefused(f"{app.ref} is {app.status!r}: not an issued voucher (vouchers are issued by "
                              f"`ipfund round finalize {app.scheme} --year {app.year}`)")
-    return rules.terms(policy, on, app.scheme)
+    return round_terms(policy, rnd, app.scheme)
+
+
+def round_terms(policy: Policy, rnd: AwardRound, scheme: str) -> rules.Terms:
+    """A voucher's terms from its round: issued on the finalize day, settling in the mode the round recorded."""
+    return rules.terms(policy, _day(rnd.finalized_at), scheme, rnd.settlement_mode)
 
 
 def _held_states(policy: Policy, scheme: str) -> tuple[str, ...]:
@@ -315,12 +320,13 @@ def redeem(session: Session, actor: str | None, key: str, files: Sequence[tuple[
         if bad:
             problems.append(bad)
             continue
-        why = rules.evidence_problem(policy, on, kind, name, content, app.scheme)
+        why = rules.evidence_problem(policy, on, kind, name, content, app.scheme, t.settlement_mode)
         if why:
             problems.append(why)
-    missing = rules.missing_evidence(policy, on, [k for k, _, _ in files], app.scheme)
-    problems += [f"no {k} file: a redemption carries {', '.join(policy.value(v.evidence_required, on))} "
-                 f"({v.evidence_required}, 二(二)5)" for k in missing]
+    missing = rules.missing_evidence(policy, on, [k for k, _, _ in files], app.scheme, t.settlement_mode)
+    pname, required = rules.required_evidence(policy, on, t.settlement_mode, app.scheme)
+    problems += [f"no {k} file: a redemption of a voucher settling in mode {t.settlement_mode} carries "
+                 f"{', '.join(required)} ({pname}, 二(二)5)" for k in missing]
     if problems:
         raise ValidationFailed(what, problems)
     at = stamp()
@@ -797,7 +803,7 @@ def list_vouchers(session: Session, actor: str | None, scheme: str | None = None
     from flows.services.fraud import clawback_totals
 
     claws = clawback_totals(session, ids)
-    issued = {r.id: _day(r.finalized_at) for r in session.exec(select(AwardRound).where(
+    issued = {r.id: r for r in session.exec(select(AwardRound).where(
         col(AwardRound.id).in_({a.round_id for a, _ in rows if a.round_id is not None}))).all()}
     out = []
     for a, p in rows:
@@ -808,7 +814,7 @@ def list_vouchers(session: Session, actor: str | None, scheme: str | None = None
             continue
         if not everything and own_agency is not None and code != own_agency and p.uscc != (holder or ""):
             continue
-        t = rules.terms(policy, issued[a.round_id], a.scheme) if a.round_id in issued else None
+        t = round_terms(policy, issued[a.round_id], a.scheme) if a.round_id in issued else None
         out.append({"ref": a.ref, "scheme": a.scheme, "year": a.year, "status": a.status, "holder": p.name,
                     "uscc": p.uscc, "service": json.loads(a.data).get(policy.scheme(a.scheme).voucher.service_field)  # type: ignore[union-attr]
                     , "face_fen": faces.get(a.ref), "held_fen": a.award_fen, "agency": code,
@@ -840,8 +846,8 @@ def show(session: Session, actor: str | None, key: str) -> dict[str, Any]:
     r = redemption_of(session, app.id)
     evidence = list(session.exec(select(VoucherEvidence).where(VoucherEvidence.redemption_id == r.id)
                                  .order_by(col(VoucherEvidence.id))).all()) if r is not None else []
-    on = issued_on(session, app)
-    t = rules.terms(policy, on, app.scheme) if on is not None else None
+    rnd = session.get(AwardRound, app.round_id) if app.round_id is not None else None
+    t = round_terms(policy, rnd, app.scheme) if rnd is not None else None
     return {
         "ref": app.ref, "scheme": app.scheme, "clause": sc.clause, "year": app.year, "status": app.status,
         "state_name": cases.workflow(policy, app.scheme).state_name(app.status),
@@ -944,7 +950,8 @@ def invariants(session: Session) -> list[tuple[str, bool, str]]:
         return out
     a = Application.__table__  # type: ignore[attr-defined]
     apps = {r.id: r for r in session.execute(sa_select(a.c.id, a.c.ref, a.c.scheme, a.c.award_fen, a.c.status,
-                                                       a.c.applicant_id).where(a.c.scheme.in_(schemes)))}
+                                                       a.c.applicant_id, a.c.round_id, a.c.year)
+                                             .where(a.c.scheme.in_(schemes)))}
     faces = _faces(session, [r.ref for r in apps.values()])
     bad_cover = []
     contracts = {c.id: c for c in session.exec(select(VoucherContract)).all()}
@@ -997,6 +1004,7 @@ def invariants(session: Session) -> list[tuple[str, bool, str]]:
 
     out += fraud.invariants(session, apps)
     out.append(_settled_after_evaluation(session, policy, schemes))
+    out.append(_payees_again(session, policy, apps))
     out.append(_duties_again(session, apps, contracts))
     return out
 
@@ -1037,6 +1045,35 @@ def _settled_after_evaluation(session: Session, policy: Policy, schemes: list[st
                 bad.append(f"{r.ref} holds {r.award_fen} fen, more than its redemption's {red.amount_fen}")
     return ("vouchers settle only after their evaluation", not bad,
             f"{checked} graded or ended voucher(s)" if not bad else "; ".join(bad[:10]))
+
+
+def _payees_again(session: Session, policy: Policy, apps: dict[int, Any]) -> tuple[str, bool, str]:
+    """Every voucher payment went to the payee of its round's settlement mode (二(二)5): the agency that
+    redeemed it (通兑) or the holder (通用), by credit code."""
+    from flows.services.payments import round_mode
+
+    rounds = {r.id: r for r in session.exec(select(AwardRound).where(
+        col(AwardRound.id).in_({r.round_id for r in apps.values() if r.round_id is not None}))).all()}
+    holders = {h.id: h.uscc for h in session.exec(select(Applicant).where(
+        col(Applicant.id).in_({r.applicant_id for r in apps.values()}))).all()}
+    redeemers = {r.application_id: r.agency_id for r in session.exec(select(VoucherRedemption)).all()}
+    codes = {ag.id: ag.uscc for ag in session.exec(select(Agency)).all()}
+    wrong, n = [], 0
+    for p in session.exec(select(Payment).where(col(Payment.application_id).in_(list(apps)))).all():
+        app = apps[p.application_id]
+        declared = policy.scheme(app.scheme).payment
+        if not declared.payee_mode:
+            continue
+        n += 1
+        mode = round_mode(policy, declared, rounds.get(app.round_id), app.year)
+        agency_id = redeemers.get(p.application_id)
+        want = (codes.get(agency_id) if agency_id is not None else None) if mode == "agency" else holders.get(
+            app.applicant_id)
+        if p.uscc != want:
+            wrong.append(f"{p.idempotency_key}: paid to {p.uscc}, its round settles in mode {mode} to {want}")
+    return ("voucher payee = its round's settlement mode", not wrong,
+            f"{n} voucher payment(s) to the agency (通兑) or the holder (通用) as their round says"
+            if not wrong else "; ".join(wrong[:10]))
 
 
 def _duties_again(session: Session, apps: dict[int, Any], contracts: dict[int | None, VoucherContract]

@@ -137,15 +137,28 @@ class Terms:
     settlement_mode: str  # agency (通兑) | enterprise (通用)
 
 
-def terms(policy: Policy, issued_on: dt.date, scheme: str = SCHEME) -> Terms:
+def terms(policy: Policy, issued_on: dt.date, scheme: str = SCHEME, mode: str | None = None) -> Terms:
     """The use-by and redeem-by dates (months after issue, clamped to the month's end) and the settlement
-    mode of a voucher issued on ``issued_on``, from the parameters in force that day."""
+    mode of a voucher issued on ``issued_on``, from the parameters in force that day; ``mode`` is the one
+    its round recorded when it was opened (a round from before rounds recorded it: the mode in force on
+    the day it was finalized)."""
     v = voucher_def(policy, scheme)
     use = policy.integer(v.use_by_months, issued_on)
     redeem = policy.integer(v.redeem_by_months, issued_on)
-    mode_param = policy.scheme(scheme).payment.payee_mode
-    mode = policy.text(mode_param, issued_on) if mode_param else "enterprise"
+    if mode is None:
+        mode_param = policy.scheme(scheme).payment.payee_mode
+        mode = policy.text(mode_param, issued_on) if mode_param else "enterprise"
     return Terms(issued_on, add_months(issued_on, use), add_months(issued_on, max(redeem, use)), mode)
+
+
+def required_evidence(policy: Policy, on: dt.date, mode: str | None = None, scheme: str = SCHEME) -> tuple[str, list[str]]:
+    """(the parameter, the kinds of evidence) a redemption must carry in a round of settlement ``mode``:
+    通兑 (agency) — the contract, the SME's receipt for its share, the deliverables; 通用 (enterprise) —
+    also the agency's invoice for the full contract amount, the SME's receipt being of paying it in full
+    (it is reimbursed). Which list applies to which mode is the policy's (voucher.evidence_required_by_mode)."""
+    v = voucher_def(policy, scheme)
+    pname = v.evidence_required_by_mode.get(mode or "", v.evidence_required)
+    return pname, [str(k) for k in policy.value(pname, on)]
 
 
 def payee_kind(mode: str) -> str:
@@ -201,13 +214,13 @@ def reminder_problems(values: object, where: str) -> list[str]:
 
 
 def evidence_problem(policy: Policy, on: dt.date, kind: str, filename: str, content: bytes,
-                     scheme: str = SCHEME) -> str | None:
-    """Why one evidence file is refused, or None: an unknown kind, an empty file, a type the policy does
-    not allow, or content that is not of the type its name says."""
+                     scheme: str = SCHEME, mode: str | None = None) -> str | None:
+    """Why one evidence file is refused, or None: an unknown kind (for the round's settlement mode), an
+    empty file, a type the policy does not allow, or content that is not of the type its name says."""
     v = voucher_def(policy, scheme)
-    required = list(policy.value(v.evidence_required, on))
+    pname, required = required_evidence(policy, on, mode, scheme)
     if kind not in required:
-        return f"evidence kind {kind!r} is not one the policy names ({', '.join(required)}; {v.evidence_required})"
+        return f"evidence kind {kind!r} is not one the policy names ({', '.join(required)}; {pname})"
     if not content:
         return f"{kind} file {filename!r} is empty (0 bytes); attach the document itself"
     allowed = [str(t).lower() for t in policy.value(v.evidence_types, on)]
@@ -221,11 +234,10 @@ def evidence_problem(policy: Policy, on: dt.date, kind: str, filename: str, cont
     return None
 
 
-def missing_evidence(policy: Policy, on: dt.date, kinds: list[str], scheme: str = SCHEME) -> list[str]:
-    """The kinds of evidence the policy requires that a redemption lacks."""
-    required = list(policy.value(voucher_def(policy, scheme).evidence_required, on))
-    return [k for k in required if k not in kinds]
-
+def missing_evidence(policy: Policy, on: dt.date, kinds: list[str], scheme: str = SCHEME,
+                     mode: str | None = None) -> list[str]:
+    """The kinds of evidence the policy requires (for the round's settlement mode) that a redemption lacks."""
+    return [k for k in required_evidence(policy, on, mode, scheme)[1] if k not in kinds]
 
 # --- fraud found after settlement: the clawback (追回, 二(四)13; 三(三) 保障财政资金安全) --------------------------
 

@@ -104,7 +104,7 @@ def test_in_a_tongyong_round_the_sme_that_was_reimbursed_owes_the_clawback(
     monkeypatch.setitem(policy.parameters, name, Parameter.model_validate(
         {**old.model_dump(exclude={"value_references"}), "values": {**old.values, dt.date(2021, 3, 5): "enterprise"}}))
     [ref] = issue(cli, [("sme2", "consulting")])
-    settle(cli, tmp_path, [ref], ["sme2"], agency="B", amount="6000")
+    settle(cli, tmp_path, [ref], ["sme2"], agency="B", amount="6000", invoice=True)
     ok(cli("agency", "fraud", B, "--finding", "企业与机构恶意串通虚开付款凭证", "--voucher", ref, "--as", "li"))
     shown = json.loads(ok(cli("voucher", "show", ref, "--json", "--as", "admin")))
     assert (shown["clawback"]["debtor_uscc"], shown["clawback"]["amount_fen"]) == (SME2, 300000)

@@ -43,7 +43,7 @@ def settled(cli: Any, db: Db, tmp_path: Path) -> tuple[Any, str, str]:
     ok(world("voucher", "confirm", a, "--as", "sme1"))
     set_clock("2021-04-28T01:00:00Z")
     evaluate(world, tmp_path, a, {"deliverables": 90, "quality": 80, "timeliness": 70, "satisfaction": 60})
-    set_clock("2021-05-01T01:00:00Z")
+    set_clock("2021-06-30T01:00:00Z")  # the first settlement date of 2021 (custody-voucher.settlement_dates)
     out = tmp_path / "bank"
     ok(world("pay", "batch", "--scheme", SCHEME, "--out", str(out), "--as", "chen"))
     (tmp_path / "ack.csv").write_bytes(bank_ack(sorted(out.glob("*.csv"))))

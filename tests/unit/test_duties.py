@@ -16,7 +16,7 @@ NAME = "烟台海拓机械有限公司"
 AGENCY_CODE = make_uscc("370602", 7777)  # the custody voucher's contracted agency: another party of the case
 AGENCY_NAME = "烟台正道知识产权代理有限公司"
 
-ROLE_OF = {"review.decide": "reviewer", "round.finalize": "approver", "evaluation.assign": "evaluator",
+ROLE_OF = {"review.decide": "reviewer", "round.finalize": "approver", "round.open": "approver", "evaluation.assign": "evaluator",
            "scores.upload": "evaluator", "notice.object": "applicant", "notice.resolve": "approver",
            "pay.batch": "finance", "pay.confirm": "finance",
            "agency.apply": "admin", "agency.accredit": "reviewer", "agency.warn": "reviewer",
@@ -35,6 +35,7 @@ RELATIONS = ("none", "member by credit code", "member by name", "member, code ty
 EXPECTED = {
     "review.decide":     ".RRRR....R.RR",
     "round.finalize":    ".RRRRR.....RR",
+    "round.open":        ".RRRR........",  # who a round pays is not chosen by one of its applicants
     "evaluation.assign": ".RRRRR.R...RR",
     "scores.upload":     ".RRRRR.R...RR",
     "notice.object":     ".............",

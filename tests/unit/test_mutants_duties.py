@@ -27,7 +27,7 @@ def test_an_unknown_act_is_refused_naming_every_known_act() -> None:
     with pytest.raises(KeyError) as exc:
         duties.breach("pay.everything", WANG, case(1))
     assert exc.value.args[0] == ("unknown act 'pay.everything'; known: review.decide, round.finalize, "
-                                 "evaluation.assign, scores.upload, notice.object, notice.resolve, pay.batch, "
+                                 "round.open, evaluation.assign, scores.upload, notice.object, notice.resolve, pay.batch, "
                                  "pay.confirm, agency.apply, agency.accredit, agency.warn, agency.suspend, "
                                  "agency.expel, agency.reinstate, agency.withdraw, agency.complaint, "
                                  "agency.spot_check, agency.monitor, agency.reward, voucher.contract, voucher.redeem, "

@@ -219,7 +219,7 @@ def _voucher(session: Session, policy: Policy, app: Application, applicant: Appl
         rnd = session.get(AwardRound, app.round_id)
         issued = _date(rnd.finalized_at) if rnd is not None else None
         if issued is not None:
-            t = voucher_rules.terms(policy, issued, app.scheme)
+            t = voucher_rules.terms(policy, issued, app.scheme, rnd.settlement_mode if rnd is not None else None)
             terms = {"issued_on": t.issued_on.isoformat(), "use_by": t.use_by.isoformat(),
                      "redeem_by": t.redeem_by.isoformat(), "settlement_mode": t.settlement_mode}
     contracts = list(session.exec(select(VoucherContract).where(VoucherContract.application_id == app.id)
