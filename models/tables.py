@@ -627,3 +627,6 @@ class VoucherEvidence(SQLModel, table=True):
     media_type: str = Field(max_length=16)
     size_bytes: int = Field(sa_type=BigInteger)
     sha256: str = Field(foreign_key="evidence_blob.sha256", max_length=64)
+
+
+import models.loans  # noqa: E402,F401  (the IP-pledge loan registry: bank, pledge_loan, loan_receipt ...)
