@@ -7,7 +7,16 @@ import os
 
 import typer
 
-from flows.cli import agency_cmd, audit_cmd, budget_cmd, kpi_cmd, loan_cmd, people_cmd, policy_cmd, voucher_cmd
+from flows.cli import (
+    agency_cmd,
+    audit_cmd,
+    budget_cmd,
+    kpi_cmd,
+    loan_cmd,
+    people_cmd,
+    policy_cmd,
+    voucher_cmd,
+)
 from flows.cli.common import AS_OPTION, console, handled
 from rules.constants import DEFAULT_POLICY_ID
 

@@ -185,7 +185,8 @@ class Prepared:
     """A loan row that passed every rule and is new."""
 
     line: int | None
-    bank: Bank
+    bank_id: int
+    bank_code: str
     ref: str
     borrower_id: int
     terms: rules.Terms
@@ -393,7 +394,7 @@ def _validate_loans(session: Session, user: User, rows: Sequence[tuple[int | Non
                                        f"{e.bank} ({e.drawdown.isoformat()}), registered as the borrower's first "
                                        f"loan (首贷, {CLAUSE}); a loan drawn down earlier is registered before it")
             continue
-        prepared.append(Prepared(line, lender, ref, borrower_id, terms, first))
+        prepared.append(Prepared(line, lender.id or 0, lender.uscc, ref, borrower_id, terms, first))
     return prepared, already, problems
 
 
@@ -403,25 +404,25 @@ def _code_of(session: Session, applicant_id: int) -> str:
 
 
 def _loan_payload(p: Prepared) -> dict[str, Any]:
-    return {"bank": p.bank.uscc, "ref": p.ref, **p.terms.shown(), "principal_fen": p.terms.principal_fen,
+    return {"bank": p.bank_code, "ref": p.ref, **p.terms.shown(), "principal_fen": p.terms.principal_fen,
             "rate_exact": rules.rate_text(p.terms.rate), "first_loan": p.first.first, "first_basis": p.first.basis,
             "clause": CLAUSE}
 
 
-def _write_loans(session: Session, user: User, prepared: Sequence[Prepared]) -> None:
+def _write_loans(session: Session, actor: str, prepared: Sequence[Prepared]) -> None:
     at = stamp()
-    rows = [(p.bank.id, p.ref, p.borrower_id, p.terms.principal_fen, rules.rate_text(p.terms.rate),
+    rows = [(p.bank_id, p.ref, p.borrower_id, p.terms.principal_fen, rules.rate_text(p.terms.rate),
              p.terms.drawdown.isoformat(), p.terms.maturity.isoformat(), None, ";".join(p.terms.pledged_ip),
              p.terms.pledge_reg_no, p.terms.pledge_reg_date.isoformat(), p.terms.ip_share_ppm, p.terms.cover_kind,
              p.terms.cover_party, p.terms.cover_share_ppm, p.terms.declared_first, p.first.first, p.first.basis[:300],
-             user.name, at) for p in prepared]
+             actor, at) for p in prepared]
     insert_rows(session, PledgeLoan.__table__,  # type: ignore[attr-defined]
                 ("bank_id", "ref", "borrower_id", "principal_fen", "rate", "drawdown", "maturity", "extended_to",
                  "pledged_ip", "pledge_reg_no", "pledge_reg_date", "ip_share_ppm", "cover_kind", "cover_party",
                  "cover_share_ppm", "declared_first", "first_loan", "first_basis", "registered_by", "registered_at"),
                 rows)
-    audit.append_many(session, [{"actor": user.name, "action": "loan.register", "at": at,
-                                 "subject": f"loan:{p.bank.uscc}:{p.ref}", "payload": _loan_payload(p)}
+    audit.append_many(session, [{"actor": actor, "action": "loan.register", "at": at,
+                                 "subject": f"loan:{p.bank_code}:{p.ref}", "payload": _loan_payload(p)}
                                 for p in prepared])
 
 
@@ -442,8 +443,8 @@ def register(session: Session, actor: str | None, row: dict[str, str]) -> tuple[
     if already:
         _, code, ref = already[0]
         return "already registered", show(session, actor, ref, code)
-    _write_loans(session, user, prepared)
-    return "registered", show(session, actor, prepared[0].ref, prepared[0].bank.uscc)
+    _write_loans(session, user.name, prepared)
+    return "registered", show(session, actor, prepared[0].ref, prepared[0].bank_code)
 
 
 # --- extension and receipts ------------------------------------------------------------------------------
@@ -664,14 +665,14 @@ def _validate_receipts(session: Session, user: User, rows: Sequence[tuple[int | 
     return out, already, problems
 
 
-def _write_receipts(session: Session, user: User, prepared: Sequence[PreparedReceipt]) -> None:
+def _write_receipts(session: Session, actor: str, prepared: Sequence[PreparedReceipt]) -> None:
     at = stamp()
     insert_rows(session, LoanReceipt.__table__,  # type: ignore[attr-defined]
                 ("loan_id", "bank_id", "receipt", "kind", "period_start", "period_end", "amount_fen", "recorded_by",
                  "at"),
-                [(p.loan_id, p.bank_id, p.receipt, p.kind, p.start, p.end, p.amount_fen, user.name, at)
+                [(p.loan_id, p.bank_id, p.receipt, p.kind, p.start, p.end, p.amount_fen, actor, at)
                  for p in prepared])
-    audit.append_many(session, [{"actor": user.name, "action": "loan.repay" if p.kind == "principal" else "loan.interest",
+    audit.append_many(session, [{"actor": actor, "action": "loan.repay" if p.kind == "principal" else "loan.interest",
                                  "at": at, "subject": f"loan:{p.bank}:{p.loan_ref}",
                                  "payload": {"receipt": p.receipt, **p.facts(), "amount_fen": p.amount_fen,
                                              "clause": CLAUSE}} for p in prepared])
@@ -690,7 +691,7 @@ def _receipt(session: Session, actor: str | None, act: str, row: dict[str, str])
         raise ValidationFailed(what, problems)
     if already:
         return "already recorded"
-    _write_receipts(session, user, prepared)
+    _write_receipts(session, user.name, prepared)
     return "recorded"
 
 
@@ -770,10 +771,11 @@ def import_loans(actor: str | None, content: bytes, filename: str = "loans.csv",
     rows, bad = _bad_cells(_rows(content, what, LOAN_COLUMNS, LOAN_REQUIRED))
     with read_only(engine) as s:
         user = acting(s, actor, "loan.register")
+        name = user.name
         prepared, already, problems = _validate_loans(s, user, rows)
     if bad or problems:
         raise ValidationFailed(what, sorted(bad + problems, key=_line_key))
-    _by_chunks(engine, prepared, lambda s, part: _write_loans(s, user, part))
+    _by_chunks(engine, prepared, lambda s, part: _write_loans(s, name, part))
     return {"registered": len(prepared), "already registered": len(already)}
 
 
@@ -787,10 +789,11 @@ def import_receipts(actor: str | None, content: bytes, filename: str = "interest
     rows, bad = _bad_cells(_rows(content, what, RECEIPT_COLUMNS, ("loan_ref", "receipt", "to", "amount")))
     with read_only(engine) as s:
         user = acting(s, actor, "loan.interest")
+        name = user.name
         prepared, already, problems = _validate_receipts(s, user, rows, "loan.interest")
     if bad or problems:
         raise ValidationFailed(what, sorted(bad + problems, key=_line_key))
-    _by_chunks(engine, prepared, lambda s, part: _write_receipts(s, user, part))
+    _by_chunks(engine, prepared, lambda s, part: _write_receipts(s, name, part))
     return {"recorded": len(prepared), "already recorded": len(already)}
 
 
