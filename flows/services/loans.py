@@ -18,6 +18,7 @@ from collections import defaultdict
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from decimal import Decimal
+from functools import lru_cache
 from typing import Any
 
 from sqlalchemy import select as sa_select
@@ -64,6 +65,7 @@ def parties(bank: Bank) -> duties.CaseParties:
     return duties.CaseParties(ref=f"bank {bank.uscc}", applicant_code=bank.uscc, applicant_name=bank.name)
 
 
+@lru_cache(maxsize=65536)
 def _code(value: str, field: str) -> str:
     try:
         return validate_uscc(value)

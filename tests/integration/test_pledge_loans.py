@@ -160,3 +160,59 @@ def test_bank_admin_acts_are_audited_and_bank_staff_cannot_add_banks(reg: Any, d
     assert [e["action"] for e in v["events"]] == ["add", "suspend", "reinstate", "tier"] and v["tier"] == "assessed"
     assert "may not" in refused(reg("bank", "add", "91370600MA3C00000X", "--name", "x银行", "--as", "zhao"))
     assert json.loads(ok(reg("check", "--json", "--as", "admin")))["ok"]
+
+
+@pytest.mark.parametrize("sql", [
+    "UPDATE pledge_loan SET principal_fen = 0",
+    "UPDATE pledge_loan SET ip_share_ppm = 0",
+    "UPDATE pledge_loan SET first_loan = NOT first_loan",
+    "UPDATE pledge_loan SET extended_to = NULL",
+    "DELETE FROM pledge_loan",
+    "UPDATE loan_receipt SET amount_fen = amount_fen + 1",
+    "DELETE FROM loan_receipt",
+    "DELETE FROM bank_event",
+    "INSERT INTO pledge_loan (bank_id, ref, borrower_id, principal_fen, rate, drawdown, maturity, pledged_ip, "
+    "pledge_reg_no, pledge_reg_date, ip_share_ppm, cover_share_ppm, first_loan, first_basis, registered_by, "
+    "registered_at) SELECT bank_id, 'L-002', borrower_id, 0, rate, drawdown, maturity, pledged_ip, pledge_reg_no, "
+    "pledge_reg_date, ip_share_ppm, 0, false, 'x', 'zhao', registered_at FROM pledge_loan",
+    "INSERT INTO pledge_loan (bank_id, ref, borrower_id, principal_fen, rate, drawdown, maturity, pledged_ip, "
+    "pledge_reg_no, pledge_reg_date, ip_share_ppm, cover_share_ppm, first_loan, first_basis, registered_by, "
+    "registered_at) SELECT bank_id, 'L-003', borrower_id, 1, rate, drawdown, maturity, pledged_ip, pledge_reg_no, "
+    "pledge_reg_date, 1000001, 0, false, 'x', 'zhao', registered_at FROM pledge_loan",
+    "INSERT INTO pledge_loan (bank_id, ref, borrower_id, principal_fen, rate, drawdown, maturity, pledged_ip, "
+    "pledge_reg_no, pledge_reg_date, ip_share_ppm, cover_share_ppm, first_loan, first_basis, registered_by, "
+    "registered_at) SELECT bank_id, ref, borrower_id, 1, rate, drawdown, maturity, pledged_ip, pledge_reg_no, "
+    "pledge_reg_date, ip_share_ppm, 0, false, 'x', 'zhao', registered_at FROM pledge_loan",
+    "INSERT INTO loan_receipt (loan_id, bank_id, receipt, kind, period_start, period_end, amount_fen, recorded_by, at) "
+    "SELECT loan_id, bank_id, receipt, 'principal', NULL, period_end, 1, 'zhao', at FROM loan_receipt",
+])
+def test_the_database_refuses_what_cannot_be_right(reg: Any, db: Db, sql: str) -> None:
+    """CHECKs, unique keys and the append-only triggers of migration 0018 (SQLite and PostgreSQL)."""
+    from sqlalchemy import text
+    from sqlalchemy.exc import DBAPIError
+
+    ok(reg(*loan_args("L-001"), "--as", "zhao"))
+    ok(reg("loan", "interest", "L-001", "--receipt", "I-1", "--from", "2021-01-10", "--to", "2021-02-10",
+           "--amount", "3000", "--as", "zhao"))
+    before = db.snapshot()
+    with pytest.raises(DBAPIError), db.engine.begin() as conn:
+        conn.execute(text(sql))
+    assert db.snapshot() == before
+
+
+def test_the_checker_names_a_first_loan_written_around_the_service(reg: Any, db: Db) -> None:
+    from sqlalchemy import text
+
+    ok(reg(*loan_args("L-001"), "--as", "zhao"))
+    with db.engine.begin() as conn:  # a second first loan, later, written around the service by the wrong bank
+        conn.execute(text(
+            "INSERT INTO pledge_loan (bank_id, ref, borrower_id, principal_fen, rate, drawdown, maturity, pledged_ip, "
+            "pledge_reg_no, pledge_reg_date, ip_share_ppm, cover_share_ppm, first_loan, first_basis, registered_by, "
+            "registered_at) SELECT bank_id, 'L-009', borrower_id, principal_fen, rate, '2021-05-01', '2022-05-01', "
+            "pledged_ip, pledge_reg_no, '2021-05-01', ip_share_ppm, 0, true, 'registry', 'qian', registered_at "
+            "FROM pledge_loan"))
+    r = reg("check", "--json", "--as", "admin")
+    checks = {c["check"]: c for c in json.loads(r.stdout)["checks"]}
+    assert not checks["first loans (首贷) agree with the registry"]["ok"]
+    assert "L-009" in checks["first loans (首贷) agree with the registry"]["detail"]
+    assert not checks["loan acts by their bank's staff"]["ok"] and "qian" in checks["loan acts by their bank's staff"]["detail"]
