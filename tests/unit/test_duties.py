@@ -22,7 +22,9 @@ ROLE_OF = {"review.decide": "reviewer", "round.finalize": "approver", "evaluatio
            "agency.withdraw": "admin", "agency.complaint": "reviewer", "agency.spot_check": "evaluator",
            "agency.monitor": "admin", "agency.reward": "approver",
            "voucher.contract": "admin", "voucher.redeem": "admin", "voucher.confirm": "admin",
-           "voucher.dispute": "admin"}
+           "voucher.dispute": "admin",
+           "bank.add": "admin", "bank.suspend": "admin", "bank.reinstate": "admin", "bank.tier": "admin",
+           "loan.register": "admin", "loan.extend": "admin", "loan.interest": "admin", "loan.repay": "admin"}
 
 RELATIONS = ("none", "member by credit code", "member by name", "member, code typed in lower case with spaces",
              "submitter", "reviewer", "approver", "conflict", "objector", "decided another review tier")
@@ -54,6 +56,15 @@ EXPECTED = {
     "voucher.redeem":    "..........",
     "voucher.confirm":   "..........",
     "voucher.dispute":   "..........",
+    # The loan registry: the case is the bank; nobody adds or grades a bank they belong to.
+    "bank.add":          ".RRR......",
+    "bank.suspend":      ".RRR......",
+    "bank.reinstate":    ".RRR......",
+    "bank.tier":         ".RRR......",
+    "loan.register":     "..........",
+    "loan.extend":       "..........",
+    "loan.interest":     "..........",
+    "loan.repay":        "..........",
 }
 
 
