@@ -729,3 +729,6 @@ class VoucherRecovery(SQLModel, table=True):
     recorded_by: str = Field(max_length=64)
     posting_id: int = Field(foreign_key="posting.id")
     at: str = Field(max_length=32)
+
+
+import models.loans  # noqa: E402,F401  (the IP-pledge loan registry: bank, pledge_loan, loan_receipt ...)

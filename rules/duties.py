@@ -69,6 +69,15 @@ ACTS: dict[str, str] = {
     "agency.fraud": "record a fraud finding against the agency",
     "voucher.recover": "record money recovered on the voucher's clawback",
     "voucher.resolve": "resolve the dispute of the voucher",
+    # The IP-pledge loan registry (二(三)7): the "case" is the lending bank.
+    "bank.add": "add the bank to the registry",
+    "bank.suspend": "suspend the bank",
+    "bank.reinstate": "reinstate the bank",
+    "bank.tier": "change the bank's tier",
+    "loan.register": "register a loan of the bank",
+    "loan.extend": "record an extension (展期) of the bank's loan",
+    "loan.interest": "record an interest receipt of the bank's loan",
+    "loan.repay": "record a repayment of the bank's loan",
 }
 
 # Which relationships bar which act. Kept as data so the table-driven test, the README and the rule
@@ -104,6 +113,15 @@ BARRED: dict[str, frozenset[str]] = {
     "voucher.recover": frozenset({"member", "finder"}),
     # A reviewer resolves a dispute between the SME and its agency: of neither, and not who submitted it.
     "voucher.resolve": frozenset({"member", "party", "submitter"}),
+    # Nobody adds, suspends or grades a bank they belong to; its staff act for it, and only for it (OWN_ONLY).
+    "bank.add": frozenset({"member"}),
+    "bank.suspend": frozenset({"member"}),
+    "bank.reinstate": frozenset({"member"}),
+    "bank.tier": frozenset({"member"}),
+    "loan.register": frozenset(),
+    "loan.extend": frozenset(),
+    "loan.interest": frozenset(),
+    "loan.repay": frozenset(),
 }
 
 # Acts a role may take only for its own organisation: an agency's staff (role agency) apply for and
@@ -111,7 +129,13 @@ BARRED: dict[str, frozenset[str]] = {
 OWN_ONLY: dict[str, str] = {"agency.apply": "agency", "agency.withdraw": "agency",
                             # the SME acts on its own vouchers only; an agency redeems only its own contracts
                             "voucher.contract": "applicant", "voucher.confirm": "applicant",
-                            "voucher.dispute": "applicant", "voucher.redeem": "agency"}
+                            "voucher.dispute": "applicant", "voucher.redeem": "agency",
+                            # a bank's staff register and receipt their own bank's loans only
+                            "loan.register": "bank", "loan.extend": "bank", "loan.interest": "bank",
+                            "loan.repay": "bank"}
+
+_OWN_PHRASE = {"agency": "an agency's staff act only for their own agency",
+               "bank": "a bank's staff act only for their own bank's loans (二(三)7)"}
 
 # being assigned needs the evaluator's role; resolving a voucher dispute the reviewer's
 _ROLE_OF_ACT = {"evaluation.assign": "scores.upload", "voucher.resolve": "review.decide"}
@@ -258,13 +282,12 @@ def breach(act: str, actor: Actor, case: CaseParties) -> Breach | None:
         named = f" ({case.applicant_name})" if case.applicant_name else ""
         return Breach(act, "not_member", f"{actor.name} (role {own_role}, of {actor.org or 'no organisation'}) does "
                                          f"not belong to {case.ref}{named}, so may not {ACTS[act]}; "
-                                         + ("an agency's staff act only for their own agency" if own_role == "agency"
-                                            else "an applicant acts only for their own organisation"))
+                                         + _OWN_PHRASE.get(own_role, "an applicant acts only for their own organisation"))
     barred = BARRED[act]
     for kind in relations(actor, case):
         if kind in barred:
             who = f" ({case.applicant_name})" if kind == "member" and case.applicant_name else ""
-            phrase = "belongs to" if kind == "member" and act.startswith("agency.") else _PHRASE[kind]
+            phrase = "belongs to" if kind == "member" and act.startswith(("agency.", "bank.")) else _PHRASE[kind]
             return Breach(act, kind, f"{actor.name} {phrase} {case.ref}{who}, so may not {ACTS[act]} "
                                      "(不相容岗位相互分离); another person must")
     return None

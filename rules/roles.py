@@ -53,6 +53,17 @@ PERMISSIONS: dict[str, frozenset[str]] = {
     # agency); finance records what is recovered with the bank's receipt (never the finding's recorder).
     "agency.fraud": frozenset({"reviewer", "admin"}),
     "voucher.recover": frozenset({"finance"}),
+    # The IP-pledge loan registry (二(三)7): the bureau's admins keep the list of banks; a bank's staff
+    # register and receipt their own bank's loans only (rules.duties.OWN_ONLY); admins for any.
+    "bank.add": frozenset({"admin"}),
+    "bank.suspend": frozenset({"admin"}),
+    "bank.reinstate": frozenset({"admin"}),
+    "bank.tier": frozenset({"admin"}),
+    "loan.register": frozenset({"bank", "admin"}),
+    "loan.extend": frozenset({"bank", "admin"}),
+    "loan.interest": frozenset({"bank", "admin"}),
+    "loan.repay": frozenset({"bank", "admin"}),
+    "loan.read": frozenset({"bank", "reviewer", "approver", "finance", "auditor", "admin"}),
     "voucher.read": frozenset(ROLES),  # everyone reads their own vouchers; staff of the bureau read all
     "notify.list": frozenset(ROLES),  # everyone reads their own notifications; staff of the bureau read all
     "notify.mark_sent": frozenset({"admin"}),  # the sending adapter's act

@@ -7,7 +7,16 @@ import os
 
 import typer
 
-from flows.cli import agency_cmd, audit_cmd, budget_cmd, kpi_cmd, people_cmd, policy_cmd, voucher_cmd
+from flows.cli import (
+    agency_cmd,
+    audit_cmd,
+    budget_cmd,
+    kpi_cmd,
+    loan_cmd,
+    people_cmd,
+    policy_cmd,
+    voucher_cmd,
+)
 from flows.cli.common import AS_OPTION, console, handled
 from rules.constants import DEFAULT_POLICY_ID
 
@@ -27,6 +36,8 @@ app.add_typer(agency_cmd.agency_app, name="agency")
 app.add_typer(agency_cmd.notify_app, name="notify")
 app.command("kpi")(kpi_cmd.kpi)
 app.add_typer(voucher_cmd.voucher_app, name="voucher")
+app.add_typer(loan_cmd.bank_app, name="bank")
+app.add_typer(loan_cmd.loan_app, name="loan")
 
 
 @app.callback()

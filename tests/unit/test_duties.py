@@ -25,7 +25,9 @@ ROLE_OF = {"review.decide": "reviewer", "round.finalize": "approver", "round.ope
            "agency.monitor": "admin", "agency.reward": "approver",
            "voucher.contract": "admin", "voucher.redeem": "admin", "voucher.confirm": "admin",
            "voucher.dispute": "admin", "agency.fraud": "reviewer", "voucher.recover": "finance",
-           "voucher.resolve": "reviewer"}
+           "voucher.resolve": "reviewer",
+           "bank.add": "admin", "bank.suspend": "admin", "bank.reinstate": "admin", "bank.tier": "admin",
+           "loan.register": "admin", "loan.extend": "admin", "loan.interest": "admin", "loan.repay": "admin"}
 
 RELATIONS = ("none", "member by credit code", "member by name", "member, code typed in lower case with spaces",
              "submitter", "reviewer", "approver", "conflict", "objector", "decided another review tier",
@@ -65,6 +67,15 @@ EXPECTED = {
     "voucher.recover":   ".RRR......R..",
     # A reviewer resolves a voucher's dispute: never of the SME or the contracted agency, nor its submitter.
     "voucher.resolve":   ".RRRR......RR",
+    # The loan registry: the case is the bank; nobody adds or grades a bank they belong to.
+    "bank.add":          ".RRR.........",
+    "bank.suspend":      ".RRR.........",
+    "bank.reinstate":    ".RRR.........",
+    "bank.tier":         ".RRR.........",
+    "loan.register":     ".............",
+    "loan.extend":       ".............",
+    "loan.interest":     ".............",
+    "loan.repay":        ".............",
 }
 
 

@@ -241,7 +241,9 @@ def test_every_number_the_policy_text_does_not_give_is_marked_illustrative(shown
     assert given == {"funds.match_ratio", "funds.cluster_floor", "funds.market_floor",
                      "kpi.certified_entities", "kpi.certified_entities_national", "kpi.custody_smes",
                      "kpi.custody_smes_national", "kpi.supported_agencies", "kpi.transfers_licences_growth",
-                     "kpi.pledge_financing_growth"}
+                     "kpi.pledge_financing_growth",
+                     # a published convention (中国人民银行《人民币利率管理规定》: 日利率 = 年利率 ÷ 360)
+                     "loan.interest_day_count_basis"}
 
 
 def test_policy_show_as_of_a_date_before_the_policy_shows_nothing_in_force(cli: Any) -> None:
