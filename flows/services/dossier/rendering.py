@@ -76,12 +76,22 @@ def build_year(session: Session, year: int, chain: ChainStatus | None = None) ->
 def template_sha256(kind: str) -> str:
     """sha256 over the template files a dossier kind uses (name and content of each): for a case, every
     section partial, whichever sections its scheme prints."""
+    stamp = tuple((name, (TEMPLATES_DIR / name).stat().st_mtime_ns, (TEMPLATES_DIR / name).stat().st_size)
+                  for name in sorted(TEMPLATE_FILES[kind]))
+    cached = _TEMPLATE_HASHES.get(kind)
+    if cached is not None and cached[0] == stamp:
+        return cached[1]
     h = hashlib.sha256()
     for name in sorted(TEMPLATE_FILES[kind]):
         content = (TEMPLATES_DIR / name).read_bytes()
         h.update(f"{name}\0{len(content)}\0".encode())
         h.update(content)
+    _TEMPLATE_HASHES[kind] = (stamp, h.hexdigest())
     return h.hexdigest()
+
+
+# kind -> ((name, mtime, size) of each file, hash): files re-read only when one changed.
+_TEMPLATE_HASHES: dict[str, tuple[tuple[tuple[str, int, int], ...], str]] = {}
 
 
 def _version(name: str) -> str:
