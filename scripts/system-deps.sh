@@ -3,7 +3,8 @@
 # the HarfBuzz subsetter that makes PDFs small, fast and reproducible, and PostgreSQL for the
 # production-database tests). Idempotent; does nothing when everything is present.
 set -euo pipefail
-pkgs=(libpango-1.0-0 libpangoft2-1.0-0 libharfbuzz0b libharfbuzz-subset0 fontconfig libffi8 shared-mime-info)
+# poppler-utils: pdftoppm, for the dossier visual regression test (tests/unit/test_dossier_visual.py).
+pkgs=(libpango-1.0-0 libpangoft2-1.0-0 libharfbuzz0b libharfbuzz-subset0 fontconfig libffi8 shared-mime-info poppler-utils)
 if [ "${IPFUND_WITH_POSTGRES:-0}" = "1" ]; then pkgs+=(postgresql postgresql-client); fi
 missing=()
 for p in "${pkgs[@]}"; do
