@@ -36,6 +36,7 @@ from rules.errors import NotFound, PermissionDenied, RuleViolation
 
 TEMPLATES = Path(__file__).resolve().parents[2] / "templates" / "desk"
 STATIC = Path(__file__).resolve().parent / "static"
+FONTS = TEMPLATES.parent / "fonts"  # the dossiers' bundled Noto Sans Hans: the desk needs no system CJK font
 
 
 @lru_cache(maxsize=len(i18n.LANGS))
@@ -228,6 +229,7 @@ def create_app(url: str | None = None, settings: desk_auth.DeskSettings | None =
     app.state.engine = get_engine(url or database_url())
     app.state.settings = settings or desk_auth.DeskSettings.from_env()
     app.mount("/static", StaticFiles(directory=str(STATIC)), name="static")
+    app.mount("/fonts", StaticFiles(directory=str(FONTS)), name="fonts")
     install_error_pages(app)
     app.include_router(common)
     app.include_router(review.router)
@@ -243,6 +245,8 @@ def create_app(url: str | None = None, settings: desk_auth.DeskSettings | None =
                                     "default-src 'self'; img-src 'self' data:; style-src 'self' 'unsafe-inline'")
         if request.url.path.startswith(("/review", "/audit", "/case")):
             response.headers.setdefault("Cache-Control", "no-store")
+        elif request.url.path.startswith(("/fonts/", "/static/")):
+            response.headers.setdefault("Cache-Control", "public, max-age=86400")
         return response
 
     return app

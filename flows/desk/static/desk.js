@@ -12,6 +12,13 @@
     ];
   }
 
+  // A new case arrives with the keyboard on the page, not in its reason field (htmx gives focus back to
+  // the element of the same id, which would swallow the next shortcut as text).
+  document.addEventListener("htmx:afterSettle", function () {
+    var el = document.activeElement;
+    if (el && el.id === "reason") { el.blur(); }
+  });
+
   function typing(el) {
     return el && (el.tagName === "INPUT" || el.tagName === "TEXTAREA" || el.tagName === "SELECT" || el.isContentEditable);
   }
