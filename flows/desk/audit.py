@@ -7,7 +7,6 @@ from __future__ import annotations
 
 from fastapi import APIRouter, Depends, File, Form, Request, UploadFile
 from fastapi.responses import Response
-
 from sqlmodel import Session
 
 from flows.desk.auth import Ctx, checked, current

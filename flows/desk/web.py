@@ -3,6 +3,7 @@ sign-out, language, home, one case)."""
 
 from __future__ import annotations
 
+import contextlib
 from functools import lru_cache
 from pathlib import Path
 from typing import Any
@@ -19,8 +20,8 @@ from flows.desk import i18n
 from flows.desk.auth import (
     LOGIN_CSRF_COOKIE,
     SESSION_COOKIE,
-    Ctx,
     CsrfRefused,
+    Ctx,
     SignInRequired,
     checked,
     current,
@@ -81,10 +82,8 @@ def settings_of(request: Request) -> desk_auth.DeskSettings:
 
 def _error(request: Request, status: int, title: str, message: str) -> Response:
     ctx = None
-    try:
+    with contextlib.suppress(SignInRequired):
         ctx = current(request)
-    except SignInRequired:
-        pass
     if is_htmx(request):
         return render(request, "_error.html", ctx, status, {"HX-Retarget": "#flash", "HX-Reswap": "innerHTML"},
                       title=title, message=message)
@@ -153,13 +152,13 @@ def login(request: Request, name: str = Form(""), password: str = Form(""), csrf
         response.set_cookie(LOGIN_CSRF_COOKIE, token, httponly=True, samesite="strict",
                             secure=settings.secure_cookies, path="/login")
         return response
-    response = RedirectResponse(_safe_next(next), status_code=303)
+    done = RedirectResponse(_safe_next(next), status_code=303)
     # A browser-session cookie: the server-side row decides expiry (desk_session.expires_at).
     assert result.token is not None
-    response.set_cookie(SESSION_COOKIE, result.token, httponly=True, samesite="strict",
-                        secure=settings.secure_cookies, path="/")
-    response.delete_cookie(LOGIN_CSRF_COOKIE, path="/login")
-    return response
+    done.set_cookie(SESSION_COOKIE, result.token, httponly=True, samesite="strict",
+                    secure=settings.secure_cookies, path="/")
+    done.delete_cookie(LOGIN_CSRF_COOKIE, path="/login")
+    return done
 
 
 @common.post("/logout")

@@ -21,6 +21,7 @@ import hashlib
 import os
 import secrets
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 from sqlmodel import Session, col, func, select
 
@@ -29,6 +30,9 @@ from models import audit
 from models.clock import now, stamp
 from models.tables import DeskSession, DeskSignIn, User, UserPassword
 from rules.errors import NotFound, ValidationFailed
+
+if TYPE_CHECKING:
+    from argon2 import PasswordHasher
 
 FAILURES = ("bad_password", "unknown_user", "no_password", "locked_out")
 MIN_PASSWORD = 10
@@ -61,7 +65,7 @@ class DeskSettings:
                    secure_cookies=secure in ("1", "true", "yes"))
 
 
-def _hasher():  # type: ignore[no-untyped-def]
+def _hasher() -> PasswordHasher:
     from argon2 import PasswordHasher, Type
 
     return PasswordHasher(type=Type.ID)
