@@ -14,7 +14,7 @@
 
   // A new case arrives with the keyboard on the page, not in its reason field (htmx gives focus back to
   // the element of the same id, which would swallow the next shortcut as text).
-  document.addEventListener("htmx:afterSettle", function () {
+  document.addEventListener("htmx:afterSwap", function () {
     var el = document.activeElement;
     if (el && el.id === "reason") { el.blur(); }
   });
