@@ -732,3 +732,54 @@ class VoucherRecovery(SQLModel, table=True):
 
 
 import models.loans  # noqa: E402,F401  (the IP-pledge loan registry: bank, pledge_loan, loan_receipt ...)
+
+
+# --- the web desk (flows/desk): passwords, server-side sessions, sign-in attempts ------------------
+
+DESK_SIGN_IN_OUTCOMES = ("ok", "bad_password", "unknown_user", "no_password", "locked_out", "locked")
+
+
+class UserPassword(SQLModel, table=True):
+    """A user's desk password: its argon2id hash only (PHC string, parameters and salt inside it)."""
+
+    __tablename__ = "user_password"
+    user_id: int = Field(foreign_key="app_user.id", primary_key=True)
+    hash: str = Field(max_length=255)
+    set_at: str = Field(max_length=32)
+    set_by: str = Field(max_length=64)
+
+
+class DeskSession(SQLModel, table=True):
+    """A signed-in browser: the sha256 of its cookie token (never the token), its CSRF token, when it was
+    created, expires, was last seen and ended (sign-out). A session is live while not ended and not expired."""
+
+    __tablename__ = "desk_session"
+    __table_args__ = (
+        CheckConstraint("expires_at > created_at", name="desk_session_expires_after_created"),
+        CheckConstraint("(ended_at IS NULL) = (ended_why IS NULL)", name="desk_session_ended_with_why"),
+    )
+    id: int | None = Field(default=None, primary_key=True)
+    token_sha256: str = Field(max_length=64, unique=True)
+    user_id: int = Field(foreign_key="app_user.id", index=True)
+    csrf_token: str = Field(max_length=64)
+    created_at: str = Field(max_length=32)
+    expires_at: str = Field(max_length=32)
+    last_seen_at: str = Field(max_length=32)
+    ended_at: str | None = Field(default=None, max_length=32)
+    ended_why: str | None = Field(default=None, max_length=16)
+
+
+class DeskSignIn(SQLModel, table=True):
+    """Every sign-in attempt at the desk, with its outcome (the lock-out counts the failures here, and a
+    lock-out is logged as the failure that caused it, ``locked_out``, then each refused try, ``locked``)."""
+
+    __tablename__ = "desk_sign_in"
+    __table_args__ = (
+        CheckConstraint(_in("outcome", DESK_SIGN_IN_OUTCOMES), name="desk_sign_in_outcome_valid"),
+        Index("ix_desk_sign_in_name_at", "name", "at"),
+    )
+    id: int | None = Field(default=None, primary_key=True)
+    name: str = Field(max_length=64)
+    at: str = Field(max_length=32)
+    outcome: str = Field(max_length=16)
+    remote: str | None = Field(default=None, max_length=64)

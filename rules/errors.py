@@ -30,6 +30,11 @@ class PermissionDenied(RuleViolation):
     """The acting user's role does not allow this action (roles are checked in the service layer)."""
 
 
+class NotYours(PermissionDenied, NotFound):
+    """A case the acting user may not see, or none by that reference: both refused with the same words,
+    so a guessed reference tells nothing (the desk answers 403 to both)."""
+
+
 class FourEyesViolation(PermissionDenied):
     """不相容岗位相互分离: reviewer, approver and payer of one case are different people, and nobody
     acts on a case of their own organisation."""

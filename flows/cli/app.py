@@ -75,6 +75,21 @@ def init(
                       "`ipfund audit keygen`", highlight=False, soft_wrap=True)
 
 
+@app.command("desk")
+@handled
+def desk(
+    host: str = typer.Option("127.0.0.1", "--host", help="Address to listen on."),
+    port: int = typer.Option(8080, "--port", help="Port to listen on."),
+    actor: str = typer.Option(None, "--as", envvar="IPFUND_USER", help="Accepted like every command's, and unused: "
+                              "the desk acts as each user signed in at /login."),
+) -> None:
+    """Serve the web desk (sign-in, the reviewer's queue and case page, the auditor's dossiers) on the
+    configured database (IPFUND_DATABASE_URL, else ./ipfund.db)."""
+    from flows.desk.serve import serve
+
+    serve(host, port)
+
+
 def register_late_commands() -> None:
     """Command groups added by later modules (kept in one place so the import cost stays visible)."""
     import importlib

@@ -39,7 +39,7 @@ from models.tables import (
 )
 from rules import forms
 from rules.audit_chain import canonical_json
-from rules.errors import NotFound, PermissionDenied, RuleViolation, ValidationFailed
+from rules.errors import NotFound, NotYours, PermissionDenied, RuleViolation, ValidationFailed
 from rules.policy import FormDef, Policy
 from rules.schemes import IntakeFacts, run_checks
 
@@ -362,11 +362,16 @@ def show(session: Session, actor: str | None, key: str) -> dict[str, Any]:
     """Everything about one case: applicant, data, checks, decisions, assignments, scores, notice,
     payments and its audit history."""
     user = get_user(session, actor)
-    app = cases.get_app(session, key)
-    applicant = cases.applicant_of(session, app)
     everything, own = _visible(session, user)
-    if not everything and own != applicant.uscc:
-        raise NotFound(f"application {key!r} not found among {user.name}'s applications")
+    try:
+        app = cases.get_app(session, key)
+    except NotFound:
+        if everything:
+            raise
+        app = None
+    applicant = cases.applicant_of(session, app) if app is not None else None
+    if app is None or applicant is None or (not everything and own != applicant.uscc):
+        raise NotYours(f"application {key!r} not found among {user.name}'s applications")
     assert app.id is not None
     checks = session.exec(select(IntakeCheck).where(IntakeCheck.application_id == app.id)
                           .order_by(col(IntakeCheck.id))).all()

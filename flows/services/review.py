@@ -38,12 +38,27 @@ def _user_row(user: User) -> tuple[str, str, str | None]:
     return user.name, user.roles, user.affiliation
 
 
+def may_decide(session: Session, actor: str | None) -> User:
+    """The acting user when they may decide reviews at all (a reviewer); PermissionDenied otherwise."""
+    return acting(session, actor, "review.decide")
+
+
 def queue(session: Session, actor: str | None, stage: str | None = None, scheme: str | None = None,
-          limit: int = 50) -> list[dict[str, Any]]:
+          limit: int = 50, district: str | None = None, overdue: bool = False) -> list[dict[str, Any]]:
     """What waits for this reviewer, oldest first, with who holds each case; never a case the duties
-    rule bars them from (their own organisation's, or one they submitted or imported)."""
+    rule bars them from (their own organisation's, or one they submitted or imported). ``district`` and
+    ``overdue`` narrow it (the desk's filters)."""
     user = acting(session, actor, "review.decide")
-    return review_read._queue(_db(session), _user_row(user), stage, scheme, limit)
+    return review_read._queue(_db(session), _user_row(user), stage, scheme, limit, district, overdue)
+
+
+def review_stages(session: Session, scheme: str | None = None) -> list[tuple[str, str, str]]:
+    """(scheme, state, name) of every state a scheme declares ``review`` (the queue's stage filter)."""
+    from models.tables import SchemeState
+
+    rows = session.exec(select(SchemeState).order_by(col(SchemeState.scheme), col(SchemeState.state))).all()
+    return [(r.scheme, r.state, r.name) for r in rows if "review" in r.tags.split(",")
+            and (scheme is None or r.scheme == scheme)]
 
 
 def next_case(session: Session, actor: str | None, stage: str | None = None,

@@ -20,7 +20,7 @@ from typing import Any
 from urllib.parse import unquote
 
 from rules.constants import DEFAULT_POLICY_ID
-from rules.errors import NotFound, PermissionDenied
+from rules.errors import NotFound, NotYours, PermissionDenied
 from rules.roles import allowed, roles_for
 
 DEFAULT_DB_FILE = "ipfund.db"  # as models.db
@@ -221,10 +221,11 @@ def _other_parties(db: _Db, ids: list[Any]) -> dict[Any, set[str]]:
 
 
 def _candidates(db: _Db, user: tuple[str, str, str | None], stage: str | None, scheme: str | None,
-                limit: int) -> list[tuple[Any, ...]]:
+                limit: int, district: str | None = None, overdue: bool = False) -> list[tuple[Any, ...]]:
     """Waiting cases, oldest first, that the duties rule lets this reviewer decide (never a case of their
     own organisation, nor one they submitted or imported). ``stage`` None: every state a scheme tags
-    ``review`` (each scheme's own tiers)."""
+    ``review`` (each scheme's own tiers); ``district`` only the applicants of that district (its GB/T 2260
+    code); ``overdue`` only the cases past their tier's deadline."""
     from rules import duties
 
     actor = duties.Actor(user[0], frozenset(_role_set(user[1])), user[2])
@@ -236,6 +237,12 @@ def _candidates(db: _Db, user: tuple[str, str, str | None], stage: str | None, s
     if scheme:
         sql += "  AND a.scheme = ?\n"
         params.append(scheme)
+    if district:
+        sql += "  AND p.district = ?\n"
+        params.append(district)
+    if overdue:
+        sql += "  AND a.review_due IS NOT NULL AND a.review_due < ?\n"
+        params.append(_now()[:10])
     sql += "ORDER BY a.status_at, a.id LIMIT ? OFFSET ?"
     out: list[tuple[Any, ...]] = []
     offset = 0
@@ -258,11 +265,11 @@ def _candidates(db: _Db, user: tuple[str, str, str | None], stage: str | None, s
 
 
 def _queue(db: _Db, user: tuple[str, str, str | None], stage: str | None, scheme: str | None,
-           limit: int) -> list[dict[str, Any]]:
+           limit: int, district: str | None = None, overdue: bool = False) -> list[dict[str, Any]]:
     now = _now()
     today = now[:10]
     out = []
-    for r in _candidates(db, user, stage, scheme, limit):
+    for r in _candidates(db, user, stage, scheme, limit, district, overdue):
         row: dict[str, Any] = {"ref": r[1], "scheme": r[2], "stage": r[14], "submitted_at": r[3], "waiting_since": r[4],
                                "applicant": r[5], "uscc": r[6], "held_by": r[8] if r[9] and r[9] > now else None,
                                "held_until": r[9] if r[9] and r[9] > now else None}
@@ -385,13 +392,18 @@ def _app_row(db: _Db, key: str) -> dict[str, Any]:
 
 
 def _show(db: _Db, user: tuple[str, str, str | None], key: str) -> dict[str, Any]:
-    app = _app_row(db, key)
+    everything = allowed(_role_set(user[1]), "read.all")
+    try:
+        app = _app_row(db, key)
+    except NotFound:
+        if everything:
+            raise
+        raise NotYours(f"application {key!r} not found among {user[0]}'s applications") from None
     p = db.one("SELECT name, uscc, kind, district, sme, whitelist FROM applicant WHERE id = ?",
                (app["applicant_id"],))
     assert p is not None
-    everything = allowed(_role_set(user[1]), "read.all")
     if not everything and user[2] != p[1]:
-        raise NotFound(f"application {key!r} not found among {user[0]}'s applications")
+        raise NotYours(f"application {key!r} not found among {user[0]}'s applications")
     app_id = app["id"]
     checks = db.all('SELECT "check", passed, rule, clause, parameter, detail, run, at FROM intake_check '
                     "WHERE application_id = ? ORDER BY id", (app_id,))
