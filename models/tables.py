@@ -731,7 +731,6 @@ class VoucherRecovery(SQLModel, table=True):
     at: str = Field(max_length=32)
 
 
-import models.loans  # noqa: E402,F401  (the IP-pledge loan registry: bank, pledge_loan, loan_receipt ...)
 
 
 # --- the web desk (flows/desk): passwords, server-side sessions, sign-in attempts ------------------
@@ -783,3 +782,6 @@ class DeskSignIn(SQLModel, table=True):
     at: str = Field(max_length=32)
     outcome: str = Field(max_length=16)
     remote: str | None = Field(default=None, max_length=64)
+
+
+import models.loans  # noqa: E402,F401  (the IP-pledge loan registry: bank, pledge_loan, loan_receipt ...)
