@@ -28,7 +28,8 @@ setup: $(BIN)/.installed $(VENDOR)/.copied
 
 ## The web desk on the configured database (IPFUND_DATABASE_URL, else ./ipfund.db)
 desk: setup
-	$(BIN)/ipfund desk
+	@test -d demo-run || { echo "run make demo first (the desk serves the demo's database in demo-run/)"; exit 1; }
+	cd demo-run && IPFUND_HOME=. ../$(BIN)/ipfund desk
 
 ## A full demo round on the embedded default (SQLite file in ./demo-run/)
 demo: setup
