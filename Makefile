@@ -26,7 +26,7 @@ $(VENDOR)/.copied: package.json package-lock.json
 
 setup: $(BIN)/.installed $(VENDOR)/.copied
 
-## The web desk on the configured database (IPFUND_DATABASE_URL, else ./ipfund.db)
+## The web desk on the demo's database (demo-run/; `ipfund desk` serves any configured database)
 desk: setup
 	@test -d demo-run || { echo "run make demo first (the desk serves the demo's database in demo-run/)"; exit 1; }
 	cd demo-run && IPFUND_HOME=. ../$(BIN)/ipfund desk
