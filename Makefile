@@ -6,7 +6,7 @@ export PREFECT_SERVER_ANALYTICS_ENABLED ?= false
 export PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS ?= 90
 export PREFECT_LOGGING_LEVEL ?= WARNING
 
-.PHONY: setup demo test lint typecheck unit bench clean mutate
+.PHONY: setup demo test lint typecheck unit bench clean mutate desk
 
 $(BIN)/.installed: pyproject.toml
 	bash scripts/system-deps.sh
@@ -15,7 +15,21 @@ $(BIN)/.installed: pyproject.toml
 	$(BIN)/pip install -q -e '.[dev]'
 	touch $@
 
-setup: $(BIN)/.installed
+## The desk's front-end assets: pinned in package-lock.json, fetched from the npm registry, served by the
+## desk itself from flows/desk/static/vendor/ (no CDN, no JavaScript build step)
+VENDOR = flows/desk/static/vendor
+$(VENDOR)/.copied: package.json package-lock.json
+	npm ci --ignore-scripts --no-audit --no-fund
+	mkdir -p $(VENDOR)
+	cp node_modules/htmx.org/dist/htmx.min.js node_modules/echarts/dist/echarts.min.js $(VENDOR)/
+	touch $@
+
+setup: $(BIN)/.installed $(VENDOR)/.copied
+
+## The web desk on the demo's database (demo-run/; `ipfund desk` serves any configured database)
+desk: setup
+	@test -d demo-run || { echo "run make demo first (the desk serves the demo's database in demo-run/)"; exit 1; }
+	cd demo-run && IPFUND_HOME=. ../$(BIN)/ipfund desk
 
 ## A full demo round on the embedded default (SQLite file in ./demo-run/)
 demo: setup
@@ -67,4 +81,4 @@ endef
 export MUTATION_SUMMARY
 
 clean:
-	rm -rf $(VENV) demo-run *.egg-info
+	rm -rf $(VENV) demo-run *.egg-info node_modules $(VENDOR)

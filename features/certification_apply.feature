@@ -29,6 +29,7 @@ Feature: Applying for the certification award (贯标认证奖励) and the autom
       | certification_window     | passed | 二(二)4       | certification-award.certification_window_start = 2020-01-01 |
       | no_prior_award           | passed | 二(二)4       |                                                             |
       | applicant_year_cap       | passed | 二(二)4       | certification-award.cap_fen_per_applicant_year = ¥80,000.00 |
+      | duplicate_benefit        | passed | 二(二)4 / 二(二)5 | duplicate_benefits.standard-implementation-consulting   |
 
   Scenario: An applicant user cannot apply for another organisation
     When "haituo.ip" applies for 烟台万华新材料有限公司 with certificate 165IP2100101R0M issued on 2021-01-15

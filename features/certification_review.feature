@@ -49,7 +49,7 @@ Feature: Formal review (形式审查) of certification-award applications
     When "li.review" asks for the next case
     Then it shows the case of 烟台万华新材料有限公司, an enterprise in district 370602, with its credit code
     And it shows the certificate 165IP2170001R0M issued on 2021-01-15 by 中知(北京)认证有限公司
-    And it shows all 6 intake checks passed, each with its rule and clause
+    And it shows all 7 intake checks passed, each with its rule and clause
     And its history reads case.submit by admin, then case.intake_passed by system
 
   Scenario: An approved case moves to the third-party evaluation as soon as it is decided

@@ -14,7 +14,7 @@ Feature: Custody service vouchers (托管服务券, 二(二)5)
     When the SME contracts the agency for ¥8,000.00
     And the agency redeems the voucher with its contract, payment receipt and custody report
     And the SME confirms the service
-    Then the voucher is payable for ¥4,000.00
+    Then the voucher holds ¥4,000.00 and waits for the reviewer's check
     And ¥1,000.00 of its face value is released to the budget line
 
   Scenario Outline: The voucher never pays more than its face value (二(二)5)

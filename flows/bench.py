@@ -189,7 +189,7 @@ def _value(table: str, c: Any, i: int, counts: dict[str, int]) -> Any:
         return i + 1
     special = {"status": {"application": "submitted", "payment": "failed"}.get(table, "x"),
                "kind": "enterprise" if table == "applicant" else "x", "source": "central",
-               "decision": "approve", "uscc": f"{i:018d}", "key": f"k{i}"}
+               "decision": "approve", "uscc": f"{i:018d}", "key": f"k{i}", "settlement_mode": "agency"}
     if name in special:
         return special[name]
     if name.endswith("_at") or name == "at":

@@ -47,6 +47,7 @@ from flows.services import (
     users,
     vouchers,
 )
+from flows.services import fraud as fraud_svc
 from flows.services import notifications as notifications_svc
 from flows.services.advance import run_check, write_file_atomically
 from flows.services.setup import init, is_initialised
@@ -68,6 +69,7 @@ STAFF = [
     ("chen.finance", ["finance"], "陈财务", "烟台市财政局国库科"),
     ("sun.audit", ["auditor"], "孙审计", "烟台市审计局"),
 ]
+DESK_PASSWORD = "demo-ipfund-2021"  # the demo's staff passwords for the desk (a demo database only)
 FIRMS = ["烟台正信知识产权评估事务所", "山东知衡认证评价中心", "青岛华智第三方评价有限公司"]
 
 
@@ -363,6 +365,13 @@ def run_demo(n_applicants: int = 300, n_applications: int = 120, seed: int = 202
     console.print(f"audit verify: {'[green]chain verifies[/]' if v['ok'] else '[red]BROKEN[/]'} — {v['events']} events,"
                   f" head #{v['head_seq']} {v['head_hash']}")
     console.print(f"  checkpoints: {v['checkpoints']['summary']}", highlight=False, markup=False, soft_wrap=True)
+    from flows.services import desk_auth
+
+    with unit_of_work(engine) as s:
+        for name, *_ in STAFF:
+            desk_auth.set_password(s, "admin", name, DESK_PASSWORD)
+    console.print(f"desk: `ipfund desk` (in {work}) serves this database at http://127.0.0.1:8080/ — sign in as "
+                  f"{', '.join(n for n, *_ in STAFF)} with the demo password {DESK_PASSWORD}", highlight=False)
     console.print(f"demo finished in {time.perf_counter() - started:.0f} s; files in {work}")
     if not (chk["ok"] and v["ok"]):
         raise RuleViolation("the demo ended with a failed invariant check")
@@ -534,16 +543,20 @@ PNG = b"\x89PNG\r\n\x1a\n"
 
 def custody_step(engine: Any, work: Path, pool: list[synthetic.SynthApplicant], n: int = 220) -> None:
     """托管服务券: SMEs apply for a voucher for one custody service, issued first come first served within
-    the line (each commits its face value); each contracts an agency on the public list at its price; the
-    agency redeems with evidence (stored by sha256), the SME confirms (one disputes); a fraud found on a
-    spot check expels an agency and voids its open vouchers, holders told; the finance officer settles the
-    confirmed vouchers to the agencies (通兑) through the payment path; an unused voucher lapses after its
-    use-by date and its commitment goes back to the line — the line's identity holds to the fen."""
+    the line (each commits its face value) in a round settling to the agencies (通兑), and a second, smaller
+    round reimbursing the SMEs (通用); each SME contracts an agency on the public list at its price; the
+    agency redeems with evidence (stored by sha256), the SME confirms (one disputes, the reviewer dismisses
+    it); a reviewer checks each redemption (one refused), two third-party evaluators grade each service
+    (one below the pass grade: no settlement); a fraud found on a spot check expels an agency and voids its
+    open vouchers; on the settlement date the finance officer settles the graded vouchers — to the agencies
+    in the first round, to the SMEs in the second; a fraud found after settlement claws two vouchers back
+    as receivables, recovered in part then in full; an unused voucher lapses after its use-by date — the
+    line's identity holds to the fen."""
     set_clock(f"{YEAR}-07-22T01:00:00Z")
     extra = [a for a in synthetic.applicants(300, YEAR + 100) if a.sme]
     with unit_of_work(engine) as s:
         applicants_svc.import_applicants(s, "admin", synthetic.applicants_csv(extra), "custody-smes.csv")
-    smes = ([a for a in pool if a.sme] + extra)[:n]
+    smes = ([a for a in pool if a.sme] + extra)[:n + 12]
     services = list(AGENCY_SERVICES)
     with read_only(engine) as s:
         listed = agencies_svc.accredited_on(s, dt.date(YEAR, 7, 22))
@@ -554,29 +567,49 @@ def custody_step(engine: Any, work: Path, pool: list[synthetic.SynthApplicant], 
             users.create_user(s, "admin", f"agency{i + 1}", ["agency"], f"{ag['name']} 经办人", ag["uscc"])
             payees.set_agency_bank(s, "li.review", ag["uscc"], synthetic.BANKS[i % len(synthetic.BANKS)],
                                    synthetic.bank_of(ag["uscc"], i)[1], "服务机构提交开户许可证")
+        for i, a in enumerate(smes[n:]):  # the 通用 round's SMEs are paid themselves: their accounts
+            payees.set_bank(s, "li.review", a.uscc, synthetic.BANKS[i % len(synthetic.BANKS)],
+                            synthetic.bank_of(a.uscc, 500 + i)[1], "企业提交开户许可证")
     staff = {ag["uscc"]: f"agency{i + 1}" for i, ag in enumerate(listed)}
     with unit_of_work(engine) as s:
-        for i in range(len(smes)):
+        rounds.open_round(s, "wang.approve", CUSTODY, YEAR, "agency")
+        for i in range(n):
             svc = services[i % len(services)]
             if not any(svc in ag["services"] for ag in listed):
                 svc = "consulting"
             applications.apply(s, f"sme{i + 1}", CUSTODY, {"service": svc})
-    console.print(f"  {len(smes)} SMEs (中小微企业) applied for a voucher, one custody service each")
+    console.print(f"  {n} SMEs (中小微企业) applied for a voucher, one custody service each; wang.approve opened the "
+                  "round settling to the agencies (通兑)")
     advance(scheme=CUSTODY)
     set_clock(f"{YEAR}-07-26T01:00:00Z")
     with unit_of_work(engine) as s:
         final = rounds.finalize(s, "wang.approve", CUSTODY, YEAR, allow_pending=True)
     console.print(f"  issued first come first served within the line by wang.approve: {final['funded']} voucher(s), "
                   f"{yuan(final['total_fen'])} face value committed on line {CUSTODY}")
+    set_clock(f"{YEAR}-08-02T00:30:00Z")
+    with unit_of_work(engine) as s:
+        rounds.open_round(s, "wang.approve", CUSTODY, YEAR, "enterprise")
+        for i in range(n, len(smes)):
+            applications.apply(s, f"sme{i + 1}", CUSTODY, {"service": "consulting"})
+    advance(scheme=CUSTODY)
+    with unit_of_work(engine) as s:
+        final2 = rounds.finalize(s, "wang.approve", CUSTODY, YEAR, allow_pending=True)
+    console.print(f"  a second round reimbursing the SMEs (通用, the SME pays the agency in full): "
+                  f"{final2['funded']} consulting voucher(s)")
     with read_only(engine) as s:
         held = [v for v in vouchers.list_vouchers(s, "admin", CUSTODY) if v["status"] == "issued"]
     by_user = {f"sme{i + 1}": a.uscc for i, a in enumerate(smes)}
     holder = {v["ref"]: next(u for u, code in by_user.items() if code == v["uscc"]) for v in held}
-    fraud = listed[1]
+    mode = {v["ref"]: v["settlement_mode"] for v in held}
+    fraud, colluder = listed[1], listed[2]
     set_clock(f"{YEAR}-08-02T01:00:00Z")
     contracted: list[tuple[str, str]] = []
+    unused = {v["ref"] for v in held if v["settlement_mode"] == "agency"}
+    unused = set(sorted(unused)[-3:])  # three vouchers are never used
     with unit_of_work(engine) as s:
-        for k, v in enumerate(held[:-3]):  # three vouchers are never used
+        for k, v in enumerate(held):
+            if v["ref"] in unused:
+                continue
             svc = v["service"]
             offering = [ag for ag in listed if svc in ag["services"]]
             ag = offering[k % len(offering)]
@@ -593,6 +626,8 @@ def custody_step(engine: Any, work: Path, pool: list[synthetic.SynthApplicant], 
             files = [("contract", f"{ref}-合同.pdf", PDF + f"% 托管服务合同 {ref}\n".encode()),
                      ("receipt", f"{ref}-付款凭证.png", PNG + ref.encode()),
                      ("deliverable", f"{ref}-托管报告.pdf", PDF + f"% 托管服务报告 {ref}\n".encode())]
+            if mode[ref] == "enterprise":  # 通用: the SME proves it paid the agency in full
+                files.append(("invoice", f"{ref}-发票.pdf", PDF + f"% 服务机构发票 {ref}\n".encode()))
             vouchers.redeem(s, staff[code], ref, files)
             redeemed.append(ref)
     disputed = redeemed[0]
@@ -601,7 +636,36 @@ def custody_step(engine: Any, work: Path, pool: list[synthetic.SynthApplicant], 
         for ref in redeemed[1:]:
             vouchers.confirm(s, holder[ref], ref)
     console.print(f"  {len(redeemed)} redeemed by the agencies with evidence (contract, the SME's receipt, the "
-                  f"deliverable; stored by sha256); {len(redeemed) - 1} confirmed by the SMEs, {disputed} disputed")
+                  f"deliverable, in 通用 the agency's invoice; stored by sha256); {len(redeemed) - 1} confirmed by the "
+                  f"SMEs, {disputed} disputed")
+    set_clock(f"{YEAR}-09-08T01:00:00Z")
+    with unit_of_work(engine) as s:
+        vouchers.resolve(s, "zhao.review", disputed, "dismiss", "托管报告已按合同交付（有企业签收记录）")
+    refused_ref, low = redeemed[1], redeemed[2]
+    with unit_of_work(engine) as s:
+        for ref in redeemed:
+            if ref == refused_ref:
+                review.decide(s, "li.review", ref, "reject", "服务成果与合同约定不符")
+            else:
+                review.decide(s, "li.review", ref, "approve", None)
+    console.print(f"  zhao.review dismissed the dispute on {disputed}; li.review checked every redemption: "
+                  f"{len(redeemed) - 1} to the third-party evaluation, {refused_ref} refused (no settlement, its "
+                  "commitment back on the line, agency and SME told)")
+    advance(scheme=CUSTODY)  # assignment: two evaluators per voucher, never of the SME's or the agency's organisation
+    graded = set(redeemed) - {refused_ref}
+    for ev in [f"eval{i + 1}.{j}" for i in range(len(FIRMS)) for j in (1, 2)]:
+        with read_only(engine) as s:
+            tpl_rows, _ = parse_template(evaluation.template(s, ev, "csv"), "template.csv")
+        rows = [(ref, crit, "50" if ref == low else "85", "托管项目绩效评价") for ref, crit in tpl_rows if ref in graded]
+        if rows:
+            with unit_of_work(engine) as s:
+                evaluation.upload(s, ev, synthetic.scores_csv(rows), f"custody-scores-{ev}.csv")
+    advance(scheme=CUSTODY)  # aggregation and grading
+    with read_only(engine) as s:
+        states = Counter(v["status"] for v in vouchers.list_vouchers(s, "admin", CUSTODY))
+    console.print(f"  third-party evaluation (托管项目绩效评价): {states.get('evaluated', 0)} graded at or above the pass "
+                  f"grade, payable; {states.get('not_settled', 0)} below it ({low}: no settlement, "
+                  "custody-voucher.below_pass)")
     with unit_of_work(engine) as s:
         agencies_svc.record_spot_check(s, "eval2.1", fraud["uscc"], "fraud", "伪造企业确认书", None, f"{YEAR}-09-06")
     with unit_of_work(engine) as s:
@@ -616,31 +680,57 @@ def custody_step(engine: Any, work: Path, pool: list[synthetic.SynthApplicant], 
                 if m["subject"].startswith("托管服务券") and "服务机构" in m["subject"]]
     console.print(f"  its {len(voided)} open voucher(s) are void (agency.open_vouchers_on_expulsion), their face value "
                   f"back on the line; {len(told)} holder(s) told in the outbox")
-    set_clock(f"{YEAR}-09-15T01:00:00Z")
+    set_clock(f"{YEAR}-12-20T01:00:00Z")  # a settlement date (custody-voucher.settlement_dates: 06-30, 12-20)
     out_dir = str(work / "payments")
     with unit_of_work(engine) as s:
         rel = payments.release(s, "chen.finance", CUSTODY)
     totals = advance(scheme=CUSTODY, out_dir=out_dir)
-    sent = list(csv.DictReader(io.StringIO(Path(totals["payment"]["files"][0]).read_bytes().decode("utf-8-sig"))))
+    sent = [r for f in totals["payment"]["files"]
+            for r in csv.DictReader(io.StringIO(Path(f).read_bytes().decode("utf-8-sig")))]
     ack = work / "payments" / "bank-ack-custody.csv"
     ack.write_text(",".join(payments.CONFIRM_COLUMNS) + "\n" + "".join(
-        f"{r['idempotency_key']},paid,BOC{YEAR}0916{i:05d},,{r['amount_fen']},{r['payee']},{r['bank_account']}\n"
+        f"{r['idempotency_key']},paid,BOC{YEAR}1221{i:05d},,{r['amount_fen']},{r['payee']},{r['bank_account']}\n"
         for i, r in enumerate(sent)), encoding="utf-8")
     with unit_of_work(engine) as s:
         c = payments.confirm(s, "chen.finance", ack.read_bytes(), ack.name)
-    agencies_paid = len({r["payee"] for r in sent})
-    console.print(f"  settlement (通兑): chen.finance releases {len(rel.released)}, the flow pays them to "
-                  f"{agencies_paid} agencies, {yuan(sum(int(r['amount_fen']) for r in sent))}; the bank confirms "
-                  f"{c['paid']}")
+    agency_names = {ag["name"] for ag in listed}
+    to_agencies = [r for r in sent if r["payee"] in agency_names]
+    to_smes = [r for r in sent if r["payee"] not in agency_names]
+    console.print(f"  settlement on {YEAR}-12-20 (定期兑付): chen.finance releases {len(rel.released)}, the flow pays "
+                  f"{len(to_agencies)} to {len({r['payee'] for r in to_agencies})} agencies (通兑, "
+                  f"{yuan(sum(int(r['amount_fen']) for r in to_agencies))}) and reimburses {len(to_smes)} SMEs (通用, "
+                  f"{yuan(sum(int(r['amount_fen']) for r in to_smes))}); the bank confirms {c['paid']}")
+    with read_only(engine) as s:
+        theirs = sorted(v["ref"] for v in vouchers.list_vouchers(s, "admin", CUSTODY, status="settled")
+                        if v["agency"] == colluder["uscc"])
+    if len(theirs) >= 2:
+        first, second = theirs[0], theirs[1]
+        set_clock(f"{YEAR}-12-22T01:00:00Z")
+        with unit_of_work(engine) as s:
+            found = fraud_svc.record_finding(s, "li.review", colluder["uscc"], "抽查发现恶意串通、伪造服务成果",
+                                             voucher_specs=[first, f"{second}=1000.00"])
+        set_clock(f"{YEAR}-12-28T01:00:00Z")
+        with unit_of_work(engine) as s:
+            fraud_svc.recover(s, "chen.finance", first, "1000.00", f"BOC{YEAR}1228R001", f"{YEAR}-12-28")
+        set_clock(f"{YEAR}-12-30T01:00:00Z")
+        with unit_of_work(engine) as s:
+            rest = fraud_svc.clawback_of(s, vouchers.get_voucher(s, first).id or 0)
+            left = (rest.amount_fen - rest.recovered_fen) if rest is not None else 0
+            fraud_svc.recover(s, "chen.finance", first, f"{left / 100:.2f}", f"BOC{YEAR}1230R002", f"{YEAR}-12-30")
+        console.print(f"  fraud found after settlement (二(四)13): li.review records a finding against {colluder['name']} "
+                      f"— expelled, {len(found.clawbacks)} settled voucher(s) clawed back as receivables on the line "
+                      f"(never an edited posting); chen.finance records ¥1,000.00 then the rest recovered on {first}")
     set_clock(f"{YEAR + 1}-01-27T01:00:00Z")  # the use-by date (6 months after issue) has passed
     totals = advance(scheme=CUSTODY)
     with read_only(engine) as s:
         ident = vouchers.ledger_identity(s, CUSTODY, YEAR)
     for line, f in ident.items():
+        holds = f["committed"] == f["settled"] + f["released"] + f["open"] and \
+            f["clawed_back"] == f["recovered"] + f["outstanding"]
         console.print(f"  line {line}: committed {yuan(f['committed'])} = settled {yuan(f['settled'])} + released "
-                      f"{yuan(f['released'])} + open {yuan(f['open'])} "
-                      f"({'[green]holds[/]' if f['committed'] == f['settled'] + f['released'] + f['open'] else '[red]BROKEN[/]'})",
-                      highlight=False)
+                      f"{yuan(f['released'])} + open {yuan(f['open'])}; clawed back {yuan(f['clawed_back'])} = "
+                      f"recovered {yuan(f['recovered'])} + outstanding {yuan(f['outstanding'])} "
+                      f"({'[green]holds[/]' if holds else '[red]BROKEN[/]'})", highlight=False)
 
 
 def audit_key(work: Path) -> None:

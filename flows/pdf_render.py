@@ -139,10 +139,24 @@ class RenderResult:
     warnings: tuple[str, ...] = field(default=())
 
 
+_FILE_HASHES: dict[tuple[str, int, int], str] = {}
+
+
+def file_sha256(path: Path) -> str:
+    """SHA-256 of a file, remembered per (path, size, mtime): the bundled CJK fonts are megabytes, read
+    once per process instead of once per dossier; a changed file is read again."""
+    st = path.stat()
+    key = (str(path), st.st_size, st.st_mtime_ns)
+    digest = _FILE_HASHES.get(key)
+    if digest is None:
+        digest = _FILE_HASHES[key] = hashlib.sha256(path.read_bytes()).hexdigest()
+    return digest
+
+
 def font_hashes() -> dict[str, str]:
     """SHA-256 of every bundled font file, keyed by file name."""
     return {
-        name: hashlib.sha256((FONTS_DIR / name).read_bytes()).hexdigest()
+        name: file_sha256(FONTS_DIR / name)
         for name, _family, _weight, _format in FONT_FILES
     }
 
@@ -169,8 +183,17 @@ def _ipfund_version() -> str:
         return "0.0.0"
 
 
+_NATIVE: dict[str, str] = {}
+
+
 def _native_versions() -> dict[str, str]:
-    """Versions of the C libraries whose behaviour shapes the PDF bytes."""
+    """Versions of the C libraries whose behaviour shapes the PDF bytes (looked up once per process)."""
+    if not _NATIVE:
+        _NATIVE.update(_lookup_native_versions())
+    return dict(_NATIVE)
+
+
+def _lookup_native_versions() -> dict[str, str]:
     from weasyprint.text import ffi as wp_ffi
 
     versions = {"zlib_version": zlib.ZLIB_RUNTIME_VERSION}
@@ -344,6 +367,28 @@ def _check_pdf_objects(document: Any, pdf: Any) -> None:
         raise RenderError(f"expected exactly 1 embedded file, got {filespecs}")
 
 
+_RENDERER: dict[int, tuple[Any, FontConfiguration, Any]] = {}
+
+
+def _renderer() -> tuple[Any, FontConfiguration, Any]:
+    """This process's long-lived renderer: the URL fetcher, the font configuration with the bundled
+    ``@font-face`` fonts loaded once, and the parsed font stylesheet, reused by every render in the
+    process (a worker of ``dossier case --all`` renders hundreds). Keyed by process id: a forked child
+    builds its own (WeasyPrint's FontConfiguration owns a temporary font folder it deletes when
+    collected). Reuse gives the same bytes as a fresh configuration (tests/unit/test_pdf_render.py)."""
+    pid = os.getpid()
+    cached = _RENDERER.get(pid)
+    if cached is None:
+        _RENDERER.clear()
+        url_fetcher = URLFetcher(allowed_protocols={"file", "data"}, fail_on_errors=True)
+        font_config = FontConfiguration()
+        stylesheet = weasyprint.CSS(
+            string=fonts_css() + _BASE_CSS, font_config=font_config,
+            url_fetcher=url_fetcher)
+        cached = _RENDERER[pid] = (url_fetcher, font_config, stylesheet)
+    return cached
+
+
 def render_pdf(
     html: str,
     *,
@@ -377,7 +422,7 @@ def render_pdf(
         "pydyf_version": pydyf.__version__,
         "pillow_version": _dist_version("pillow"),
         **_native_versions(),
-        "fonts_conf_sha256": hashlib.sha256(FONTCONFIG_FILE.read_bytes()).hexdigest(),
+        "fonts_conf_sha256": file_sha256(FONTCONFIG_FILE),
         **{f"font_sha256:{name}": digest for name, digest in font_hashes().items()},
         "data_sha256": data_sha256,
     }
@@ -393,11 +438,7 @@ def render_pdf(
         manifest, sort_keys=True, ensure_ascii=True, separators=(",", ":"))
 
     document_html = _inject_head(html, created, manifest_json)
-    url_fetcher = URLFetcher(allowed_protocols={"file", "data"}, fail_on_errors=True)
-    font_config = FontConfiguration()
-    stylesheet = weasyprint.CSS(
-        string=fonts_css() + _BASE_CSS, font_config=font_config,
-        url_fetcher=url_fetcher)
+    url_fetcher, font_config, stylesheet = _renderer()
     attachment = weasyprint.Attachment(
         string=data_json, name=ATTACHMENT_NAME,
         description=f"ipfund dossier data for {document_id}",

@@ -101,7 +101,8 @@ def setup(ctx: Ctx) -> int:
     with unit_of_work(ctx.engine) as s:
         init(ctx.engine, s, "admin", "yantai-2020")
         for name, role, org in (("li.review", "reviewer", "烟台市市场监管局"), ("wang.approve", "approver", "烟台市财政局"),
-                                ("chen.finance", "finance", "烟台市财政局国库科")):
+                                ("chen.finance", "finance", "烟台市财政局国库科"),
+                                *((f"eval{j}", "evaluator", f"第三方评价机构{j}") for j in (1, 2))):
             users.create_user(s, "admin", name, [role], name, org)
         budget.load_plan(s, "admin", _plan(ctx.n), "plan-bench.toml")
         ctx.agencies = synthetic.agencies(AGENCIES)
@@ -255,11 +256,64 @@ def confirm(ctx: Ctx) -> int:
     return done
 
 
+def review_check(ctx: Ctx) -> int:
+    """The reviewer's check of each confirmed redemption (the engine's review path, one decision each, in
+    units of work of FILE_LINES decisions)."""
+    from flows.services import review
+    from models.uow import unit_of_work
+
+    os.environ["IPFUND_NOW"] = "2021-06-10T01:00:00Z"
+    done = 0
+    for start in range(0, len(ctx.refs), FILE_LINES):
+        with unit_of_work(ctx.engine) as s:
+            for ref, _a, _svc in ctx.refs[start:start + FILE_LINES]:
+                review.decide(s, "li.review", ref, "approve", None)
+                done += 1
+    return done
+
+
+def assignment(ctx: Ctx) -> int:
+    from flows.prefect_flows import advance_flow
+
+    t = advance_flow(scheme=SCHEME, chunk=ctx.chunk)
+    return int(t.get("assignment", 0) or 0) if isinstance(t.get("assignment"), int) else len(ctx.refs)
+
+
+def scores(ctx: Ctx) -> int:
+    """Both evaluators' score files (one row per voucher and criterion of the voucher's rubric, 10,000-row
+    files) through the real upload path."""
+    from flows.services import evaluation
+    from flows.services.context import current_policy
+    from models.uow import read_only, unit_of_work
+
+    os.environ["IPFUND_NOW"] = "2021-06-15T01:00:00Z"
+    with read_only(ctx.engine) as s:
+        rubric = list(current_policy(s).value(f"{SCHEME}.rubric", __import__("datetime").date(2021, 6, 15)))
+    rows = 0
+    per_file = max(1, FILE_LINES // len(rubric))
+    for ev in ("eval1", "eval2"):
+        for start in range(0, len(ctx.refs), per_file):
+            part = ctx.refs[start:start + per_file]
+            content = ctx.harness(lambda part=part: ("application_id,criterion,score\n" + "".join(  # type: ignore[misc]
+                f"{ref},{c},85\n" for ref, _a, _svc in part for c in rubric)).encode())
+            with unit_of_work(ctx.engine) as s:
+                evaluation.upload(s, ev, content, f"scores-{ev}-{start // per_file + 1}.csv")
+            rows += len(part) * len(rubric)
+    return rows
+
+
+def grading(ctx: Ctx) -> int:
+    from flows.prefect_flows import advance_flow
+
+    t = advance_flow(scheme=SCHEME, chunk=ctx.chunk)
+    return int(t.get("grading", 0) or 0) if isinstance(t.get("grading"), int) else len(ctx.refs)
+
+
 def release(ctx: Ctx) -> int:
     from flows.services import payments
     from models.uow import unit_of_work
 
-    os.environ["IPFUND_NOW"] = "2021-07-01T01:00:00Z"
+    os.environ["IPFUND_NOW"] = "2021-06-30T01:00:00Z"  # a settlement date (custody-voucher.settlement_dates)
     with unit_of_work(ctx.engine) as s:
         return len(payments.release(s, "chen.finance", SCHEME).released)
 
@@ -311,6 +365,10 @@ STEPS: list[Step] = [
     Step("contract files (platform operator)", contract),
     Step("redemption manifests (10 agencies)", redeem),
     Step("confirmation files", confirm),
+    Step("reviewer's check (one decision each)", review_check),
+    Step("advance flow: evaluator assignment", assignment, flow=True),
+    Step("score files (2 evaluators)", scores),
+    Step("advance flow: aggregation and grading", grading, flow=True),
     Step("payment release (finance officer)", release),
     Step("advance flow: payment", pay, flow=True),
     Step("bank acknowledgement", bank_ack),

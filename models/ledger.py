@@ -147,7 +147,7 @@ class LineBalance:
 
 
 def line_balances(session: Session, year: int) -> dict[str, LineBalance]:
-    """Per line and source: available, committed, paid (allocated = their sum)."""
+    """Per line and source: available, committed, paid, receivable (allocated = their sum)."""
     out: dict[str, LineBalance] = {}
     for name, bal in account_balances(session, year).items():
         if not name.startswith("line:"):
@@ -159,7 +159,7 @@ def line_balances(session: Session, year: int) -> dict[str, LineBalance]:
 
 
 def source_balances(session: Session, year: int) -> dict[str, dict[str, int]]:
-    """Per source: received, unallocated, allocated, committed, paid, available (on lines)."""
+    """Per source: received, unallocated, allocated, committed, paid, receivable, available (on lines)."""
     received: dict[str, int] = defaultdict(int)
     for r in session.exec(select(Receipt).where(Receipt.year == year)).all():
         received[r.source] += r.amount_fen
@@ -170,6 +170,6 @@ def source_balances(session: Session, year: int) -> dict[str, dict[str, int]]:
         row = {"received": received.get(s, 0), "unallocated": bals.get(f"source:{s}", 0)}
         for b in BUCKETS:
             row[b] = sum(lb.get(s, b) for lb in lines.values())
-        row["allocated"] = row["available"] + row["committed"] + row["paid"]
+        row["allocated"] = sum(row[b] for b in BUCKETS)
         out[s] = row
     return out

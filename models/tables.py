@@ -18,6 +18,9 @@ from rules.agencies import STATES as AGENCY_STATES  # the one list of agency sta
 from rules.funds import SOURCES as FUND_SOURCES  # the one list of fund sources
 
 APPLICANT_KINDS = ("enterprise", "university", "institute")
+# Settlement modes a round of a scheme with payment.payee_mode records (二(二)5): 通兑 pays the agency, 通用
+# reimburses the enterprise. The policy's choice parameter offers a subset of these.
+SETTLEMENT_MODES = ("agency", "enterprise")
 
 
 def _in(col: str, values: tuple[str, ...]) -> str:
@@ -312,7 +315,9 @@ class Score(SQLModel, table=True):
 
 class AwardRound(SQLModel, table=True):
     __tablename__ = "award_round"
-    __table_args__ = (UniqueConstraint("scheme", "year", "seq", name="round_once"),)
+    __table_args__ = (UniqueConstraint("scheme", "year", "seq", name="round_once"),
+                      CheckConstraint("settlement_mode IS NULL OR " + _in("settlement_mode", SETTLEMENT_MODES),
+                                      name="award_round_settlement_mode_valid"))
     id: int | None = Field(default=None, primary_key=True)
     scheme: str = Field(max_length=64)
     year: int
@@ -322,6 +327,27 @@ class AwardRound(SQLModel, table=True):
     finalized_at: str = Field(max_length=32)
     report: str = Field(description="canonical JSON of the allocation report")
     total_fen: int = Field(sa_type=BigInteger)
+    # who its cases settle to (schemes with payment.payee_mode; NULL for the others and for rounds finalized
+    # before rounds recorded it: the mode in force on the finalize day applies to those)
+    settlement_mode: str | None = Field(default=None, max_length=16)
+
+
+class RoundOpening(SQLModel, table=True):
+    """A round opened before it is finalized, with the terms it records then (its settlement mode, 二(二)5);
+    ``round_id`` is filled once, by the finalize that closes it. One opening per scheme, year and seq."""
+
+    __tablename__ = "round_opening"
+    __table_args__ = (UniqueConstraint("scheme", "year", "seq", name="round_opening_once"),
+                      CheckConstraint(_in("settlement_mode", SETTLEMENT_MODES), name="round_opening_mode_valid"))
+    id: int | None = Field(default=None, primary_key=True)
+    scheme: str = Field(max_length=64)
+    year: int
+    seq: int
+    settlement_mode: str = Field(max_length=16)
+    mode_source: str = Field(max_length=200, description="chosen by the opener, or the parameter in force that day")
+    opened_by: str = Field(max_length=64)
+    opened_at: str = Field(max_length=32)
+    round_id: int | None = Field(default=None, foreign_key="award_round.id", unique=True)
 
 
 class Objection(SQLModel, table=True):
@@ -589,19 +615,34 @@ class VoucherContract(SQLModel, table=True):
 
 
 class VoucherRedemption(SQLModel, table=True):
-    """The agency's redemption of a voucher (兑付申请) with its evidence: once per voucher (UNIQUE), for at
-    most the contract's cover. Append-only."""
+    """The agency's redemption of a voucher (兑付申请) with its evidence, for at most the contract's cover:
+    at most one live redemption per voucher (a partial unique index). A reviewer's return or an upheld
+    dispute supersedes it (``ended_as`` returned | upheld), a refusal ends it (refused): its end is
+    recorded once, by setting ``ended_*``; nothing else of the row ever changes (triggers)."""
 
     __tablename__ = "voucher_redemption"
-    __table_args__ = (CheckConstraint("amount_fen > 0", name="voucher_redemption_positive"),)
+    __table_args__ = (
+        CheckConstraint("amount_fen > 0", name="voucher_redemption_positive"),
+        CheckConstraint("(ended_at IS NULL) = (ended_by IS NULL) AND (ended_at IS NULL) = (ended_as IS NULL)",
+                        name="voucher_redemption_ended_by_whom"),
+        CheckConstraint("ended_as IS NULL OR ended_as IN ('returned', 'refused', 'upheld')",
+                        name="voucher_redemption_ended_as"),
+        Index("ux_voucher_redemption_live", "application_id", unique=True,
+              sqlite_where=text("ended_at IS NULL"), postgresql_where=text("ended_at IS NULL")),
+        Index("ix_voucher_redemption_agency", "agency_id"),
+    )
     id: int | None = Field(default=None, primary_key=True)
-    application_id: int = Field(foreign_key="application.id", unique=True)
+    application_id: int = Field(foreign_key="application.id")
     contract_id: int = Field(foreign_key="voucher_contract.id")
     agency_id: int = Field(foreign_key="agency.id")
     amount_fen: int = Field(sa_type=BigInteger)
     redeemed_on: str = Field(max_length=10)
     redeemed_by: str = Field(max_length=64)
     at: str = Field(max_length=32)
+    ended_at: str | None = Field(default=None, max_length=32)
+    ended_by: str | None = Field(default=None, max_length=64)
+    ended_as: str | None = Field(default=None, max_length=16)  # returned | refused | upheld
+    ended_reason: str | None = Field(default=None, max_length=400)
 
 
 class EvidenceBlob(SQLModel, table=True):
@@ -627,3 +668,120 @@ class VoucherEvidence(SQLModel, table=True):
     media_type: str = Field(max_length=16)
     size_bytes: int = Field(sa_type=BigInteger)
     sha256: str = Field(foreign_key="evidence_blob.sha256", max_length=64)
+
+
+# --- fraud found after settlement: findings, clawbacks, recoveries (追回, 二(四)13; 三(三)) -----------------------
+
+class FraudFinding(SQLModel, table=True):
+    """A fraud finding against an agency (恶意串通、弄虚作假, 二(四)13): what was found, by whom, the
+    expulsion it caused (its agency_event, None when the agency was already expelled) and, in ``detail``,
+    the vouchers it named, voided and clawed back. Append-only."""
+
+    __tablename__ = "fraud_finding"
+    id: int | None = Field(default=None, primary_key=True)
+    agency_id: int = Field(foreign_key="agency.id", index=True)
+    finding: str = Field(max_length=1000)
+    clause: str = Field(max_length=32)
+    found_by: str = Field(max_length=64)
+    found_on: str = Field(max_length=10)
+    agency_event_id: int | None = Field(default=None, foreign_key="agency_event.id")
+    detail: str = Field(default="{}", description="canonical JSON: vouchers named, voided, clawed back, evidence")
+    at: str = Field(max_length=32)
+
+
+class VoucherClawback(SQLModel, table=True):
+    """A receivable opened on a settled voucher by a fraud finding: ``amount_fen`` moved from the line's
+    paid bucket to its receivable (posting ``posting_id``, kind clawback), owed by the payee the settlement
+    paid. Once per voucher. Only ``recovered_fen`` changes, upward, and never above the amount (CHECK and
+    trigger); each recovery is a voucher_recovery row."""
+
+    __tablename__ = "voucher_clawback"
+    __table_args__ = (
+        CheckConstraint("amount_fen > 0", name="voucher_clawback_positive"),
+        CheckConstraint("recovered_fen >= 0 AND recovered_fen <= amount_fen", name="voucher_clawback_recovered_within"),
+    )
+    id: int | None = Field(default=None, primary_key=True)
+    application_id: int = Field(foreign_key="application.id", unique=True)
+    finding_id: int = Field(foreign_key="fraud_finding.id", index=True)
+    payment_id: int = Field(foreign_key="payment.id")
+    year: int
+    line_code: str = Field(max_length=64)
+    debtor_uscc: str = Field(max_length=18)
+    debtor_name: str = Field(max_length=200)
+    amount_fen: int = Field(sa_type=BigInteger)
+    recovered_fen: int = Field(default=0, sa_type=BigInteger)
+    posting_id: int = Field(foreign_key="posting.id")
+    opened_by: str = Field(max_length=64)
+    at: str = Field(max_length=32)
+
+
+class VoucherRecovery(SQLModel, table=True):
+    """Money recovered on a clawback, with the bank's receipt reference (once: UNIQUE), moved from the
+    line's receivable back to its available bucket (posting ``posting_id``, kind recovery). Append-only."""
+
+    __tablename__ = "voucher_recovery"
+    __table_args__ = (CheckConstraint("amount_fen > 0", name="voucher_recovery_positive"),)
+    id: int | None = Field(default=None, primary_key=True)
+    clawback_id: int = Field(foreign_key="voucher_clawback.id", index=True)
+    amount_fen: int = Field(sa_type=BigInteger)
+    receipt_ref: str = Field(max_length=64, unique=True)
+    received_on: str = Field(max_length=10)
+    recorded_by: str = Field(max_length=64)
+    posting_id: int = Field(foreign_key="posting.id")
+    at: str = Field(max_length=32)
+
+
+
+
+# --- the web desk (flows/desk): passwords, server-side sessions, sign-in attempts ------------------
+
+DESK_SIGN_IN_OUTCOMES = ("ok", "bad_password", "unknown_user", "no_password", "locked_out", "locked")
+
+
+class UserPassword(SQLModel, table=True):
+    """A user's desk password: its argon2id hash only (PHC string, parameters and salt inside it)."""
+
+    __tablename__ = "user_password"
+    user_id: int = Field(foreign_key="app_user.id", primary_key=True)
+    hash: str = Field(max_length=255)
+    set_at: str = Field(max_length=32)
+    set_by: str = Field(max_length=64)
+
+
+class DeskSession(SQLModel, table=True):
+    """A signed-in browser: the sha256 of its cookie token (never the token), its CSRF token, when it was
+    created, expires, was last seen and ended (sign-out). A session is live while not ended and not expired."""
+
+    __tablename__ = "desk_session"
+    __table_args__ = (
+        CheckConstraint("expires_at > created_at", name="desk_session_expires_after_created"),
+        CheckConstraint("(ended_at IS NULL) = (ended_why IS NULL)", name="desk_session_ended_with_why"),
+    )
+    id: int | None = Field(default=None, primary_key=True)
+    token_sha256: str = Field(max_length=64, unique=True)
+    user_id: int = Field(foreign_key="app_user.id", index=True)
+    csrf_token: str = Field(max_length=64)
+    created_at: str = Field(max_length=32)
+    expires_at: str = Field(max_length=32)
+    last_seen_at: str = Field(max_length=32)
+    ended_at: str | None = Field(default=None, max_length=32)
+    ended_why: str | None = Field(default=None, max_length=16)
+
+
+class DeskSignIn(SQLModel, table=True):
+    """Every sign-in attempt at the desk, with its outcome (the lock-out counts the failures here, and a
+    lock-out is logged as the failure that caused it, ``locked_out``, then each refused try, ``locked``)."""
+
+    __tablename__ = "desk_sign_in"
+    __table_args__ = (
+        CheckConstraint(_in("outcome", DESK_SIGN_IN_OUTCOMES), name="desk_sign_in_outcome_valid"),
+        Index("ix_desk_sign_in_name_at", "name", "at"),
+    )
+    id: int | None = Field(default=None, primary_key=True)
+    name: str = Field(max_length=64)
+    at: str = Field(max_length=32)
+    outcome: str = Field(max_length=16)
+    remote: str | None = Field(default=None, max_length=64)
+
+
+import models.loans  # noqa: E402,F401  (the IP-pledge loan registry: bank, pledge_loan, loan_receipt ...)

@@ -3,11 +3,18 @@
 * ``merit`` (择优): rank by the scheme's rank key; fund in rank order while the budget line can pay the
   full amount; the first case it cannot fund, and every case below it, is ``budget_exhausted`` (merit
   order is never skipped for a cheaper award).
-* ``fcfs``: the same, in order of submission (first come, first served; later cases never overtake).
+* ``fcfs``: the same, in order of submission (first come, first served; later cases never overtake) —
+  or, when the scheme's ``issue_order`` parameter says ``ranked`` on the round's date, in the order of
+  its rank key (e.g. first-time custody SMEs first). Either way a round whose eligible demand the line
+  can hold funds every eligible case; the order decides only who is left out when it cannot.
 * ``formula``: each case's amount by the scheme's formula, funded in order of submission while the
   budget lasts.
 * ``none``: no money: a case whose final score reaches the minimum receives the scheme's outcome (e.g.
   ``recognised``); ranked by the rank key for the record.
+
+从优从高不重复: a case holding another scheme's live award of the same benefit this year (the policy's
+``duplicate_benefits``) is ``ineligible`` when that award is at least its own; otherwise what it holds is
+deducted, so the applicant receives the higher amount in all, never both.
 
 不超额: never above the per-applicant cap for the fiscal year, never above the line (a paired
 assertion here, the same check again where the round is committed and in `ipfund check`).
@@ -22,7 +29,19 @@ from fractions import Fraction
 from rules.money import format_yuan
 from rules.policy import Policy
 from rules.schemes import Candidate, Outcome, Resolved
+from rules.schemes.common import duplicate_deduction
 from rules.scoring import display
+
+
+def issue_order(policy: Policy, scheme_id: str, as_of: dt.date) -> str:
+    """The order an fcfs scheme issues in on ``as_of``: ``fcfs`` (submission) unless its ``issue_order``
+    parameter says ``ranked``; merit and formula schemes have no choice (``merit`` / ``fcfs``)."""
+    alloc = policy.scheme(scheme_id).allocation
+    if alloc.mode == "merit":
+        return "merit"
+    if alloc.mode != "fcfs" or alloc.issue_order is None:
+        return "fcfs"
+    return policy.text(alloc.issue_order, as_of)
 
 
 def _unranked(c: Candidate) -> Outcome:
@@ -41,17 +60,17 @@ def allocate(policy: Policy, scheme_id: str, candidates: Sequence[Candidate], bu
     scheme = policy.scheme(scheme_id)
     alloc = scheme.allocation
     resolved = Resolved(scheme_id, scheme.module)
-    needs_score = scheme.evaluation is not None
+    needs_score = scheme.evaluation is not None and scheme.evaluation.ranks
     rankable = [c for c in candidates if c.status in ready and (c.final_score is not None or not needs_score)]
     taken = {c.application_id for c in rankable}
     out = [_unranked(c) for c in candidates if c.application_id not in taken]
     min_score = Fraction(policy.decimal(alloc.min_score, as_of)) if alloc.min_score else None
-    if alloc.rank_key:
-        key = resolved.rank_key(alloc.rank_key, as_of)(policy, as_of)
-    else:
-        key = resolved.rank_key("submission_order", as_of)(policy, as_of)
-    if alloc.mode in ("fcfs", "formula"):
-        key = resolved.rank_key("submission_order", as_of)(policy, as_of)
+    order = issue_order(policy, scheme_id, as_of)
+    by = alloc.rank_key if alloc.rank_key and order != "fcfs" else "submission_order"
+    if alloc.mode == "formula":
+        by = "submission_order"
+    key = resolved.rank_key(by, as_of)(policy, as_of)
+    explain = resolved.rank_reason(by, as_of)
     rankable.sort(key=key)
     cap = policy.fen(alloc.cap, as_of) if alloc.cap else None
     amount_of = resolved.amount(alloc.amount, as_of) if alloc.amount else None
@@ -76,15 +95,25 @@ def allocate(policy: Policy, scheme_id: str, candidates: Sequence[Candidate], bu
                                    f"applicant_year_cap: the applicant's cap of {format_yuan(cap)} is used", 0,
                                    c.final_score))
                 continue
+        deducted, refusal = duplicate_deduction(c, amount)
+        if refusal is not None:
+            out.append(Outcome(c.application_id, c.ref, rank, "ineligible", refusal, 0, c.final_score))
+            continue
+        why = f"rank {rank}" + (f" ({explain(policy, c, as_of)})" if explain else "")
+        less = ""
+        if deducted:
+            less = (f" ({format_yuan(amount)} less {format_yuan(deducted)} already awarded for the same benefit "
+                    f"by {', '.join(a.ref for a in c.same_benefit)}: 从优从高不重复)")
+            amount -= deducted
         if exhausted or amount > remaining:
             exhausted = True
             out.append(Outcome(c.application_id, c.ref, rank, "budget_exhausted",
-                               f"award {format_yuan(amount)} exceeds the {format_yuan(remaining)} left on the line",
+                               f"{why + ': ' if explain else ''}award {format_yuan(amount)} exceeds the {format_yuan(remaining)} left on the line",
                                0, c.final_score))
             continue
         remaining -= amount
         given[c.applicant_id] = given.get(c.applicant_id, 0) + amount
-        out.append(Outcome(c.application_id, c.ref, rank, alloc.funded, f"rank {rank}, award {format_yuan(amount)}",
+        out.append(Outcome(c.application_id, c.ref, rank, alloc.funded, f"{why}, award {format_yuan(amount)}{less}",
                            amount, c.final_score))
     # Paired assertion (TigerBeetle): never above the line, never above a cap.
     assert budget_fen is None or sum(o.award_fen for o in out) <= budget_fen

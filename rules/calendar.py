@@ -54,3 +54,42 @@ class WorkCalendar:
 def calendar_of(rest_weekdays: Iterable[int] = (5, 6), holidays: Iterable[dt.date] = (),
                 workdays: Iterable[dt.date] = ()) -> WorkCalendar:
     return WorkCalendar(frozenset(rest_weekdays), frozenset(holidays), frozenset(workdays))
+
+
+# --- settlement calendars (定期兑付): days of the year on which a scheme's payments are released ----------
+
+def settlement_dates_problems(values: object, where: str) -> list[str]:
+    """Why a value of a settlement calendar is refused: it is a non-empty list of distinct days of the year
+    written ``MM-DD`` (29 February is refused: it is not a day of every year)."""
+    if not isinstance(values, list) or not values:
+        return [f"{where}: {values!r} must be a non-empty list of days of the year, MM-DD (e.g. [\"06-30\", \"12-20\"])"]
+    out = []
+    for i, v in enumerate(values):
+        try:
+            ok = isinstance(v, str) and len(v) == 5 and v[2] == "-" and bool(dt.date.fromisoformat(f"2021-{v}"))
+        except ValueError:
+            ok = False
+        if not ok:
+            out.append(f"{where}[{i}]: {v!r} is not a day of every year written MM-DD (e.g. \"06-30\")")
+        elif v in values[:i]:
+            out.append(f"{where}[{i}]: {v!r} is listed twice")
+    return out
+
+
+def settlement_days(values: Iterable[str], year: int) -> list[dt.date]:
+    """The settlement dates of ``year``, in order."""
+    return sorted(dt.date.fromisoformat(f"{year:04d}-{v}") for v in values)
+
+
+def settlement_cutoff(values: Iterable[str], on: dt.date) -> dt.date | None:
+    """The latest settlement date of ``on``'s year reached on ``on`` (the day itself counts), or None
+    before the year's first one. A release on ``on`` takes what became payable on or before it."""
+    reached = [d for d in settlement_days(values, on.year) if d <= on]
+    return reached[-1] if reached else None
+
+
+def next_settlement(values: Iterable[str], on: dt.date) -> dt.date:
+    """The first settlement date after ``on`` (the next year's first one after the year's last)."""
+    values = list(values)
+    later = [d for d in settlement_days(values, on.year) if d > on]
+    return later[0] if later else settlement_days(values, on.year + 1)[0]

@@ -15,8 +15,13 @@ The duties (烟政字〔2020〕47号 三(三) 保障财政资金安全; the fina
 * a reviewer's case is never finalized, evaluated or paid by that reviewer (any decision counts:
   approve, return or reject), and a case reviewed in several tiers has a different reviewer at each;
 * evaluators are never assigned, and never score, a case whose applicant they declared a conflict with;
+* nobody of the case's other party organisations (a custody voucher's contracted agency, 二(二)5) reviews,
+  evaluates, resolves, approves or pays it;
 * whoever objects to an award never resolves that objection;
-* the finance officer who releases or confirms a payment is not the approver of its round.
+* the finance officer who releases or confirms a payment is not the approver of its round;
+* a fraud finding (二(四)13) is never recorded by a member of the agency, and whoever recorded it does
+  not record the money recovered on its clawbacks; the payee clawed back from never acts on its own
+  receivable.
 
 Organisations are compared by a normal form (:func:`org_key`): Unicode NFKC, no spaces, case folded,
 so ``91370602mA3c…`` or a trailing space can never defeat a check.
@@ -34,6 +39,7 @@ from rules.uscc import validate_uscc
 ACTS: dict[str, str] = {
     "review.decide": "take a review decision (approve, return or reject)",
     "round.finalize": "finalize the round",
+    "round.open": "open the round (and choose its settlement mode)",
     "evaluation.assign": "be assigned as evaluator",
     "scores.upload": "upload scores",
     "notice.object": "object to an award in public notice",
@@ -58,19 +64,34 @@ ACTS: dict[str, str] = {
     "voucher.redeem": "redeem the voucher",
     "voucher.confirm": "confirm the service of the voucher",
     "voucher.dispute": "dispute the service of the voucher",
+    # Fraud found after settlement (二(四)13): the finding's "case" is the agency; a recovery's is the voucher,
+    # its organisation the payee clawed back from (the agency in 通兑, the SME in 通用).
+    "agency.fraud": "record a fraud finding against the agency",
+    "voucher.recover": "record money recovered on the voucher's clawback",
+    "voucher.resolve": "resolve the dispute of the voucher",
+    # The IP-pledge loan registry (二(三)7): the "case" is the lending bank.
+    "bank.add": "add the bank to the registry",
+    "bank.suspend": "suspend the bank",
+    "bank.reinstate": "reinstate the bank",
+    "bank.tier": "change the bank's tier",
+    "loan.register": "register a loan of the bank",
+    "loan.extend": "record an extension (展期) of the bank's loan",
+    "loan.interest": "record an interest receipt of the bank's loan",
+    "loan.repay": "record a repayment of the bank's loan",
 }
 
 # Which relationships bar which act. Kept as data so the table-driven test, the README and the rule
 # read the same thing.
 BARRED: dict[str, frozenset[str]] = {
-    "review.decide": frozenset({"member", "submitter", "tier_decider"}),
-    "round.finalize": frozenset({"member", "submitter", "reviewer"}),
-    "evaluation.assign": frozenset({"member", "submitter", "reviewer", "conflict"}),
-    "scores.upload": frozenset({"member", "submitter", "reviewer", "conflict"}),
+    "review.decide": frozenset({"member", "party", "submitter", "tier_decider"}),
+    "round.finalize": frozenset({"member", "party", "submitter", "reviewer"}),
+    "round.open": frozenset({"member", "submitter"}),  # who a round pays is not chosen by one of its applicants
+    "evaluation.assign": frozenset({"member", "party", "submitter", "reviewer", "conflict"}),
+    "scores.upload": frozenset({"member", "party", "submitter", "reviewer", "conflict"}),
     "notice.object": frozenset(),
-    "notice.resolve": frozenset({"member", "submitter", "objector"}),
-    "pay.batch": frozenset({"member", "submitter", "reviewer", "approver"}),
-    "pay.confirm": frozenset({"member", "approver"}),
+    "notice.resolve": frozenset({"member", "party", "submitter", "objector"}),
+    "pay.batch": frozenset({"member", "party", "submitter", "reviewer", "approver"}),
+    "pay.confirm": frozenset({"member", "party", "approver"}),
     # Nobody accredits, judges, monitors or rewards an agency they belong to; its own staff apply and
     # withdraw for it (and only for it: OWN_ONLY).
     "agency.apply": frozenset(),
@@ -88,6 +109,19 @@ BARRED: dict[str, frozenset[str]] = {
     "voucher.redeem": frozenset(),
     "voucher.confirm": frozenset(),
     "voucher.dispute": frozenset(),
+    "agency.fraud": frozenset({"member"}),
+    "voucher.recover": frozenset({"member", "finder"}),
+    # A reviewer resolves a dispute between the SME and its agency: of neither, and not who submitted it.
+    "voucher.resolve": frozenset({"member", "party", "submitter"}),
+    # Nobody adds, suspends or grades a bank they belong to; its staff act for it, and only for it (OWN_ONLY).
+    "bank.add": frozenset({"member"}),
+    "bank.suspend": frozenset({"member"}),
+    "bank.reinstate": frozenset({"member"}),
+    "bank.tier": frozenset({"member"}),
+    "loan.register": frozenset(),
+    "loan.extend": frozenset(),
+    "loan.interest": frozenset(),
+    "loan.repay": frozenset(),
 }
 
 # Acts a role may take only for its own organisation: an agency's staff (role agency) apply for and
@@ -95,9 +129,16 @@ BARRED: dict[str, frozenset[str]] = {
 OWN_ONLY: dict[str, str] = {"agency.apply": "agency", "agency.withdraw": "agency",
                             # the SME acts on its own vouchers only; an agency redeems only its own contracts
                             "voucher.contract": "applicant", "voucher.confirm": "applicant",
-                            "voucher.dispute": "applicant", "voucher.redeem": "agency"}
+                            "voucher.dispute": "applicant", "voucher.redeem": "agency",
+                            # a bank's staff register and receipt their own bank's loans only
+                            "loan.register": "bank", "loan.extend": "bank", "loan.interest": "bank",
+                            "loan.repay": "bank"}
 
-_ROLE_OF_ACT = {"evaluation.assign": "scores.upload"}  # being assigned needs the evaluator's role
+_OWN_PHRASE = {"agency": "an agency's staff act only for their own agency",
+               "bank": "a bank's staff act only for their own bank's loans (二(三)7)"}
+
+# being assigned needs the evaluator's role; resolving a voucher dispute the reviewer's
+_ROLE_OF_ACT = {"evaluation.assign": "scores.upload", "voucher.resolve": "review.decide"}
 
 
 @dataclass(frozen=True, slots=True)
@@ -122,6 +163,10 @@ class CaseParties:
     conflicted: frozenset[str] = field(default_factory=frozenset)  # evaluators with a declared conflict
     objector: str | None = None  # who raised the objection being resolved
     tier_deciders: frozenset[str] = field(default_factory=frozenset)  # decided another tier of this review
+    finder: str | None = None  # who recorded the fraud finding behind a clawback
+    # The case's other party organisations (credit codes and names), e.g. the agencies a custody voucher
+    # was contracted with (二(二)5): their people are as barred as the applicant's.
+    others: frozenset[str] = field(default_factory=frozenset)
 
 
 @dataclass(frozen=True, slots=True)
@@ -188,7 +233,15 @@ _PHRASE = {
     "conflict": "declared a conflict of interest with the applicant of",
     "objector": "raised the objection to",
     "tier_decider": "already decided another review tier of",
+    "finder": "recorded the fraud finding behind",
+    "party": "belongs to another party (the contracted agency) of",
 }
+
+
+def is_party(actor: Actor, case: CaseParties) -> bool:
+    """The actor belongs to one of the case's other party organisations (by credit code or name)."""
+    mine = org_key(actor.org)
+    return bool(mine) and mine in {org_key(o) for o in case.others}
 
 
 def relations(actor: Actor, case: CaseParties) -> list[str]:
@@ -196,6 +249,8 @@ def relations(actor: Actor, case: CaseParties) -> list[str]:
     out = []
     if is_member(actor, case):
         out.append("member")
+    if is_party(actor, case):
+        out.append("party")
     if case.submitted_by and actor.name == case.submitted_by:
         out.append("submitter")
     if actor.name in case.reviewers:
@@ -208,6 +263,8 @@ def relations(actor: Actor, case: CaseParties) -> list[str]:
         out.append("objector")
     if actor.name in case.tier_deciders:
         out.append("tier_decider")
+    if case.finder and actor.name == case.finder:
+        out.append("finder")
     return out
 
 
@@ -225,13 +282,12 @@ def breach(act: str, actor: Actor, case: CaseParties) -> Breach | None:
         named = f" ({case.applicant_name})" if case.applicant_name else ""
         return Breach(act, "not_member", f"{actor.name} (role {own_role}, of {actor.org or 'no organisation'}) does "
                                          f"not belong to {case.ref}{named}, so may not {ACTS[act]}; "
-                                         + ("an agency's staff act only for their own agency" if own_role == "agency"
-                                            else "an applicant acts only for their own organisation"))
+                                         + _OWN_PHRASE.get(own_role, "an applicant acts only for their own organisation"))
     barred = BARRED[act]
     for kind in relations(actor, case):
         if kind in barred:
             who = f" ({case.applicant_name})" if kind == "member" and case.applicant_name else ""
-            phrase = "belongs to" if kind == "member" and act.startswith("agency.") else _PHRASE[kind]
+            phrase = "belongs to" if kind == "member" and act.startswith(("agency.", "bank.")) else _PHRASE[kind]
             return Breach(act, kind, f"{actor.name} {phrase} {case.ref}{who}, so may not {ACTS[act]} "
                                      "(不相容岗位相互分离); another person must")
     return None

@@ -30,6 +30,11 @@ class PermissionDenied(RuleViolation):
     """The acting user's role does not allow this action (roles are checked in the service layer)."""
 
 
+class NotYours(PermissionDenied, NotFound):
+    """A case the acting user may not see, or none by that reference: both refused with the same words,
+    so a guessed reference tells nothing (the desk answers 403 to both)."""
+
+
 class FourEyesViolation(PermissionDenied):
     """不相容岗位相互分离: reviewer, approver and payer of one case are different people, and nobody
     acts on a case of their own organisation."""
@@ -101,3 +106,8 @@ class VoucherRefused(RuleViolation):
     agency not in standing for the service at that price, redeeming after the redeem-by date, by an
     agency suspended or expelled, above the cover, or a second time. The message names the rule, the
     clause and the parameter."""
+
+
+class NotASettlementDay(RuleViolation):
+    """定期兑付: a scheme with a settlement calendar pays only the cases that became payable on or before the
+    latest settlement date reached; before the year's first settlement date nothing is released."""

@@ -4,9 +4,14 @@ Accounts are named by strings so the rules stay free of the database:
 
 * ``external:<source>`` — where receipts come from (the only accounts allowed below zero);
 * ``source:<source>`` — received and not yet allocated to a budget line;
-* ``line:<code>:<source>:available|committed|paid`` — a budget line's money by fund source.
+* ``line:<code>:<source>:available|committed|paid|receivable`` — a budget line's money by fund source.
 
-Allocated = available + committed + paid. Every posting sums to zero; every non-external account
+``receivable`` is money paid out and clawed back after a fraud finding (追回, 二(四)13; 三(三) 保障财政资金
+安全): owed to the line by whoever was paid. It stays allocated to the line (the plan is unchanged), but it
+is no longer ``paid``: the 三(二) floors checked against actual payments do not count money obtained by
+fraud. Recovered money moves receivable → available (the line may spend it again).
+
+Allocated = available + committed + paid + receivable. Every posting sums to zero; every non-external account
 stays >= 0. All comparisons are exact (integers and Fractions), never floats.
 """
 
@@ -28,7 +33,7 @@ from rules.errors import (
 from rules.money import fen_to_yuan_str, format_yuan
 
 SOURCES = ("central", "municipal", "district", "social")
-BUCKETS = ("available", "committed", "paid")
+BUCKETS = ("available", "committed", "paid", "receivable")
 
 
 def external_account(source: str) -> str:
@@ -91,7 +96,8 @@ def allocation_entries(line_code: str, source: str, amount_fen: int) -> list[tup
 
 
 def move_entries(line_code: str, source: str, src_bucket: str, dst_bucket: str, amount_fen: int) -> list[tuple[str, int]]:
-    """commit: available->committed; pay: committed->paid; release: committed->available; reverse: paid->committed."""
+    """commit: available->committed; pay: committed->paid; release: committed->available; reverse: paid->committed;
+    claw back: paid->receivable; recover: receivable->available."""
     return [(line_account(line_code, source, dst_bucket), amount_fen),
             (line_account(line_code, source, src_bucket), -amount_fen)]
 

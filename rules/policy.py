@@ -35,7 +35,7 @@ from rules.constants import DEFAULT_POLICY_ID as DEFAULT_POLICY_ID  # re-exporte
 POLICY_DIR = Path(__file__).parent / "policies"
 
 Unit = Literal["ratio", "fen", "days", "months", "count", "score", "rounding", "pattern", "date", "rubric", "list",
-               "choice"]
+               "choice", "shares", "ratios", "bands", "tranches"]
 
 
 class PolicyError(ValueError):
@@ -169,8 +169,78 @@ def _check_value(unit: str, value: Any, where: str) -> None:
             total += _exact_decimal(v["weight"], f"{where}.{k}.weight")
         if total != 100:
             raise ValueError(f"{where}: rubric weights sum to {total} %, they must sum to exactly 100 %")
+    elif unit == "shares":
+        if not isinstance(value, Mapping) or not value:
+            raise ValueError(f"{where}: shares are a mapping of party -> percent, e.g. {{pool: \"54\", bank: \"46\"}}")
+        total = Decimal(0)
+        for k, v in value.items():
+            d = _exact_decimal(v, f"{where}.{k}")
+            if d < 0:
+                raise ValueError(f"{where}.{k}: {v!r} must not be negative")
+            total += d
+        if total != 100:
+            raise ValueError(f"{where}: shares sum to {total} %, they must sum to exactly 100 %")
+    elif unit == "ratios":
+        if not isinstance(value, Mapping) or not value:
+            raise ValueError(f"{where}: ratios are a mapping of key -> ratio between 0 and 1")
+        for k, v in value.items():
+            d = _exact_decimal(v, f"{where}.{k}")
+            if not 0 <= d <= 1:
+                raise ValueError(f"{where}.{k}: {v!r} must be between 0 and 1")
+    elif unit == "bands":
+        _check_bands(value, where)
+    elif unit == "tranches":
+        _check_tranches(value, where)
     elif unit == "list" and not isinstance(value, list):
         raise ValueError(f"{where}: {value!r} must be a list")
+
+
+def _check_bands(value: Any, where: str) -> None:
+    """Grade bands from the best down, each {grade, name, min}: floors strictly falling from at most 100 to
+    exactly 0, so the bands partition 0–100 with no gap or overlap; grades unique."""
+    if not isinstance(value, list) or not value:
+        raise ValueError(f"{where}: grade bands are a list of {{grade, name, min}} from the best down")
+    floors: list[Decimal] = []
+    grades: set[str] = set()
+    for i, b in enumerate(value):
+        if not isinstance(b, Mapping) or "grade" not in b or "min" not in b:
+            raise ValueError(f"{where}[{i}]: each band needs a grade and a min (the floor of its score)")
+        if str(b["grade"]) in grades:
+            raise ValueError(f"{where}[{i}]: grade {b['grade']!r} is given twice")
+        grades.add(str(b["grade"]))
+        floors.append(_exact_decimal(b["min"], f"{where}[{i}].min"))
+    if floors[0] > 100:
+        raise ValueError(f"{where}[0].min: {floors[0]} is above 100")
+    for i in range(1, len(floors)):
+        if floors[i] >= floors[i - 1]:
+            raise ValueError(f"{where}[{i}].min: {floors[i]} must be below the band above it ({floors[i - 1]}); "
+                             "bands overlap otherwise")
+    if floors[-1] != 0:
+        raise ValueError(f"{where}[{len(floors) - 1}].min: the lowest band must start at 0 (it starts at "
+                         f"{floors[-1]}: scores below it would have no grade)")
+
+
+def _check_tranches(value: Any, where: str) -> None:
+    """Tranches, each {key, share, due_on, banded}: shares sum to exactly 1; keys unique; due_on is
+    agreement, mid_term or final."""
+    if not isinstance(value, list) or not value:
+        raise ValueError(f"{where}: tranches are a list of {{key, share, due_on, banded}}")
+    total = Decimal(0)
+    keys: set[str] = set()
+    for i, t in enumerate(value):
+        if not isinstance(t, Mapping) or not {"key", "share", "due_on"} <= set(t):
+            raise ValueError(f"{where}[{i}]: each tranche needs a key, a share and due_on (the event it falls due on)")
+        if str(t["key"]) in keys:
+            raise ValueError(f"{where}[{i}]: key {t['key']!r} is given twice")
+        keys.add(str(t["key"]))
+        if t["due_on"] not in ("agreement", "mid_term", "final"):
+            raise ValueError(f"{where}[{i}].due_on: {t['due_on']!r} is not one of agreement, mid_term, final")
+        d = _exact_decimal(t["share"], f"{where}[{i}].share")
+        if not 0 < d <= 1:
+            raise ValueError(f"{where}[{i}].share: {t['share']!r} must be above 0 and at most 1")
+        total += d
+    if total != 1:
+        raise ValueError(f"{where}: tranche shares sum to {total}, they must sum to exactly 1 (100 %)")
 
 
 class StateDef(_Strict):
@@ -238,6 +308,9 @@ class FormDef(_Strict):
     # The claim key's scope besides the fields: "applicant" (one claim per applicant, not one in all) and
     # "year" (one per fiscal year), e.g. one custody voucher per SME per service per year.
     claim_per: list[Literal["applicant", "year"]] = []
+    # A count parameter: how many live claims one claim key may hold (1 when not given), e.g. custody
+    # vouchers per SME, service and year "unless the policy says otherwise" (二(二)5).
+    claim_limit: str | None = None
 
     @model_validator(mode="after")
     def _key_is_fields(self) -> FormDef:
@@ -257,6 +330,9 @@ class AllocationDef(_Strict):
     min_score: str | None = None  # parameter: the minimum final score
     cap: str | None = None  # parameter: the most one applicant may receive in a fiscal year
     funded: str = "funded"  # the outcome a case that gets the award (or recognition) receives
+    # fcfs only: a choice parameter (ISSUE_ORDERS) read as of the round: "fcfs" issues in order of
+    # submission, "ranked" by the rank_key (the scheme's priority when the round is oversubscribed).
+    issue_order: str | None = None
 
     @model_validator(mode="after")
     def _complete(self) -> AllocationDef:
@@ -264,7 +340,15 @@ class AllocationDef(_Strict):
             raise ValueError(f"allocation mode {self.mode!r} needs an amount function")
         if self.mode == "merit" and not self.rank_key:
             raise ValueError("merit allocation needs a rank_key")
+        if self.issue_order is not None and self.mode != "fcfs":
+            raise ValueError(f"issue_order: only an fcfs allocation chooses its issue order (this one is {self.mode!r})")
+        if self.issue_order is not None and not self.rank_key:
+            raise ValueError("issue_order: a ranked issue needs the rank_key it ranks by")
         return self
+
+
+# The issue orders an fcfs allocation may choose from (AllocationDef.issue_order; rules/allocation.py).
+ISSUE_ORDERS = ("fcfs", "ranked")
 
 
 class EvaluationDef(_Strict):
@@ -273,6 +357,13 @@ class EvaluationDef(_Strict):
     rubric: str
     evaluators_per_case: str
     trim_from: str | None = None
+    # What the grade decides: the allocation (cases are ranked on it before the round) or the settlement
+    # (a voucher's delivered service is graded after issue, 二(二)5 托管项目绩效评价).
+    decides: Literal["allocation", "settlement"] = "allocation"
+
+    @property
+    def ranks(self) -> bool:
+        return self.decides == "allocation"
 
 
 class TrancheDef(_Strict):
@@ -293,6 +384,9 @@ class PaymentDef(_Strict):
     # A choice parameter, read as of the day the case's round was finalized, that picks the payee per round:
     # "agency" (the agency the case is contracted with) or "enterprise" / "applicant" (the applicant).
     payee_mode: str | None = None
+    # A list parameter of days of the year (MM-DD) on which the scheme settles (定期兑付): a release takes
+    # only the cases that became payable on or before the latest one reached (rules.calendar).
+    settlement_dates: str | None = None
 
 
 class VoucherDef(_Strict):
@@ -307,6 +401,12 @@ class VoucherDef(_Strict):
     evidence_types: str  # list: allowed file types
     evidence_required: str  # list: the kinds of evidence a redemption carries
     reminder_days: str | None = None  # list: whole days before the deadline to remind the holder (e.g. [30, 7])
+    pass_grade: str | None = None  # score: at or above it the voucher settles for its cover (二(二)5 绩效评价)
+    below_pass: str | None = None  # choice none | reduced: what a voucher graded below the pass grade settles for
+    reduced_share: str | None = None  # ratio: the share of its redeemed amount a reduced settlement pays
+    # settlement mode (a choice of payment.payee_mode) -> list parameter: the evidence a redemption carries
+    # in a round of that mode, instead of evidence_required (通用: the SME proves it paid in full)
+    evidence_required_by_mode: dict[str, str] = {}
 
 
 class TierDef(_Strict):
@@ -378,6 +478,28 @@ class SchemeDef(_Strict):
     @property
     def pays(self) -> bool:
         return self.payment.payee != "none"
+
+
+class BenefitMemberDef(_Strict):
+    """One scheme's claims that fund a benefit: every claim of ``scheme``, or only those whose form fields
+    hold one of the values listed under ``where`` (e.g. a custody voucher whose service is consulting)."""
+
+    scheme: str
+    where: dict[str, list[str]] = {}
+
+
+class DuplicateBenefitDef(_Strict):
+    """从优从高不重复: claims of different schemes that fund the same support. The same enterprise funded
+    twice for it in one fiscal year is refused unless this claim is higher (the higher award is kept;
+    see rules.schemes.common.duplicate_benefit)."""
+
+    name: str = Field(pattern=r"^[a-z][a-z0-9_-]*$")
+    title: str = Field(min_length=1)
+    clause: str = Field(min_length=1)
+    rule: str = Field(default="从优从高不重复", min_length=1)
+    reference: str | None = None
+    illustrative: bool = False
+    members: list[BenefitMemberDef] = Field(min_length=2)
 
 
 class FundSourceDef(_Strict):
@@ -524,6 +646,7 @@ class Policy(_Strict):
     schemes: dict[str, SchemeDef] = {}
     agency_registry: AgencyRegistryDef | None = None
     kpis: dict[str, KpiDef] = {}
+    duplicate_benefits: list[DuplicateBenefitDef] = []
 
     @model_validator(mode="after")
     def _required(self) -> Policy:
@@ -545,6 +668,7 @@ class Policy(_Strict):
         if self.agency_registry is not None:
             problems += _registry_problems(self, self.agency_registry)
         problems += [p for kid, k in self.kpis.items() for p in _kpi_problems(self, kid, k)]
+        problems += _benefit_problems(self)
         if problems:
             raise ValueError("; ".join(problems))
         return self
@@ -624,6 +748,17 @@ def _scheme_problems(policy: Policy, sid: str, sc: SchemeDef) -> list[str]:
         out.append(f"{where}.allocation.amount: function {alloc.amount!r} is not registered by {resolved.own.name}")
     if alloc.rank_key and not resolved.has("rank_key", alloc.rank_key):
         out.append(f"{where}.allocation.rank_key: function {alloc.rank_key!r} is not registered by {resolved.own.name}")
+    if alloc.issue_order is not None:
+        p = policy.parameters.get(alloc.issue_order)
+        if p is None:
+            out.append(f"{where}.allocation.issue_order: parameter {alloc.issue_order!r} is not in the policy's parameters")
+        elif p.unit != "choice":
+            out.append(f"{where}.allocation.issue_order: parameter {alloc.issue_order!r} has unit {p.unit!r}, this "
+                       f"needs unit 'choice' (of {', '.join(ISSUE_ORDERS)})")
+        elif set(p.choices) - set(ISSUE_ORDERS):
+            out.append(f"{where}.allocation.issue_order: parameter {alloc.issue_order!r} offers "
+                       f"{', '.join(sorted(set(p.choices) - set(ISSUE_ORDERS)))}, which the engine does not know "
+                       f"(known: {', '.join(ISSUE_ORDERS)})")
     known = {**resolved.outcomes(), alloc.funded: "", "below_min_score": "", "budget_exhausted": ""}
     for name in sc.outcomes:
         if name not in known:
@@ -637,17 +772,47 @@ def _scheme_problems(policy: Policy, sid: str, sc: SchemeDef) -> list[str]:
                    ("evaluation.trim_from", sc.evaluation.trim_from)]
     params += [(f"review.tiers[{i}].deadline_days", t.deadline_days) for i, t in enumerate(sc.review.tiers)]
     params.append(("payment.payee_mode", sc.payment.payee_mode))
+    if sc.form.claim_limit is not None:
+        lim = policy.parameters.get(sc.form.claim_limit)
+        if lim is None:
+            out.append(f"{where}.form.claim_limit: parameter {sc.form.claim_limit!r} is not in the policy's parameters")
+        elif lim.unit != "count":
+            out.append(f"{where}.form.claim_limit: parameter {sc.form.claim_limit!r} has unit {lim.unit!r}, this "
+                       "needs unit 'count'")
+        else:
+            out += [f"parameters.{sc.form.claim_limit}.values.{when}: {v!r} — a claim key holds at least 1 claim"
+                    for when, v in lim.values.items() if v is not None and v < 1]
+        if not sc.form.claim_key:
+            out.append(f"{where}.form.claim_limit: limits the claims per claim_key, and the form has no claim_key")
+    params.append(("payment.settlement_dates", sc.payment.settlement_dates))
+    out += _settlement_problems(policy, where, sc)
     if sc.voucher is not None:
         v = sc.voucher
         params += [(f"voucher.{k}", getattr(v, k)) for k in ("face_value", "cover_share", "use_by_months",
                                                               "redeem_by_months", "evidence_types", "evidence_required",
-                                                              "reminder_days")]
+                                                              "reminder_days", "pass_grade", "below_pass",
+                                                              "reduced_share")]
+        if (v.pass_grade is None) != (v.below_pass is None) or (v.below_pass is not None and v.reduced_share is None):
+            out.append(f"{where}.voucher: pass_grade, below_pass and reduced_share are declared together (the grade "
+                       "decides the settlement, 二(二)5)")
+        if v.pass_grade is not None and sc.evaluation is None:
+            out.append(f"{where}.voucher.pass_grade: a grade needs the evaluation: section (its rubric and evaluators)")
         if v.reminder_days is not None and v.reminder_days in policy.parameters:
             from rules.schemes.custody_voucher import reminder_problems
 
             for when, value in policy.parameters[v.reminder_days].values.items():
                 if value is not None:
                     out += reminder_problems(value, f"parameters.{v.reminder_days}.values.{when}")
+        by_mode = v.evidence_required_by_mode
+        params += [(f"voucher.evidence_required_by_mode.{m}", ev) for m, ev in by_mode.items()]
+        modes = policy.parameters[sc.payment.payee_mode].choices if sc.payment.payee_mode in policy.parameters else []
+        for m, ev in by_mode.items():
+            if m not in modes:
+                out.append(f"{where}.voucher.evidence_required_by_mode.{m}: {m!r} is not a settlement mode of "
+                           f"payment.payee_mode ({', '.join(modes) or 'the scheme declares no payee_mode'})")
+            elif ev in policy.parameters and policy.parameters[ev].unit != "list":
+                out.append(f"{where}.voucher.evidence_required_by_mode.{m}: parameter {ev!r} has unit "
+                           f"{policy.parameters[ev].unit!r}, this needs unit 'list'")
         if v.service_field not in sc.form.fields:
             out.append(f"{where}.voucher.service_field: {v.service_field!r} is not a field of the form")
         if policy.agency_registry is None:
@@ -675,6 +840,26 @@ def _scheme_problems(policy: Policy, sid: str, sc: SchemeDef) -> list[str]:
             out.append(f"{where}.dossier_sections[{i}]: 'voucher' is printed only for a scheme that issues "
                        "vouchers (a voucher: key), and this one has none")
     return out
+
+
+def _settlement_problems(policy: Policy, where: str, sc: SchemeDef) -> list[str]:
+    """A settlement calendar is declared only by a scheme that pays, names a list parameter, and each of
+    its dated values is a list of distinct MM-DD days (rules.calendar)."""
+    from rules.calendar import settlement_dates_problems
+
+    pname = sc.payment.settlement_dates
+    if pname is None:
+        return []
+    key = f"{where}.payment.settlement_dates"
+    if not sc.pays:
+        return [f"{key}: a scheme that pays nobody (payee: none) has no settlement calendar"]
+    p = policy.parameters.get(pname)
+    if p is None:
+        return []  # reported with the other parameter names
+    if p.unit != "list":
+        return [f"{key}: parameter {pname!r} has unit {p.unit!r}, this needs unit 'list' (days MM-DD)"]
+    return [x for when, value in p.values.items() if value is not None
+            for x in settlement_dates_problems(value, f"parameters.{pname}.values.{when}")]
 
 
 _REGISTRY_UNITS = {
@@ -767,6 +952,48 @@ def _kpi_problems(policy: Policy, kid: str, k: KpiDef) -> list[str]:
     return out
 
 
+def _benefit_problems(policy: Policy) -> list[str]:
+    """Every scheme, form field or value a duplicate_benefits entry names that the policy does not have,
+    and every member scheme that does not run the duplicate_benefit check, by key path."""
+    out = []
+    for i, b in enumerate(policy.duplicate_benefits):
+        where = f"duplicate_benefits[{i}]"
+        if b.name in [x.name for x in policy.duplicate_benefits[:i]]:
+            out.append(f"{where}.name: {b.name!r} is listed twice")
+        for j, m in enumerate(b.members):
+            at = f"{where}.members[{j}]"
+            sc = policy.schemes.get(m.scheme)
+            if sc is None:
+                out.append(f"{at}.scheme: {m.scheme!r} is not a scheme of the policy (schemes: "
+                           f"{', '.join(sorted(policy.schemes)) or 'none'})")
+                continue
+            if m.scheme in [x.scheme for x in b.members[:j]]:
+                out.append(f"{at}.scheme: {m.scheme!r} is a member twice; one scheme's double claims are "
+                           "no_prior_award's, this rule is across schemes")
+            if "duplicate_benefit" not in sc.intake_checks:
+                out.append(f"{at}.scheme: {m.scheme!r} funds the benefit {b.name!r} but does not list the "
+                           f"check duplicate_benefit in schemes.{m.scheme}.intake_checks")
+            for field_, values in m.where.items():
+                fd = sc.form.fields.get(field_)
+                if fd is None:
+                    out.append(f"{at}.where.{field_}: not a field of {m.scheme}'s form (fields: "
+                               f"{', '.join(sc.form.fields) or 'none'})")
+                    continue
+                if sc.voucher is not None and field_ == sc.voucher.service_field:
+                    known = list(policy.agency_registry.services) if policy.agency_registry else []
+                elif fd.type == "choice":
+                    known = list(fd.choices)
+                else:
+                    known = []
+                if not values:
+                    out.append(f"{at}.where.{field_}: list at least one value")
+                for k, v in enumerate(values):
+                    if known and v not in known:
+                        out.append(f"{at}.where.{field_}[{k}]: {v!r} is not a {'service' if sc.voucher else 'choice'} "
+                                   f"of {m.scheme} (known: {', '.join(known)})")
+    return out
+
+
 def _is_decimal(text: str) -> bool:
     try:
         Decimal(text)
@@ -796,7 +1023,7 @@ def parse_policy(text: str, source: str) -> Policy:
         for e in exc.errors():
             msg, loc = str(e["msg"]), _format_loc(e["loc"])
             bare = msg.removeprefix("Value error, ")
-            if loc == "(top level)" and bare.startswith(("schemes.", "agency_registry.", "kpis.")):
+            if loc == "(top level)" and bare.startswith(("schemes.", "agency_registry.", "kpis.", "duplicate_benefits")):
                 problems += bare.split("; ")  # each already names its key path
             else:
                 problems.append(f"{loc}: {msg}")
@@ -838,3 +1065,24 @@ def parameter_rows(policy: Policy, as_of: dt.date | None = None) -> list[dict[st
                 row["in_force"] = None
         rows.append(row)
     return rows
+
+
+def with_values(policy: Policy, values: Mapping[str, Any]) -> Policy:
+    """The policy with each named parameter holding one value from its first date instead (a what-if, or a
+    policy test case's ``parameters``); each value checked against the parameter's unit and choices. The
+    policy itself is unchanged."""
+    if not values:
+        return policy
+    params = dict(policy.parameters)
+    for name, value in values.items():
+        p = policy.parameters.get(name)
+        if p is None:
+            raise LookupError(f"policy {policy.id} has no parameter {name!r}")
+        data = p.model_dump()
+        data.pop("value_references", None)
+        data["values"] = {min(p.values): value}
+        try:
+            params[name] = Parameter.model_validate(data)
+        except ValidationError as exc:
+            raise ValueError("; ".join(str(e["msg"]).removeprefix("Value error, ") for e in exc.errors())) from None
+    return policy.model_copy(update={"parameters": params})

@@ -17,8 +17,23 @@ A test file is a YAML list of cases. Each case names what it runs — exactly on
   ``expect: {outcomes: {REF: OUTCOME or {outcome, award_fen, rank, reason_contains}}}``, optionally
   ``order`` (refs in rank order) and ``total_award_fen``
 
+* ``interest_subsidy: true`` — the pledge-loan interest subsidy (二(三)7) of one ``loan`` (``principal_fen``,
+  ``rate`` as quoted text such as ``"0.039"``, ``drawdown``, ``maturity``, optionally ``ip_share``,
+  ``insured_share`` (quoted decimals), ``whitelisted``, ``extended_to``), its receipted ``payments`` (each
+  ``receipt``, ``start``, ``end``, ``amount_fen``, optionally ``kind``), what was ``granted`` before
+  (``year_fen``, ``cumulative_fen``, ``loan_years``) and the claim ``window`` (``start``, ``end``
+  exclusive); ``expect: {amount_fen: N}``, optionally ``bound`` (formula, interest_paid, year_cap,
+  cumulative_cap, max_years), ``formula_fen``, ``interest_paid_fen``, ``days``; ``scheme`` defaults to
+  pledge-interest-subsidy (the parameters' prefix);
+* ``pool_compensation: true`` — what the risk-compensation pool pays on a loss (``loss_fen``, ``filed_on``,
+  ``claimed_on``, ``bank_tier``, ``pool_balance_fen``, optionally ``paid_before_fen``);
+  ``expect: {pool_pays_fen: N}``, optionally ``bound`` (share, cap, balance), ``parts`` and ``borne``
+  (party -> fen)
+
 — with ``name`` and ``date`` (the submission or as-of date: it picks dated rule variants and parameter
-values), optionally ``clause`` (the clause the case cites) and ``description``. Any ``expect`` may instead
+values), optionally ``clause`` (the clause the case cites), ``description`` and ``parameters`` (a mapping
+of parameter name -> the value the case runs with instead of the policy's, e.g. a policy choice:
+``{custody-voucher.issue_order: ranked}``; checked against the parameter's unit and choices). Any ``expect`` may instead
 be ``{error: TEXT}``: the rule must refuse with a message containing TEXT (e.g. a parameter not yet in
 force). Dates are YYYY-MM-DD; amounts whole fen; scores exact (``"59.99"``, never a float).
 
@@ -46,13 +61,15 @@ from rules.allocation import allocate
 from rules.constants import DEFAULT_POLICY_ID
 from rules.funds import FundFigures, FundRuleThresholds, evaluate_fund_rules
 from rules.money import format_yuan
-from rules.policy import POLICY_DIR, FormDef, Policy, load_policy
-from rules.schemes import Candidate, IntakeFacts, Resolved
+from rules.policy import POLICY_DIR, FormDef, Policy, load_policy, with_values
+from rules.schemes import BenefitAward, Candidate, IntakeFacts, Resolved
 
 TESTS_DIR = POLICY_DIR / "tests"
-KINDS = ("check", "amount", "fund_rules", "allocate")
+KINDS = ("check", "amount", "fund_rules", "allocate", "interest_subsidy", "pool_compensation")
+SUBSIDY_BOUNDS = ("formula", "interest_paid", "year_cap", "cumulative_cap", "max_years")
+POOL_BOUNDS = ("share", "cap", "balance")
 FUND_RULES = ("match", "cluster_floor", "market_floor")
-_CASE_KEYS = {"name", "description", "clause", "scheme", "date", "input", "expect", *KINDS}
+_CASE_KEYS = {"name", "description", "clause", "scheme", "date", "input", "expect", "parameters", *KINDS}
 
 __all__ = ["FUND_RULES", "KINDS", "TESTS_DIR", "Case", "CaseFileError", "CaseResult", "Report", "case_files",
            "load_cases", "policy_for", "run_case", "run_cases", "run_path", "thresholds", "uncovered"]
@@ -82,6 +99,7 @@ class Case:
     clause: str | None
     input: Any  # IntakeFacts | Candidate | FundFigures | _Round
     expect: Mapping[str, Any]
+    parameters: Mapping[str, Any] = field(default_factory=dict)  # values the case runs with instead
 
     @property
     def label(self) -> str:
@@ -384,7 +402,23 @@ def _facts_spec(form: FormDef) -> dict[str, tuple[Reader, Any]]:
         "form": (lambda v, k, b: _typed_form(form, v, k, b), dict),
         "earlier_claims": (_texts, ()),
         "awarded_this_year_fen": (_fen, 0),
+        "same_benefit_awards": (_benefit_awards, ()),
     }
+
+
+def _benefit_awards(value: Any, key: str, bad: Bad) -> Any:
+    """Other schemes' awards of the same benefit: a list of {benefit, scheme, ref, award_fen}."""
+    if not isinstance(value, list):
+        bad(key, f"must be a list of {{benefit, scheme, ref, award_fen}}, not {_shown(value)}")
+        return _BAD
+    out = []
+    for i, v in enumerate(value):
+        got = _fields(v, f"{key}[{i}]", {"benefit": (_text, _REQUIRED), "scheme": (_text, _REQUIRED),
+                                         "ref": (_text, _REQUIRED), "award_fen": (_fen, _REQUIRED)}, bad)
+        if got is None:
+            return _BAD
+        out.append(BenefitAward(got["benefit"], got["scheme"], got["ref"], got["award_fen"]))
+    return tuple(out)
 
 
 def _candidate_spec(form: FormDef, allocation: bool) -> dict[str, tuple[Reader, Any]]:
@@ -399,7 +433,9 @@ def _candidate_spec(form: FormDef, allocation: bool) -> dict[str, tuple[Reader, 
         spec = {"ref": (_text, _REQUIRED), "application_id": (lambda v, k, b: _int(v, k, b, 1), None),
                 "applicant_id": (lambda v, k, b: _int(v, k, b, 1), None), **spec,
                 "submitted_at": (_text, ""), "criterion_means": (_scores, dict), "status": (_text, "scored"),
-                "failed_check": (_optional_text, None)}
+                "failed_check": (_optional_text, None),
+                "earlier_years_awards": (lambda v, k, b: _int(v, k, b, 0), 0),
+                "same_benefit": (_benefit_awards, ())}
     return spec
 
 
@@ -418,8 +454,130 @@ _EXPECT: dict[str, dict[str, tuple[Reader, Any]]] = {
                  "order": (lambda v, k, b: None if v is None else _texts(v, k, b), None),
                  "total_award_fen": (_optional_fen, None), "error": (_optional_text, None)},
 }
-_MAIN = {"check": "passed", "amount": "amount_fen", "fund_rules": "violated", "allocate": "outcomes"}
+_MAIN = {"check": "passed", "amount": "amount_fen", "fund_rules": "violated", "allocate": "outcomes",
+         "interest_subsidy": "amount_fen", "pool_compensation": "pool_pays_fen"}
 _ENOUGH = {"allocate": ("outcomes", "order", "total_award_fen")}  # any one of them; else _MAIN
+
+
+def _decimal_text(value: Any, key: str, bad: Bad) -> Any:
+    if isinstance(value, float):
+        bad(key, f"{value!r} is a float; write an exact rate or share as quoted text, e.g. \"0.039\"")
+        return _BAD
+    if isinstance(value, int | str) and not isinstance(value, bool):
+        try:
+            d = Decimal(str(value).strip())
+            if d.is_finite() and d >= 0:
+                return d
+        except InvalidOperation:
+            pass
+    bad(key, f"must be an exact non-negative decimal as quoted text (e.g. \"0.039\"), not {_shown(value)}")
+    return _BAD
+
+
+def _share(value: Any, key: str, bad: Bad) -> Any:
+    d = _decimal_text(value, key, bad)
+    if d is _BAD:
+        return d
+    if d > 1:
+        bad(key, f"{d} is a share, at most 1")
+        return _BAD
+    return Fraction(d)
+
+
+def _optional_date(value: Any, key: str, bad: Bad) -> Any:
+    return None if value is None else _date(value, key, bad)
+
+
+def _loan(value: Any, key: str, bad: Bad) -> Any:
+    from rules.schemes.pledge_interest_subsidy import Loan
+
+    got = _fields(value, key, {"principal_fen": (_fen, _REQUIRED), "rate": (_decimal_text, _REQUIRED),
+                               "drawdown": (_date, _REQUIRED), "maturity": (_date, _REQUIRED),
+                               "ip_share": (_share, lambda: Fraction(1)), "insured_share": (_share, lambda: Fraction(0)),
+                               "whitelisted": (_bool, False), "first_loan": (_bool, False),
+                               "extended_to": (_optional_date, None)}, bad)
+    return _BAD if got is None else Loan("case", "case", **got)
+
+
+def _payments(value: Any, key: str, bad: Bad) -> Any:
+    from rules.schemes.pledge_interest_subsidy import PAYMENT_KINDS, InterestPayment
+
+    if value is None:
+        return ()
+    if not isinstance(value, list):
+        bad(key, f"must be a list of payments, not {_shown(value)}")
+        return _BAD
+    out = []
+    for i, raw in enumerate(value, 1):
+        got = _fields(raw, f"{key}[{i}]", {"receipt": (_text, str(i)), "start": (_date, _REQUIRED),
+                                          "end": (_date, _REQUIRED), "amount_fen": (_fen, _REQUIRED),
+                                          "kind": (_text, "normal")}, bad)
+        if got is None:
+            continue
+        if got["kind"] not in PAYMENT_KINDS:
+            bad(f"{key}[{i}].kind", f"{_shown(got['kind'])} is not one of {', '.join(PAYMENT_KINDS)}")
+            continue
+        out.append(InterestPayment(**got))
+    return tuple(out) if len(out) == len(value) else _BAD
+
+
+def _granted(value: Any, key: str, bad: Bad) -> Any:
+    from rules.schemes.pledge_interest_subsidy import Granted
+
+    got = _fields(value, key, {"year_fen": (_fen, 0), "cumulative_fen": (_fen, 0),
+                               "loan_years": (lambda v, k, b: _int(v, k, b, 0), 0)}, bad)
+    return _BAD if got is None else Granted(**got)
+
+
+def _window(value: Any, key: str, bad: Bad) -> Any:
+    got = _fields(value, key, {"start": (_date, _REQUIRED), "end": (_date, _REQUIRED)}, bad)
+    if got is None:
+        return _BAD
+    if got["end"] <= got["start"]:
+        bad(f"{key}.end", f"{got['end'].isoformat()} is not after the start {got['start'].isoformat()}")
+        return _BAD
+    return (got["start"], got["end"])
+
+
+def _one_of(choices: tuple[str, ...]) -> Reader:
+    def read(value: Any, key: str, bad: Bad) -> Any:
+        if value is None:
+            return None
+        if value not in choices:
+            bad(key, f"{_shown(value)} is not one of {', '.join(choices)}")
+            return _BAD
+        return value
+    return read
+
+
+def _fen_map(value: Any, key: str, bad: Bad) -> Any:
+    if value is None:
+        return None
+    if not isinstance(value, Mapping):
+        bad(key, f"must be a mapping of party -> fen, not {_shown(value)}")
+        return _BAD
+    return {str(k): _fen(v, f"{key}.{k}", bad) for k, v in value.items()}
+
+
+_PLEDGE = {"interest_subsidy": ("pledge-interest-subsidy", "ratio"),
+           "pool_compensation": ("risk-compensation", "loss_shares")}
+_PLEDGE_INPUT: dict[str, dict[str, tuple[Reader, Any]]] = {
+    "interest_subsidy": {"loan": (_loan, _REQUIRED), "payments": (_payments, tuple),
+                         "granted": (_granted, lambda: _granted({}, "granted", lambda k, m: None)),
+                         "window": (_window, _REQUIRED)},
+    "pool_compensation": {"loss_fen": (_fen, _REQUIRED), "filed_on": (_date, _REQUIRED),
+                          "claimed_on": (_date, _REQUIRED), "bank_tier": (_text, _REQUIRED),
+                          "pool_balance_fen": (_fen, _REQUIRED), "paid_before_fen": (_fen, 0)},
+}
+
+
+_EXPECT["interest_subsidy"] = {"amount_fen": (_optional_fen, None), "bound": (_one_of(SUBSIDY_BOUNDS), None),
+                               "formula_fen": (_optional_fen, None), "interest_paid_fen": (_optional_fen, None),
+                               "days": (lambda v, k, b: None if v is None else _int(v, k, b, 0), None),
+                               "error": (_optional_text, None)}
+_EXPECT["pool_compensation"] = {"pool_pays_fen": (_optional_fen, None), "bound": (_one_of(POOL_BOUNDS), None),
+                                "parts": (_fen_map, None), "borne": (_fen_map, None),
+                                "error": (_optional_text, None)}
 
 
 def _rule_names(value: Any, key: str, bad: Bad) -> Any:
@@ -512,6 +670,15 @@ def _parse_case(policy: Policy, raw: Any, source: str, index: int, problems: lis
         if scheme_id is not None:
             bad("scheme", "the 三(二) fund rules belong to no scheme; leave scheme out")
         target = "fund rules"
+    elif kind in _PLEDGE:
+        if target is not True:
+            bad(kind, f"must be true, not {_shown(target)}")
+        default, probe = _PLEDGE[kind]
+        if scheme_id is None:
+            scheme_id = default
+        if not isinstance(scheme_id, str) or f"{scheme_id}.{probe}" not in policy.parameters:
+            bad("scheme", f"policy {policy.id} has no parameter {scheme_id}.{probe}, so no {kind} to run")
+        target = str(scheme_id)
     else:
         if kind == "allocate":
             if target is not True:
@@ -554,6 +721,8 @@ def _parse_case(policy: Policy, raw: Any, source: str, index: int, problems: lis
                                 form=got["form"])
         elif kind == "allocate":
             inp = _parse_round(policy, str(scheme_id), raw.get("input"), bad)
+    elif kind in _PLEDGE:
+        inp = _fields(raw.get("input"), "input", _PLEDGE_INPUT[kind], bad)
     elif kind == "fund_rules":
         got = _fields(raw.get("input"), "input", {n: (_fen, _REQUIRED) for n in
                                                   ("central_fen", "local_fen", "central_cluster_fen",
@@ -579,8 +748,26 @@ def _parse_case(policy: Policy, raw: Any, source: str, index: int, problems: lis
     if len(problems) > before:
         return None
     assert isinstance(name, str) and isinstance(when, dt.date)
+    overrides = _overrides(policy, raw.get("parameters"), bad)
+    if len(problems) > before:
+        return None
     return Case(source, index, name.strip(), kind, str(target), scheme_id if isinstance(scheme_id, str) else None,
-                when, clause, inp, expect)
+                when, clause, inp, expect, overrides)
+
+
+def _overrides(policy: Policy, value: Any, bad: Bad) -> dict[str, Any]:
+    """A case's ``parameters``: each a parameter of the policy, its value valid for the parameter's unit."""
+    if value is None:
+        return {}
+    if not isinstance(value, Mapping):
+        bad("parameters", f"must be a mapping of parameter name -> value, not {_shown(value)}")
+        return {}
+    for k, v in value.items():
+        try:
+            with_values(policy, {str(k): v})
+        except (LookupError, ValueError) as exc:
+            bad(f"parameters.{k}", str(exc))
+    return {str(k): v for k, v in value.items()}
 
 
 def _parse_round(policy: Policy, scheme_id: str, raw: Any, bad: Bad) -> _Round | None:
@@ -613,7 +800,7 @@ def _parse_round(policy: Policy, scheme_id: str, raw: Any, bad: Bad) -> _Round |
             bad(f"{key}.status", f"{v['status']!r} is not a state of {scheme_id} (states: {', '.join(sc.states)})")
         out.append(Candidate(app_id, v["ref"], v["applicant_id"] or app_id, v["kind"], v["sme"], v["submitted_at"],
                              v["final_score"], v["criterion_means"], v["status"], v["failed_check"],
-                             v["awarded_this_year_fen"], v["form"]))
+                             v["awarded_this_year_fen"], v["form"], v["earlier_years_awards"], v["same_benefit"]))
     ready = got["ready"] if got["ready"] is not None else sc.states_tagged("ready") or ("scored",)
     for s in ready:
         if s not in sc.states:
@@ -673,6 +860,24 @@ def _actual(policy: Policy, case: Case) -> tuple[dict[str, Any], str]:
         sc = policy.scheme(case.scheme)
         fen = int(Resolved(case.scheme, sc.module).amount(case.target, case.date)(policy, case.input, case.date))
         return {"amount_fen": fen}, f"{case.target} = {format_yuan(fen)}"
+    if case.kind == "interest_subsidy":
+        from rules.schemes.pledge_interest_subsidy import interest_subsidy
+
+        i = case.input
+        r = interest_subsidy(policy, i["loan"], i["payments"], i["granted"], i["window"], case.target)
+        return ({"amount_fen": r.amount_fen, "bound": r.bound, "formula_fen": r.formula_fen,
+                 "interest_paid_fen": r.interest_paid_fen, "days": r.days},
+                f"{format_yuan(r.amount_fen)} bound by {r.bound}: "
+                + "; ".join(f"{t.what} {t.value}" for t in r.trace))
+    if case.kind == "pool_compensation":
+        from rules.schemes.risk_compensation import compensation
+
+        i = case.input
+        c = compensation(policy, i["loss_fen"], i["filed_on"], i["claimed_on"], i["bank_tier"],
+                         i["pool_balance_fen"], i["paid_before_fen"])
+        return ({"pool_pays_fen": c.pool_pays_fen, "bound": c.bound, "parts": c.parts, "borne": c.borne},
+                f"the pool pays {format_yuan(c.pool_pays_fen)} bound by {c.bound}: "
+                + "; ".join(f"{t.what} {t.value}" for t in c.trace))
     if case.kind == "fund_rules":
         results = evaluate_fund_rules(case.input, thresholds(policy, case.date))
         words = "; ".join(r.message() for r in results if not r.passed) or \
@@ -749,7 +954,7 @@ def _plain(value: Any) -> Any:
 def run_case(policy: Policy, case: Case) -> CaseResult:
     """Run one case; a rule that decides otherwise (or raises) is a failed result, never an exception."""
     try:
-        actual, words = _actual(policy, case)
+        actual, words = _actual(with_values(policy, case.parameters) if case.parameters else policy, case)
     except Exception as exc:  # a refusal the case may expect, or a bug in a rule: reported either way
         actual, words = {"error": f"{type(exc).__name__}: {exc}"}, f"{type(exc).__name__}: {exc}"
     mismatches = _compare(case, actual)
@@ -821,6 +1026,8 @@ def uncovered(policy: Policy, cases: Sequence[Case]) -> list[str]:
         elif c.kind == "fund_rules" and "violated" in c.expect:
             for rule in FUND_RULES:
                 seen.add((None, "fund", rule, rule in c.expect["violated"]))
+        elif c.kind in _PLEDGE and "bound" in c.expect:
+            seen.add((c.target, c.kind, c.expect["bound"], True))
     for sid, sc in sorted(policy.schemes.items()):
         for check in sc.intake_checks:
             for passed, what in ((True, "passes"), (False, "fails")):
@@ -830,6 +1037,12 @@ def uncovered(policy: Policy, cases: Sequence[Case]) -> list[str]:
             out.append(f"{sid}: no case of amount {sc.allocation.amount}")
         if (sid, "allocate", "", True) not in seen:
             out.append(f"{sid}: no allocation case")
+    for kind, (prefix, probe) in _PLEDGE.items():
+        if f"{prefix}.{probe}" not in policy.parameters:
+            continue
+        for bound in SUBSIDY_BOUNDS if kind == "interest_subsidy" else POOL_BOUNDS:
+            if (prefix, kind, bound, True) not in seen:
+                out.append(f"{prefix}: no {kind} case bound by {bound}")
     for rule in FUND_RULES:
         for broken, what in ((False, "is kept"), (True, "is broken")):
             if (None, "fund", rule, broken) not in seen:

@@ -20,6 +20,7 @@ PERMISSIONS: dict[str, frozenset[str]] = {
     "scores.upload": frozenset({"evaluator"}),
     "round.trial": frozenset({"approver", "reviewer", "finance", "auditor", "admin"}),
     "round.finalize": frozenset({"approver"}),
+    "round.open": frozenset({"approver"}),  # the round's terms (its settlement mode, 二(二)5) are the approver's
     # Anyone may object during 公示 except auditors, who change nothing (an objection puts a case on hold).
     "notice.object": frozenset(ROLES) - {"auditor"},
     "notice.resolve": frozenset({"approver"}),
@@ -48,6 +49,21 @@ PERMISSIONS: dict[str, frozenset[str]] = {
     "voucher.redeem": frozenset({"agency", "admin"}),
     "voucher.confirm": frozenset({"applicant", "admin"}),
     "voucher.dispute": frozenset({"applicant", "admin"}),
+    # Fraud found after settlement (二(四)13): a reviewer or admin records the finding (never of their own
+    # agency); finance records what is recovered with the bank's receipt (never the finding's recorder).
+    "agency.fraud": frozenset({"reviewer", "admin"}),
+    "voucher.recover": frozenset({"finance"}),
+    # The IP-pledge loan registry (二(三)7): the bureau's admins keep the list of banks; a bank's staff
+    # register and receipt their own bank's loans only (rules.duties.OWN_ONLY); admins for any.
+    "bank.add": frozenset({"admin"}),
+    "bank.suspend": frozenset({"admin"}),
+    "bank.reinstate": frozenset({"admin"}),
+    "bank.tier": frozenset({"admin"}),
+    "loan.register": frozenset({"bank", "admin"}),
+    "loan.extend": frozenset({"bank", "admin"}),
+    "loan.interest": frozenset({"bank", "admin"}),
+    "loan.repay": frozenset({"bank", "admin"}),
+    "loan.read": frozenset({"bank", "reviewer", "approver", "finance", "auditor", "admin"}),
     "voucher.read": frozenset(ROLES),  # everyone reads their own vouchers; staff of the bureau read all
     "notify.list": frozenset(ROLES),  # everyone reads their own notifications; staff of the bureau read all
     "notify.mark_sent": frozenset({"admin"}),  # the sending adapter's act

@@ -15,6 +15,7 @@ STAGES: dict[str, str] = {
     "ranking": "ranking and allocation within budget: trial and finalize (people)",
     "approval": "approval of the allocation by an approver (part of finalize)",
     "notice": "public notice (公示): objections (people), expiry (system)",
+    "grading": "a voucher's evaluation grade decides what it settles for: all, a reduced share or nothing (system)",
     "expiry": "vouchers past their use-by or redeem-by date lapse and their commitment is released (system)",
     "payment": "release by a finance officer (people), payment execution and bank files (system)",
 }
@@ -27,6 +28,7 @@ SYSTEM_STEPS: dict[str, tuple[str, ...]] = {
     "ranking": (),
     "approval": (),
     "notice": ("notice_expiry",),
+    "grading": ("grading",),
     "expiry": ("expiry",),
     "payment": ("payment",),
 }
@@ -39,6 +41,7 @@ TAGS: dict[str, str] = {
     "committed": "money (or a recognition) awarded and held for the case",
     "payable": "may be released for payment",
     "paid": "paid in full",
+    "clawback": "paid, then clawed back after a fraud finding (追回, 二(四)13): owed to the line as a receivable",
     "void": "ended without an award: rejected, withdrawn, not awarded",
     "terminal": "no transition leaves it",
 }

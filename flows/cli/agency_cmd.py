@@ -119,6 +119,41 @@ def agency_complaint(
     console.print(f"[green]recorded[/] complaint of {on} against {uscc.strip()}")
 
 
+@agency_app.command("fraud")
+@handled
+def agency_fraud(
+    uscc: str = typer.Argument(..., help="The agency's 统一社会信用代码"),
+    finding: str = typer.Option(..., "--finding", help="What was found (恶意串通、弄虚作假) and the evidence for it"),
+    clause: str = typer.Option("二(四)13", "--clause", help="The clause the finding rests on"),
+    voucher: list[str] = typer.Option([], "--voucher", help="REF or REF=YUAN: a settled voucher of the agency to "
+                                      "claw back, in full or the amount named; repeat for each"),
+    actor: str = AS_OPTION,
+    as_json: bool = JSON_OPTION,
+) -> None:
+    """Record a fraud finding (二(四)13): the agency is expelled, its open vouchers void (holders told), and each
+    settled voucher named is clawed back as a receivable on its budget line — one act, nothing or all."""
+    from flows.services import fraud
+    from models.uow import unit_of_work
+
+    with unit_of_work() as s:
+        r = fraud.record_finding(s, actor, uscc, finding, clause, voucher)
+        report: dict[str, Any] = {"finding_id": r.finding.id, "agency": uscc.strip().upper(), "expelled": r.expelled,
+                  "voided": r.voided, "in_payment": r.in_payment,
+                  "clawbacks": [{"ref": ref, "amount_fen": c.amount_fen, "debtor": c.debtor_name,
+                                 "debtor_uscc": c.debtor_uscc} for ref, c in r.clawbacks]}
+    if as_json:
+        print_json(report)
+        return
+    console.print(f"[green]recorded[/] fraud finding {report['finding_id']} against {report['agency']}"
+                  + ("; expelled" if report["expelled"] else "; already expelled")
+                  + f"; {len(report['voided'])} open voucher(s) void", highlight=False)
+    for ref in report["in_payment"]:
+        console.print(f"  {ref} is in a payment batch: name it in a finding once it is settled", highlight=False)
+    for c in report["clawbacks"]:
+        console.print(f"  clawed back {c['ref']}: {yuan(c['amount_fen'])} owed by {c['debtor']} ({c['debtor_uscc']})",
+                      highlight=False)
+
+
 @agency_app.command("spot-check")
 @handled
 def agency_spot_check(
@@ -240,6 +275,11 @@ def agency_show(uscc: str = typer.Argument(...), actor: str = AS_OPTION, as_json
         events.add_row(e["at"][:10], e["action"], e["from"] or "", e["to"], e["actor"], e["clause"], e["reason"])
     console.print(events)
     console.print(f"{len(a['complaints'])} complaint(s), {len(a['spot_checks'])} spot check(s)")
+    for f in a["fraud_findings"]:
+        clawed = ", ".join(x["ref"] for x in f["detail"].get("vouchers_named", [])) or "none"
+        console.print(f"fraud finding {f['id']} ({f['clause']}, {f['found_on']}, {f['found_by']}): {f['finding']} — "
+                      f"clawed back: {clawed}; void: {', '.join(f['detail'].get('voided', [])) or 'none'}",
+                      highlight=False, soft_wrap=True)
 
 
 @notify_app.command("list")

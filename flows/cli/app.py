@@ -7,7 +7,16 @@ import os
 
 import typer
 
-from flows.cli import agency_cmd, audit_cmd, budget_cmd, kpi_cmd, people_cmd, policy_cmd, voucher_cmd
+from flows.cli import (
+    agency_cmd,
+    audit_cmd,
+    budget_cmd,
+    kpi_cmd,
+    loan_cmd,
+    people_cmd,
+    policy_cmd,
+    voucher_cmd,
+)
 from flows.cli.common import AS_OPTION, console, handled
 from rules.constants import DEFAULT_POLICY_ID
 
@@ -27,6 +36,8 @@ app.add_typer(agency_cmd.agency_app, name="agency")
 app.add_typer(agency_cmd.notify_app, name="notify")
 app.command("kpi")(kpi_cmd.kpi)
 app.add_typer(voucher_cmd.voucher_app, name="voucher")
+app.add_typer(loan_cmd.bank_app, name="bank")
+app.add_typer(loan_cmd.loan_app, name="loan")
 
 
 @app.callback()
@@ -62,6 +73,21 @@ def init(
         console.print(f"  [yellow]no audit key[/] at {checkpoints.key_path()}: no signed checkpoints are written, so "
                       "truncation or rewriting of the audit log cannot be detected; create one with "
                       "`ipfund audit keygen`", highlight=False, soft_wrap=True)
+
+
+@app.command("desk")
+@handled
+def desk(
+    host: str = typer.Option("127.0.0.1", "--host", help="Address to listen on."),
+    port: int = typer.Option(8080, "--port", help="Port to listen on."),
+    actor: str = typer.Option(None, "--as", envvar="IPFUND_USER", help="Accepted like every command's, and unused: "
+                              "the desk acts as each user signed in at /login."),
+) -> None:
+    """Serve the web desk (sign-in, the reviewer's queue and case page, the auditor's dossiers) on the
+    configured database (IPFUND_DATABASE_URL, else ./ipfund.db)."""
+    from flows.desk.serve import serve
+
+    serve(host, port)
 
 
 def register_late_commands() -> None:

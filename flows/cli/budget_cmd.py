@@ -77,16 +77,19 @@ def render_status(st: dict[str, Any]) -> None:
                       str(v["ratio"]), v["threshold"], _mark(v["passed"]), yuan(v["shortfall_fen"]))
     console.print(money_table(t, "figure", "shortfall"))
     lt = Table(title="Budget lines")
-    for c in ("code", "tags", "scheme", "allocated", "committed", "paid", "available"):
-        lt.add_column(c, justify="right" if c in ("allocated", "committed", "paid", "available") else "left")
+    # receivable: clawed back after a fraud finding (二(四)13) and not yet recovered — allocated, not paid (三(二))
+    money = ("allocated", "committed", "paid", "receivable", "available")
+    for c in ("code", "tags", "scheme", *money):
+        lt.add_column(c, justify="right" if c in money else "left")
     for ln in st["lines"]:
         lt.add_row(ln["code"], ",".join(ln["tags"]), ln["scheme"] or "", yuan(ln["allocated_fen"]),
-                   yuan(ln["committed_fen"]), yuan(ln["paid_fen"]), yuan(ln["available_fen"]))
-    console.print(money_table(lt, "allocated", "committed", "paid", "available"))
+                   yuan(ln["committed_fen"]), yuan(ln["paid_fen"]), yuan(ln["receivable_fen"]),
+                   yuan(ln["available_fen"]))
+    console.print(money_table(lt, *money))
     stbl = Table(title="Fund sources")
-    for c in ("source", "received", "unallocated", "allocated", "committed", "paid"):
+    for c in ("source", "received", "unallocated", "allocated", "committed", "paid", "receivable"):
         stbl.add_column(c, justify="left" if c == "source" else "right")
     for src, v in st["sources"].items():
         stbl.add_row(src, yuan(v["received"]), yuan(v["unallocated"]), yuan(v["allocated"]), yuan(v["committed"]),
-                     yuan(v["paid"]))
-    console.print(money_table(stbl, "received", "unallocated", "allocated", "committed", "paid"))
+                     yuan(v["paid"]), yuan(v["receivable"]))
+    console.print(money_table(stbl, "received", "unallocated", "allocated", "committed", "paid", "receivable"))

@@ -30,6 +30,8 @@ def render_report(r: dict[str, Any], title: str) -> None:
     t.add_column("item")
     t.add_column("value", justify="right")
     t.add_row("budget line", r["line"])
+    if r.get("issue_order"):
+        t.add_row("issue order", str(r["issue_order"]))
     t.add_row("available on the line", yuan(r["budget_fen"]))
     for k, v in r["counts"].items():
         t.add_row(f"cases {k}", str(v))
@@ -92,6 +94,70 @@ def render_diff(d: dict[str, Any], scheme: str, year: int, alt: str) -> None:
     console.print(f"funded {d['funded_before']} → {d['funded_after']}; total {yuan(d['total_before_fen'])} → "
                   f"{yuan(d['total_after_fen'])} ({'+' if d['difference_fen'] >= 0 else '-'}"
                   f"{yuan(abs(d['difference_fen']))})", highlight=False)
+
+
+@round_app.command("open")
+@handled
+def open_cmd(scheme: str = typer.Argument(..., help="The scheme, e.g. custody-voucher"),
+             year: int = typer.Option(..., "--year"),
+             settlement_mode: str = typer.Option(None, "--settlement-mode",
+                                                 help="agency (通兑: the agency is paid) or enterprise (通用: the SME "
+                                                      "is reimbursed); default: the policy's value in force today"),
+             actor: str = AS_OPTION, as_json: bool = JSON_OPTION) -> None:
+    """Open the scheme's next round of the year and record its settlement mode (approvers; 二(二)5)."""
+    from flows.services import rounds
+    from models.uow import unit_of_work
+
+    with unit_of_work() as s:
+        o = rounds.open_round(s, actor, scheme, year, settlement_mode)
+        row = {"opening_id": o.id, "scheme": o.scheme, "year": o.year, "seq": o.seq, "state": "open",
+               "settlement_mode": o.settlement_mode, "mode_source": o.mode_source, "opened_by": o.opened_by,
+               "opened_at": o.opened_at}
+    if as_json:
+        print_json(row)
+        return
+    console.print(f"[green]opened[/] round {row['seq']} of {scheme} {year}: settlement mode {row['settlement_mode']} "
+                  f"({row['mode_source']})", highlight=False)
+
+
+@round_app.command("list")
+@handled
+def list_cmd(scheme: str = typer.Option(None, "--scheme"), year: int = typer.Option(None, "--year"),
+             actor: str = AS_OPTION, as_json: bool = JSON_OPTION) -> None:
+    """Every round, open or finalized, with its settlement mode."""
+    from flows.services import rounds
+    from models.uow import read_only
+
+    with read_only() as s:
+        rows = rounds.list_rounds(s, actor, scheme, year)
+    if as_json:
+        print_json(rows)
+        return
+    t = Table("round", "scheme", "year", "seq", "state", "settlement mode", "opened", "finalized", "total")
+    for r in rows:
+        t.add_row(str(r["round_id"] or ""), r["scheme"], str(r["year"]), str(r["seq"]), r["state"],
+                  r["settlement_mode"] or "", r["opened_at"] or "", r["finalized_at"] or "",
+                  yuan(r["total_fen"]) if r["total_fen"] is not None else "")
+    console.print(money_table(t, "total"))
+
+
+@round_app.command("show")
+@handled
+def show_cmd(round_id: int = typer.Argument(..., help="The round id (see `ipfund round list`)"),
+             actor: str = AS_OPTION, as_json: bool = JSON_OPTION) -> None:
+    """One finalized round: its terms (settlement mode) and the allocation it committed."""
+    from flows.services import rounds
+    from models.uow import read_only
+
+    with read_only() as s:
+        r = rounds.show_round(s, actor, round_id)
+    if as_json:
+        print_json(r)
+        return
+    console.print(f"round {r['round_id']}: {r['scheme']} {r['year']} seq {r['seq']}, finalized by {r['approver']} at "
+                  f"{r['finalized_at']}; settlement mode {r['settlement_mode'] or '—'}"
+                  f"{' (' + r['mode_source'] + ')' if r['mode_source'] else ''}", highlight=False)
+    render_report(r["report"], f"Round {r['round_id']}")
 
 
 @round_app.command("finalize")

@@ -34,6 +34,29 @@ def user_add(
     console.print(f"[green]added[/] user {u.name} ({u.roles})")
 
 
+@user_app.command("set-password")
+@handled
+def user_set_password(
+    name: str = typer.Argument(..., help="The user whose desk password is set."),
+    password_stdin: bool = typer.Option(False, "--password-stdin", help="Read the password from the first line "
+                                        "of standard input (scripts), instead of prompting twice."),
+    actor: str = AS_OPTION,
+) -> None:
+    """Set a user's password for the web desk (admins only; argon2id, the hash only is kept)."""
+    import sys
+
+    from flows.services import desk_auth
+    from models.uow import unit_of_work
+
+    if password_stdin:
+        password = sys.stdin.readline().rstrip("\r\n")
+    else:
+        password = typer.prompt(f"password for {name}", hide_input=True, confirmation_prompt=True)
+    with unit_of_work() as s:
+        desk_auth.set_password(s, actor, name, password)
+    console.print(f"[green]set[/] the desk password of {name} (argon2id)", highlight=False)
+
+
 @user_app.command("list")
 @handled
 def user_list(as_json: bool = JSON_OPTION, actor: str = AS_OPTION) -> None:

@@ -125,6 +125,8 @@ def test(
 ) -> None:
     """Run policy test cases (inputs, date, expected outputs) against the pure rules; exit 1 on any failure,
     malformed case or uncovered check or fund rule boundary."""
+    from rich.markup import escape
+
     from rules.policy import load_policy
     from rules.policy_tests import run_path
 
@@ -133,7 +135,7 @@ def test(
         print_json(report.as_dict())
     else:
         for e in report.errors:
-            console.print(f"[red]error[/] {e}", soft_wrap=True, highlight=False, markup=False)
+            console.print(f"[red]error[/] {escape(e)}", soft_wrap=True, highlight=False)
         t = Table("", "case", "rule", "expected", "got")
         for r in report.results:
             if r.passed and not show_all:

@@ -14,7 +14,8 @@ from rich.table import Table
 
 from flows.cli.common import AS_OPTION, JSON_OPTION, console, fail, handled, money_table, print_json, yuan
 
-voucher_app = typer.Typer(help="Custody service vouchers (托管服务券, 二(二)5): contract, redeem, confirm, dispute.",
+voucher_app = typer.Typer(help="Custody service vouchers (托管服务券, 二(二)5): contract, redeem, confirm, dispute, "
+                               "resolve.",
                           no_args_is_help=True)
 
 
@@ -110,7 +111,8 @@ def evidence_opener(base: Path) -> Any:
 def voucher_redeem(
     ref: str = typer.Argument(None),
     evidence: list[str] = typer.Option(None, "--evidence", help="KIND=FILE: contract, receipt (the SME's payment "
-                                       "of its share), deliverable; repeat for each file"),
+                                       "of its share), deliverable; in a 通用 round (settlement mode enterprise) also "
+                                       "invoice (the agency's, for the full contract amount); repeat for each file"),
     amount: str = typer.Option(None, "--amount", help="The amount redeemed in yuan (the voucher's cover by default)"),
     file: Path = typer.Option(None, "--file", help="A redemption manifest (voucher,amount_yuan,contract,receipt,"
                               "deliverable; evidence paths relative to it), all lines or none"),
@@ -171,6 +173,50 @@ def voucher_dispute(ref: str = typer.Argument(...),
     console.print(f"[green]disputed[/] {shown}", highlight=False)
 
 
+@voucher_app.command("recover")
+@handled
+def voucher_recover(
+    ref: str = typer.Argument(...),
+    amount: str = typer.Option(..., "--amount", help="The amount recovered in yuan (part or all of what is owed)"),
+    receipt: str = typer.Option(..., "--receipt", help="The bank's receipt reference (recorded once)"),
+    received_on: str = typer.Option(None, "--on", help="YYYY-MM-DD the money arrived (today by default)"),
+    actor: str = AS_OPTION,
+) -> None:
+    """Finance records money recovered on a clawed-back voucher (二(四)13): it returns to the budget line."""
+    from flows.services import fraud
+    from models.uow import unit_of_work
+
+    with unit_of_work() as s:
+        r = fraud.recover(s, actor, ref, amount, receipt, received_on)
+        left = r.clawback.amount_fen - r.clawback.recovered_fen
+        shown = (f"{yuan(r.recovery.amount_fen)} (receipt {r.recovery.receipt_ref}); "
+                 + (f"{yuan(left)} still outstanding" if left else "recovered in full"))
+        done = "recovered" if r.created else "already recorded"
+    console.print(f"[green]{done}[/] {ref.strip().upper()} — {shown}", highlight=False)
+
+
+@voucher_app.command("resolve")
+@handled
+def voucher_resolve(ref: str = typer.Argument(...),
+                    dismiss: bool = typer.Option(False, "--dismiss", help="The service stands: on to the reviewer's "
+                                                                          "check and the evaluation"),
+                    uphold: bool = typer.Option(False, "--uphold", help="The redemption is refused: the agency "
+                                                                        "redeems again by the redeem-by date, or the "
+                                                                        "voucher is void after it"),
+                    reason: str = typer.Option(..., "--reason", help="Why (both parties are told)"),
+                    actor: str = AS_OPTION) -> None:
+    """A reviewer resolves a disputed voucher (二(二)5): --dismiss or --uphold, with a reason."""
+    from flows.services import vouchers
+    from models.uow import unit_of_work
+
+    if dismiss == uphold:
+        fail("give exactly one of --dismiss or --uphold")
+    with unit_of_work() as s:
+        app = vouchers.resolve(s, actor, ref, "dismiss" if dismiss else "uphold", reason)
+        shown = f"{app.ref} is {app.status}"
+    console.print(f"[green]resolved[/] {shown}", highlight=False)
+
+
 @voucher_app.command("list")
 @handled
 def voucher_list(
@@ -224,6 +270,16 @@ def voucher_show(ref: str = typer.Argument(...), actor: str = AS_OPTION, as_json
     for p in v["payments"]:
         console.print(f"  payment {p['idempotency_key']} to {p['payee']} ({p['credit_code']}) {yuan(p['amount_fen'])} "
                       f"{p['status']}", highlight=False, soft_wrap=True)
+    cb = v.get("clawback")
+    if cb:
+        f = cb["finding"] or {}
+        console.print(f"  clawed back {yuan(cb['amount_fen'])} from {cb['debtor']} ({cb['debtor_uscc']}) on "
+                      f"{cb['at'][:10]} (fraud finding {f.get('id')}, {f.get('clause')}: {f.get('finding')}); "
+                      f"recovered {yuan(cb['recovered_fen'])}, outstanding {yuan(cb['outstanding_fen'])}",
+                      highlight=False, soft_wrap=True)
+        for r in cb["recoveries"]:
+            console.print(f"    recovered {yuan(r['amount_fen'])} on {r['received_on']} receipt {r['receipt']} by "
+                          f"{r['by']}", highlight=False)
     events = Table("seq", "at", "actor", "action")
     for e in v["history"]:
         events.add_row(str(e["seq"]), e["at"][:19], e["actor"], e["action"])

@@ -29,6 +29,7 @@ STAGES: dict[str, StageFn] = {
     "assignment": evaluation.assignment_stage,
     "aggregation": evaluation.aggregation_stage,
     "notice_expiry": notice.expiry_stage,
+    "grading": vouchers.grading_stage,
     "expiry": vouchers.expiry_stage,
 }
 

@@ -33,9 +33,11 @@ from models.tables import (
     AgencyReward,
     AgencyService,
     AgencySpotCheck,
+    Application,
     AuditEvent,
     Notification,
     User,
+    VoucherRedemption,
 )
 from rules import agencies as rules
 from rules import duties
@@ -80,15 +82,21 @@ def get(session: Session, uscc: str) -> Agency:
 # --- state changes --------------------------------------------------------------------------------------
 
 def _move(session: Session, agency: Agency, action: str, actor: str, *, reason: str = "", clause: str | None = None,
-          detail: dict[str, Any] | None = None, policy: Policy | None = None) -> AgencyEvent:
+          detail: dict[str, Any] | None = None, policy: Policy | None = None, fraud: bool = False) -> AgencyEvent:
     """One state change: the transition rule, the event, the agency's state, the audit event and the
-    notification to the agency, all in the caller's unit of work."""
+    notification to the agency, all in the caller's unit of work. ``fraud``: an expulsion for a fraud
+    finding (二(四)13), which voids every open voucher of the agency — redeemed and not yet paid ones too —
+    whatever the policy's disposition for an ordinary expulsion says."""
+    from rules.schemes.custody_voucher import FRAUD_DISPOSITION
+
     policy = policy or current_policy(session)
     t = rules.transition(action, agency.state, reason,
                          who=f"agency {agency.uscc} ({agency.name})")
     at = stamp()
     detail = dict(detail or {})
     vouchers = rules.open_vouchers_disposition(policy, t.to, _day(at))
+    if fraud and vouchers is not None:
+        vouchers = FRAUD_DISPOSITION
     if vouchers is not None:
         detail["open_vouchers"] = vouchers
     from_state = agency.state
@@ -124,7 +132,7 @@ def _move(session: Session, agency: Agency, action: str, actor: str, *, reason: 
         from flows.services.vouchers import on_agency_exit
 
         # Its open vouchers are returned to their holders or void, and each holder told, in this unit of work.
-        on_agency_exit(session, policy, agency, vouchers, ev, at)
+        on_agency_exit(session, policy, agency, vouchers, ev, at, redeemed_too=fraud)
     return ev
 
 
@@ -369,7 +377,29 @@ def year_record(session: Session, agency: Agency, year: int) -> rules.YearRecord
         spot_checks_passed=sum(1 for c in checks if c.result == "pass"),
         spot_checks_failed=sum(1 for c in checks if c.result == "fail"),
         fraud_found=sum(1 for c in checks if c.result == "fraud"),
-        grades=tuple(Fraction(c.grade_tenths, 10) for c in checks if c.grade_tenths is not None))
+        grades=tuple(Fraction(c.grade_tenths, 10) for c in checks if c.grade_tenths is not None)
+        + voucher_grades(session, agency.id, year, since))
+
+
+def voucher_grades(session: Session, agency_id: int, year: int, since: str = "") -> tuple[Fraction, ...]:
+    """The evaluation grades of the vouchers of ``year`` the agency redeemed (托管项目绩效评价, 二(二)5), in
+    redemption order: each graded voucher's exact final grade (once its evaluation is complete and no
+    longer open to scores), and a 0 for each redemption a reviewer refused (a refusal counts against the
+    agency as the lowest grade, 二(四)13). Only redemptions after ``since`` (the last reinstatement)."""
+    from rules.scoring import read_exact_record
+
+    policy = current_policy(session)
+    scoring_states = {(sid, st) for sid, sc in policy.schemes.items() for st in sc.states_tagged("evaluation")}
+    out: list[Fraction] = []
+    for r, app in session.exec(select(VoucherRedemption, Application).join(
+            Application, col(Application.id) == col(VoucherRedemption.application_id)).where(
+            VoucherRedemption.agency_id == agency_id, Application.year == year, col(VoucherRedemption.at) > since)
+            .order_by(col(VoucherRedemption.id))).all():
+        if r.ended_as == "refused":
+            out.append(Fraction(0))
+        elif r.ended_at is None and app.final_score_exact and (app.scheme, app.status) not in scoring_states:
+            out.append(read_exact_record(app.final_score_exact)[0])
+    return tuple(out)
 
 
 def _record_json(r: rules.YearRecord) -> dict[str, Any]:
@@ -523,7 +553,14 @@ def show(session: Session, uscc: str) -> dict[str, Any]:
         "spot_checks": [{"checked_on": c.checked_on, "result": c.result,
                          "grade": None if c.grade_tenths is None else str(Fraction(c.grade_tenths, 10)),
                          "finding": c.finding, "checked_by": c.checked_by} for c in checks],
+        "fraud_findings": _findings(session, a.uscc),
     }
+
+
+def _findings(session: Session, uscc: str) -> list[dict[str, Any]]:
+    from flows.services.fraud import findings
+
+    return findings(session, uscc)
 
 
 # --- the checker's view ------------------------------------------------------------------------------------

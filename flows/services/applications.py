@@ -39,7 +39,7 @@ from models.tables import (
 )
 from rules import forms
 from rules.audit_chain import canonical_json
-from rules.errors import NotFound, PermissionDenied, RuleViolation, ValidationFailed
+from rules.errors import NotFound, NotYours, PermissionDenied, RuleViolation, ValidationFailed
 from rules.policy import FormDef, Policy
 from rules.schemes import IntakeFacts, run_checks
 
@@ -178,7 +178,8 @@ def import_applications(session: Session, actor: str | None, scheme: str, conten
     idx = {c: header.index(c) for c in columns if c in header}
     p = Applicant.__table__  # type: ignore[attr-defined]
     problems: list[str] = []
-    seen: dict[str, int] = {}
+    seen: dict[str, list[int]] = {}
+    per_key = policy.integer(form.claim_limit, now().date()) if form.claim_limit else 1
     at = stamp()
     out: list[NewApp] = []
     uscc_max = limit(Applicant, "uscc")
@@ -212,9 +213,10 @@ def import_applications(session: Session, actor: str | None, scheme: str, conten
                             "(import it with `ipfund applicant import`)")
             key = forms.claim_key(form, values, uscc.upper(), parse(at).year)
             if key is not None:
-                if key in seen:
-                    errs.append(f"line {n}: {word} {key} already on line {seen[key]}")
-                seen.setdefault(key, n)
+                if len(seen.get(key, ())) >= per_key:
+                    errs.append(f"line {n}: {word} {key} already on line {', '.join(map(str, seen[key]))}")
+                else:
+                    seen.setdefault(key, []).append(n)
             if errs:
                 problems.extend(errs)
             elif a is not None:
@@ -286,6 +288,11 @@ def intake_stage(session: Session, scheme: str, limit: int = 1000, after_id: int
     runs = dict(session.execute(select(c.c.application_id, func.max(c.c.run)).where(c.c.application_id.in_(ids))
                                 .group_by(c.c.application_id)).all())
     check_rows: list[tuple[Any, ...]] = []
+    from flows.services.benefits import Claim, same_benefit_awards
+
+    typed = {a.id: forms.typed(sc.form, json.loads(a.data)) for a in apps}
+    same = same_benefit_awards(session, policy, scheme,
+                               [Claim(a.id, a.applicant_id, a.year, typed[a.id]) for a in apps])
     passed: list[_IntakeRow] = []
     failed: list[_IntakeRow] = []
     fields: dict[int, dict[str, Any]] = {}
@@ -297,11 +304,12 @@ def intake_stage(session: Session, scheme: str, limit: int = 1000, after_id: int
         facts = IntakeFacts(
             scheme=scheme, applicant_found=applicant is not None, applicant_uscc=applicant.uscc if applicant else "",
             applicant_kind=applicant.kind if applicant else "", applicant_district=applicant.district if applicant else "",
-            form=forms.typed(sc.form, json.loads(app.data)),
+            form=typed[app.id],
             submitted_on=dt.date.fromisoformat(app.submitted_at[:10]),  # stamps are UTC: YYYY-MM-DDT...Z
             earlier_claims=earlier, awarded_this_year_fen=awarded.get((app.applicant_id, app.year), 0),
             applicant_sme=bool(applicant.sme) if applicant else False,
-            applicant_whitelist=bool(applicant.whitelist) if applicant else False)
+            applicant_whitelist=bool(applicant.whitelist) if applicant else False,
+            same_benefit_awards=same.get(app.id, ()))
         results = run_checks(policy, scheme, sc.intake_checks, facts, sc.module)
         run = 1 + (runs.get(app.id) or 0)
         check_rows += [(app.id, run, r.check, r.passed, r.rule, r.clause, r.parameter, r.detail[:400], at)
@@ -354,11 +362,16 @@ def show(session: Session, actor: str | None, key: str) -> dict[str, Any]:
     """Everything about one case: applicant, data, checks, decisions, assignments, scores, notice,
     payments and its audit history."""
     user = get_user(session, actor)
-    app = cases.get_app(session, key)
-    applicant = cases.applicant_of(session, app)
     everything, own = _visible(session, user)
-    if not everything and own != applicant.uscc:
-        raise NotFound(f"application {key!r} not found among {user.name}'s applications")
+    try:
+        app = cases.get_app(session, key)
+    except NotFound:
+        if everything:
+            raise
+        app = None
+    applicant = cases.applicant_of(session, app) if app is not None else None
+    if app is None or applicant is None or (not everything and own != applicant.uscc):
+        raise NotYours(f"application {key!r} not found among {user.name}'s applications")
     assert app.id is not None
     checks = session.exec(select(IntakeCheck).where(IntakeCheck.application_id == app.id)
                           .order_by(col(IntakeCheck.id))).all()

@@ -14,6 +14,7 @@ from models.tables import BudgetAdjustment, BudgetLine, Receipt
 from rules.budget_plan import LOCAL_SOURCES, BudgetPlan, parse_plan, plan_figures
 from rules.errors import NotFound, RuleViolation, ValidationFailed
 from rules.funds import (
+    BUCKETS,
     FundFigures,
     FundRuleThresholds,
     RuleResult,
@@ -223,8 +224,10 @@ def status(session: Session, year: int | None = None) -> dict[str, Any]:
             "code": ln.code, "name": ln.name, "tags": sorted(ln.tag_set()), "scheme": ln.scheme,
             "allocated_fen": b.allocated(), "committed_fen": b.total("committed"), "paid_fen": b.total("paid"),
             "available_fen": b.total("available"),
-            "by_source": {s: {k: b.get(s, k) for k in ("available", "committed", "paid")} | {"allocated": sum(
-                b.get(s, k) for k in ("available", "committed", "paid"))} for s in sorted(b.by_source)},
+            # clawed back after a fraud finding and not yet recovered: allocated, no longer paid (三(二), 三(三))
+            "receivable_fen": b.total("receivable"),
+            "by_source": {s: {k: b.get(s, k) for k in BUCKETS} | {"allocated": sum(
+                b.get(s, k) for k in BUCKETS)} for s in sorted(b.by_source)},
         })
     adjustments = session.exec(select(BudgetAdjustment).where(BudgetAdjustment.year == year)
                                .order_by(col(BudgetAdjustment.id))).all()

@@ -7,13 +7,14 @@ from collections import defaultdict
 from typing import Any
 
 from sqlalchemy import func
+from sqlalchemy import select as sa_select
 from sqlmodel import Session, col, select
 
 from flows.services import duties
 from flows.services.budget import planned_figures, thresholds, years
 from flows.services.context import current_policy
 from models import audit, checkpoints, ledger
-from models.tables import Account, Application, Payment, PostingEntry
+from models.tables import Account, Application, Payment, Posting, PostingEntry
 from rules.funds import evaluate_fund_rules
 
 
@@ -103,6 +104,14 @@ def run(session: Session, audit_from_seq: int = 0) -> dict[str, Any]:
                                                  .where(Application.scheme == sid,
                                                         col(Application.status).in_(live))).all():
             by_line[(year_, line_ or "")] += award_ or 0
+    # Money clawed back after a fraud finding (二(四)13) left paid for the receivable: the case's award
+    # stands (it was paid), so what was clawed back is taken off the live awards.
+    p_, e_, a_ = (Posting.__table__, PostingEntry.__table__, Account.__table__)  # type: ignore[attr-defined]
+    for year_, name_, fen_ in session.execute(
+            sa_select(p_.c.year, a_.c.name, e_.c.amount_fen).join(e_, e_.c.posting_id == p_.c.id)
+            .join(a_, a_.c.id == e_.c.account_id)
+            .where(p_.c.kind == "clawback", e_.c.amount_fen > 0, a_.c.name.like("line:%:receivable"))):
+        by_line[(year_, name_.split(":")[1])] -= int(fen_)
     ledger_mismatch = []
     for y in years(session):
         for code, b in ledger.line_balances(session, y).items():
@@ -110,7 +119,8 @@ def run(session: Session, audit_from_seq: int = 0) -> dict[str, Any]:
             if booked != by_line.get((y, code), 0):
                 ledger_mismatch.append(f"{y}:{code} ledger {booked} fen, awards {by_line.get((y, code), 0)} fen")
     add("awards match the ledger", not ledger_mismatch,
-        "committed + paid on each line = its live awards" if not ledger_mismatch else "; ".join(ledger_mismatch))
+        "committed + paid on each line = its live awards less what was clawed back" if not ledger_mismatch
+        else "; ".join(ledger_mismatch))
 
     fund = []
     for y in years(session):
@@ -127,6 +137,16 @@ def run(session: Session, audit_from_seq: int = 0) -> dict[str, Any]:
     from flows.services.vouchers import invariants as voucher_invariants
 
     for name, ok, detail in voucher_invariants(session):  # custody vouchers (二(二)5)
+        add(name, ok, detail)
+
+    from flows.services.benefits import invariants as benefit_invariants
+
+    for name, ok, detail in benefit_invariants(session, policy):  # 从优从高不重复 across schemes
+        add(name, ok, detail)
+
+    from flows.services.loans import invariants as loan_invariants
+
+    for name, ok, detail in loan_invariants(session):  # the IP-pledge loan registry (二(三)7)
         add(name, ok, detail)
 
     checked, brk = audit.verify(session, from_seq=audit_from_seq)

@@ -7,6 +7,7 @@ with itself.
 
 from __future__ import annotations
 
+import dataclasses
 from collections import defaultdict
 from collections.abc import Iterable, Sequence
 from typing import Any
@@ -15,6 +16,7 @@ from sqlalchemy import select as sa_select
 from sqlmodel import Session, select
 
 from models.tables import (
+    Agency,
     Applicant,
     Application,
     Assignment,
@@ -25,6 +27,7 @@ from models.tables import (
     ReviewDecision,
     Score,
     User,
+    VoucherContract,
 )
 from rules import duties
 from rules.errors import FourEyesViolation, PermissionDenied
@@ -43,7 +46,8 @@ def _chunks(ids: Sequence[int]) -> Iterable[Sequence[int]]:
 
 def parties(session: Session, app_ids: Iterable[int]) -> dict[int, duties.CaseParties]:
     """Every party of each case: applicant, submitter, reviewers (any decision), the round's approver,
-    the evaluators with a declared conflict, and the raiser of its open objection."""
+    the evaluators with a declared conflict, the raiser of its open objection, and its other party
+    organisations (every agency a voucher was ever contracted with, by credit code and name)."""
     ids = sorted(set(app_ids))
     a = Application.__table__  # type: ignore[attr-defined]
     p = Applicant.__table__  # type: ignore[attr-defined]
@@ -55,7 +59,14 @@ def parties(session: Session, app_ids: Iterable[int]) -> dict[int, duties.CasePa
     reviewers: dict[int, set[str]] = defaultdict(set)
     live: dict[int, list[tuple[str, str]]] = defaultdict(list)  # (tier, reviewer) not superseded
     objector: dict[int, str] = {}
+    others: dict[int, set[str]] = defaultdict(set)
+    vc = VoucherContract.__table__  # type: ignore[attr-defined]
+    ag = Agency.__table__  # type: ignore[attr-defined]
     for part in _chunks(ids):
+        for app_id, code, name in session.execute(
+                sa_select(vc.c.application_id, ag.c.uscc, ag.c.name).join(ag, ag.c.id == vc.c.agency_id)
+                .where(vc.c.application_id.in_(part))).all():
+            others[app_id] |= {code, name}
         for row in session.execute(
                 sa_select(a.c.id, a.c.ref, a.c.applicant_id, a.c.submitted_by, p.c.uscc, p.c.name, r.c.approver,
                           a.c.status)
@@ -82,7 +93,8 @@ def parties(session: Session, app_ids: Iterable[int]) -> dict[int, duties.CasePa
     return {i: duties.CaseParties(ref=row[1], applicant_code=row[4], applicant_name=row[5], submitted_by=row[3],
                                   reviewers=frozenset(reviewers.get(i, ())), approver=row[6],
                                   conflicted=frozenset(conflicted.get(row[2], ())), objector=objector.get(i),
-                                  tier_deciders=frozenset(who for tier, who in live.get(i, ()) if tier != row[7]))
+                                  tier_deciders=frozenset(who for tier, who in live.get(i, ()) if tier != row[7]),
+                                  others=frozenset(others.get(i, ())))
             for i, row in base.items()}
 
 
@@ -171,24 +183,20 @@ def audit_acts(session: Session, limit: int = 20) -> tuple[int, list[str]]:
             continue
         if act == "round.finalize":
             # The approver may not have reviewed the case; their own award round is no bar.
-            case = duties.CaseParties(case.ref, case.applicant_code, case.applicant_name, case.submitted_by,
-                                      case.reviewers, None, case.conflicted, None)
+            case = dataclasses.replace(case, approver=None, objector=None, tier_deciders=frozenset())
         elif act in ("review.decide", "evaluation.assign", "scores.upload", "notice.object"):
             # A reviewer's own decision does not bar them from it; the round came after; tiers are
             # judged decision by decision (_tier_breaches).
-            case = duties.CaseParties(case.ref, case.applicant_code, case.applicant_name, case.submitted_by,
-                                      case.reviewers - {name} if act == "review.decide" else case.reviewers,
-                                      None, case.conflicted, None)
+            case = dataclasses.replace(
+                case, reviewers=case.reviewers - {name} if act == "review.decide" else case.reviewers,
+                approver=None, objector=None, tier_deciders=frozenset())
         else:
-            case = duties.CaseParties(case.ref, case.applicant_code, case.applicant_name, case.submitted_by,
-                                      case.reviewers, case.approver, case.conflicted, None)
+            case = dataclasses.replace(case, objector=None, tier_deciders=frozenset())
         judge(act, name, case)
     for resolver, raiser, app_id in resolutions:
         case = cases.get(app_id)
         if case is not None:
-            judge("notice.resolve", resolver, duties.CaseParties(
-                case.ref, case.applicant_code, case.applicant_name, case.submitted_by, case.reviewers,
-                case.approver, case.conflicted, raiser))
+            judge("notice.resolve", resolver, dataclasses.replace(case, objector=raiser, tier_deciders=frozenset()))
     problems += _tier_breaches(session, cases)
     for u in users.values():
         if "auditor" in u.roles and len(u.roles) > 1:

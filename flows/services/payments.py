@@ -20,11 +20,13 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import io
+import json
 from collections import defaultdict
 from dataclasses import dataclass, field
 from typing import Any
 
 from sqlalchemy import func
+from sqlalchemy import select as sa_select
 from sqlmodel import Session, col, select
 
 from flows.services import cases
@@ -135,9 +137,17 @@ def payee_kind(session: Session, policy: Any, declared: Any, app: Application) -
     if not declared.payee_mode:
         return str(declared.payee)
     rnd = session.get(AwardRound, app.round_id) if app.round_id is not None else None
-    on = dt.date.fromisoformat(rnd.finalized_at[:10]) if rnd is not None else dt.date(app.year, 12, 31)
-    mode = policy.text(declared.payee_mode, on)
+    mode = round_mode(policy, declared, rnd, app.year)
     return "agency" if mode == "agency" else "applicant"
+
+
+def round_mode(policy: Any, declared: Any, rnd: AwardRound | None, year: int) -> str:
+    """The settlement mode of a round: the one it recorded when opened (or finalized); a round from before
+    rounds recorded it, the payee_mode parameter in force on its finalize day."""
+    if rnd is not None and rnd.settlement_mode is not None:
+        return rnd.settlement_mode
+    on = dt.date.fromisoformat(rnd.finalized_at[:10]) if rnd is not None else dt.date(year, 12, 31)
+    return str(policy.text(declared.payee_mode, on))
 
 
 def resolve_payee(session: Session, policy: Any, declared: Any, app: Application,
@@ -209,6 +219,9 @@ def release(session: Session, actor: str | None, scheme: str, refs: list[str] | 
         missing = [r for r in wanted if r not in found]
         if missing:
             raise ValidationFailed("payment release", [f"{r}: not a payable {scheme} case" for r in missing])
+    waiting: list[tuple[str, str]] = []
+    if declared.settlement_dates:
+        apps, waiting = _within_cutoff(session, scheme, declared, payable, apps, bool(refs))
     ids = [a.id for a in apps if a.id is not None]
     duty.require_on(session, "pay.batch", user, ids)
     attempts = _attempts(session, ids)
@@ -240,7 +253,61 @@ def release(session: Session, actor: str | None, scheme: str, refs: list[str] | 
                                    "idempotency_key": payment_key(app, attempt, purpose)}})
     session.flush()
     audit.append_many(session, events)
-    return ReleaseResult(released, held)
+    return ReleaseResult(released, held + waiting)
+
+
+def payable_since(session: Session, payable: tuple[str, ...], refs: list[str]) -> dict[str, dt.date]:
+    """The day each case first entered a payable state (its audit events: a transfer that failed and put
+    it back keeps the day it first became payable)."""
+    from models.tables import AuditEvent
+
+    t = AuditEvent.__table__  # type: ignore[attr-defined]
+    out: dict[str, dt.date] = {}
+    subjects = [f"app:{r}" for r in refs]
+    for i in range(0, len(subjects), 900):
+        for subject, payload, at in session.execute(
+                sa_select(t.c.subject, t.c.payload, t.c.at).where(t.c.subject.in_(subjects[i:i + 900]),
+                                                               t.c.action.like("case.%")).order_by(t.c.seq)):
+            ref = subject.split(":", 1)[1]
+            if ref not in out and json.loads(payload).get("to") in payable:
+                out[ref] = dt.date.fromisoformat(at[:10])
+    return out
+
+
+def _within_cutoff(session: Session, scheme: str, declared: Any, payable: tuple[str, ...], apps: list[Application],
+                   named: bool) -> tuple[list[Application], list[tuple[str, str]]]:
+    """定期兑付: of the payable cases, those that became payable on or before the latest settlement date of
+    the year reached today (the cut-off), and (ref, why) for the ones that wait for the next date. Before
+    the year's first settlement date nothing is released (NotASettlementDay); naming a case that waits is
+    refused the same way, nothing written."""
+    from models.clock import now
+    from rules.calendar import next_settlement, settlement_cutoff
+    from rules.errors import NotASettlementDay
+
+    policy = current_policy(session)
+    today = now().date()
+    pname = declared.settlement_dates
+    days = [str(d) for d in policy.value(pname, today)]
+    clause = policy.parameter(pname).clause
+    cutoff = settlement_cutoff(days, today)
+    nxt = next_settlement(days, today)
+    if cutoff is None:
+        raise NotASettlementDay(
+            f"{scheme} settles on fixed dates ({', '.join(days)}; {pname}, {clause} 定期兑付): today is "
+            f"{today.isoformat()}, before the first settlement date of {today.year}; the next settlement date is "
+            f"{nxt.isoformat()} — release then; nothing was written")
+    since = payable_since(session, payable, [a.ref for a in apps])
+    taken, waiting = [], []
+    for a in apps:
+        became = since.get(a.ref, today)
+        if became <= cutoff:
+            taken.append(a)
+        else:
+            waiting.append((a.ref, f"payable since {became.isoformat()}, after the settlement cut-off "
+                                   f"{cutoff.isoformat()} ({pname}, {clause}); it is settled on {nxt.isoformat()}"))
+    if named and waiting:
+        raise NotASettlementDay("; ".join(f"{r}: {why}" for r, why in waiting) + " — nothing was written")
+    return taken, waiting
 
 
 def _contracted_agencies(session: Session, ids: list[int]) -> dict[int, Any]:
@@ -513,7 +580,7 @@ def confirm(session: Session, actor: str | None, content: bytes, filename: str) 
         n, key, status = r["line"], r["key"], r["status"]
         p = payments.get(key)
         if p is None:
-            problems.append(f"line {n}: no payment has idempotency key {key!r}")
+            problems.append(f"line {n}: no payment has idempotency key {key!r}{_not_sent(session, policy, key)}")
             continue
         if r["amount"].isdigit() and int(r["amount"]) != p.amount_fen:
             problems.append(f"line {n}: {key} was sent for {p.amount_fen} fen; the bank reports {r['amount']} fen "
@@ -560,6 +627,24 @@ def confirm(session: Session, actor: str | None, content: bytes, filename: str) 
     audit.append(session, actor=user.name, action="pay.confirm", subject="payments", at=at,
                  payload={"file": filename, "file_sha256": hashlib.sha256(content).hexdigest(), **counts})
     return counts
+
+
+def _not_sent(session: Session, policy: Any, key: str) -> str:
+    """Why an acknowledged key that no payment has is refused, with the scheme's rule and clause: the case
+    it names (REF:<purpose>:<n>) is in no batch sent to the bank — or is no case at all."""
+    from flows.services.applications import ref_prefix
+
+    ref, _, purpose = key.partition(":")
+    purpose = purpose.split(":", 1)[0]
+    app = session.exec(select(Application).where(Application.ref == ref.upper())).first()
+    sid = app.scheme if app is not None else next(
+        (s for s in policy.schemes if ref.upper().startswith(ref_prefix(s) + "-")), None)
+    if sid is None:
+        return " (no case of any scheme has that reference)"
+    sc = policy.scheme(sid)
+    what = f"{ref} is a {sid} case that no batch paid" if app is not None else f"no {sid} case {ref} exists"
+    return (f" — {what}: a bank acknowledgement confirms only payments sent in a batch ({sc.name} settles "
+            f"{purpose or sc.payment.purpose} through `ipfund pay batch`, {sc.clause})")
 
 
 def reverse_payment(session: Session, app: Application, p: Payment, actor: str, at: str) -> None:

@@ -38,12 +38,27 @@ def _user_row(user: User) -> tuple[str, str, str | None]:
     return user.name, user.roles, user.affiliation
 
 
+def may_decide(session: Session, actor: str | None) -> User:
+    """The acting user when they may decide reviews at all (a reviewer); PermissionDenied otherwise."""
+    return acting(session, actor, "review.decide")
+
+
 def queue(session: Session, actor: str | None, stage: str | None = None, scheme: str | None = None,
-          limit: int = 50) -> list[dict[str, Any]]:
+          limit: int = 50, district: str | None = None, overdue: bool = False) -> list[dict[str, Any]]:
     """What waits for this reviewer, oldest first, with who holds each case; never a case the duties
-    rule bars them from (their own organisation's, or one they submitted or imported)."""
+    rule bars them from (their own organisation's, or one they submitted or imported). ``district`` and
+    ``overdue`` narrow it (the desk's filters)."""
     user = acting(session, actor, "review.decide")
-    return review_read._queue(_db(session), _user_row(user), stage, scheme, limit)
+    return review_read._queue(_db(session), _user_row(user), stage, scheme, limit, district, overdue)
+
+
+def review_stages(session: Session, scheme: str | None = None) -> list[tuple[str, str, str]]:
+    """(scheme, state, name) of every state a scheme declares ``review`` (the queue's stage filter)."""
+    from models.tables import SchemeState
+
+    rows = session.exec(select(SchemeState).order_by(col(SchemeState.scheme), col(SchemeState.state))).all()
+    return [(r.scheme, r.state, r.name) for r in rows if "review" in r.tags.split(",")
+            and (scheme is None or r.scheme == scheme)]
 
 
 def next_case(session: Session, actor: str | None, stage: str | None = None,
@@ -153,6 +168,12 @@ def decide(session: Session, actor: str | None, key: str, decision: str, reason:
         supersede(session, app.id, at, keep=d.id)  # the approvals before stay, marked superseded
     cases.move(session, app, DECISION_ACTION[decision], user.name, {"reviewer"}, reason=why or None, at=at,
                policy=policy, payload=payload)
+    if policy.scheme(app.scheme).voucher is not None:
+        # A voucher's redemption is what was reviewed: the return or refusal ends it (and a refusal
+        # releases the commitment and tells both parties), in this unit of work.
+        from flows.services import vouchers
+
+        vouchers.after_review(session, policy, app, decision, why, user.name, at)
     review_read.release(db, app.id)
     return d
 
@@ -213,6 +234,10 @@ def decide_batch(session: Session, actor: str | None, decisions: list[tuple[str,
             .where(a.c.ref.in_(refs[i:i + 900]))).all()})
     parties = duty.parties(session, [x.id for x in apps.values()])
     actor_ = duty.actor_of(user)
+    vouchers_ = sorted({x.ref for x in apps.values() if policy.scheme(x.scheme).voucher is not None})
+    if vouchers_:
+        raise RuleViolation(f"{len(vouchers_)} of these cases are vouchers ({vouchers_[0]} …): a decision on a "
+                            "redemption ends or releases it; decide them one by one with `ipfund review decide`")
     multi = sorted({x.ref for x in apps.values() if (tier := _tier(policy, x.scheme, x.status)) is not None
                     and tier.approvals != 1})
     if multi:

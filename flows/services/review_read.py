@@ -20,7 +20,7 @@ from typing import Any
 from urllib.parse import unquote
 
 from rules.constants import DEFAULT_POLICY_ID
-from rules.errors import NotFound, PermissionDenied
+from rules.errors import NotFound, NotYours, PermissionDenied
 from rules.roles import allowed, roles_for
 
 DEFAULT_DB_FILE = "ipfund.db"  # as models.db
@@ -207,11 +207,25 @@ def review_states(db: _Db, scheme: str | None = None) -> list[str]:
     return [str(r[0]) for r in rows]
 
 
+def _other_parties(db: _Db, ids: list[Any]) -> dict[Any, set[str]]:
+    """The cases' other party organisations (the agencies a voucher was contracted with), as
+    flows.services.duties.parties reads them."""
+    out: dict[Any, set[str]] = {}
+    for i in range(0, len(ids), 900):
+        part = ids[i:i + 900]
+        for app_id, code, name in db.all(
+                "SELECT vc.application_id, g.uscc, g.name FROM voucher_contract vc JOIN agency g ON g.id = vc.agency_id "
+                "WHERE vc.application_id IN (" + ", ".join("?" for _ in part) + ")", part):
+            out.setdefault(app_id, set()).update((code, name))
+    return out
+
+
 def _candidates(db: _Db, user: tuple[str, str, str | None], stage: str | None, scheme: str | None,
-                limit: int) -> list[tuple[Any, ...]]:
+                limit: int, district: str | None = None, overdue: bool = False) -> list[tuple[Any, ...]]:
     """Waiting cases, oldest first, that the duties rule lets this reviewer decide (never a case of their
     own organisation, nor one they submitted or imported). ``stage`` None: every state a scheme tags
-    ``review`` (each scheme's own tiers)."""
+    ``review`` (each scheme's own tiers); ``district`` only the applicants of that district (its GB/T 2260
+    code); ``overdue`` only the cases past their tier's deadline."""
     from rules import duties
 
     actor = duties.Actor(user[0], frozenset(_role_set(user[1])), user[2])
@@ -223,15 +237,23 @@ def _candidates(db: _Db, user: tuple[str, str, str | None], stage: str | None, s
     if scheme:
         sql += "  AND a.scheme = ?\n"
         params.append(scheme)
+    if district:
+        sql += "  AND p.district = ?\n"
+        params.append(district)
+    if overdue:
+        sql += "  AND a.review_due IS NOT NULL AND a.review_due < ?\n"
+        params.append(_now()[:10])
     sql += "ORDER BY a.status_at, a.id LIMIT ? OFFSET ?"
     out: list[tuple[Any, ...]] = []
     offset = 0
     page = max(limit, 50)
     while len(out) < limit:
         rows = db.all(sql, [*params, page, offset])
+        others = _other_parties(db, [r[0] for r in rows])
         for r in rows:
             case = duties.CaseParties(ref=r[1], applicant_code=r[6], applicant_name=r[5], submitted_by=r[7],
-                                      tier_deciders=frozenset({user[0]}) if r[12] else frozenset())
+                                      tier_deciders=frozenset({user[0]}) if r[12] else frozenset(),
+                                      others=frozenset(others.get(r[0], ())))
             if duties.breach("review.decide", actor, case) is None:
                 out.append(r)
                 if len(out) == limit:
@@ -243,11 +265,11 @@ def _candidates(db: _Db, user: tuple[str, str, str | None], stage: str | None, s
 
 
 def _queue(db: _Db, user: tuple[str, str, str | None], stage: str | None, scheme: str | None,
-           limit: int) -> list[dict[str, Any]]:
+           limit: int, district: str | None = None, overdue: bool = False) -> list[dict[str, Any]]:
     now = _now()
     today = now[:10]
     out = []
-    for r in _candidates(db, user, stage, scheme, limit):
+    for r in _candidates(db, user, stage, scheme, limit, district, overdue):
         row: dict[str, Any] = {"ref": r[1], "scheme": r[2], "stage": r[14], "submitted_at": r[3], "waiting_since": r[4],
                                "applicant": r[5], "uscc": r[6], "held_by": r[8] if r[9] and r[9] > now else None,
                                "held_until": r[9] if r[9] and r[9] > now else None}
@@ -370,13 +392,18 @@ def _app_row(db: _Db, key: str) -> dict[str, Any]:
 
 
 def _show(db: _Db, user: tuple[str, str, str | None], key: str) -> dict[str, Any]:
-    app = _app_row(db, key)
+    everything = allowed(_role_set(user[1]), "read.all")
+    try:
+        app = _app_row(db, key)
+    except NotFound:
+        if everything:
+            raise
+        raise NotYours(f"application {key!r} not found among {user[0]}'s applications") from None
     p = db.one("SELECT name, uscc, kind, district, sme, whitelist FROM applicant WHERE id = ?",
                (app["applicant_id"],))
     assert p is not None
-    everything = allowed(_role_set(user[1]), "read.all")
     if not everything and user[2] != p[1]:
-        raise NotFound(f"application {key!r} not found among {user[0]}'s applications")
+        raise NotYours(f"application {key!r} not found among {user[0]}'s applications")
     app_id = app["id"]
     checks = db.all('SELECT "check", passed, rule, clause, parameter, detail, run, at FROM intake_check '
                     "WHERE application_id = ? ORDER BY id", (app_id,))

@@ -21,15 +21,16 @@ from sqlmodel import Session, col, select
 from flows.services import cases
 from flows.services import duties as duty
 from flows.services.applications import awarded_states
+from flows.services.benefits import Claim, same_benefit_awards
 from flows.services.budget import planned_figures, thresholds
 from flows.services.context import acting, current_policy, scheme_of
 from flows.services.evaluation import exact_scores
 from models import audit, guards, ledger
 from models.clock import now, stamp
-from models.tables import Applicant, Application, AwardRound, BudgetLine, IntakeCheck
+from models.tables import Applicant, Application, AwardRound, BudgetLine, IntakeCheck, RoundOpening
 from rules import allocation, forms
 from rules.audit_chain import canonical_json
-from rules.errors import NotFound, OverAward, RuleViolation
+from rules.errors import NotFound, OverAward, RuleViolation, ValidationFailed
 from rules.funds import evaluate_fund_rules, move_entries, raise_if_violated
 from rules.money import split_largest_remainder
 from rules.policy import Policy
@@ -71,6 +72,7 @@ class RoundPlan:
     policy: Policy
     ready: frozenset[str]
     forms: dict[int, dict[str, Any]]
+    as_of: dt.date
 
     @property
     def funded_outcome(self) -> str:
@@ -84,6 +86,7 @@ class RoundPlan:
         budget = self.budget_fen or 0
         return {
             "scheme": self.scheme, "year": self.year, "line": self.line.code if self.line else None,
+            "issue_order": allocation.issue_order(self.policy, self.scheme, self.as_of),
             "budget_fen": budget, "counts": dict(sorted(counts.items())), "funded": len(funded), "total_fen": total,
             "remaining_fen": budget - total,
             "eligible_unfunded": len(unfunded),
@@ -151,7 +154,9 @@ def compute(session: Session, scheme: str, year: int, policy: Policy, rescore: b
     forms_of: dict[int, dict[str, Any]] = {}
     same: dict[str, str] = {}  # one string object per distinct scheme and status, not one per row
     tie_criteria = allocation.ranking_criteria(policy, scheme, as_of)
-    reads_form = bool(sc.allocation.amount) and sc.allocation.mode in ("formula", "fcfs")
+    # A benefit whose member in this scheme is limited by form values (e.g. a voucher's service) needs the form.
+    in_benefit = any(m.scheme == scheme and m.where for b in policy.duplicate_benefits for m in b.members)
+    reads_form = (bool(sc.allocation.amount) and sc.allocation.mode in ("formula", "fcfs")) or in_benefit
     t = Application.__table__  # type: ignore[attr-defined]
     for i, ref, scheme_, year_, status, status_at, applicant_id, submitted_at, record, data in session.execute(
             sa_select(t.c.id, t.c.ref, t.c.scheme, t.c.year, t.c.status, t.c.status_at, t.c.applicant_id,
@@ -162,7 +167,7 @@ def compute(session: Session, scheme: str, year: int, policy: Policy, rescore: b
         submitted[i] = submitted_at
         if data is not None:
             forms_of[i] = forms.typed(sc.form, json.loads(data))
-        if status in ready and sc.evaluation is not None:
+        if status in ready and sc.evaluation is not None and sc.evaluation.ranks:
             if record and not rescore:
                 exact[i] = read_exact_record(record, tie_criteria)
             else:
@@ -178,6 +183,14 @@ def compute(session: Session, scheme: str, year: int, policy: Policy, rescore: b
         Application.scheme == scheme, Application.year == year,
         col(Application.status).in_(awarded_states(policy, scheme)))
         .group_by(col(Application.applicant_id))).all())
+    # A ranked issue reads who held a voucher (any live award of the scheme) in an earlier year.
+    earlier = dict(session.exec(select(Application.applicant_id, func.count()).where(
+        Application.scheme == scheme, col(Application.year) < year,
+        col(Application.status).in_(awarded_states(policy, scheme)))
+        .group_by(col(Application.applicant_id))).all())
+    # 从优从高不重复: other schemes' live awards of the same benefit, for the cases ranked in this round.
+    held_same = same_benefit_awards(session, policy, scheme, [Claim(i, a.applicant_id, a.year, forms_of.get(i, {}))
+                                                         for i, a in apps.items() if a.status in ready])
     failed_checks: dict[int, str] = {}
     rejected_ids = [i for i, a in apps.items() if a.status in rejected]
     for i in range(0, len(rejected_ids), 900):
@@ -189,16 +202,18 @@ def compute(session: Session, scheme: str, year: int, policy: Policy, rescore: b
     for i, a in apps.items():
         p = applicants[a.applicant_id]
         score = exact.pop(i, None)
-        unscored = a.status in ready and sc.evaluation is not None and not score
+        unscored = a.status in ready and sc.evaluation is not None and sc.evaluation.ranks and not score
         candidates.append(Candidate(
             application_id=i, ref=a.ref, applicant_id=a.applicant_id, kind=p.kind, sme=p.sme,
             submitted_at=submitted.pop(i), final_score=score[0] if score else None,
             criterion_means=score[1] if score else {},
             status="rejected" if a.status in rejected else ("evaluation" if unscored else a.status),
             failed_check=failed_checks.get(i), awarded_this_year_fen=int(awarded.get(a.applicant_id) or 0),
-            form=forms_of.get(i, {})))
+            form=forms_of.get(i, {}), earlier_years_awards=int(earlier.get(a.applicant_id) or 0),
+            same_benefit=held_same.get(i, ())))
     outcomes = allocation.allocate(policy, scheme, candidates, budget_fen, as_of, ready=frozenset(ready))
-    return RoundPlan(scheme, year, line, budget_fen, outcomes, applicants, apps, policy, frozenset(ready), forms_of)
+    return RoundPlan(scheme, year, line, budget_fen, outcomes, applicants, apps, policy, frozenset(ready), forms_of,
+                     as_of)
 
 
 def trial(session: Session, actor: str | None, scheme: str, year: int,
@@ -251,7 +266,12 @@ def finalize(session: Session, actor: str | None, scheme: str, year: int, *, all
     policy = current_policy(session)
     scheme_of(session, scheme, policy)
     sc = policy.scheme(scheme)
-    lock_line(session, scheme, year)  # a second approver waits here, then finds nothing left to finalize
+    # A second approver waits here, then finds nothing left to finalize; so does a round of a scheme funding
+    # the same benefit (从优从高不重复: each round must see the other's awards). Locks in one order: no deadlock.
+    paired = {m.scheme for b in policy.duplicate_benefits if any(m.scheme == scheme for m in b.members)
+              for m in b.members}
+    for s_ in sorted(paired | {scheme}):
+        lock_line(session, s_, year)
     plan = compute(session, scheme, year, policy)
     pending = [o.ref for o in plan.outcomes if o.outcome == "pending"]
     if pending and not allow_pending:
@@ -280,13 +300,20 @@ def finalize(session: Session, actor: str | None, scheme: str, year: int, *, all
     if plan.budget_fen is not None and funded_total > plan.budget_fen:  # paired with the pure allocation's assertion
         raise OverAward(f"awards {funded_total} fen exceed the line's {plan.budget_fen} fen")
     at = stamp()
-    seq = 1 + (session.exec(select(func.max(AwardRound.seq)).where(AwardRound.scheme == scheme,
-                                                                   AwardRound.year == year)).one() or 0)
+    seq = _next_seq(session, scheme, year)
     line_code = plan.line.code if plan.line else ""
+    opening = open_round_of(session, scheme, year)
+    mode = opening.settlement_mode if opening is not None else default_mode(policy, scheme, now().date())[0]
     rnd = AwardRound(scheme=scheme, year=year, seq=seq, line_code=line_code, approver=user.name,
-                     finalized_at=at, report=canonical_json(report), total_fen=funded_total)
+                     finalized_at=at, report=canonical_json(report), total_fen=funded_total, settlement_mode=mode)
     session.add(rnd)
     session.flush()
+    if opening is not None:
+        opening.round_id = rnd.id
+        session.add(opening)
+        session.flush()
+    if mode is not None:
+        report["settlement_mode"] = mode
     funded = [o for o in in_round if o.outcome == won]
     others = [o for o in in_round if o.outcome != won]
     if sc.pays:
@@ -322,6 +349,112 @@ def finalize(session: Session, actor: str | None, scheme: str, year: int, *, all
                  payload={k: v for k, v in report.items() if k != "cases"} | {"round_id": rnd.id})
     report["round_id"] = rnd.id
     return report
+
+
+def _next_seq(session: Session, scheme: str, year: int) -> int:
+    return 1 + (session.exec(select(func.max(AwardRound.seq)).where(AwardRound.scheme == scheme,
+                                                                    AwardRound.year == year)).one() or 0)
+
+
+def open_round_of(session: Session, scheme: str, year: int) -> RoundOpening | None:
+    """The round of the scheme's year opened and not yet finalized, if any."""
+    return session.exec(select(RoundOpening).where(RoundOpening.scheme == scheme, RoundOpening.year == year,
+                                                   col(RoundOpening.round_id).is_(None))).first()
+
+
+def default_mode(policy: Policy, scheme: str, on: dt.date) -> tuple[str | None, str]:
+    """(the settlement mode a round of the scheme records by default on ``on``, where it comes from): the
+    value of the scheme's payment.payee_mode parameter in force that day; (None, "") for a scheme whose
+    payment declares no payee_mode (its payee is fixed)."""
+    pname = policy.scheme(scheme).payment.payee_mode
+    if pname is None:
+        return None, ""
+    return policy.text(pname, on), f"{pname} in force on {on.isoformat()}"
+
+
+def open_round(session: Session, actor: str | None, scheme: str, year: int,
+               settlement_mode: str | None = None) -> RoundOpening:
+    """Open the scheme's next round of ``year`` and record its settlement mode (二(二)5: 通兑 — the agency is
+    paid; 通用 — the enterprise, which paid in full, is reimbursed): the one given, or the value of the
+    scheme's payment.payee_mode parameter in force today. Every case the round issues settles to that
+    payee. Refused, nothing written, for a scheme whose payment declares no payee_mode, a mode the
+    parameter does not offer, or while a round of that year is open."""
+    user = acting(session, actor, "round.open")
+    policy = current_policy(session)
+    scheme_of(session, scheme, policy)
+    sc = policy.scheme(scheme)
+    what = f"round open {scheme} {year}"
+    pname = sc.payment.payee_mode
+    if pname is None:
+        raise ValidationFailed(what, [f"--settlement-mode: {scheme} settles to a fixed payee (payment.payee: "
+                                      f"{sc.payment.payee}; its policy section declares no payee_mode), so its "
+                                      "rounds have no settlement mode"])
+    choices = policy.parameter(pname).choices
+    today = now().date()
+    if settlement_mode is not None:
+        mode = settlement_mode.strip().lower()
+        if mode not in choices:
+            raise ValidationFailed(what, [f"--settlement-mode: {settlement_mode!r} is not a settlement mode of {pname} "
+                                          f"({', '.join(choices)}; {policy.parameter(pname).clause})"])
+        source = f"chosen by {user.name} (default {policy.text(pname, today)}, {pname})"
+    else:
+        mode_, source = default_mode(policy, scheme, today)
+        assert mode_ is not None
+        mode = mode_
+    earlier = open_round_of(session, scheme, year)
+    if earlier is not None:
+        raise RuleViolation(f"round {earlier.seq} of {scheme} {year} is already open (opened by {earlier.opened_by} at "
+                            f"{earlier.opened_at}, settlement mode {earlier.settlement_mode}); finalize it first")
+    a = Application.__table__  # type: ignore[attr-defined]
+    every_case = [i for (i,) in session.execute(sa_select(a.c.id).where(a.c.scheme == scheme, a.c.year == year))]
+    duty.require_on(session, "round.open", user, every_case)
+    at = stamp()
+    o = RoundOpening(scheme=scheme, year=year, seq=_next_seq(session, scheme, year), settlement_mode=mode,
+                     mode_source=source[:200], opened_by=user.name, opened_at=at)
+    session.add(o)
+    session.flush()
+    audit.append(session, actor=user.name, action="round.open", subject=f"round:{scheme}:{year}:{o.seq}", at=at,
+                 payload={"opening_id": o.id, "settlement_mode": mode, "mode_source": o.mode_source,
+                          "parameter": pname, "clause": policy.parameter(pname).clause})
+    return o
+
+
+def _round_row(r: AwardRound | None, o: RoundOpening | None) -> dict[str, Any]:
+    assert r is not None or o is not None
+    return {"round_id": r.id if r else None, "scheme": (r or o).scheme, "year": (r or o).year,  # type: ignore[union-attr]
+            "seq": (r or o).seq, "state": "finalized" if r is not None else "open",  # type: ignore[union-attr]
+            "settlement_mode": r.settlement_mode if r is not None else o.settlement_mode,  # type: ignore[union-attr]
+            "mode_source": o.mode_source if o is not None else None,
+            "opened_by": o.opened_by if o else None, "opened_at": o.opened_at if o else None,
+            "approver": r.approver if r else None, "finalized_at": r.finalized_at if r else None,
+            "line_code": r.line_code if r else None, "total_fen": r.total_fen if r else None}
+
+
+def list_rounds(session: Session, actor: str | None, scheme: str | None = None,
+                year: int | None = None) -> list[dict[str, Any]]:
+    """Every round (open or finalized), by scheme, year and seq, with its settlement mode."""
+    acting(session, actor, "round.trial")
+    rq = select(AwardRound)
+    oq = select(RoundOpening)
+    if scheme:
+        rq, oq = rq.where(AwardRound.scheme == scheme), oq.where(RoundOpening.scheme == scheme)
+    if year is not None:
+        rq, oq = rq.where(AwardRound.year == year), oq.where(RoundOpening.year == year)
+    openings = list(session.exec(oq).all())
+    by_round = {o.round_id: o for o in openings if o.round_id is not None}
+    rows = [_round_row(r, by_round.get(r.id or 0)) for r in session.exec(rq).all()]
+    rows += [_round_row(None, o) for o in openings if o.round_id is None]
+    return sorted(rows, key=lambda x: (x["scheme"], x["year"], x["seq"]))
+
+
+def show_round(session: Session, actor: str | None, round_id: int) -> dict[str, Any]:
+    """One finalized round: its terms and the allocation report it committed."""
+    acting(session, actor, "round.trial")
+    r = session.get(AwardRound, round_id)
+    if r is None:
+        raise NotFound(f"round {round_id} does not exist (see `ipfund round list`)")
+    o = session.exec(select(RoundOpening).where(RoundOpening.round_id == r.id)).first()
+    return _round_row(r, o) | {"report": json.loads(r.report)}
 
 
 def commit_award(session: Session, app: Application | CaseRow, line_code: str, amount_fen: int, actor: str, at: str) -> None:

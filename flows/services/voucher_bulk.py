@@ -150,9 +150,8 @@ class _World:
     def __init__(self, session: Session, policy: Policy) -> None:
         self.session = session
         self.policy = policy
-        self.issued: dict[int, dt.date] = {r.id: vouchers._day(r.finalized_at)
-                                           for r in session.exec(select(AwardRound)).all()
-                                           if r.id is not None and r.finalized_at}
+        self.issued: dict[int, AwardRound] = {r.id: r for r in session.exec(select(AwardRound)).all()
+                                              if r.id is not None and r.finalized_at}
         self.agencies_by_code: dict[str, Agency] = {}
         self.agencies_by_id: dict[int, Agency] = {}
         self.records: dict[int, agency_rules.AgencyRecord] = {}
@@ -352,12 +351,14 @@ def _move(session: Session, policy: Policy, vs: list[_Voucher], action: str, act
 
 def redeem_columns(policy: Policy, on: dt.date) -> tuple[str, ...]:
     """The columns of a redemption manifest: the voucher, the amount (blank: the cover), then one evidence
-    file per kind every voucher scheme requires (``evidence_required``)."""
+    file per kind a voucher scheme requires in any settlement mode (``evidence_required`` and
+    ``evidence_required_by_mode``: a 通用 round's invoice); a cell left blank is a file not given."""
     kinds: list[str] = []
     for sid in vouchers.voucher_schemes(policy):
         v = policy.scheme(sid).voucher
         assert v is not None
-        kinds += [k for k in policy.value(v.evidence_required, on) if k not in kinds]
+        for pname in (v.evidence_required, *v.evidence_required_by_mode.values()):
+            kinds += [k for k in policy.value(pname, on) if k not in kinds]
     return ("voucher", "amount_yuan", *kinds)
 
 
@@ -391,7 +392,7 @@ def redeem_file(session: Session, actor: str | None, content: bytes, open_eviden
             live.update({c.application_id: c for c in session.exec(select(VoucherContract).where(
                 col(VoucherContract.application_id).in_(part), col(VoucherContract.ended_at).is_(None))).all()})
             earlier.update({r.application_id: r for r in session.exec(select(VoucherRedemption).where(
-                col(VoucherRedemption.application_id).in_(part))).all()})
+                col(VoucherRedemption.application_id).in_(part), col(VoucherRedemption.ended_at).is_(None))).all()})
         good: list[tuple[int, _Voucher, VoucherContract, Agency, int, list[tuple[str, str, bytes]]]] = []
         for n, row in chunk:
             try:
@@ -413,7 +414,7 @@ def redeem_file(session: Session, actor: str | None, content: bytes, open_eviden
                     if cell:
                         name, data = open_evidence(cell)
                         files.append((kind, name, data))
-                bad = vouchers.evidence_problems(policy, vd, v.scheme, on, files)
+                bad = vouchers.evidence_problems(policy, vd, v.scheme, on, files, t.settlement_mode)
                 if bad:
                     raise ValidationFailed(v.ref, bad)
                 good.append((n, v, c, ag, amount, files))

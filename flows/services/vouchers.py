@@ -54,6 +54,7 @@ from models.tables import (
     Payment,
     Posting,
     PostingEntry,
+    VoucherClawback,
     VoucherContract,
     VoucherEvidence,
     VoucherRedemption,
@@ -102,15 +103,21 @@ def issued_on(session: Session, app: Application) -> dt.date | None:
 
 
 def terms_of(session: Session, policy: Policy, app: Application) -> rules.Terms:
-    return terms_issued(policy, app, issued_on(session, app))
+    rnd = session.get(AwardRound, app.round_id) if app.round_id is not None else None
+    return terms_issued(policy, app, rnd)
 
 
-def terms_issued(policy: Policy, app: Application | Any, on: dt.date | None) -> rules.Terms:
-    """The terms of a voucher issued on ``on`` (None: not issued), or refused when it is not held."""
-    if on is None or app.status not in _held_states(policy, app.scheme):
+def terms_issued(policy: Policy, app: Application | Any, rnd: AwardRound | Any | None) -> rules.Terms:
+    """The terms of a voucher issued by round ``rnd`` (None: not issued), or refused when it is not held."""
+    if rnd is None or app.status not in _held_states(policy, app.scheme):
         raise VoucherRefused(f"{app.ref} is {app.status!r}: not an issued voucher (vouchers are issued by "
                              f"`ipfund round finalize {app.scheme} --year {app.year}`)")
-    return rules.terms(policy, on, app.scheme)
+    return round_terms(policy, rnd, app.scheme)
+
+
+def round_terms(policy: Policy, rnd: AwardRound, scheme: str) -> rules.Terms:
+    """A voucher's terms from its round: issued on the finalize day, settling in the mode the round recorded."""
+    return rules.terms(policy, _day(rnd.finalized_at), scheme, rnd.settlement_mode)
 
 
 def _held_states(policy: Policy, scheme: str) -> tuple[str, ...]:
@@ -130,7 +137,15 @@ def contracted_agency(session: Session, app_id: int) -> Agency | None:
 
 
 def redemption_of(session: Session, app_id: int) -> VoucherRedemption | None:
-    return session.exec(select(VoucherRedemption).where(VoucherRedemption.application_id == app_id)).first()
+    """The voucher's live redemption (none ended by a return, a refusal or an upheld dispute)."""
+    return session.exec(select(VoucherRedemption).where(VoucherRedemption.application_id == app_id,
+                                                        col(VoucherRedemption.ended_at).is_(None))).first()
+
+
+def redemptions_of(session: Session, app_id: int) -> list[VoucherRedemption]:
+    """Every redemption of the voucher, oldest first (ended ones kept: returned, refused, upheld)."""
+    return list(session.exec(select(VoucherRedemption).where(VoucherRedemption.application_id == app_id)
+                             .order_by(col(VoucherRedemption.id))).all())
 
 
 def face_of(session: Session, app: Application) -> int | None:
@@ -279,8 +294,7 @@ def check_redeemable(policy: Policy, app: Application | Any, c: VoucherContract 
     if earlier is not None:
         raise VoucherRefused(f"{app.ref} was already redeemed on {earlier.redeemed_on} by {earlier.redeemed_by} "
                              f"(redemption {earlier.id}); a voucher is redeemed once (二(二)5)")
-    if c is None or (app.status != "contracted" and "redeem" not in cases.workflow(policy, app.scheme).actions_from(
-            app.status)):
+    if c is None or "redeem" not in cases.workflow(policy, app.scheme).actions_from(app.status):
         raise VoucherRefused(f"{app.ref} is {app.status!r}: only a contracted voucher is redeemed (二(二)5)")
 
 
@@ -293,7 +307,14 @@ def redeem_amount(policy: Policy, v: VoucherDef, app: Application | Any, c: Vouc
                              f"{on.isoformat()}; 兑付截止日期已过 ({v.redeem_by_months}, 二(二)5)")
     if not standing.accredited:
         raise VoucherRefused(f"{app.ref}: {standing.reason}; a suspended or expelled agency redeems no voucher")
-    amount = c.cover_fen if amount is None else amount
+    # A voucher returned after its SME confirmed holds only the first redemption's amount (the rest of its
+    # face was released then): a redemption again is for at most what it still holds.
+    held = int(app.award_fen or 0)
+    amount = min(c.cover_fen, held) if amount is None else amount
+    if held < amount <= c.cover_fen:
+        raise VoucherRefused(f"{app.ref}: {format_yuan(amount)} is above the {format_yuan(held)} the voucher still "
+                             "holds (its first redemption was confirmed for that, the rest released to the line; "
+                             "二(二)5)")
     if amount > c.cover_fen:
         raise VoucherRefused(f"{app.ref}: {format_yuan(amount)} is above the voucher's cover of "
                              f"{format_yuan(c.cover_fen)} (min({policy.decimal(v.cover_share, _day(c.at))} × contract "
@@ -302,7 +323,7 @@ def redeem_amount(policy: Policy, v: VoucherDef, app: Application | Any, c: Vouc
 
 
 def evidence_problems(policy: Policy, v: VoucherDef, scheme: str, on: dt.date,
-                      files: Sequence[tuple[str, str, bytes]]) -> list[str]:
+                      files: Sequence[tuple[str, str, bytes]], mode: str | None = None) -> list[str]:
     """What is wrong with a redemption's evidence files (empty, a type the policy does not allow, not
     what the name says, a kind missing); empty when nothing is."""
     problems = []
@@ -311,12 +332,13 @@ def evidence_problems(policy: Policy, v: VoucherDef, scheme: str, on: dt.date,
         if bad:
             problems.append(bad)
             continue
-        why = rules.evidence_problem(policy, on, kind, name, content, scheme)
+        why = rules.evidence_problem(policy, on, kind, name, content, scheme, mode)
         if why:
             problems.append(why)
-    missing = rules.missing_evidence(policy, on, [k for k, _, _ in files], scheme)
-    problems += [f"no {k} file: a redemption carries {', '.join(policy.value(v.evidence_required, on))} "
-                 f"({v.evidence_required}, 二(二)5)" for k in missing]
+    missing = rules.missing_evidence(policy, on, [k for k, _, _ in files], scheme, mode)
+    pname, required = rules.required_evidence(policy, on, mode, scheme)
+    problems += [f"no {k} file: a redemption of a voucher settling in mode {mode} carries "
+                 f"{', '.join(required)} ({pname}, 二(二)5)" for k in missing]
     return problems
 
 
@@ -403,7 +425,7 @@ def redeem(session: Session, actor: str | None, key: str, files: Sequence[tuple[
     standing = agencies.standing(session, agency.uscc, c.service, on)
     amount = redeem_amount(policy, v, app, c, t, on, standing,
                            None if amount_yuan is None else _money(amount_yuan, "--amount", what))
-    problems = evidence_problems(policy, v, app.scheme, on, files)
+    problems = evidence_problems(policy, v, app.scheme, on, files, t.settlement_mode)
     if problems:
         raise ValidationFailed(what, problems)
     at = stamp()
@@ -443,15 +465,193 @@ def confirm(session: Session, actor: str | None, key: str) -> Application:
     check_confirmable(policy, app, r)
     assert r is not None
     at = stamp()
-    held = app.award_fen
-    released = held - r.amount_fen
-    assert released >= 0, (held, r.amount_fen)  # paired with redeem's check: amount <= cover <= face
-    release_commitment(session, app, released, user.name, at, "face value beyond the redeemed amount")
-    _set_award(session, app.id, r.amount_fen)
+    released = _hold_redeemed(session, app, r, user.name, at)
     cases.move(session, app, "confirm", user.name, {"applicant"}, at=at, policy=policy,
                payload={"redemption_id": r.id, "amount_fen": r.amount_fen, "released_fen": released})
-    app.award_fen = r.amount_fen
     return app
+
+
+def _hold_redeemed(session: Session, app: Application, r: VoucherRedemption, actor: str, at: str) -> int:
+    """The voucher holds the redeemed amount from now on: what its face held beyond it is released to
+    the line (a confirmation, a dismissed dispute). Returns the amount released."""
+    assert app.id is not None and app.award_fen is not None
+    held = app.award_fen
+    released = held - r.amount_fen
+    assert released >= 0, (held, r.amount_fen)  # paired with redeem's check: amount <= min(cover, held)
+    release_commitment(session, app, released, actor, at, "face value beyond the redeemed amount")
+    _set_award(session, app.id, r.amount_fen)
+    app.award_fen = r.amount_fen
+    return released
+
+
+def _end_redemption(session: Session, r: VoucherRedemption, actor: str, at: str, as_: str, why: str) -> None:
+    r.ended_at, r.ended_by, r.ended_as, r.ended_reason = at, actor, as_, why[:400]
+    session.add(r)
+    session.flush()
+
+
+def _parties_notified(session: Session, app: Application, r: VoucherRedemption | None) -> tuple[str, str | None]:
+    """(the holder's credit code, the redeeming agency's) for a notification to both."""
+    holder = cases.applicant_of(session, app)
+    agency = session.get(Agency, r.agency_id) if r is not None else None
+    return holder.uscc, agency.uscc if agency is not None else None
+
+
+# --- the reviewer's check (the engine's review path) and the dispute's resolution -----------------------------
+
+def after_review(session: Session, policy: Policy, app: Application, decision: str, reason: str, actor: str,
+                 at: str) -> None:
+    """What a review decision on a confirmed voucher does besides moving it (called by the review path in
+    its unit of work): an approval sends it to the third-party evaluation (the assignment stage staffs it);
+    a return supersedes the redemption (the agency may redeem again by the redeem-by date); a refusal
+    ends the redemption, releases what the voucher holds to the line and tells the agency and the SME."""
+    sc, _v = _scheme(policy, app)
+    assert app.id is not None
+    r = redemption_of(session, app.id)
+    if decision == "approve" or r is None:
+        return
+    holder, agency = _parties_notified(session, app, r)
+    if decision == "return":
+        _end_redemption(session, r, actor, at, "returned", reason)
+        t = terms_of(session, policy, app)
+        for who in filter(None, (agency, holder)):
+            notify(session, recipient=who, subject=f"托管服务券兑付退回补正 {app.ref} ({sc.clause})",
+                   body=f"{app.ref}: the reviewer returned the redemption {r.id} to the agency: {reason}. The agency "
+                        f"may redeem it again with its evidence by {t.redeem_by.isoformat()} (兑付截止日期).",
+                   cause=f"voucher_returned:{r.id}", at=at)
+        return
+    # refuse: no settlement; the voucher ends void, what it holds goes back to the line
+    held = int(app.award_fen or 0)
+    _end_redemption(session, r, actor, at, "refused", reason)
+    release_commitment(session, app, held, actor, at, "redemption refused: " + reason)
+    _set_award(session, app.id, None)
+    app.award_fen = None
+    audit.append(session, actor=actor, action="voucher.refused", subject=f"app:{app.ref}", at=at,
+                 payload={"redemption_id": r.id, "released_fen": held, "reason": reason})
+    for who in filter(None, (agency, holder)):
+        notify(session, recipient=who, subject=f"托管服务券兑付不予结算 {app.ref} ({sc.clause})",
+               body=f"{app.ref}: the reviewer refused redemption {r.id}: {reason}. The voucher is not settled; its "
+                    f"{format_yuan(held)} returns to the budget line, and the refusal counts in the agency's "
+                    "monitoring record (二(四)13).", cause=f"voucher_refused:{r.id}", at=at)
+
+
+def resolve(session: Session, actor: str | None, key: str, outcome: str, reason: str) -> Application:
+    """A reviewer resolves a disputed voucher, with a reason, both parties told. ``dismiss``: the service
+    stands — the voucher goes on as if the SME had confirmed it (what its face held beyond the redeemed
+    amount is released; the reviewer's check follows). ``uphold``: the redemption is refused — back to
+    contracted for the agency to redeem again while the redeem-by date has not passed, otherwise void with
+    its whole commitment released. Refused (nothing written) on a voucher that is not disputed."""
+    user = acting(session, actor, "review.decide")
+    if outcome not in ("dismiss", "uphold"):
+        raise ValidationFailed("dispute resolution", [f"outcome {outcome!r}: use --dismiss or --uphold"])
+    app = get_voucher(session, key)
+    assert app.id is not None
+    duty_svc.require_on(session, "voucher.resolve", user, [app.id])
+    policy = current_policy(session)
+    sc, _v = _scheme(policy, app)
+    why = clean(reason, field="--reason", max_len=400, what=f"resolution of the dispute of voucher {app.ref}",
+                multiline=True, required=True)
+    wf = cases.workflow(policy, app.scheme)
+    r = redemption_of(session, app.id)
+    if r is None or "dispute_dismissed" not in wf.actions_from(app.status):
+        raise VoucherRefused(f"{app.ref} is {app.status!r} ({wf.state_name(app.status)}): only a disputed voucher's "
+                             "dispute is resolved (二(二)5)")
+    at = stamp()
+    holder, agency = _parties_notified(session, app, r)
+    if outcome == "dismiss":
+        released = _hold_redeemed(session, app, r, user.name, at)
+        cases.move(session, app, "dispute_dismissed", user.name, {"reviewer"}, reason=why, at=at, policy=policy,
+                   payload={"redemption_id": r.id, "amount_fen": r.amount_fen, "released_fen": released})
+        said = "dismissed: the service stands and the voucher goes on to the reviewer's check and the evaluation"
+    else:
+        _end_redemption(session, r, user.name, at, "upheld", why)
+        t = terms_of(session, policy, app)
+        if today() <= t.redeem_by:
+            cases.move(session, app, "dispute_upheld", user.name, {"reviewer"}, reason=why, at=at, policy=policy,
+                       payload={"redemption_id": r.id, "redeem_by": t.redeem_by.isoformat()})
+            said = (f"upheld: redemption {r.id} is refused; the agency may redeem again with its evidence by "
+                    f"{t.redeem_by.isoformat()} (兑付截止日期)")
+        else:
+            held = int(app.award_fen or 0)
+            release_commitment(session, app, held, user.name, at, "dispute upheld after the redeem-by date")
+            cases.move(session, app, "dispute_upheld_lapsed", user.name, {"reviewer"}, reason=why, at=at,
+                       policy=policy, payload={"redemption_id": r.id, "released_fen": held,
+                                               "redeem_by": t.redeem_by.isoformat()})
+            _set_award(session, app.id, None)
+            app.award_fen = None
+            said = (f"upheld: redemption {r.id} is refused and its redeem-by date {t.redeem_by.isoformat()} has "
+                    f"passed, so the voucher is void and its {format_yuan(held)} returns to the budget line")
+    for who in filter(None, (holder, agency)):
+        notify(session, recipient=who, subject=f"托管服务券异议处理 {app.ref} ({sc.clause})",
+               body=f"{app.ref}: the dispute is {said}. Reason: {why}", cause=f"voucher_dispute_resolved:{app.ref}:{r.id}",
+               at=at)
+    return app
+
+
+# --- system: the grade decides the settlement -----------------------------------------------------------------
+
+def grading_stage(session: Session, scheme: str, limit: int = 1000, after_id: int = 0,
+                  policy: Policy | None = None) -> tuple[int, int]:
+    """The grading step of `advance`: each voucher whose third-party evaluation is complete (scored) is
+    settled by its grade (rules.settlement): at or above the pass grade for what it holds (its redeemed
+    amount); below it, the policy's choice — a reduced share (the rest released to the line) or nothing
+    (void, all released). The agency and the SME are told of a reduced or refused settlement."""
+    policy = policy or current_policy(session)
+    sc = policy.scheme(scheme)
+    if sc.voucher is None or sc.voucher.pass_grade is None or sc.evaluation is None:
+        return 0, after_id
+    wf = cases.workflow(policy, scheme)
+    waiting = [st for st in sc.states if "grade_passed" in wf.actions_from(st)]
+    t = Application.__table__  # type: ignore[attr-defined]
+    rows = session.execute(sa_select(t.c.id, t.c.ref, t.c.scheme, t.c.status, t.c.year, t.c.award_fen,
+                                     t.c.final_score_exact, t.c.applicant_id)
+                           .where(t.c.scheme == scheme, t.c.status.in_(waiting), t.c.id > after_id,
+                                  t.c.final_score_exact.is_not(None))
+                           .order_by(t.c.id).limit(limit)).all()
+    if not rows:
+        return 0, after_id
+    on = today()
+    at = stamp()
+    from rules.scoring import display, read_exact_record
+
+    groups: dict[str, list[Any]] = defaultdict(list)
+    payloads: dict[int, dict[str, Any]] = {}
+    fields: dict[int, dict[str, Any]] = {}
+    reasons: dict[int, str | None] = {}
+    told = []
+    for r in rows:
+        grade = read_exact_record(r.final_score_exact)[0]
+        st = rules.settlement(policy, on, grade, int(r.award_fen or 0), scheme)
+        action = {"passed": "grade_passed", "reduced": "grade_reduced", "failed": "grade_failed"}[st.outcome]
+        groups[action].append(cases.CaseRef(r.id, r.ref, r.scheme, r.status))
+        payloads[r.id] = {"grade": str(grade), "pass_grade": str(st.pass_grade), "outcome": st.outcome,
+                          "pay_fen": st.pay_fen, "released_fen": st.release_fen,
+                          "parameters": [sc.voucher.pass_grade, sc.voucher.below_pass, sc.voucher.reduced_share]}
+        fields[r.id] = {"award_fen": st.pay_fen or None}
+        reasons[r.id] = (f"grade {display(grade)} below the pass grade {st.pass_grade} ({sc.voucher.pass_grade}, "
+                         f"{sc.clause}): no settlement" if st.outcome == "failed" else None)
+        if st.release_fen:
+            release_commitment(session, r, st.release_fen, SYSTEM_ACTOR, at,
+                               f"evaluation grade {display(grade)}: {st.outcome} settlement")
+        if st.outcome != "passed":
+            told.append((r, st))
+    for action, refs in groups.items():
+        cases.move_many(session, refs, action, SYSTEM_ACTOR, {"system"}, at=at, policy=policy, payloads=payloads,
+                        fields=fields, reasons=reasons if action == "grade_failed" else None)
+    holders = {a.id: a.uscc for a in session.exec(select(Applicant).where(
+        col(Applicant.id).in_({r.applicant_id for r, _ in told}))).all()} if told else {}
+    for r, st in told:
+        red = redemption_of(session, r.id)
+        agency = session.get(Agency, red.agency_id) if red is not None else None
+        what = (f"settles for {format_yuan(st.pay_fen)} (a reduced share, {sc.voucher.reduced_share}); "
+                f"{format_yuan(st.release_fen)} returns to the budget line" if st.outcome == "reduced"
+                else f"is not settled; its {format_yuan(st.release_fen)} returns to the budget line")
+        for who in filter(None, (holders.get(r.applicant_id), agency.uscc if agency else None)):
+            notify(session, recipient=who, subject=f"托管服务券绩效评价 {r.ref} ({sc.clause})",
+                   body=f"{r.ref}: its third-party evaluation grade {display(st.grade)} is below the pass grade "
+                        f"{st.pass_grade} ({sc.voucher.pass_grade}); the voucher {what}.",
+                   cause=f"voucher_graded:{r.ref}", at=at)
+    return len(rows), rows[-1].id
 
 
 def dispute(session: Session, actor: str | None, key: str, reason: str) -> Application:
@@ -615,16 +815,24 @@ def _end_contract(session: Session, c: VoucherContract, actor: str, at: str, why
 
 
 def on_agency_exit(session: Session, policy: Policy, agency: Agency, disposition: str, event: AgencyEvent,
-                   at: str) -> int:
+                   at: str, redeemed_too: bool = False) -> int:
     """An agency suspended or expelled (``event``): each voucher contracted with it and not yet redeemed
     is returned to its holder (back to issued, to contract another agency) or void (its commitment
-    released), as the policy's ``disposition`` says; each holder is told. In the caller's unit of work."""
+    released), as the policy's ``disposition`` says; each holder is told. In the caller's unit of work.
+    ``redeemed_too`` (a fraud finding, 二(四)13): the redeemed vouchers not yet in payment are void too —
+    every state the scheme lets ``void`` leave — since the evidence of their service is what was found
+    false; a voucher already in a payment batch is left to settle and be clawed back."""
     live = list(session.exec(select(VoucherContract).where(VoucherContract.agency_id == agency.id,
                                                            col(VoucherContract.ended_at).is_(None))).all())
     done = 0
     for c in live:
         app = session.get(Application, c.application_id)
-        if app is None or app.status != "contracted":
+        if app is None:
+            continue
+        if redeemed_too and disposition == "void":
+            if "void" not in cases.workflow(policy, app.scheme).actions_from(app.status):
+                continue  # in a payment batch, settled or ended: not open
+        elif app.status != "contracted":
             continue  # redeemed already: the service was delivered; it is confirmed or disputed as usual
         why = (f"agency {agency.uscc} ({agency.name}) {event.to_state} ({event.clause}): open vouchers are "
                f"{'returned to the holder' if disposition == 'return_to_holder' else 'void'}")
@@ -687,7 +895,10 @@ def list_vouchers(session: Session, actor: str | None, scheme: str | None = None
                 contracts[vc.application_id] = vc
     names = {a.id: a.uscc for a in session.exec(select(Agency)).all()}
     faces = _faces(session, [a.ref for a, _ in rows])
-    issued = {r.id: _day(r.finalized_at) for r in session.exec(select(AwardRound).where(
+    from flows.services.fraud import clawback_totals
+
+    claws = clawback_totals(session, ids)
+    issued = {r.id: r for r in session.exec(select(AwardRound).where(
         col(AwardRound.id).in_({a.round_id for a, _ in rows if a.round_id is not None}))).all()}
     out = []
     for a, p in rows:
@@ -698,14 +909,16 @@ def list_vouchers(session: Session, actor: str | None, scheme: str | None = None
             continue
         if not everything and own_agency is not None and code != own_agency and p.uscc != (holder or ""):
             continue
-        t = rules.terms(policy, issued[a.round_id], a.scheme) if a.round_id in issued else None
+        t = round_terms(policy, issued[a.round_id], a.scheme) if a.round_id in issued else None
         out.append({"ref": a.ref, "scheme": a.scheme, "year": a.year, "status": a.status, "holder": p.name,
                     "uscc": p.uscc, "service": json.loads(a.data).get(policy.scheme(a.scheme).voucher.service_field)  # type: ignore[union-attr]
                     , "face_fen": faces.get(a.ref), "held_fen": a.award_fen, "agency": code,
                     "contract_fen": c.contract_fen if live and c else None, "cover_fen": c.cover_fen if live and c else None,
                     "issued_on": t.issued_on.isoformat() if t else None, "use_by": t.use_by.isoformat() if t else None,
                     "redeem_by": t.redeem_by.isoformat() if t else None,
-                    "settlement_mode": t.settlement_mode if t else None})
+                    "settlement_mode": t.settlement_mode if t else None,
+                    "clawed_back_fen": claws.get(a.id or 0, (None, None))[0],
+                    "recovered_fen": claws.get(a.id or 0, (None, None))[1]})
     return out
 
 
@@ -728,8 +941,8 @@ def show(session: Session, actor: str | None, key: str) -> dict[str, Any]:
     r = redemption_of(session, app.id)
     evidence = list(session.exec(select(VoucherEvidence).where(VoucherEvidence.redemption_id == r.id)
                                  .order_by(col(VoucherEvidence.id))).all()) if r is not None else []
-    on = issued_on(session, app)
-    t = rules.terms(policy, on, app.scheme) if on is not None else None
+    rnd = session.get(AwardRound, app.round_id) if app.round_id is not None else None
+    t = round_terms(policy, rnd, app.scheme) if rnd is not None else None
     return {
         "ref": app.ref, "scheme": app.scheme, "clause": sc.clause, "year": app.year, "status": app.status,
         "state_name": cases.workflow(policy, app.scheme).state_name(app.status),
@@ -750,10 +963,17 @@ def show(session: Session, actor: str | None, key: str) -> dict[str, Any]:
                       "amount_fen": x.amount_fen, "status": x.status, "batch_id": x.batch_id}
                      for x in session.exec(select(Payment).where(Payment.application_id == app.id)
                                            .order_by(col(Payment.id))).all()],
+        "clawback": _clawback_view(session, app.id),
         "history": [{"seq": e.seq, "at": e.at, "actor": e.actor, "action": e.action,
                      "payload": json.loads(e.payload), "hash": e.hash}
                     for e in audit.events_for(session, f"app:{app.ref}")],
     }
+
+
+def _clawback_view(session: Session, app_id: int) -> dict[str, Any] | None:
+    from flows.services.fraud import clawback_view
+
+    return clawback_view(session, app_id)
 
 
 def evidence_content(session: Session, sha256: str) -> bytes:
@@ -768,16 +988,22 @@ def evidence_content(session: Session, sha256: str) -> bytes:
 def ledger_identity(session: Session, scheme: str, year: int) -> dict[str, dict[str, int]]:
     """Per budget line of the scheme's vouchers: Σ committed (commitment postings), Σ settled (live
     payments), Σ released (release postings) and Σ open (what the vouchers in a committed state hold),
-    each read from its own rows; the identity is committed = settled + released + open."""
+    each read from its own rows; the identity is committed = settled + released + open. A clawback does
+    not change it (the payment was made: settled stays settled). Beside it, after fraud (二(四)13): Σ
+    clawed back (clawback postings into the receivable), Σ recovered (recovery postings back to available)
+    and Σ outstanding (each clawback row's amount less what it records recovered); the identity is
+    clawed back = recovered + outstanding."""
     t = Application.__table__  # type: ignore[attr-defined]
     subjects = {f"app:{ref}": line for ref, line in session.execute(
         sa_select(t.c.ref, t.c.line_code).where(t.c.scheme == scheme, t.c.year == year, t.c.line_code.is_not(None)))}
-    out: dict[str, dict[str, int]] = defaultdict(lambda: {"committed": 0, "settled": 0, "released": 0, "open": 0})
+    out: dict[str, dict[str, int]] = defaultdict(lambda: {"committed": 0, "settled": 0, "released": 0, "open": 0,
+                                                          "clawed_back": 0, "recovered": 0, "outstanding": 0})
     p, e, a = (Posting.__table__, PostingEntry.__table__, Account.__table__)  # type: ignore[attr-defined]
     for subject, kind, name, amount in session.execute(
             sa_select(p.c.subject, p.c.kind, a.c.name, e.c.amount_fen).join(e, e.c.posting_id == p.c.id)
             .join(a, a.c.id == e.c.account_id)
-            .where(p.c.year == year, p.c.kind.in_(("commitment", "release")), e.c.amount_fen > 0)):
+            .where(p.c.year == year, p.c.kind.in_(("commitment", "release", "clawback", "recovery")),
+                   e.c.amount_fen > 0)):
         line = subjects.get(subject or "")
         if line is None:
             continue
@@ -786,6 +1012,15 @@ def ledger_identity(session: Session, scheme: str, year: int) -> dict[str, dict[
             out[line]["committed"] += amount
         elif kind == "release" and bucket == "available":
             out[line]["released"] += amount
+        elif kind == "clawback" and bucket == "receivable":
+            out[line]["clawed_back"] += amount
+        elif kind == "recovery" and bucket == "available":
+            out[line]["recovered"] += amount
+    cb = VoucherClawback.__table__  # type: ignore[attr-defined]
+    for line, amount, recovered in session.execute(
+            sa_select(t.c.line_code, cb.c.amount_fen, cb.c.recovered_fen).join(cb, cb.c.application_id == t.c.id)
+            .where(t.c.scheme == scheme, t.c.year == year, t.c.line_code.is_not(None))):
+        out[line]["outstanding"] += int(amount) - int(recovered)
     policy = current_policy(session)
     live = _held_states(policy, scheme)
     paid_states = policy.scheme(scheme).states_tagged("paid")
@@ -810,7 +1045,8 @@ def invariants(session: Session) -> list[tuple[str, bool, str]]:
         return out
     a = Application.__table__  # type: ignore[attr-defined]
     apps = {r.id: r for r in session.execute(sa_select(a.c.id, a.c.ref, a.c.scheme, a.c.award_fen, a.c.status,
-                                                       a.c.applicant_id).where(a.c.scheme.in_(schemes)))}
+                                                       a.c.applicant_id, a.c.round_id, a.c.year)
+                                             .where(a.c.scheme.in_(schemes)))}
     faces = _faces(session, [r.ref for r in apps.values()])
     bad_cover = []
     contracts = {c.id: c for c in session.exec(select(VoucherContract)).all()}
@@ -853,10 +1089,86 @@ def invariants(session: Session) -> list[tuple[str, bool, str]]:
                 if f["committed"] != f["settled"] + f["released"] + f["open"]:
                     bad_ledger.append(f"{sid} {y} {line}: committed {f['committed']} ≠ settled {f['settled']} + "
                                       f"released {f['released']} + open {f['open']} fen")
+                if f["clawed_back"] != f["recovered"] + f["outstanding"]:
+                    bad_ledger.append(f"{sid} {y} {line}: clawed back {f['clawed_back']} ≠ recovered {f['recovered']} "
+                                      f"+ outstanding {f['outstanding']} fen")
     out.append(("voucher ledger: committed = settled + released + open", not bad_ledger,
-                f"{lines} line(s), to the fen" if not bad_ledger else "; ".join(bad_ledger[:10])))
+                f"{lines} line(s), to the fen; clawed back = recovered + outstanding" if not bad_ledger
+                else "; ".join(bad_ledger[:10])))
+    from flows.services import fraud
+
+    out += fraud.invariants(session, apps)
+    out.append(_settled_after_evaluation(session, policy, schemes))
+    out.append(_payees_again(session, policy, apps))
     out.append(_duties_again(session, apps, contracts))
     return out
+
+
+def _settled_after_evaluation(session: Session, policy: Policy, schemes: list[str]) -> tuple[str, bool, str]:
+    """A graded scheme's voucher is payable, being paid or paid only after its evaluation: it has a live
+    redemption, a final grade and a grading event, and holds no more than that redemption's amount; and a
+    voucher refused or not settled holds nothing."""
+    a = Application.__table__  # type: ignore[attr-defined]
+    ev = AuditEvent.__table__  # type: ignore[attr-defined]
+    bad = []
+    checked = 0
+    for sid in schemes:
+        sc = policy.scheme(sid)
+        if sc.voucher is None or sc.voucher.pass_grade is None:
+            continue
+        graded_states = {t.to for t in sc.transitions if t.action in ("grade_passed", "grade_reduced")}
+        later = {t.to for t in sc.transitions if set(t.from_) & graded_states} - set(sc.states_tagged("void"))
+        after = graded_states | later | set(sc.states_tagged("paid"))
+        void = set(sc.states_tagged("void"))
+        rows = session.execute(sa_select(a.c.id, a.c.ref, a.c.status, a.c.award_fen, a.c.final_score_exact)
+                               .where(a.c.scheme == sid, a.c.status.in_(sorted(after | void)))).all()
+        graded = {subject.split(":", 1)[1] for (subject,) in session.execute(
+            sa_select(ev.c.subject).where(ev.c.action.in_(("case.grade_passed", "case.grade_reduced")),
+                                          ev.c.subject.like("app:%")))}
+        live = {r.application_id: r for r in session.exec(select(VoucherRedemption).where(
+            col(VoucherRedemption.ended_at).is_(None))).all()}
+        for r in rows:
+            checked += 1
+            if r.status in void:
+                if r.award_fen not in (None, 0):
+                    bad.append(f"{r.ref} is {r.status} but holds {r.award_fen} fen")
+                continue
+            red = live.get(r.id)
+            if red is None or not r.final_score_exact or r.ref not in graded:
+                bad.append(f"{r.ref} is {r.status} without a live redemption, a final grade and its grading event")
+            elif r.award_fen is not None and r.award_fen > red.amount_fen:
+                bad.append(f"{r.ref} holds {r.award_fen} fen, more than its redemption's {red.amount_fen}")
+    return ("vouchers settle only after their evaluation", not bad,
+            f"{checked} graded or ended voucher(s)" if not bad else "; ".join(bad[:10]))
+
+
+def _payees_again(session: Session, policy: Policy, apps: dict[int, Any]) -> tuple[str, bool, str]:
+    """Every voucher payment went to the payee of its round's settlement mode (二(二)5): the agency that
+    redeemed it (通兑) or the holder (通用), by credit code."""
+    from flows.services.payments import round_mode
+
+    rounds = {r.id: r for r in session.exec(select(AwardRound).where(
+        col(AwardRound.id).in_({r.round_id for r in apps.values() if r.round_id is not None}))).all()}
+    holders = {h.id: h.uscc for h in session.exec(select(Applicant).where(
+        col(Applicant.id).in_({r.applicant_id for r in apps.values()}))).all()}
+    redeemers = {r.application_id: r.agency_id for r in session.exec(select(VoucherRedemption)).all()}
+    codes = {ag.id: ag.uscc for ag in session.exec(select(Agency)).all()}
+    wrong, n = [], 0
+    for p in session.exec(select(Payment).where(col(Payment.application_id).in_(list(apps)))).all():
+        app = apps[p.application_id]
+        declared = policy.scheme(app.scheme).payment
+        if not declared.payee_mode:
+            continue
+        n += 1
+        mode = round_mode(policy, declared, rounds.get(app.round_id), app.year)
+        agency_id = redeemers.get(p.application_id)
+        want = (codes.get(agency_id) if agency_id is not None else None) if mode == "agency" else holders.get(
+            app.applicant_id)
+        if p.uscc != want:
+            wrong.append(f"{p.idempotency_key}: paid to {p.uscc}, its round settles in mode {mode} to {want}")
+    return ("voucher payee = its round's settlement mode", not wrong,
+            f"{n} voucher payment(s) to the agency (通兑) or the holder (通用) as their round says"
+            if not wrong else "; ".join(wrong[:10]))
 
 
 def _duties_again(session: Session, apps: dict[int, Any], contracts: dict[int | None, VoucherContract]
@@ -887,11 +1199,20 @@ def _duties_again(session: Session, apps: dict[int, Any], contracts: dict[int | 
                 ref=f"{apps[r.application_id].ref} (contracted with agency {ag.uscc})", applicant_code=ag.uscc,
                 applicant_name=ag.name)))
     t = AuditEvent.__table__  # type: ignore[attr-defined]
+    resolved: list[tuple[str, int]] = []
     for actor, action, subject in session.execute(sa_select(t.c.actor, t.c.action, t.c.subject).where(
-            t.c.action.in_(("case.confirm", "case.dispute")), t.c.subject.like("app:%"))):
+            t.c.action.in_(("case.confirm", "case.dispute", "case.dispute_dismissed", "case.dispute_upheld",
+                            "case.dispute_upheld_lapsed")), t.c.subject.like("app:%"))):
         app_id = by_ref.get(subject.split(":", 1)[1])
-        if app_id is not None:
+        if app_id is None:
+            continue
+        if action.startswith("case.dispute_"):
+            resolved.append((actor, app_id))
+        else:
             acts.append(("voucher." + action.split(".", 1)[1], actor, holder_of(app_id)))
+    # A resolution is judged with every party of the case (the SME, the agencies, the submitter).
+    full = duty_svc.parties(session, {app_id for _, app_id in resolved})
+    acts += [("voucher.resolve", actor, full[app_id]) for actor, app_id in resolved if app_id in full]
     breaches = []
     for act, name, case in acts:
         who = users.get(name)

@@ -38,6 +38,17 @@ class CheckResult:
     detail: str
 
 
+@dataclass(frozen=True, slots=True)
+class BenefitAward:
+    """A live award (committed or paid) of another scheme that funds the same benefit (policy
+    ``duplicate_benefits``), as the service found it for the applicant and fiscal year."""
+
+    benefit: str  # the duplicate_benefits entry's name
+    scheme: str
+    ref: str
+    award_fen: int
+
+
 @dataclass(frozen=True)
 class IntakeFacts:
     """Everything the intake checks read, gathered by the service (the case's form already validated
@@ -54,6 +65,7 @@ class IntakeFacts:
     awarded_this_year_fen: int = 0  # committed or paid to the applicant under the scheme this fiscal year
     applicant_sme: bool = False
     applicant_whitelist: bool = False
+    same_benefit_awards: tuple[BenefitAward, ...] = ()  # 从优从高不重复: other schemes' awards of the same benefit
 
     # The names the certification checks were written with (kept: the facts read the same either way).
     @property
@@ -86,6 +98,8 @@ class Candidate:
     failed_check: str | None = None  # intake check that failed (ineligible)
     awarded_this_year_fen: int = 0
     form: Mapping[str, Any] = field(default_factory=dict)
+    earlier_years_awards: int = 0  # live awards of the scheme to the applicant in earlier fiscal years
+    same_benefit: tuple[BenefitAward, ...] = ()  # other schemes' live awards of the same benefit this year
 
 
 @dataclass(frozen=True, slots=True)
@@ -131,6 +145,7 @@ class SchemeRules:
         self._checks: dict[str, _Dated] = {}
         self._amounts: dict[str, _Dated] = {}
         self._rank_keys: dict[str, _Dated] = {}
+        self._rank_reasons: dict[str, _Dated] = {}
 
     def _register(self, table: dict[str, _Dated], name: str, since: str | None) -> Callable[[F], F]:
         def deco(fn: F) -> F:
@@ -149,6 +164,17 @@ class SchemeRules:
     def rank_key(self, name: str, since: str | None = None) -> Callable[[F], F]:
         """Register a rank key ``fn(policy, as_of) -> (candidate -> sortable)`` (smaller ranks first)."""
         return self._register(self._rank_keys, name, since)
+
+    def rank_reason(self, name: str, since: str | None = None) -> Callable[[F], F]:
+        """Register what a rank key reads, in words, for one candidate: ``fn(policy, candidate, as_of) -> str``
+        (shown beside its rank in the trial and the round's report). Optional per rank key."""
+        return self._register(self._rank_reasons, name, since)
+
+    def has_rank_reason(self, name: str) -> bool:
+        return name in self._rank_reasons
+
+    def get_rank_reason(self, name: str, as_of: dt.date) -> F:
+        return self._rank_reasons[name].at(as_of)
 
     def has_check(self, name: str) -> bool:
         return name in self._checks
@@ -229,6 +255,10 @@ class Resolved:
         if where is None:
             raise LookupError(f"rank key {name!r} is not registered by {self.own.name}")
         return where.get_rank_key(name, as_of)
+
+    def rank_reason(self, name: str, as_of: dt.date) -> F | None:
+        where = self._where(name, "rank_reason")
+        return where.get_rank_reason(name, as_of) if where is not None else None
 
     def outcomes(self) -> dict[str, str]:
         return {**self.common.outcomes, **self.own.outcomes}

@@ -14,9 +14,10 @@ parameter of the policy; these functions are pure.
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Collection, Sequence
+from collections.abc import Callable, Collection, Sequence
 from dataclasses import dataclass
 from decimal import Decimal
+from fractions import Fraction
 
 from rules.money import RoundingMode, format_yuan, round_to_fen
 from rules.policy import Policy, VoucherDef
@@ -89,6 +90,26 @@ def face_value(policy: Policy, c: Candidate, as_of: dt.date) -> int:
     return int(faces.get(str(c.form.get(v.service_field) or ""), 0))
 
 
+@RULES.rank_key("custody_priority")
+def custody_priority(policy: Policy, as_of: dt.date) -> Callable[[Candidate], tuple[object, ...]]:
+    """The order vouchers are issued in when ``custody-voucher.issue_order`` is ``ranked`` and the round asks
+    for more than the line holds: first-time custody SMEs (no live voucher in an earlier fiscal year) first,
+    then SMEs holding no voucher yet this year before those adding a service, then earlier submission, then
+    the application id. Both priorities widen coverage, which is what the plan counts (专业知识产权托管服务
+    累计覆盖中小企业 2000 家以上, 一(二)2: distinct SMEs); the facts hold no micro / small / medium size, so
+    size is not a key."""
+    return lambda c: (c.earlier_years_awards > 0, c.awarded_this_year_fen > 0, c.submitted_at, c.application_id)
+
+
+@RULES.rank_reason("custody_priority")
+def custody_priority_reason(policy: Policy, c: Candidate, as_of: dt.date) -> str:
+    first = ("first-time custody SME" if c.earlier_years_awards == 0
+             else f"held {c.earlier_years_awards} voucher(s) in earlier years")
+    year = ("no voucher yet this year" if c.awarded_this_year_fen == 0
+            else f"already holds {format_yuan(c.awarded_this_year_fen)} of vouchers this year")
+    return f"ranked: {first}; {year}; submitted {c.submitted_at or '-'}"
+
+
 def cover_fen(policy: Policy, on: dt.date, face_fen: int, contract_fen: int, scheme: str = SCHEME) -> int:
     """What a voucher pays for a contract: at most ``share × contract amount`` (the SME co-pays the rest)
     and at most its face value. Exact decimal inside, the policy's rounding, whole fen out."""
@@ -116,15 +137,28 @@ class Terms:
     settlement_mode: str  # agency (通兑) | enterprise (通用)
 
 
-def terms(policy: Policy, issued_on: dt.date, scheme: str = SCHEME) -> Terms:
+def terms(policy: Policy, issued_on: dt.date, scheme: str = SCHEME, mode: str | None = None) -> Terms:
     """The use-by and redeem-by dates (months after issue, clamped to the month's end) and the settlement
-    mode of a voucher issued on ``issued_on``, from the parameters in force that day."""
+    mode of a voucher issued on ``issued_on``, from the parameters in force that day; ``mode`` is the one
+    its round recorded when it was opened (a round from before rounds recorded it: the mode in force on
+    the day it was finalized)."""
     v = voucher_def(policy, scheme)
     use = policy.integer(v.use_by_months, issued_on)
     redeem = policy.integer(v.redeem_by_months, issued_on)
-    mode_param = policy.scheme(scheme).payment.payee_mode
-    mode = policy.text(mode_param, issued_on) if mode_param else "enterprise"
+    if mode is None:
+        mode_param = policy.scheme(scheme).payment.payee_mode
+        mode = policy.text(mode_param, issued_on) if mode_param else "enterprise"
     return Terms(issued_on, add_months(issued_on, use), add_months(issued_on, max(redeem, use)), mode)
+
+
+def required_evidence(policy: Policy, on: dt.date, mode: str | None = None, scheme: str = SCHEME) -> tuple[str, list[str]]:
+    """(the parameter, the kinds of evidence) a redemption must carry in a round of settlement ``mode``:
+    通兑 (agency) — the contract, the SME's receipt for its share, the deliverables; 通用 (enterprise) —
+    also the agency's invoice for the full contract amount, the SME's receipt being of paying it in full
+    (it is reimbursed). Which list applies to which mode is the policy's (voucher.evidence_required_by_mode)."""
+    v = voucher_def(policy, scheme)
+    pname = v.evidence_required_by_mode.get(mode or "", v.evidence_required)
+    return pname, [str(k) for k in policy.value(pname, on)]
 
 
 def payee_kind(mode: str) -> str:
@@ -180,13 +214,13 @@ def reminder_problems(values: object, where: str) -> list[str]:
 
 
 def evidence_problem(policy: Policy, on: dt.date, kind: str, filename: str, content: bytes,
-                     scheme: str = SCHEME) -> str | None:
-    """Why one evidence file is refused, or None: an unknown kind, an empty file, a type the policy does
-    not allow, or content that is not of the type its name says."""
+                     scheme: str = SCHEME, mode: str | None = None) -> str | None:
+    """Why one evidence file is refused, or None: an unknown kind (for the round's settlement mode), an
+    empty file, a type the policy does not allow, or content that is not of the type its name says."""
     v = voucher_def(policy, scheme)
-    required = list(policy.value(v.evidence_required, on))
+    pname, required = required_evidence(policy, on, mode, scheme)
     if kind not in required:
-        return f"evidence kind {kind!r} is not one the policy names ({', '.join(required)}; {v.evidence_required})"
+        return f"evidence kind {kind!r} is not one the policy names ({', '.join(required)}; {pname})"
     if not content:
         return f"{kind} file {filename!r} is empty (0 bytes); attach the document itself"
     allowed = [str(t).lower() for t in policy.value(v.evidence_types, on)]
@@ -200,7 +234,93 @@ def evidence_problem(policy: Policy, on: dt.date, kind: str, filename: str, cont
     return None
 
 
-def missing_evidence(policy: Policy, on: dt.date, kinds: list[str], scheme: str = SCHEME) -> list[str]:
-    """The kinds of evidence the policy requires that a redemption lacks."""
-    required = list(policy.value(voucher_def(policy, scheme).evidence_required, on))
-    return [k for k in required if k not in kinds]
+def missing_evidence(policy: Policy, on: dt.date, kinds: list[str], scheme: str = SCHEME,
+                     mode: str | None = None) -> list[str]:
+    """The kinds of evidence the policy requires (for the round's settlement mode) that a redemption lacks."""
+    return [k for k in required_evidence(policy, on, mode, scheme)[1] if k not in kinds]
+
+# --- fraud found after settlement: the clawback (追回, 二(四)13; 三(三) 保障财政资金安全) --------------------------
+
+FRAUD_CLAUSE = "二(四)13"
+# A fraud (恶意串通、弄虚作假) always voids the agency's open vouchers, whatever the policy's disposition for an
+# ordinary expulsion says (agency.open_vouchers_on_expulsion): the service they would pay for is the
+# evidence found false, so no holder keeps a voucher on it (Zhangye 张政办发〔2016〕66号: 该券作废).
+FRAUD_DISPOSITION = "void"
+
+
+def clawback_fen(paid_fen: int, named_fen: int | None = None) -> int:
+    """What a fraud finding claws back of a settled voucher (追回, 二(四)13): everything the voucher was paid,
+    unless the finding names an amount — then that amount, which must be more than ¥0.00 and at most what
+    was paid (a clawback never asks back more than the line paid out). ValueError saying which side."""
+    if paid_fen <= 0:
+        raise ValueError(f"the voucher was paid {format_yuan(paid_fen)}: nothing to claw back")
+    if named_fen is None:
+        return paid_fen
+    if named_fen <= 0:
+        raise ValueError(f"{format_yuan(named_fen)} is no amount to claw back; name more than ¥0.00 or leave it "
+                         "out to claw back in full")
+    if named_fen > paid_fen:
+        raise ValueError(f"{format_yuan(named_fen)} is above the {format_yuan(paid_fen)} the voucher was paid; a "
+                         f"clawback asks back at most what was paid ({FRAUD_CLAUSE})")
+    return named_fen
+
+
+def recovery_problem(outstanding_fen: int, amount_fen: int) -> str | None:
+    """Why money recovered on a clawback cannot be recorded, or None: it is more than ¥0.00 and at most
+    what is still outstanding on the receivable (三(三): the line is never credited more than it is owed)."""
+    if amount_fen <= 0:
+        return f"--amount: {format_yuan(amount_fen)} must be more than ¥0.00"
+    if amount_fen > outstanding_fen:
+        return (f"--amount: {format_yuan(amount_fen)} is above the {format_yuan(outstanding_fen)} still outstanding "
+                f"on the clawback; record at most what is owed ({FRAUD_CLAUSE}, 三(三))")
+    return None
+
+
+def fully_recovered(amount_fen: int, recovered_fen: int) -> bool:
+    """A clawback is closed (clawed back in full) when everything it asked back has been recovered."""
+    return recovered_fen >= amount_fen
+
+
+# --- the grade decides the settlement (引入第三方开展托管项目绩效评价, 二(二)5) ------------------------------------
+
+@dataclass(frozen=True, slots=True)
+class Settlement:
+    """What a graded voucher settles for: ``outcome`` passed (its redeemed amount), reduced (a share of
+    it) or failed (nothing); ``pay_fen`` + ``release_fen`` is always the amount it held."""
+
+    outcome: str  # passed | reduced | failed
+    pay_fen: int
+    release_fen: int
+    grade: Fraction
+    pass_grade: Decimal
+
+
+def _grading(policy: Policy, scheme: str) -> tuple[str, str, str]:
+    v = voucher_def(policy, scheme)
+    if v.pass_grade is None or v.below_pass is None or v.reduced_share is None:
+        raise LookupError(f"scheme {scheme!r} declares no grading (voucher.pass_grade, below_pass, reduced_share)")
+    return v.pass_grade, v.below_pass, v.reduced_share
+
+
+def passes(policy: Policy, on: dt.date, grade: Fraction, scheme: str = SCHEME) -> bool:
+    """A voucher's evaluation grade (0–100, exact) passes at or above the policy's pass grade."""
+    return grade >= Fraction(policy.decimal(_grading(policy, scheme)[0], on))
+
+
+def settlement(policy: Policy, on: dt.date, grade: Fraction, held_fen: int, scheme: str = SCHEME) -> Settlement:
+    """What a voucher holding ``held_fen`` (its redeemed amount) settles for with ``grade`` on ``on``: at or
+    above the pass grade, all of it; below, the policy's choice — ``none`` (nothing, all released to the
+    line) or ``reduced`` (``reduced_share × held``, rounded by money.rounding, the rest released). A
+    reduced amount of ¥0.00 is no settlement (failed)."""
+    if held_fen <= 0:
+        raise ValueError(f"a graded voucher holds {held_fen} fen; it must hold its redeemed amount")
+    pass_name, mode_name, share_name = _grading(policy, scheme)
+    least = policy.decimal(pass_name, on)
+    if passes(policy, on, grade, scheme):
+        return Settlement("passed", held_fen, 0, grade, least)
+    if policy.text(mode_name, on) == "reduced":
+        share = policy.decimal(share_name, on)
+        pay = min(held_fen, round_to_fen(Decimal(held_fen) * share, RoundingMode(policy.text("money.rounding", on))))
+        if pay > 0:
+            return Settlement("reduced", pay, held_fen - pay, grade, least)
+    return Settlement("failed", 0, held_fen, grade, least)

@@ -15,8 +15,8 @@ from sqlalchemy import text
 pytestmark = pytest.mark.flows
 
 N = 200
-ACTS = ["case.submit", "case.intake_passed", "case.award", "case.contract", "case.redeem", "case.confirm", "case.batch_payment",
-        "case.payment_confirmed"]
+ACTS = ["case.submit", "case.intake_passed", "case.award", "case.contract", "case.redeem", "case.confirm", "case.approve",
+        "case.scores_complete", "case.grade_passed", "case.batch_payment", "case.payment_confirmed"]
 
 
 @pytest.fixture(scope="module")

@@ -31,6 +31,7 @@ from tests.voucher_support import (
     A,
     B,
     check_ok,
+    evaluate,
     evidence,
     issue,
     line_figures,
@@ -62,7 +63,13 @@ def test_a_voucher_goes_from_issue_to_settlement_with_the_agency_paid_the_cover(
     ok(world("voucher", "redeem", ref, *evidence(tmp_path), "--as", "wu"))
     ok(world("voucher", "confirm", ref, "--as", "sme1"))
     assert line_figures(db) == {"committed": 500000, "settled": 0, "released": 100000, "open": 400000}
+    set_clock("2021-06-30T01:00:00Z")  # the first settlement date of 2021 (custody-voucher.settlement_dates)
     out = tmp_path / "bank"
+    # Confirmed is not payable: the reviewer checks it and the third party grades it first.
+    ok(world("pay", "batch", "--scheme", SCHEME, "--out", str(tmp_path / "early"), "--as", "chen"))
+    assert not list((tmp_path / "early").glob("*.csv")) and status(world, ref) == "confirmed"
+    evaluate(world, tmp_path, ref, 80)
+    assert status(world, ref) == "evaluated"
     ok(world("pay", "batch", "--scheme", SCHEME, "--out", str(out), "--as", "chen"))
     [bank_file] = sorted(out.glob("*.csv"))
     rows = list(csv.DictReader(io.StringIO(bank_file.read_bytes().decode("utf-8-sig"))))
@@ -101,8 +108,10 @@ def test_a_round_in_the_enterprise_mode_reimburses_the_sme(world: Any, db: Db, t
     assert json.loads(ok(world("voucher", "show", ref, "--json", "--as", "sme2")))["terms"]["settlement_mode"] == \
         "enterprise"
     ok(world("voucher", "contract", ref, "--agency", B, "--amount", "6000", "--as", "sme2"))
-    ok(world("voucher", "redeem", ref, *evidence(tmp_path), "--as", "ma"))  # B has no bank account: not needed
+    ok(world("voucher", "redeem", ref, *evidence(tmp_path, invoice=True), "--as", "ma"))  # B has no bank account: not needed
     ok(world("voucher", "confirm", ref, "--as", "sme2"))
+    evaluate(world, tmp_path, ref, 75)
+    set_clock("2021-06-30T01:00:00Z")  # the first settlement date of 2021 (custody-voucher.settlement_dates)
     out = tmp_path / "bank"
     ok(world("pay", "batch", "--scheme", SCHEME, "--out", str(out), "--as", "chen"))
     [bank_file] = sorted(out.glob("*.csv"))
@@ -316,6 +325,7 @@ def test_only_the_contracted_agency_redeems_and_only_the_holder_confirms(contrac
     refused(cli("voucher", "confirm", a, "--as", "wu"))
     ok(cli("voucher", "dispute", a, "--reason", "报告未交付", "--as", "sme1"))
     assert status(cli, a) == "disputed"
+    set_clock("2021-06-30T01:00:00Z")  # the first settlement date of 2021 (custody-voucher.settlement_dates)
     out = tmp_path / "bank"
     ok(cli("pay", "batch", "--scheme", SCHEME, "--out", str(out), "--as", "chen"))
     assert not list(out.glob("*.csv"))  # a disputed voucher is not paid
@@ -328,6 +338,8 @@ def test_a_settlement_acknowledgement_naming_a_voucher_not_in_the_batch_is_refus
     cli, a, b = contracted
     ok(cli("voucher", "redeem", a, *evidence(tmp_path), "--as", "wu"))
     ok(cli("voucher", "confirm", a, "--as", "sme1"))
+    evaluate(cli, tmp_path, a, 80)
+    set_clock("2021-06-30T01:00:00Z")  # the first settlement date of 2021 (custody-voucher.settlement_dates)
     out = tmp_path / "bank"
     ok(cli("pay", "batch", "--scheme", SCHEME, "--out", str(out), "--as", "chen"))
     [bank_file] = sorted(out.glob("*.csv"))

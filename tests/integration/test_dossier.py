@@ -526,3 +526,20 @@ def test_data_without_sections_renders_every_section_in_the_default_order(
     legacy = dossier.make_dossier({k: v for k, v in d.data.items() if k != "sections"})
     assert dossier.render_html(legacy).replace(legacy.number, d.number).replace(
         legacy.data_sha256, d.data_sha256) == dossier.render_html(d)
+
+
+def test_dossier_bench_samples_the_year_and_projects_two_thousand_cases(sample: SampleRound) -> None:
+    """`dossier bench --cases N` renders N cases spread over the year (not the first N) and reports
+    pages/s per core, dossiers/min and the 2,000-case projection against the 10-minute target."""
+    r = cli(sample.url, "dossier", "bench", "--cases", "2", "--sequential", "1", "--jobs", "1", "--json",
+            "--as", "sun.audit")
+    assert r.exit_code == 0, r.stderr
+    result = json.loads(r.stdout)
+    assert result["parallel"]["dossiers"] == 2 and result["sequential"]["dossiers"] == 1
+    p = result["projection"]
+    assert p["cases"] == 2000 and p["target_seconds"] == 600
+    assert p["seconds"] == pytest.approx(2000 * result["parallel"]["seconds"] / 2, rel=0.01)
+    assert p["meets_target"] == (p["seconds"] <= 600)
+    text_ = cli(sample.url, "dossier", "bench", "--cases", "1", "--sequential", "1", "--jobs", "1",
+                "--as", "sun.audit").stdout
+    assert "pages/s per core" in text_ and "dossiers/min" in text_ and "projection: 2,000 case dossiers" in text_

@@ -19,7 +19,7 @@ from models.uow import read_only
 from rules.money import format_yuan, to_daxie
 from tests.conftest import Db
 from tests.support import bank_ack, set_clock
-from tests.voucher_support import PDF, PNG, SCHEME, A, B, evidence, issue, ok, setup_world, status
+from tests.voucher_support import PDF, PNG, SCHEME, A, B, evaluate, evidence, issue, ok, setup_world, status
 
 
 @pytest.fixture
@@ -41,7 +41,9 @@ def settled(cli: Any, db: Db, tmp_path: Path) -> tuple[Any, str, str]:
     ok(world("voucher", "dispute", a, "--reason", "托管报告缺少第三章", "--as", "sme1"))
     set_clock("2021-04-25T01:00:00Z")
     ok(world("voucher", "confirm", a, "--as", "sme1"))
-    set_clock("2021-05-01T01:00:00Z")
+    set_clock("2021-04-28T01:00:00Z")
+    evaluate(world, tmp_path, a, {"deliverables": 90, "quality": 80, "timeliness": 70, "satisfaction": 60})
+    set_clock("2021-06-30T01:00:00Z")  # the first settlement date of 2021 (custody-voucher.settlement_dates)
     out = tmp_path / "bank"
     ok(world("pay", "batch", "--scheme", SCHEME, "--out", str(out), "--as", "chen"))
     (tmp_path / "ack.csv").write_bytes(bank_ack(sorted(out.glob("*.csv"))))
@@ -61,8 +63,8 @@ def test_a_settled_voucher_dossier_shows_agency_contract_cover_and_evidence_and_
 
     with read_only(db.engine) as s:
         d = dossier.build_case(s, a)
-    assert d.data["sections"] == ["applicant", "application", "checks", "allocation", "voucher", "payments",
-                                  "ledger", "history"]
+    assert d.data["sections"] == ["applicant", "application", "checks", "allocation", "voucher", "review",
+                                  "evaluation", "payments", "ledger", "history"]
     vo = d.data["voucher"]
     assert json.loads(extract_attachment(pdf))["voucher"] == vo  # the embedded dossier.json carries it
     assert (vo["service"], vo["face_fen"], vo["held_fen"]) == ("consulting", 500000, 400000)
@@ -78,6 +80,13 @@ def test_a_settled_voucher_dossier_shows_agency_contract_cover_and_evidence_and_
     assert shas == [hashlib.sha256(c).hexdigest() for c in (PDF, PNG, PDF + b"r")]
     assert [h["act"] for h in vo["holder_acts"]] == ["dispute", "confirm"]
     assert vo["payee"] == {"mode": "agency", "kind": "agency", "name": "烟台正道知识产权代理有限公司", "uscc": A}
+    # The reviewer's check, the evaluators' per-criterion scores and what the grade decided (二(二)5).
+    assert [(h["act"], h["actor"]) for h in vo["reviewer_acts"]] == [("approve", "li")]
+    # 90 × 40 % + 80 × 30 % + 70 × 15 % + 60 × 15 % = 79.5, at or above the pass grade 60
+    assert {k: vo["grading"][k] for k in ("outcome", "final_score", "pass_grade", "pay_fen", "released_fen")} == {
+        "outcome": "passed", "final_score": "79.50", "pass_grade": "60", "pay_fen": 400000, "released_fen": 0}
+    ev = d.data["evaluation"]
+    assert sorted(x["evaluator"] for x in ev["assignments"]) == ["ev1", "ev2"]
 
     pages = pdf_text_pages(pdf)
     packed = "".join("".join(pages).split())  # table cells wrap anywhere: compare without whitespace
@@ -86,7 +95,8 @@ def test_a_settled_voucher_dossier_shows_agency_contract_cover_and_evidence_and_
                      "合同金额", "Contract amount", format_yuan(800000), to_daxie(800000),
                      "券支付上限", "Cover", format_yuan(400000), to_daxie(400000), format_yuan(500000),
                      "2021-09-10", "2021-12-10", "通兑", "托管报告缺少第三章", "确认服务", "提出异议",
-                     "合同.pdf", "付款凭证.png", "托管报告.pdf", *shas):
+                     "合同.pdf", "付款凭证.png", "托管报告.pdf", *shas, "审核通过，送第三方评价", "79.50",
+                     "评价合格，按兑付金额结算", "服务成果完成度"):
         assert "".join(expected.split()) in packed, expected
 
     v = world("dossier", "verify", str(first))
@@ -104,3 +114,31 @@ def test_a_settled_voucher_dossier_shows_agency_contract_cover_and_evidence_and_
     assert (only_issued["contracts"], only_issued["redemption"], only_issued["holder_acts"]) == ([], None, [])
     b_text = "".join("".join(pdf_text_pages((batch / f"{b}.pdf").read_bytes())).split())
     assert "尚未签约" in b_text and "尚未兑付" in b_text
+
+
+def test_a_clawed_back_voucher_dossier_shows_the_finding_the_receivable_and_each_recovery(
+        settled: tuple[Any, str, str], db: Db, tmp_path: Path) -> None:
+    """Fraud found after settlement (二(四)13): the voucher section adds the finding, the amount owed and by
+    whom, each recovery with its bank receipt; the ledger section the clawback and recovery postings; the
+    dossier reproduces and verifies."""
+    world, a, _b = settled
+    set_clock("2021-06-01T01:00:00Z")
+    ok(world("agency", "fraud", A, "--finding", "伪造托管服务成果报告", "--voucher", a, "--as", "li"))
+    set_clock("2021-06-10T01:00:00Z")
+    ok(world("voucher", "recover", a, "--amount", "1500", "--receipt", "BOC-2021-R001", "--as", "chen"))
+    out = tmp_path / "claw.pdf"
+    ok(world("dossier", "case", a, "--out", str(out), "--as", "sun"))
+    pdf = out.read_bytes()
+    with read_only(db.engine) as s:
+        d = dossier.build_case(s, a)
+    cb = d.data["voucher"]["clawback"]
+    assert json.loads(extract_attachment(pdf))["voucher"]["clawback"] == cb
+    assert (cb["amount_fen"], cb["recovered_fen"], cb["outstanding_fen"], cb["debtor_uscc"]) == (400000, 150000,
+                                                                                                250000, A)
+    assert [(r["receipt"], r["amount_fen"]) for r in cb["recoveries"]] == [("BOC-2021-R001", 150000)]
+    packed = "".join("".join(pdf_text_pages(pdf)).split())
+    for expected in ("欺诈追回", "伪造托管服务成果报告", "BOC-2021-R001", format_yuan(250000), "clawback", "recovery",
+                     "应收追回"):
+        assert "".join(expected.split()) in packed, expected
+    v = world("dossier", "verify", str(out))
+    assert v.exit_code == 0, (v.stdout, v.stderr)

@@ -13,8 +13,10 @@ from rules.uscc import CreditCodeError, make_uscc
 
 CODE = make_uscc("370602", 4242)
 NAME = "烟台海拓机械有限公司"
+AGENCY_CODE = make_uscc("370602", 7777)  # the custody voucher's contracted agency: another party of the case
+AGENCY_NAME = "烟台正道知识产权代理有限公司"
 
-ROLE_OF = {"review.decide": "reviewer", "round.finalize": "approver", "evaluation.assign": "evaluator",
+ROLE_OF = {"review.decide": "reviewer", "round.finalize": "approver", "round.open": "approver", "evaluation.assign": "evaluator",
            "scores.upload": "evaluator", "notice.object": "applicant", "notice.resolve": "approver",
            "pay.batch": "finance", "pay.confirm": "finance",
            "agency.apply": "admin", "agency.accredit": "reviewer", "agency.warn": "reviewer",
@@ -22,38 +24,58 @@ ROLE_OF = {"review.decide": "reviewer", "round.finalize": "approver", "evaluatio
            "agency.withdraw": "admin", "agency.complaint": "reviewer", "agency.spot_check": "evaluator",
            "agency.monitor": "admin", "agency.reward": "approver",
            "voucher.contract": "admin", "voucher.redeem": "admin", "voucher.confirm": "admin",
-           "voucher.dispute": "admin"}
+           "voucher.dispute": "admin", "agency.fraud": "reviewer", "voucher.recover": "finance",
+           "voucher.resolve": "reviewer",
+           "bank.add": "admin", "bank.suspend": "admin", "bank.reinstate": "admin", "bank.tier": "admin",
+           "loan.register": "admin", "loan.extend": "admin", "loan.interest": "admin", "loan.repay": "admin"}
 
 RELATIONS = ("none", "member by credit code", "member by name", "member, code typed in lower case with spaces",
-             "submitter", "reviewer", "approver", "conflict", "objector", "decided another review tier")
+             "submitter", "reviewer", "approver", "conflict", "objector", "decided another review tier",
+             "recorded the fraud finding", "of the contracted agency by credit code", "of the contracted agency by name")
 
 # R = refused, . = allowed; columns in the order of RELATIONS.
 EXPECTED = {
-    "review.decide":     ".RRRR....R",
-    "round.finalize":    ".RRRRR....",
-    "evaluation.assign": ".RRRRR.R..",
-    "scores.upload":     ".RRRRR.R..",
-    "notice.object":     "..........",
-    "notice.resolve":    ".RRRR...R.",
-    "pay.batch":         ".RRRRRR...",
-    "pay.confirm":       ".RRR..R...",
+    "review.decide":     ".RRRR....R.RR",
+    "round.finalize":    ".RRRRR.....RR",
+    "round.open":        ".RRRR........",  # who a round pays is not chosen by one of its applicants
+    "evaluation.assign": ".RRRRR.R...RR",
+    "scores.upload":     ".RRRRR.R...RR",
+    "notice.object":     ".............",
+    "notice.resolve":    ".RRRR...R..RR",
+    "pay.batch":         ".RRRRRR....RR",
+    "pay.confirm":       ".RRR..R....RR",
     # The agency registry: the case is the agency; nobody judges an agency they belong to.
-    "agency.apply":      "..........",
-    "agency.accredit":   ".RRR......",
-    "agency.warn":       ".RRR......",
-    "agency.suspend":    ".RRR......",
-    "agency.expel":      ".RRR......",
-    "agency.reinstate":  ".RRR......",
-    "agency.withdraw":   "..........",
-    "agency.complaint":  ".RRR......",
-    "agency.spot_check": ".RRR......",
-    "agency.monitor":    ".RRR......",
-    "agency.reward":     ".RRR......",
+    "agency.apply":      ".............",
+    "agency.accredit":   ".RRR.........",
+    "agency.warn":       ".RRR.........",
+    "agency.suspend":    ".RRR.........",
+    "agency.expel":      ".RRR.........",
+    "agency.reinstate":  ".RRR.........",
+    "agency.withdraw":   ".............",
+    "agency.complaint":  ".RRR.........",
+    "agency.spot_check": ".RRR.........",
+    "agency.monitor":    ".RRR.........",
+    "agency.reward":     ".RRR.........",
     # Custody vouchers: the SME's own acts and the agency's redemption (own organisation only, OWN_ONLY).
-    "voucher.contract":  "..........",
-    "voucher.redeem":    "..........",
-    "voucher.confirm":   "..........",
-    "voucher.dispute":   "..........",
+    "voucher.contract":  ".............",
+    "voucher.redeem":    ".............",
+    "voucher.confirm":   ".............",
+    "voucher.dispute":   ".............",
+    # Fraud found after settlement (二(四)13): nobody records a finding against their own agency; the payee
+    # clawed back from never records its own recovery, nor does whoever recorded the finding.
+    "agency.fraud":      ".RRR.........",
+    "voucher.recover":   ".RRR......R..",
+    # A reviewer resolves a voucher's dispute: never of the SME or the contracted agency, nor its submitter.
+    "voucher.resolve":   ".RRRR......RR",
+    # The loan registry: the case is the bank; nobody adds or grades a bank they belong to.
+    "bank.add":          ".RRR.........",
+    "bank.suspend":      ".RRR.........",
+    "bank.reinstate":    ".RRR.........",
+    "bank.tier":         ".RRR.........",
+    "loan.register":     ".............",
+    "loan.extend":       ".............",
+    "loan.interest":     ".............",
+    "loan.repay":        ".............",
 }
 
 
@@ -79,9 +101,15 @@ def _case(relation: str, me: str) -> tuple[str | None, duties.CaseParties]:
         kw["objector"] = me
     elif relation == "decided another review tier":
         kw["tier_deciders"] = frozenset({me})
+    elif relation == "recorded the fraud finding":
+        kw["finder"] = me
+    elif relation == "of the contracted agency by credit code":
+        org = AGENCY_CODE.lower()
+    elif relation == "of the contracted agency by name":
+        org = AGENCY_NAME
     base: dict[str, object] = {"ref": "CA-2021-00001", "applicant_code": CODE, "applicant_name": NAME,
                                "submitted_by": "admin", "reviewers": frozenset({"other.review"}),
-                               "approver": "other.approve"}
+                               "approver": "other.approve", "others": frozenset({AGENCY_CODE, AGENCY_NAME})}
     return org, duties.CaseParties(**{**base, **kw})  # type: ignore[arg-type]
 
 

@@ -27,7 +27,8 @@ def test_the_counted_states_are_those_with_the_kpis_tags() -> None:
 
 def test_custody_counts_smes_whose_service_was_delivered() -> None:
     k = POLICY.kpis["custody_smes"]
-    assert kpis.states_counted(POLICY, k) == {"delivered", "disputed", "confirmed", "settlement_pending", "settled"}
+    assert kpis.states_counted(POLICY, k) == {"delivered", "disputed", "confirmed", "evaluation", "scored",
+                                                   "evaluated", "settlement_pending", "settled"}
     facts = [fact(1, 10, 2021, "settled"), fact(2, 10, 2021, "confirmed"), fact(3, 11, 2021, "issued"),
              fact(4, 12, 2021, "expired"), fact(5, 13, 2022, "delivered"), fact(6, 14, 2021, "settled", sme=False)]
     assert kpis.count_cases(POLICY, k, facts, [2021, 2022]) == ({2021: 1, 2022: 1}, 2)
@@ -106,7 +107,7 @@ def _with(tmp_path: Path, old: str, new: str) -> Path:
      "      - {parameter: kpi.pledge_financing_growth, label: 烟台 plan}",
      "kpis.supported_agencies.targets[0].parameter: a growth ratio ('kpi.pledge_financing_growth') is a target "
      "only of a KPI measured outside"),
-    ("    states: [delivered, disputed, confirmed, settlement_pending, settled]\n",
+    ("    states: [delivered, disputed, confirmed, evaluation, scored, evaluated, settlement_pending, settled]\n",
      "    states: [delivered, redeemed]\n",
      "kpis.custody_smes.states[1]: 'redeemed' is not a state of custody-voucher"),
     ("    source: 国家知识产权局 transfer and licence registrations (not held by ipfund)\n", "",

@@ -27,11 +27,13 @@ def test_an_unknown_act_is_refused_naming_every_known_act() -> None:
     with pytest.raises(KeyError) as exc:
         duties.breach("pay.everything", WANG, case(1))
     assert exc.value.args[0] == ("unknown act 'pay.everything'; known: review.decide, round.finalize, "
-                                 "evaluation.assign, scores.upload, notice.object, notice.resolve, pay.batch, "
+                                 "round.open, evaluation.assign, scores.upload, notice.object, notice.resolve, pay.batch, "
                                  "pay.confirm, agency.apply, agency.accredit, agency.warn, agency.suspend, "
                                  "agency.expel, agency.reinstate, agency.withdraw, agency.complaint, "
                                  "agency.spot_check, agency.monitor, agency.reward, voucher.contract, voucher.redeem, "
-                                 "voucher.confirm, voucher.dispute")
+                                 "voucher.confirm, voucher.dispute, agency.fraud, voucher.recover, voucher.resolve, "
+                                 "bank.add, bank.suspend, bank.reinstate, bank.tier, loan.register, loan.extend, "
+                                 "loan.interest, loan.repay")
 
 
 def test_one_act_refused_for_want_of_a_role_on_many_cases_says_so_once() -> None:

@@ -208,6 +208,9 @@ def test_a_clean_application_passes_every_check_each_naming_rule_clause_and_para
         ("applicant_year_cap", True, "不超额奖励: per-applicant cap per fiscal year", "二(二)4",
          "certification-award.cap_fen_per_applicant_year = ¥80,000.00",
          "already awarded ¥0.00 this year; the enterprise award is ¥50,000.00; room under the cap ¥80,000.00"),
+        ("duplicate_benefit", True, "从优从高不重复: 贯标咨询辅导 (GB/T 29490 implementation support)", "二(二)4 / 二(二)5",
+         "duplicate_benefits.standard-implementation-consulting",
+         "no award of the same benefit in another scheme this fiscal year"),
     ]
 
 

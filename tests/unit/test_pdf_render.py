@@ -244,6 +244,22 @@ def test_render_is_byte_identical_across_processes(
     assert digests == [sample.sha256] * 3
 
 
+def test_the_long_lived_renderer_gives_the_bytes_of_a_fresh_one(sample: RenderResult) -> None:
+    """One renderer per process (fonts and the font stylesheet loaded once): a render after other
+    documents — with other glyphs, so other font subsets — is byte-identical to one from a fresh
+    FontConfiguration, and the renderer really is reused."""
+    pdf_render._renderer()
+    first = pdf_render._renderer()
+    assert pdf_render._renderer() is first
+    render("<p>另一份文档 another document ✔ 壹贰叁</p>" * 40)
+    again = render(sample_html())
+    assert again.sha256 == sample.sha256
+    pdf_render._RENDERER.clear()
+    fresh = render(sample_html())
+    assert pdf_render._renderer() is not first
+    assert fresh.sha256 == sample.sha256
+
+
 def test_missing_glyph_raises() -> None:
     with pytest.raises(MissingGlyphError) as excinfo:
         render("<p>资助 😀 ok</p>")

@@ -230,18 +230,29 @@ def test_policy_show_lists_every_parameter_of_the_file_with_its_clause(shown: di
 
 def test_every_number_the_policy_text_does_not_give_is_marked_illustrative(shown: dict[str, Any]) -> None:
     # The seed gives only the 三(二) fund rules (1:1.2 and the two 40 % floors) and the programme's targets
-    # (一(二); the national floors beside them come from the 2020 notice); all else is a default.
-    given = {r["name"] for r in shown["parameters"] if not r["illustrative"]}
+    # (一(二); the national floors beside them come from the 2020 notice); the market rates (rates.*: the
+    # published LPR and PBoC benchmark) and the Ministry of Finance's evaluation grade bands are national facts
+    # with their sources; all else is a default.
+    given = {r["name"] for r in shown["parameters"] if not r["illustrative"]} - {
+        "rates.lpr_1y", "rates.benchmark_1y", "project-grant.grade_bands"}
+    rates = {r["name"]: r for r in shown["parameters"] if r["name"].startswith("rates.")}
+    assert set(rates) == {"rates.lpr_1y", "rates.benchmark_1y"}
+    assert all(not r["illustrative"] for r in rates.values())
     assert given == {"funds.match_ratio", "funds.cluster_floor", "funds.market_floor",
                      "kpi.certified_entities", "kpi.certified_entities_national", "kpi.custody_smes",
                      "kpi.custody_smes_national", "kpi.supported_agencies", "kpi.transfers_licences_growth",
-                     "kpi.pledge_financing_growth"}
+                     "kpi.pledge_financing_growth",
+                     # a published convention (中国人民银行《人民币利率管理规定》: 日利率 = 年利率 ÷ 360)
+                     "loan.interest_day_count_basis"}
 
 
 def test_policy_show_as_of_a_date_before_the_policy_shows_nothing_in_force(cli: Any) -> None:
     r = cli("policy", "show", "--json", "--policy", "yantai-2020", "--as-of", "2020-10-18")
     assert r.exit_code == 0, r.stderr
-    assert {row["in_force"] for row in json.loads(r.stdout)["parameters"]} == {None}
+    rows = json.loads(r.stdout)["parameters"]
+    # only the market rates (published before the policy: the LPR since 2019, the benchmark since 2015) are
+    assert {row["name"] for row in rows if row["in_force"] is not None} == {"rates.lpr_1y", "rates.benchmark_1y"}
+    assert {row["in_force"] for row in rows if not row["name"].startswith("rates.")} == {None}
     r = cli("policy", "show", "--json", "--policy", "yantai-2020", "--as-of", "2020-10-19")
     rows = {row["name"]: row for row in json.loads(r.stdout)["parameters"]}
     assert rows["funds.match_ratio"]["in_force"] == "1.2"

@@ -31,7 +31,7 @@ def test_every_check_and_fund_rule_is_shown_from_both_sides() -> None:
     assert len(CASES) >= 60
     assert uncovered(POLICY, CASES) == []
     kinds = {c.kind for c in CASES}
-    assert kinds == {"check", "amount", "fund_rules", "allocate"}
+    assert kinds == {"check", "amount", "fund_rules", "allocate", "interest_subsidy", "pool_compensation"}
 
 
 def test_what_a_policy_without_cases_leaves_uncovered() -> None:
@@ -42,6 +42,50 @@ def test_what_a_policy_without_cases_leaves_uncovered() -> None:
     assert "certification-award: no case where check applicant_registered passes" not in gaps
     assert "fund rule match: no case where it is broken" in gaps
     assert "patent-intensive-product: no allocation case" in gaps
+    assert "pledge-interest-subsidy: no interest_subsidy case bound by cumulative_cap" in gaps
+    assert "risk-compensation: no pool_compensation case bound by balance" in gaps
+
+
+PLEDGE_BAD = """\
+- name: a float rate and a kind of interest that does not exist
+  interest_subsidy: true
+  date: 2022-12-01
+  input:
+    loan: {principal_fen: 300000000, rate: 0.039, drawdown: 2021-12-01, maturity: 2022-12-01}
+    payments: [{receipt: R1, start: 2021-12-01, end: 2022-12-01, amount_fen: 11700000, kind: fine}]
+    window: {start: 2021-12-01, end: 2021-12-01}
+  expect: {amount_fen: 2190000, bound: capped}
+- name: a pool share as a float
+  pool_compensation: true
+  date: 2022-03-01
+  input: {loss_fen: 100000.5, filed_on: 2021-06-01, claimed_on: 2022-03-01, bank_tier: standard}
+  expect: {pool_pays_fen: 1}
+"""
+
+
+def test_a_malformed_pledge_case_names_each_key(tmp_path: Path) -> None:
+    report = run_path(_write(tmp_path, PLEDGE_BAD))
+    joined = "\n".join(report.errors)
+    assert "case 1 'a float rate and a kind of interest that does not exist': input.loan.rate: 0.039 is a float" in joined
+    assert "input.payments[1].kind: \"fine\" is not one of normal, overdue, surcharge, penalty" in joined
+    assert "input.window.end: 2021-12-01 is not after the start 2021-12-01" in joined
+    assert "expect.bound: \"capped\" is not one of formula, interest_paid" in joined
+    assert "case 2 'a pool share as a float': input.loss_fen: must be a whole number of fen, not the float" in joined
+    assert "case 2 'a pool share as a float': input.pool_balance_fen: missing" in joined
+    assert report.results == []
+
+
+def test_the_pledge_cases_notice_a_changed_ratio(tmp_path: Path) -> None:
+    """A draft policy subsidising 25 % instead of 20 % of the base breaks the formula-bound cases."""
+    draft = (POLICY_DIR / "yantai-2020.yaml").read_text(encoding="utf-8")
+    old = '{value: "0.20", reference: "illustrative — Fujian 2022: 20 % of the one-year LPR"}'
+    assert draft.count(old) == 1
+    alt = tmp_path / "draft.yaml"
+    alt.write_text(draft.replace(old, old.replace('"0.20"', '"0.25"')), encoding="utf-8")
+    report = run_path(BUNDLED / "pledge-interest-subsidy.yaml", load_policy(str(alt)))
+    failed = {r.name for r in report.failed}
+    assert "先付后贴 — 20 % of the December 2022 LPR (3.65 %) on ¥3,000,000 for 365 days" in failed
+    assert "A loan subsidised for 2 years earns nothing more" not in failed
 
 
 def _write(tmp_path: Path, text: str, name: str = "cases.yaml") -> Path:

@@ -30,6 +30,7 @@ from flows.services.dossier.common import (
     _score_text,
 )
 from flows.services.dossier.year import planned_figures_as_of
+from flows.services.fraud import clawback_view
 from models import audit
 from models.tables import (
     Agency,
@@ -127,6 +128,9 @@ def case_data(session: Session, key: str, chain: ChainStatus | None = None) -> d
     if voucher:
         people += [*(c["contracted_by"] for c in voucher["contracts"]),
                    *([voucher["redemption"]["redeemed_by"]] if voucher["redemption"] else [])]
+        if voucher.get("clawback"):
+            cb = voucher["clawback"]
+            people += [cb["opened_by"], *(r["by"] for r in cb["recoveries"])]
     decision_users = {u["name"]: u for u in _people(session, (d.reviewer for d in decisions))}
 
     # The sections the dossier prints, in order: the scheme's dossier_sections (none declared: all, the
@@ -215,7 +219,7 @@ def _voucher(session: Session, policy: Policy, app: Application, applicant: Appl
         rnd = session.get(AwardRound, app.round_id)
         issued = _date(rnd.finalized_at) if rnd is not None else None
         if issued is not None:
-            t = voucher_rules.terms(policy, issued, app.scheme)
+            t = voucher_rules.terms(policy, issued, app.scheme, rnd.settlement_mode if rnd is not None else None)
             terms = {"issued_on": t.issued_on.isoformat(), "use_by": t.use_by.isoformat(),
                      "redeem_by": t.redeem_by.isoformat(), "settlement_mode": t.settlement_mode}
     contracts = list(session.exec(select(VoucherContract).where(VoucherContract.application_id == app.id)
@@ -240,7 +244,10 @@ def _voucher(session: Session, policy: Policy, app: Application, applicant: Appl
         return {"state": ev.to_state, "since": ev.at, "action": ev.action, "clause": ev.clause,
                 "reason": ev.reason or None}
 
-    redemption = session.exec(select(VoucherRedemption).where(VoucherRedemption.application_id == app.id)).first()
+    redemptions = list(session.exec(select(VoucherRedemption).where(VoucherRedemption.application_id == app.id)
+                                    .order_by(col(VoucherRedemption.id))).all())
+    # The live redemption, else the last one (a refused redemption stays what the voucher ended on).
+    redemption = next((r for r in redemptions if r.ended_at is None), redemptions[-1] if redemptions else None)
     evidence = list(session.exec(select(VoucherEvidence).where(VoucherEvidence.redemption_id == redemption.id)
                                  .order_by(col(VoucherEvidence.id))).all()) if redemption is not None else []
     holder_acts = []
@@ -250,6 +257,26 @@ def _voucher(session: Session, policy: Policy, app: Application, applicant: Appl
             holder_acts.append({"act": e.action.split(".", 1)[1], "seq": e.seq, "at": e.at, "actor": e.actor,
                                 "reason": p.get("reason"), "amount_fen": p.get("amount_fen"),
                                 "released_fen": p.get("released_fen")})
+    # The reviewer's check of the redemption and the resolution of a dispute (二(二)5), and what the
+    # evaluation grade decided (the grading event's payload: grade, pass grade, paid and released).
+    reviewer_acts = []
+    grading = None
+    for e in events:
+        act = e.action.split(".", 1)[1]
+        if e.action in ("case.approve", "case.return", "case.reject", "case.dispute_dismissed", "case.dispute_upheld",
+                        "case.dispute_upheld_lapsed"):
+            p = json.loads(e.payload)
+            reviewer_acts.append({"act": act, "seq": e.seq, "at": e.at, "actor": e.actor, "to": p.get("to"),
+                                  "reason": p.get("reason"), "released_fen": p.get("released_fen")})
+        elif e.action in ("case.grade_passed", "case.grade_reduced", "case.grade_failed"):
+            p = json.loads(e.payload)
+            grading = {"outcome": p.get("outcome"), "grade": p.get("grade"), "final_score": app.final_score,
+                       "pass_grade": p.get("pass_grade"), "pay_fen": p.get("pay_fen"),
+                       "released_fen": p.get("released_fen"), "to": p.get("to"), "at": e.at,
+                       "parameters": p.get("parameters")}
+    ended = [{"id": r.id, "amount_fen": r.amount_fen, "redeemed_on": r.redeemed_on, "redeemed_by": r.redeemed_by,
+              "ended_at": r.ended_at, "ended_by": r.ended_by, "ended_as": r.ended_as, "ended_reason": r.ended_reason}
+             for r in redemptions if r.ended_at is not None]
     live = next((c for c in contracts if c.ended_at is None), None)
     paid_to = live or (next((c for c in contracts if redemption and c.id == redemption.contract_id), None))
     mode = (terms or {}).get("settlement_mode")
@@ -285,7 +312,13 @@ def _voucher(session: Session, policy: Policy, app: Application, applicant: Appl
             "evidence": [{"kind": e.kind, "file": e.filename, "type": e.media_type, "bytes": e.size_bytes,
                           "sha256": e.sha256} for e in evidence]},
         "holder_acts": holder_acts,
+        "reviewer_acts": reviewer_acts,
+        "ended_redemptions": ended,
+        "grading": grading,
         "payee": payee,
+        # Fraud found after settlement (追回, 二(四)13): only a voucher clawed back carries the key, so the data
+        # (and hash) of every other voucher's dossier is as before.
+        **({"clawback": claw} if (claw := clawback_view(session, app.id)) is not None else {}),
     }
 
 

@@ -3,7 +3,10 @@ Jinja2 environment, :func:`render_html` and :func:`render`."""
 
 from __future__ import annotations
 
+import datetime as dt
 import hashlib
+import json
+import re
 from dataclasses import dataclass
 from importlib import metadata as importlib_metadata
 from pathlib import Path
@@ -26,8 +29,9 @@ if TYPE_CHECKING:
 TEMPLATES_DIR = Path(templates_pkg.__file__).resolve().parent
 # The template files of each kind: the case dossier's include one partial per section (case/_<name>.html).
 TEMPLATE_FILES = {
-    "case": ("_dossier_base.html", "case.html", "dossier.css", *(f"case/_{s}.html" for s in DOSSIER_SECTIONS)),
-    "year": ("_dossier_base.html", "year.html", "dossier.css"),
+    "case": ("_dossier_base.html", "case.html", "dossier.css", "messages.json",
+             *(f"case/_{s}.html" for s in DOSSIER_SECTIONS)),
+    "year": ("_dossier_base.html", "year.html", "dossier.css", "messages.json"),
 }
 
 
@@ -76,12 +80,22 @@ def build_year(session: Session, year: int, chain: ChainStatus | None = None) ->
 def template_sha256(kind: str) -> str:
     """sha256 over the template files a dossier kind uses (name and content of each): for a case, every
     section partial, whichever sections its scheme prints."""
+    stamp = tuple((name, (TEMPLATES_DIR / name).stat().st_mtime_ns, (TEMPLATES_DIR / name).stat().st_size)
+                  for name in sorted(TEMPLATE_FILES[kind]))
+    cached = _TEMPLATE_HASHES.get(kind)
+    if cached is not None and cached[0] == stamp:
+        return cached[1]
     h = hashlib.sha256()
     for name in sorted(TEMPLATE_FILES[kind]):
         content = (TEMPLATES_DIR / name).read_bytes()
         h.update(f"{name}\0{len(content)}\0".encode())
         h.update(content)
+    _TEMPLATE_HASHES[kind] = (stamp, h.hexdigest())
     return h.hexdigest()
+
+
+# kind -> ((name, mtime, size) of each file, hash): files re-read only when one changed.
+_TEMPLATE_HASHES: dict[str, tuple[tuple[tuple[str, int, int], ...], str]] = {}
 
 
 def _version(name: str) -> str:
@@ -92,6 +106,37 @@ def _version(name: str) -> str:
 
 
 _ENVS: dict[frozenset[str], Any] = {}
+
+# China Standard Time: Asia/Shanghai has kept UTC+8 without daylight saving since 1991, so a fixed offset
+# gives the zone's clock time without reading the host's time-zone database (same bytes everywhere).
+_CST = dt.timezone(dt.timedelta(hours=8))
+
+
+def beijing_time(at: str | None) -> str:
+    """An ISO UTC timestamp (``2021-03-01T01:00:00.032384Z``) as Beijing time to the second,
+    ``2021-03-01 09:00:00``; the zone is printed beside it by the template."""
+    if not at:
+        return ""
+    moment = dt.datetime.fromisoformat(str(at).replace("Z", "+00:00"))
+    if moment.tzinfo is None:
+        moment = moment.replace(tzinfo=dt.UTC)
+    return moment.astimezone(_CST).strftime("%Y-%m-%d %H:%M:%S")
+
+
+_MESSAGES: list[tuple[re.Pattern[str], str]] = []
+
+
+def _zh_of(english: str | None) -> str:
+    """The Chinese of an English reason or check detail (templates/messages.json), or "" if none."""
+    if not english:
+        return ""
+    if not _MESSAGES:
+        table = json.loads((TEMPLATES_DIR / "messages.json").read_text(encoding="utf-8"))
+        _MESSAGES.extend((re.compile(p), zh) for p, zh in table["patterns"])
+    for pattern, zh in _MESSAGES:
+        if (m := pattern.match(str(english))) is not None:
+            return m.expand(zh)
+    return ""
 
 
 def _jinja_env(escape: frozenset[str]) -> Any:
@@ -119,6 +164,8 @@ def _jinja_env(escape: frozenset[str]) -> Any:
         env.filters["daxie"] = lambda fen: "—" if fen is None else to_daxie(int(fen))
         env.filters["hexwrap"] = lambda h, n=32: Markup("<br>").join(
             [str(h)[i:i + n] for i in range(0, len(str(h)), n)]) if h else ""
+        env.filters["cst"] = beijing_time
+        env.filters["zh"] = _zh_of
         _ENVS[escape] = env
     return _ENVS[escape]
 

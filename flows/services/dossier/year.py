@@ -39,7 +39,7 @@ from models.tables import (
 )
 from rules.budget_plan import LOCAL_SOURCES
 from rules.errors import NotFound
-from rules.funds import FundFigures, evaluate_fund_rules
+from rules.funds import BUCKETS, FundFigures, evaluate_fund_rules
 
 
 def planned_figures_as_of(session: Session, year: int, at: str) -> FundFigures:
@@ -105,7 +105,7 @@ def year_data(session: Session, year: int, chain: ChainStatus | None = None) -> 
             "code": ln.code, "name": ln.name, "tags": sorted(ln.tag_set()), "scheme": ln.scheme,
             "allocated_fen": b.allocated(), "committed_fen": b.total("committed"), "paid_fen": b.total("paid"),
             "available_fen": b.total("available"),
-            "by_source": [{"source": s, "allocated_fen": sum(b.get(s, k) for k in ("available", "committed", "paid")),
+            "by_source": [{"source": s, "allocated_fen": sum(b.get(s, k) for k in BUCKETS),
                            "committed_fen": b.get(s, "committed"), "paid_fen": b.get(s, "paid"),
                            "available_fen": b.get(s, "available")} for s in sorted(b.by_source)],
         })

@@ -1,0 +1,17 @@
+"""`ipfund desk`: uvicorn on the configured database (no Prefect on this path)."""
+
+from __future__ import annotations
+
+
+def serve(host: str = "127.0.0.1", port: int = 8080) -> None:
+    import uvicorn
+
+    from flows.desk.web import create_app
+    from models.db import database_url
+
+    app = create_app()
+    from flows.cli.output import masked_url
+
+    print(f"ipfund desk on http://{host}:{port}/ (database {masked_url(database_url())}); sign in at /login",
+          flush=True)
+    uvicorn.run(app, host=host, port=port, log_level="info", proxy_headers=True)
