@@ -155,6 +155,23 @@ def committed_acts(session: Session) -> Iterable[tuple[str, str, int]]:
         yield "pay.confirm", confirmer, app_id
 
 
+def judge_again(session: Session, acts: Iterable[tuple[str, str, duties.CaseParties]]) -> tuple[int, list[str]]:
+    """Decide each committed act (act, who took it, the case's parties) again with the duties rule, as the
+    checker does for every scheme's own acts: (acts judged, one message per breach or unknown user)."""
+    users = {u.name: actor_of(u) for u in session.exec(select(User)).all()}
+    n, problems = 0, []
+    for act, name, case in acts:
+        n += 1
+        who = users.get(name)
+        if who is None:
+            problems.append(f"{act} on {case.ref} by {name!r}, who is not a user")
+            continue
+        b = duties.breach(act, who, case)
+        if b is not None:
+            problems.append(f"{act}: {b.message}")
+    return n, problems
+
+
 def audit_acts(session: Session, limit: int = 20) -> tuple[int, list[str]]:
     """Re-decide every committed act with the duties rule: (acts checked, the first breaches found)."""
     users = {u.name: actor_of(u) for u in session.exec(select(User)).all()}

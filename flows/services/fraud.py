@@ -395,7 +395,6 @@ def invariants(session: Session, apps: dict[int, Any]) -> list[tuple[str, bool, 
     the receivable; its recovered figure is the sum of its recovery rows and of their postings; its voucher
     waits for recovery exactly while something is outstanding; and every finding and recovery decided
     again by the duties rule."""
-    from models.tables import User
 
     policy = current_policy(session)
     clawbacks = list(session.exec(select(VoucherClawback).order_by(col(VoucherClawback.id))).all())
@@ -428,7 +427,6 @@ def invariants(session: Session, apps: dict[int, Any]) -> list[tuple[str, bool, 
             f"{len(clawbacks)} clawback(s), {sum(len(v) for v in recs.values())} recovery(ies)" if not bad
             else "; ".join(bad[:10]))]
 
-    users = {u.name: duty_svc.actor_of(u) for u in session.exec(select(User)).all()}
     agencies_by_id = {a.id: a for a in session.exec(select(Agency)).all()}
     found = {f.id: f for f in session.exec(select(FraudFinding)).all()}
     acts: list[tuple[str, str, duties.CaseParties]] = []
@@ -442,14 +440,7 @@ def invariants(session: Session, apps: dict[int, Any]) -> list[tuple[str, bool, 
             acts.append(("voucher.recover", r.recorded_by, duties.CaseParties(
                 ref=f"{app.ref if app is not None else cb.application_id} (clawed back from {cb.debtor_uscc})",
                 applicant_code=cb.debtor_uscc, applicant_name=cb.debtor_name, finder=finder)))
-    breaches = []
-    for act, name, case in acts:
-        who = users.get(name)
-        b = duties.breach(act, who, case) if who is not None else None
-        if who is None:
-            breaches.append(f"{act} on {case.ref} by {name!r}, who is not a user")
-        elif b is not None:
-            breaches.append(f"{act}: {b.message}")
+    judged, breaches = duty_svc.judge_again(session, acts)
     out.append(("fraud findings and recoveries (不相容岗位相互分离)", not breaches,
-                f"{len(acts)} act(s) decided again by the duties rule" if not breaches else "; ".join(breaches[:10])))
+                f"{judged} act(s) decided again by the duties rule" if not breaches else "; ".join(breaches[:10])))
     return out

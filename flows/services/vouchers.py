@@ -1176,9 +1176,6 @@ def _duties_again(session: Session, apps: dict[int, Any], contracts: dict[int | 
     """Every committed voucher act decided again by the duties rule: each contract by its signer for the
     holder, each redemption by its agency user for the contracted agency, each confirmation and dispute
     (their audit events) for the holder."""
-    from models.tables import User
-
-    users = {u.name: duty_svc.actor_of(u) for u in session.exec(select(User)).all()}
     holders = {p.id: p for p in session.exec(select(Applicant).where(
         col(Applicant.id).in_({r.applicant_id for r in apps.values()}))).all()}
     agencies_by_id = {a.id: a for a in session.exec(select(Agency)).all()}
@@ -1213,13 +1210,6 @@ def _duties_again(session: Session, apps: dict[int, Any], contracts: dict[int | 
     # A resolution is judged with every party of the case (the SME, the agencies, the submitter).
     full = duty_svc.parties(session, {app_id for _, app_id in resolved})
     acts += [("voucher.resolve", actor, full[app_id]) for actor, app_id in resolved if app_id in full]
-    breaches = []
-    for act, name, case in acts:
-        who = users.get(name)
-        b = duties.breach(act, who, case) if who is not None else None
-        if who is None:
-            breaches.append(f"{act} on {case.ref} by {name!r}, who is not a user")
-        elif b is not None:
-            breaches.append(f"{act}: {b.message}")
+    judged, breaches = duty_svc.judge_again(session, acts)
     return ("voucher duties (own organisation only)", not breaches,
-            f"{len(acts)} voucher act(s) decided again by the duties rule" if not breaches else "; ".join(breaches[:10]))
+            f"{judged} voucher act(s) decided again by the duties rule" if not breaches else "; ".join(breaches[:10]))
