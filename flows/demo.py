@@ -54,6 +54,7 @@ from flows.services.setup import init, is_initialised
 from models.db import database_url, get_engine
 from models.uow import read_only, unit_of_work
 from rules.errors import RuleViolation, ValidationFailed
+from rules.money import fen_to_yuan_str
 
 SCHEME = "certification-award"
 PILOT = "patent-intensive-product"
@@ -613,7 +614,7 @@ def custody_step(engine: Any, work: Path, pool: list[synthetic.SynthApplicant], 
             svc = v["service"]
             offering = [ag for ag in listed if svc in ag["services"]]
             ag = offering[k % len(offering)]
-            vouchers.contract(s, holder[v["ref"]], v["ref"], ag["uscc"], f"{ag['services'][svc] / 100:.2f}")
+            vouchers.contract(s, holder[v["ref"]], v["ref"], ag["uscc"], fen_to_yuan_str(ag['services'][svc]))
             contracted.append((v["ref"], ag["uscc"]))
     console.print(f"  {len(contracted)} contracted with an accredited agency at its scheduled price (服务定价机制); "
                   f"each voucher covers at most the cover share of the contract and at most its face value")
@@ -716,7 +717,7 @@ def custody_step(engine: Any, work: Path, pool: list[synthetic.SynthApplicant], 
         with unit_of_work(engine) as s:
             rest = fraud_svc.clawback_of(s, vouchers.get_voucher(s, first).id or 0)
             left = (rest.amount_fen - rest.recovered_fen) if rest is not None else 0
-            fraud_svc.recover(s, "chen.finance", first, f"{left / 100:.2f}", f"BOC{YEAR}1230R002", f"{YEAR}-12-30")
+            fraud_svc.recover(s, "chen.finance", first, fen_to_yuan_str(left), f"BOC{YEAR}1230R002", f"{YEAR}-12-30")
         console.print(f"  fraud found after settlement (二(四)13): li.review records a finding against {colluder['name']} "
                       f"— expelled, {len(found.clawbacks)} settled voucher(s) clawed back as receivables on the line "
                       f"(never an edited posting); chen.finance records ¥1,000.00 then the rest recovered on {first}")

@@ -30,6 +30,7 @@ from typing import Any
 
 from flows.bench import Bench, Stage, print_table
 from flows.cli.common import console
+from rules.money import fen_to_yuan_str
 
 SCHEME = "custody-voucher"
 YEAR = 2021
@@ -84,10 +85,10 @@ def _plan(n: int) -> dict[str, Any]:
     central = -(-total_fen * 10 // 22) // 100 * 100 + 100_000_00  # ≥ total / 2.2, whole yuan, ¥100,000 spare
     local = central * 12 // 10 + 100
     return {"year": YEAR,
-            "receipt": [{"source": "central", "amount_yuan": f"{central / 100:.2f}", "reference": "中央财政（bench）"},
-                        {"source": "municipal", "amount_yuan": f"{local / 100:.2f}", "reference": "市级配套（bench）"}],
+            "receipt": [{"source": "central", "amount_yuan": fen_to_yuan_str(central), "reference": "中央财政（bench）"},
+                        {"source": "municipal", "amount_yuan": fen_to_yuan_str(local), "reference": "市级配套（bench）"}],
             "line": [{"code": SCHEME, "name": "中小企业知识产权托管服务券", "tags": ["cluster_zone", "market_oriented"],
-                      "central_yuan": f"{central / 100:.2f}", "local_yuan": f"{local / 100:.2f}", "scheme": SCHEME}]}
+                      "central_yuan": fen_to_yuan_str(central), "local_yuan": fen_to_yuan_str(local), "scheme": SCHEME}]}
 
 
 # --- the steps ------------------------------------------------------------------------------------------
@@ -200,7 +201,7 @@ def contract(ctx: Ctx) -> int:
         part = ctx.refs[start:start + FILE_LINES]
         content = ctx.harness(lambda part=part, start=start: (  # type: ignore[misc]
             "voucher,agency,amount_yuan\n" + "".join(
-                f"{ref},{ctx.agencies[a].uscc},{_contract_fen(start + i, svc) / 100:.2f}\n"
+                f"{ref},{ctx.agencies[a].uscc},{fen_to_yuan_str(_contract_fen(start + i, svc))}\n"
                 for i, (ref, a, svc) in enumerate(part))).encode())
         with unit_of_work(ctx.engine) as s:
             done += voucher_bulk.contract_file(s, "admin", content, f"contracts-{start // FILE_LINES + 1}.csv").vouchers

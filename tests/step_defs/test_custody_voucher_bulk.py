@@ -9,7 +9,7 @@ from typing import Any
 import pytest
 from pytest_bdd import given, parsers, scenarios, then, when
 
-from rules.money import parse_yuan
+from rules.money import fen_to_yuan_str, parse_yuan
 from tests.conftest import Db
 from tests.support import set_clock
 from tests.voucher_support import PDF, PNG, A, issue, line_figures, ok, refused, setup_world, status
@@ -42,8 +42,8 @@ def show(v: dict[str, Any], ref: str) -> dict[str, Any]:
 
 def contracts(v: dict[str, Any], first: str, second: str, user: str = "sme1") -> Any:
     a, b = v["refs"][:2]
-    path = write(v, "contracts.csv", f"voucher,agency,amount_yuan\n{a},{A},{parse_yuan(first) / 100:.2f}\n"
-                                     f"{b},{A},{parse_yuan(second) / 100:.2f}\n")
+    path = write(v, "contracts.csv", f"voucher,agency,amount_yuan\n{a},{A},{fen_to_yuan_str(parse_yuan(first))}\n"
+                                     f"{b},{A},{fen_to_yuan_str(parse_yuan(second))}\n")
     return run(v, "voucher", "contract", "--file", path, "--as", user)
 
 
