@@ -13,6 +13,7 @@ This module is pure: no I/O, no global state (the ambient :mod:`decimal` context
 from __future__ import annotations
 
 import decimal
+import math
 import re
 from collections.abc import Sequence
 from decimal import Decimal
@@ -27,6 +28,7 @@ __all__ = [
     "format_yuan",
     "parse_yuan",
     "round_to_fen",
+    "split_by_shares",
     "split_largest_remainder",
     "to_daxie",
 ]
@@ -420,3 +422,14 @@ def split_largest_remainder(total_fen: int, weights: Sequence[int]) -> list[int]
     for i in sorted(range(len(ws)), key=lambda i: (-remainders[i], i))[:leftover]:
         parts[i] += 1
     return parts
+
+
+def split_by_shares(total_fen: int, shares: Sequence[Fraction]) -> list[int]:
+    """Split ``total_fen`` by exact shares (Fractions, e.g. a policy's 0.67 / 0.33 or 54 % : 26 % : …) by
+    largest remainder: the shares over their least common denominator are the integer weights of
+    :func:`split_largest_remainder`, so the parts sum to the total exactly. All-zero shares give zeros."""
+    den = math.lcm(*(f.denominator for f in shares)) if shares else 1
+    weights = [int(f * den) for f in shares]
+    if not any(weights):
+        return [0] * len(weights)
+    return split_largest_remainder(total_fen, weights)

@@ -40,6 +40,8 @@ from typing import Literal
 
 from rules.money import RoundingMode, apply_ratio, format_yuan
 from rules.policy import Policy
+from rules.trace import Step
+from rules.trace import parameter_step as _step
 
 SCHEME = "pledge-interest-subsidy"
 CLAUSE = "二(三)7"
@@ -95,19 +97,6 @@ class Granted:
 
 
 @dataclass(frozen=True, slots=True)
-class Step:
-    """One line of the trace: what, its value, and where it comes from (a parameter, its clause, the date
-    its value took effect and its reference; or an input)."""
-
-    what: str
-    value: str
-    parameter: str | None = None
-    clause: str | None = None
-    in_force: dt.date | None = None
-    reference: str | None = None
-
-
-@dataclass(frozen=True, slots=True)
 class Excluded:
     receipt: str
     amount_fen: int
@@ -132,12 +121,6 @@ class LoanProblem(ValueError):
 
 def _p(scheme: str, name: str) -> str:
     return f"{scheme}.{name}"
-
-
-def _step(policy: Policy, what: str, name: str, on: dt.date, shown: str) -> Step:
-    param = policy.parameter(name)
-    in_force = max((d for d in param.values if d <= on), default=None)
-    return Step(what, shown, name, param.clause, in_force, param.reference_at(on))
 
 
 def _has(policy: Policy, name: str) -> bool:

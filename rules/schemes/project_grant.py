@@ -34,9 +34,10 @@ from decimal import Decimal
 from fractions import Fraction
 from typing import Any, Literal
 
-from rules.money import RoundingMode, apply_ratio, format_yuan, split_largest_remainder
+from rules.money import RoundingMode, apply_ratio, format_yuan, split_by_shares
 from rules.policy import Policy
-from rules.schemes.pledge_interest_subsidy import Step
+from rules.trace import Step
+from rules.trace import parameter_step as _step
 
 SCHEME = "project-grant"
 CLAUSE = "二(四)12"
@@ -50,12 +51,6 @@ class ProjectProblem(ValueError):
 
 def _p(name: str) -> str:
     return f"{SCHEME}.{name}"
-
-
-def _step(policy: Policy, what: str, name: str, on: dt.date, shown: str) -> Step:
-    param = policy.parameter(name)
-    in_force = max((d for d in param.values if d <= on), default=None)
-    return Step(what, shown, name, param.clause, in_force, param.reference_at(on))
 
 
 def _dec(f: Fraction) -> str:
@@ -192,18 +187,9 @@ def tranche_plan(policy: Policy, grant_fen: int, on: dt.date) -> list[Tranche]:
     """The grant split into its tranches by largest remainder (they sum to the grant exactly)."""
     raw: Sequence[Mapping[str, Any]] = policy.value(_p("tranches"), on)
     shares = [Fraction(Decimal(str(t["share"]))) for t in raw]
-    den = 1
-    for s in shares:
-        den = den * s.denominator // _gcd(den, s.denominator)
-    parts = split_largest_remainder(grant_fen, [int(s * den) for s in shares])
+    parts = split_by_shares(grant_fen, shares)
     return [Tranche(str(t["key"]), s, str(t["due_on"]), bool(t.get("banded", False)), a)
             for t, s, a in zip(raw, shares, parts, strict=True)]
-
-
-def _gcd(a: int, b: int) -> int:
-    while b:
-        a, b = b, a % b
-    return a
 
 
 @dataclass(frozen=True, slots=True)

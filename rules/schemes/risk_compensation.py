@@ -37,9 +37,10 @@ from decimal import Decimal
 from fractions import Fraction
 from typing import Any
 
-from rules.money import RoundingMode, apply_ratio, format_yuan, split_largest_remainder
+from rules.money import RoundingMode, apply_ratio, format_yuan, split_by_shares
 from rules.policy import Policy
-from rules.schemes.pledge_interest_subsidy import Step
+from rules.trace import Step
+from rules.trace import parameter_step as _step
 
 SCHEME = "risk-compensation"
 CLAUSE = "二(三)7"
@@ -51,12 +52,6 @@ class PoolRefusal(ValueError):
 
 def _p(name: str) -> str:
     return f"{SCHEME}.{name}"
-
-
-def _step(policy: Policy, what: str, name: str, on: dt.date, shown: str) -> Step:
-    param = policy.parameter(name)
-    in_force = max((d for d in param.values if d <= on), default=None)
-    return Step(what, shown, name, param.clause, in_force, param.reference_at(on))
 
 
 def shares_on(policy: Policy, filed_on: dt.date) -> dict[str, Fraction]:
@@ -80,20 +75,7 @@ def principal_loss(outstanding_principal_fen: int, ip_share: Fraction, mode: Rou
 def split(amount_fen: int, weights: Mapping[str, Fraction | int]) -> dict[str, int]:
     """``amount_fen`` split in proportion to ``weights`` by largest remainder: the parts sum to it exactly."""
     names = list(weights)
-    fracs = [Fraction(weights[n]) for n in names]
-    den = 1
-    for f in fracs:
-        den = den * f.denominator // _gcd(den, f.denominator)
-    ints = [int(f * den) for f in fracs]
-    if not any(ints):
-        return dict.fromkeys(names, 0)
-    return dict(zip(names, split_largest_remainder(amount_fen, ints), strict=True))
-
-
-def _gcd(a: int, b: int) -> int:
-    while b:
-        a, b = b, a % b
-    return a
+    return dict(zip(names, split_by_shares(amount_fen, [Fraction(weights[n]) for n in names]), strict=True))
 
 
 @dataclass(frozen=True, slots=True)
