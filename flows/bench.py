@@ -197,9 +197,9 @@ def _value(table: str, c: Any, i: int, counts: dict[str, int]) -> Any:
     return f"{name}-{i:012d}"
 
 
-def run_bench(n: int, workdir: Path, chunk: int = 1000) -> dict[str, Any]:
-    from sqlalchemy import select as sa_select
-
+def fresh_bench_db(workdir: Path) -> Path:
+    """A new, empty bench database in ``workdir`` (its file, WAL and checkpoints removed), made the
+    configured database of this process, the clock pinned to the bench's start; its path."""
     workdir.mkdir(parents=True, exist_ok=True)
     db = workdir / "bench.db"
     for suffix in ("", "-wal", "-shm"):
@@ -210,6 +210,13 @@ def run_bench(n: int, workdir: Path, chunk: int = 1000) -> dict[str, Any]:
     shutil.rmtree(f"{db}.checkpoints", ignore_errors=True)
     os.environ["IPFUND_NOW"] = "2021-03-01T01:00:00Z"
     os.environ.setdefault("PREFECT_LOGGING_LEVEL", "WARNING")
+    return db
+
+
+def run_bench(n: int, workdir: Path, chunk: int = 1000) -> dict[str, Any]:
+    from sqlalchemy import select as sa_select
+
+    db = fresh_bench_db(workdir)
     from flows import synthetic
     from flows.services import applicants as applicants_svc
     from flows.services import applications, budget, evaluation, payments, review, rounds, users

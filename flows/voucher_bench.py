@@ -431,17 +431,9 @@ def baseline_copy_seconds(source: Path, workdir: Path) -> float:
 
 def run_voucher_bench(n: int, workdir: Path, chunk: int = 1000, steps: list[Step] | None = None,
                       with_expiry: bool = True) -> dict[str, Any]:
-    from flows.bench import _count_rows
+    from flows.bench import _count_rows, fresh_bench_db
 
-    workdir.mkdir(parents=True, exist_ok=True)
-    db = workdir / "bench.db"
-    for suffix in ("", "-wal", "-shm"):
-        Path(f"{db}{suffix}").unlink(missing_ok=True)
-    os.environ["IPFUND_DATABASE_URL"] = f"sqlite:///{db}"
-    os.environ["IPFUND_CHECKPOINTS"] = f"{db}.checkpoints"
-    shutil.rmtree(f"{db}.checkpoints", ignore_errors=True)
-    os.environ["IPFUND_NOW"] = "2021-03-01T01:00:00Z"
-    os.environ.setdefault("PREFECT_LOGGING_LEVEL", "WARNING")
+    db = fresh_bench_db(workdir)
     from models.db import get_engine
 
     get_engine.cache_clear()
