@@ -21,7 +21,7 @@ from flows.services.context import (
     scheme_of,
     sync_scheme_states,
 )
-from flows.services.csv_input import read_rows
+from flows.services.csv_input import read_header, read_rows
 from flows.services.text_input import clean, limit, shown, text_problem
 from models import audit
 from models.bulk import insert_rows
@@ -163,19 +163,7 @@ def import_applications(session: Session, actor: str | None, scheme: str, conten
     required = ("applicant_uscc", *(k for k, f in form.fields.items() if f.required))
     text = decode_text(content, filename, allow_gbk=True)
     reader = read_rows(text, filename)
-    first = next(reader, None)
-    if first is None:
-        raise ValidationFailed(filename, ["line 1: empty file; expected header " + ",".join(columns)])
-    header = [h.strip().lower() for h in first[1]]
-    missing = [c for c in required if c not in header]
-    if missing:
-        raise ValidationFailed(filename, [f"line 1: header lacks {', '.join(missing)}; expected "
-                                          + ",".join(columns)])
-    unknown = [h for h in header if h and h not in columns]
-    if unknown:
-        raise ValidationFailed(filename, [f"line 1: unknown column(s) {', '.join(repr(u) for u in unknown)}; the "
-                                          f"{scheme} form has: " + ",".join(columns)])
-    idx = {c: header.index(c) for c in columns if c in header}
+    header, idx = read_header(reader, filename, columns, required, known=f"the {scheme} form has: ")
     p = Applicant.__table__  # type: ignore[attr-defined]
     problems: list[str] = []
     seen: dict[str, list[int]] = {}

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import csv
 import io
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 
 from rules.errors import ValidationFailed
 
@@ -44,3 +44,25 @@ def read_rows(text: str, what: str) -> Iterator[tuple[int, list[str]]]:
             raise ValidationFailed(what, [f"line {start}: cannot read this line as CSV: "
                                           f"{describe_csv_error(exc)}"]) from None
         yield start, row
+
+
+def read_header(rows: Iterator[tuple[int, list[str]]], what: str, columns: Sequence[str], required: Sequence[str],
+                known: str = "expected ") -> tuple[list[str], dict[str, int]]:
+    """Read the header (line 1) of ``rows``: (the header, lower-cased; each column's position). Refused,
+    naming line 1, when the file is empty, lacks a ``required`` column, has one not in ``columns``
+    (``known`` introduces the list of columns in the message) or has one twice."""
+    first = next(rows, None)
+    if first is None:
+        raise ValidationFailed(what, ["line 1: empty file; expected header " + ",".join(columns)])
+    header = [h.strip().lower() for h in first[1]]
+    missing = [c for c in required if c not in header]
+    if missing:
+        raise ValidationFailed(what, [f"line 1: header lacks {', '.join(missing)}; expected " + ",".join(columns)])
+    unknown = [h for h in header if h and h not in columns]
+    if unknown:
+        raise ValidationFailed(what, [f"line 1: unknown column(s) {', '.join(repr(u) for u in unknown)}; "
+                                      f"{known}" + ",".join(columns)])
+    twice = sorted({h for h in header if h and header.count(h) > 1})
+    if twice:
+        raise ValidationFailed(what, [f"line 1: column(s) {', '.join(twice)} given twice"])
+    return header, {h: i for i, h in enumerate(header) if h}

@@ -38,7 +38,7 @@ from flows.services import cases, vouchers
 from flows.services import duties as duty_svc
 from flows.services.applicants import decode_text
 from flows.services.context import acting, current_policy
-from flows.services.csv_input import read_rows
+from flows.services.csv_input import read_header, read_rows
 from flows.services.notifications import notify_many
 from flows.services.text_input import text_problem
 from models.bulk import insert_rows
@@ -86,21 +86,7 @@ def _lines(content: bytes, filename: str, columns: Sequence[str], required: Sequ
     """The header's column positions and the data lines; refused when the header lacks a required column
     or has one the format does not know."""
     reader = read_rows(decode_text(content, filename, allow_gbk=True), filename)
-    first = next(reader, None)
-    if first is None:
-        raise ValidationFailed(filename, ["line 1: empty file; expected header " + ",".join(columns)])
-    header = [h.strip().lower() for h in first[1]]
-    missing = [c for c in required if c not in header]
-    if missing:
-        raise ValidationFailed(filename, [f"line 1: header lacks {', '.join(missing)}; expected " + ",".join(columns)])
-    unknown = [h for h in header if h and h not in columns]
-    if unknown:
-        raise ValidationFailed(filename, [f"line 1: unknown column(s) {', '.join(repr(u) for u in unknown)}; "
-                                          "expected " + ",".join(columns)])
-    dup = sorted({h for h in header if h and header.count(h) > 1})
-    if dup:
-        raise ValidationFailed(filename, [f"line 1: column(s) {', '.join(dup)} given twice"])
-    idx = {h: i for i, h in enumerate(header) if h}
+    _header, idx = read_header(reader, filename, columns, required)
     return idx, ((n, row) for n, row in reader if any(c.strip() for c in row))
 
 
