@@ -619,6 +619,7 @@ def grading_stage(session: Session, scheme: str, limit: int = 1000, after_id: in
     fields: dict[int, dict[str, Any]] = {}
     reasons: dict[int, str | None] = {}
     told = []
+    releases: list[tuple[Any, int, str]] = []
     for r in rows:
         grade = read_exact_record(r.final_score_exact)[0]
         st = rules.settlement(policy, on, grade, int(r.award_fen or 0), scheme)
@@ -631,10 +632,10 @@ def grading_stage(session: Session, scheme: str, limit: int = 1000, after_id: in
         reasons[r.id] = (f"grade {display(grade)} below the pass grade {st.pass_grade} ({sc.voucher.pass_grade}, "
                          f"{sc.clause}): no settlement" if st.outcome == "failed" else None)
         if st.release_fen:
-            release_commitment(session, r, st.release_fen, SYSTEM_ACTOR, at,
-                               f"evaluation grade {display(grade)}: {st.outcome} settlement")
+            releases.append((r, st.release_fen, f"evaluation grade {display(grade)}: {st.outcome} settlement"))
         if st.outcome != "passed":
             told.append((r, st))
+    release_many(session, releases, SYSTEM_ACTOR, at)  # one batched read of what each still holds
     for action, refs in groups.items():
         cases.move_many(session, refs, action, SYSTEM_ACTOR, {"system"}, at=at, policy=policy, payloads=payloads,
                         fields=fields, reasons=reasons if action == "grade_failed" else None)
