@@ -31,6 +31,7 @@ from pydantic import (
 )
 
 from rules.constants import DEFAULT_POLICY_ID as DEFAULT_POLICY_ID  # re-exported
+from rules.yaml_text import read_yaml, yaml_problem
 
 POLICY_DIR = Path(__file__).parent / "policies"
 
@@ -1009,11 +1010,9 @@ def _format_loc(loc: tuple[int | str, ...]) -> str:
 def parse_policy(text: str, source: str) -> Policy:
     """Parse and validate policy YAML; raise :class:`PolicyError` listing every problem."""
     try:
-        raw = yaml.safe_load(text)
+        raw = read_yaml(text)
     except yaml.YAMLError as exc:
-        mark = getattr(exc, "problem_mark", None)
-        where = f"line {mark.line + 1}, column {mark.column + 1}" if mark is not None else "?"
-        raise PolicyError(source, [f"{where}: not valid YAML ({getattr(exc, 'problem', exc)})"]) from None
+        raise PolicyError(source, [yaml_problem(exc)]) from None
     if not isinstance(raw, dict):
         raise PolicyError(source, ["(top level): a policy file is a mapping of keys"])
     try:

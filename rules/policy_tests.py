@@ -48,7 +48,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
-from collections.abc import Callable, Hashable, Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from decimal import Decimal, InvalidOperation
 from fractions import Fraction
@@ -63,6 +63,7 @@ from rules.funds import FundFigures, FundRuleThresholds, evaluate_fund_rules
 from rules.money import format_yuan
 from rules.policy import POLICY_DIR, FormDef, Policy, load_policy, with_values
 from rules.schemes import BenefitAward, Candidate, IntakeFacts, Resolved
+from rules.yaml_text import read_yaml, yaml_problem
 
 TESTS_DIR = POLICY_DIR / "tests"
 KINDS = ("check", "amount", "fund_rules", "allocate", "interest_subsidy", "pool_compensation")
@@ -167,34 +168,11 @@ class _Round:
 
 # --- reading YAML: duplicate keys are an error, not a silent overwrite --------------------------------
 
-class _Loader(yaml.SafeLoader):
-    pass
-
-
-def _no_duplicates(loader: _Loader, node: yaml.MappingNode) -> dict[Any, Any]:
-    seen: set[Any] = set()
-    for key_node, _ in node.value:
-        if key_node.tag == "tag:yaml.org,2002:merge":  # `<<: *anchor` may be overridden key by key
-            continue
-        key = loader.construct_object(key_node, deep=True)
-        if isinstance(key, Hashable):
-            if key in seen:
-                raise yaml.constructor.ConstructorError(
-                    "while reading a mapping", node.start_mark, f"key {key!r} is given twice", key_node.start_mark)
-            seen.add(key)
-    return dict(loader.construct_mapping(node, deep=True))
-
-
-_Loader.add_constructor(yaml.resolver.BaseResolver.DEFAULT_MAPPING_TAG, _no_duplicates)
-
-
 def _read_yaml(text: str, source: str) -> Any:
     try:
-        return yaml.load(text, Loader=_Loader)  # a SafeLoader subclass: no arbitrary objects
+        return read_yaml(text)
     except yaml.YAMLError as exc:
-        mark = getattr(exc, "problem_mark", None)
-        where = f"line {mark.line + 1}, column {mark.column + 1}" if mark is not None else "?"
-        raise CaseFileError(source, [f"{where}: not valid YAML ({getattr(exc, 'problem', None) or exc})"]) from None
+        raise CaseFileError(source, [yaml_problem(exc)]) from None
 
 
 # --- typed values ------------------------------------------------------------------------------------
