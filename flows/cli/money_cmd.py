@@ -231,6 +231,47 @@ def _write_batch(batch_id: int, path: Path, content: bytes, actor: str, copy: bo
         payments.record_file(s, actor, batch_id, str(path), copy=copy)
 
 
+@pay_app.command("list")
+@handled
+def pay_list(scheme: str = typer.Option(..., "--scheme"), actor: str = AS_OPTION, as_json: bool = JSON_OPTION) -> None:
+    """The scheme's cases waiting to be paid: amount due, payee, and whether its bank account is on file."""
+    from flows.services import payment_read
+    from models.uow import read_only
+
+    with read_only() as s:
+        rows = payment_read.payable(s, actor, scheme)
+    if as_json:
+        print_json(rows)
+        return
+    t = Table("case", "applicant", "state", "purpose", "amount", "payee", "bank account")
+    for r in rows:
+        t.add_row(r["ref"], r["applicant"], r["status"], r["purpose"], yuan(r["amount_fen"]),
+                  f"{r['payee']} ({r['payee_uscc']})", "on file" if r["bank_account_on_file"] else "MISSING")
+    console.print(money_table(t, "amount"))
+    console.print(f"{len(rows)} case(s), {yuan(sum(r['amount_fen'] for r in rows))}")
+
+
+@pay_app.command("batches")
+@handled
+def pay_batches(scheme: str = typer.Option(None, "--scheme"), actor: str = AS_OPTION,
+                as_json: bool = JSON_OPTION) -> None:
+    """The latest payment batches: count, total, bank file written, and the bank's acknowledgements."""
+    from flows.services import payment_read
+    from models.uow import read_only
+
+    with read_only() as s:
+        rows = payment_read.batches(s, actor, scheme)
+    if as_json:
+        print_json(rows)
+        return
+    t = Table("batch", "scheme", "issued", "by", "payments", "total", "file", "paid", "failed", "pending")
+    for r in rows:
+        t.add_row(str(r["id"]), r["scheme"], r["at"], r["created_by"], str(r["count"]), yuan(r["total_fen"]),
+                  "written" if r["file_written"] else "NOT WRITTEN", str(r["paid"]), str(r["failed"]),
+                  str(r["pending"]))
+    console.print(money_table(t, "total"))
+
+
 @pay_app.command("release")
 @handled
 def release(refs: list[str] = typer.Argument(None, help="Cases to release (default: every payable case)"),

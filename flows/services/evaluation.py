@@ -19,8 +19,10 @@ from flows.services.applicants import get_applicant
 from flows.services.context import SYSTEM_ACTOR, acting, current_policy
 from flows.services.score_files import (
     ScoreRow,
+    TemplateRow,
     file_sha256,
     parse_score_file,
+    tenths_text,
     write_template_csv,
     write_template_xlsx,
 )
@@ -28,7 +30,7 @@ from flows.services.text_input import clean, limit
 from models import audit, guards
 from models.bulk import insert_rows
 from models.clock import now, stamp
-from models.tables import Application, Assignment, EvaluatorConflict, Score, ScoreUpload, User
+from models.tables import Applicant, Application, Assignment, EvaluatorConflict, Score, ScoreUpload, User
 from rules import assignment as assign_rules
 from rules import duties, scoring
 from rules.errors import RuleViolation, ValidationFailed
@@ -165,25 +167,71 @@ def assignment_stage(session: Session, scheme: str, limit: int = 1000, after_id:
     return staffed, last_id
 
 
-def template(session: Session, actor: str | None, fmt: str = "csv") -> bytes:
-    """The evaluator's assigned rows still to be scored (or re-scored): one row per criterion."""
+def assigned(session: Session, actor: str | None, limit: int = 500) -> list[dict[str, Any]]:
+    """The evaluator's assigned cases, newest first: reference, scheme, applicant, state, whether scores
+    are accepted now (the case is in its scheme's evaluation states), and how many criteria this evaluator
+    has scored of the rubric's."""
     user = acting(session, actor, "scores.upload")
     policy = current_policy(session)
-    rows: list[tuple[str, str, str]] = []
-    q = (select(Application.ref, Application.scheme, Application.status)
+    q = (sa_select(col(Application.id), col(Application.ref), col(Application.scheme), col(Application.status),
+                   col(Applicant.name), col(Applicant.uscc), col(Assignment.at))
          .join(Assignment, col(Assignment.application_id) == col(Application.id))
-         .where(Assignment.evaluator == user.name, col(Application.status).in_(_scorable_states(policy)))
-         .order_by(col(Application.id)))
-    sheets: dict[str, list[tuple[str, str]]] = {}  # scheme -> (criterion, name) of its rubric
+         .join(Applicant, col(Applicant.id) == col(Application.applicant_id))
+         .where(col(Assignment.evaluator) == user.name).order_by(col(Application.id).desc()).limit(limit))
+    found = session.execute(q).all()
+    sc = Score.__table__  # type: ignore[attr-defined]
+    scored: dict[int, int] = {}
+    ids = [r[0] for r in found]
+    for i in range(0, len(ids), 900):
+        scored.update({a: int(n) for a, n in session.execute(
+            sa_select(sc.c.application_id, func.count()).where(
+                sc.c.application_id.in_(ids[i:i + 900]), sc.c.evaluator == user.name, sc.c.active.is_(True))
+            .group_by(sc.c.application_id)).all()})
     open_states = scorable(policy)
-    for ref, scheme, status in session.exec(q).all():
-        if status not in open_states.get(scheme, ()):
-            continue
+    out = []
+    for app_id, ref, scheme, status, name, uscc, at in found:
+        criteria = len(_rubric(policy, scheme, now().date()))
+        out.append({"ref": ref, "scheme": scheme, "applicant": name, "uscc": uscc, "status": status,
+                    "assigned_at": at, "open": status in open_states.get(scheme, ()),
+                    "scored": scored.get(app_id, 0), "criteria": criteria})
+    return out
+
+
+def template(session: Session, actor: str | None, fmt: str = "csv") -> bytes:
+    """The evaluator's assigned rows still to be scored (or re-scored): one row per criterion. The XLSX
+    sheet also shows the applicant, each criterion's name and weight, and the evaluator's current score
+    and comment where the case was scored before (score_files.write_template_xlsx)."""
+    user = acting(session, actor, "scores.upload")
+    policy = current_policy(session)
+    rows: list[TemplateRow] = []
+    q = (sa_select(col(Application.id), col(Application.ref), col(Application.scheme), col(Application.status),
+                   col(Applicant.name))
+         .join(Assignment, col(Assignment.application_id) == col(Application.id))
+         .join(Applicant, col(Applicant.id) == col(Application.applicant_id))
+         .where(col(Assignment.evaluator) == user.name, col(Application.status).in_(_scorable_states(policy)))
+         .order_by(col(Application.id)))
+    sheets: dict[str, list[tuple[str, str, str]]] = {}  # scheme -> (criterion, name, weight) of its rubric
+    open_states = scorable(policy)
+    cases = [c for c in session.execute(q).all() if c[3] in open_states.get(c[2], ())]
+    earlier: dict[int, dict[str, tuple[int, str]]] = defaultdict(dict)
+    if fmt == "xlsx":
+        sc = Score.__table__  # type: ignore[attr-defined]
+        ids = [c[0] for c in cases]
+        for i in range(0, len(ids), 900):
+            for app_id, criterion, tenths, comment in session.execute(
+                    sa_select(sc.c.application_id, sc.c.criterion, sc.c.score_tenths, sc.c.comment).where(
+                        sc.c.application_id.in_(ids[i:i + 900]), sc.c.evaluator == user.name,
+                        sc.c.active.is_(True))).all():
+                earlier[app_id][criterion] = (tenths, comment or "")
+    for app_id, ref, scheme, _status, applicant in cases:
         sheet = sheets.get(scheme)
         if sheet is None:
-            sheet = sheets[scheme] = [(crit, str(spec.get("name", crit)))
+            sheet = sheets[scheme] = [(crit, str(spec.get("name", crit)), str(spec.get("weight", "")))
                                       for crit, spec in _rubric(policy, scheme, now().date()).items()]
-        rows += [(ref, crit, name) for crit, name in sheet]
+        for crit, name, weight in sheet:
+            tenths, comment = earlier[app_id].get(crit, (None, ""))
+            rows.append(TemplateRow(ref, crit, name, applicant or "", weight,
+                                    "" if tenths is None else tenths_text(tenths), comment))
     if fmt == "xlsx":
         return write_template_xlsx(rows)
     if fmt != "csv":

@@ -34,6 +34,17 @@ from models.tables import Application, Score
 COLUMNS: tuple[str, ...] = ("application_id", "criterion", "score", "comment")
 REQUIRED: tuple[str, ...] = ("application_id", "criterion", "score")
 HEADER_LINE = ",".join(COLUMNS)
+# Columns the XLSX template adds for the evaluator to read (who applied, the criterion's name, weight and
+# maximum): allowed in an upload and never read back, so editing them changes nothing.
+INFO_COLUMNS: tuple[str, ...] = ("applicant", "criterion_name", "weight", "max_score")
+# The template's bilingual headers, "中文 (column)"; an upload may name a column either way.
+LABELS: dict[str, str] = {"application_id": "申报编号", "applicant": "申报单位", "criterion": "评价指标",
+                          "criterion_name": "指标名称", "weight": "权重 %", "max_score": "满分", "score": "得分",
+                          "comment": "评语"}
+XLSX_COLUMNS: tuple[str, ...] = ("application_id", "applicant", "criterion", "criterion_name", "weight",
+                                 "max_score", "score", "comment")
+INSTRUCTIONS_SHEET = "说明 instructions"  # the template's instructions sheet: never read as data
+_LABELLED = re.compile(r".*\(\s*([a-z_]+)\s*\)")
 
 _ZIP_MAGIC = b"PK\x03\x04"
 _OLE_MAGIC = b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"  # legacy .xls (and other OLE2 documents)
@@ -52,12 +63,30 @@ MAX_LEN: dict[str, int] = {"application_id": limit(Application, "ref"), "criteri
 _MAX_ID, _MAX_CRITERION, _MAX_COMMENT = MAX_LEN["application_id"], MAX_LEN["criterion"], MAX_LEN["comment"]
 
 
+class TemplateRow(NamedTuple):
+    """One row of the sheet an evaluator fills in: the case and criterion, and what the XLSX template shows
+    beside them (the criterion's name, the applicant, the weight; the evaluator's current score and comment
+    when the case was scored before)."""
+    application_id: str
+    criterion: str
+    name: str = ""
+    applicant: str = ""
+    weight: str = ""
+    score: str = ""
+    comment: str = ""
+
+
 class ScoreRow(NamedTuple):  # immutable; a NamedTuple is built 4x faster than a frozen dataclass
     line: int  # 1-based line as the user sees it (header = line 1; XLSX: spreadsheet row number)
     application_id: str
     criterion: str
     score_tenths: int
     comment: str
+
+
+def tenths_text(tenths: int) -> str:
+    """A score held in tenths as the evaluator writes it: 855 -> ``85.5``, 900 -> ``90.0``."""
+    return f"{tenths // 10}.{tenths % 10}"
 
 
 def file_sha256(content: bytes) -> str:
@@ -152,6 +181,8 @@ def _xlsx_rows(content: bytes) -> list[_RawRow]:
             return []
         with_data = []
         for ws in wb.worksheets:
+            if ws.title == INSTRUCTIONS_SHEET:
+                continue
             ws.reset_dimensions()  # some writers store a wrong <dimension>; read what is really there
             if any(not _is_blank(v) for cells in ws.iter_rows(values_only=True) for v in cells):
                 with_data.append(ws)
@@ -255,7 +286,7 @@ def _format_decimal(d: Decimal) -> str:
 
 def _header_map(cells: Sequence[object], line: int) -> tuple[dict[str, int], list[str], bool]:
     """Column name -> index; file problems; and whether this looks like a header row at all."""
-    names = [_cell_text(c).strip().lower() for c in cells]
+    names = [_column_name(c) for c in cells]
     if not any(n in COLUMNS for n in names):
         found = ",".join(_cell_text(c).strip() for c in cells)
         hint = ""
@@ -266,7 +297,7 @@ def _header_map(cells: Sequence[object], line: int) -> tuple[dict[str, int], lis
     index: dict[str, int] = {}
     problems: list[str] = []
     for i, name in enumerate(names):
-        if not name:
+        if not name or name in INFO_COLUMNS:
             continue
         if name not in COLUMNS:
             shown = _show(_cell_text(cells[i]).strip())
@@ -281,6 +312,13 @@ def _header_map(cells: Sequence[object], line: int) -> tuple[dict[str, int], lis
             problems.append(f'file: missing required column "{name}"; the header must contain '
                             "application_id, criterion and score (comment is optional)")
     return index, problems, True
+
+
+def _column_name(cell: object) -> str:
+    """A header cell's column: ``score`` or, as the template labels it, ``得分 (score)``."""
+    text = _cell_text(cell).strip().lower()
+    m = _LABELLED.fullmatch(text)
+    return m.group(1) if m else text
 
 
 def _parse_rows(raw_rows: Iterable[_RawRow]) -> tuple[list[ScoreRow], list[str]]:
@@ -460,10 +498,10 @@ def _check_row_full(
 # --------------------------------------------------------------------------------------------------
 
 
-def _check_template_rows(rows: Sequence[tuple[str, str, str]]) -> None:
+def _check_template_rows(rows: Sequence[Sequence[str]]) -> None:
     """Refuse rows the parser would refuse anyway, so a template never needs hand repair."""
     seen: set[tuple[str, str]] = set()
-    for application_id, criterion, _name in rows:
+    for application_id, criterion, *_ in rows:
         for column, value in (("application_id", application_id), ("criterion", criterion)):
             if not value.strip() or value != value.strip():
                 raise ValueError(f"template {column} {value!r} is empty or has surrounding spaces")
@@ -474,7 +512,7 @@ def _check_template_rows(rows: Sequence[tuple[str, str, str]]) -> None:
         seen.add((application_id, criterion))
 
 
-def write_template_csv(rows: list[tuple[str, str, str]]) -> bytes:
+def write_template_csv(rows: Sequence[Sequence[str]]) -> bytes:
     """Blank score sheet as CSV, UTF-8 with BOM (so Excel shows Chinese correctly), CRLF line ends.
 
     The criterion name (third element) has no place in a CSV and is not written.
@@ -483,21 +521,42 @@ def write_template_csv(rows: list[tuple[str, str, str]]) -> bytes:
     buf = io.StringIO(newline="")
     writer = csv.writer(buf, lineterminator="\r\n")
     writer.writerow(COLUMNS)
-    for application_id, criterion, _name in rows:
+    for application_id, criterion, *_ in rows:
         writer.writerow([application_id, criterion, "", ""])
     return ("\ufeff" + buf.getvalue()).encode("utf-8")
 
 
-def write_template_xlsx(rows: list[tuple[str, str, str]]) -> bytes:
-    """Blank score sheet as XLSX: bold frozen header, sized columns, text-formatted id columns.
+_INSTRUCTIONS = (
+    ("评分说明", "How to fill in this sheet"),
+    ("每行是一个申报编号的一个评价指标：只填写“得分”和“评语”两列，其余列仅供阅读，修改它们不会改变任何数据。",
+     "Each row is one criterion of one case: fill in only the score and comment columns; the other columns are "
+     "for reading and changing them changes nothing."),
+    ("得分为 0 至满分之间的数，最多一位小数（如 85.5）；不能写公式。每个申报编号的每个指标都必须评分。",
+     "A score is a number from 0 to the maximum with at most one decimal (e.g. 85.5), never a formula; every "
+     "criterion of every case must be scored."),
+    ("最终得分按权重加权；已评过的案件预先填入您当前的评分，修改后重新上传即替换，未改动的案件不受影响。",
+     "The final score weighs the criteria by their weights. Cases you scored before show your current scores: "
+     "change them and upload again to replace them; cases you leave unchanged are not touched."),
+    ("上传前先试运行（dry run）：所有有误的行会按行号列出，且不写入任何数据；全部无误才会写入。",
+     "Upload with a dry run first: every bad row is listed by line and nothing is written; the scores are "
+     "written only when every row is valid."),
+    ("如与申报单位存在利益冲突，请不要评分，并在工作台或命令行声明回避。",
+     "If you have a conflict of interest with an applicant, do not score it: declare the conflict on the desk "
+     "or with `ipfund evaluator declare-conflict`."),
+)
 
-    The criterion name (third element) is attached to the criterion cell as a note (Excel comment),
-    so it is visible on hover but never read back by ``parse_score_file``.  Same rows -> same bytes.
+
+def write_template_xlsx(rows: Sequence[Sequence[str]]) -> bytes:
+    """The score sheet as XLSX: bilingual frozen header, the applicant, criterion name, weight and maximum
+    beside each row (read-only columns, never read back), the evaluator's current score and comment where
+    the case was scored before, data validation on the score (0 to the maximum), text-formatted ids, and an
+    instructions sheet. Same rows -> same bytes.
     """
     from openpyxl import Workbook
     from openpyxl.comments import Comment
-    from openpyxl.styles import Font
+    from openpyxl.styles import Font, PatternFill
     from openpyxl.utils import get_column_letter
+    from openpyxl.worksheet.datavalidation import DataValidation
     from openpyxl.writer.excel import ExcelWriter
 
     _check_template_rows(rows)
@@ -505,20 +564,43 @@ def write_template_xlsx(rows: list[tuple[str, str, str]]) -> bytes:
     ws = wb.active
     assert ws is not None
     ws.title = "scores"
-    ws.append(list(COLUMNS))
+    ws.append([f"{LABELS[c]} ({c})" for c in XLSX_COLUMNS])
     for cell in ws[1]:
         cell.font = Font(bold=True)
-    for n, (application_id, criterion, name) in enumerate(rows, start=2):
-        ws.cell(row=n, column=1, value=application_id).number_format = "@"
-        crit = ws.cell(row=n, column=2, value=criterion)
-        crit.number_format = "@"
-        if name:
-            crit.comment = Comment(name, "ipfund")
-    widths = {"application_id": 22, "criterion": 18, "score": 10, "comment": 60}
-    for i, column in enumerate(COLUMNS, start=1):
-        longest = max([len(r[i - 1]) for r in rows] if i <= 2 and rows else [0])
-        ws.column_dimensions[get_column_letter(i)].width = max(widths[column], min(longest + 4, 60))
+    grey = PatternFill("solid", fgColor="EEEEEE")
+    pos = {c: i for i, c in enumerate(XLSX_COLUMNS, start=1)}
+    for n, raw in enumerate(rows, start=2):
+        r = TemplateRow(*raw)
+        values = {"application_id": r.application_id, "applicant": r.applicant, "criterion": r.criterion,
+                  "criterion_name": r.name, "weight": r.weight, "max_score": str(_MAX_SCORE),
+                  "score": r.score or None, "comment": r.comment or None}
+        for column, value in values.items():
+            cell = ws.cell(row=n, column=pos[column], value=value)
+            if isinstance(value, str):
+                cell.data_type = "s"  # text, even when an applicant's name begins with "=": never a formula
+            if column in ("application_id", "criterion", "comment"):
+                cell.number_format = "@"
+            if column in INFO_COLUMNS or column in ("application_id", "criterion"):
+                cell.fill = grey
+        if r.name:
+            ws.cell(row=n, column=pos["criterion"]).comment = Comment(r.name, "ipfund")
+    score_col = get_column_letter(pos["score"])
+    if rows:
+        dv = DataValidation(type="decimal", operator="between", formula1="0", formula2=str(_MAX_SCORE),
+                            allow_blank=True, showErrorMessage=True, errorTitle="得分 score",
+                            error="0 – 100, 最多一位小数 / at most one decimal")
+        dv.add(f"{score_col}2:{score_col}{len(rows) + 1}")
+        ws.add_data_validation(dv)
+    widths = {"application_id": 22, "applicant": 30, "criterion": 20, "criterion_name": 24, "weight": 10,
+              "max_score": 10, "score": 10, "comment": 60}
+    for column, i in pos.items():
+        ws.column_dimensions[get_column_letter(i)].width = widths[column]
     ws.freeze_panes = "A2"
+    info = wb.create_sheet(INSTRUCTIONS_SHEET)
+    for zh, en in _INSTRUCTIONS:
+        info.append([zh, en])
+    info["A1"].font = info["B1"].font = Font(bold=True)
+    info.column_dimensions["A"].width = info.column_dimensions["B"].width = 80
     wb.properties.creator = "ipfund"
     wb.properties.lastModifiedBy = "ipfund"
     wb.properties.created = _FIXED_TIME

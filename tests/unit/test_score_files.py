@@ -18,6 +18,7 @@ from openpyxl import Workbook, load_workbook
 
 from flows.services.score_files import (
     ScoreRow,
+    TemplateRow,
     file_sha256,
     parse_score_file,
     write_template_csv,
@@ -564,16 +565,30 @@ def test_csv_template_round_trip() -> None:
     ]
 
 
+XLSX_HEAD = ["申报编号 (application_id)", "申报单位 (applicant)", "评价指标 (criterion)", "指标名称 (criterion_name)",
+             "权重 % (weight)", "满分 (max_score)", "得分 (score)", "评语 (comment)"]
+RICH_ROWS = [TemplateRow("A-001", "innovation", "创新能力", "=烟台甲公司", "60", "85.5", "很好"),
+             TemplateRow("A-001", "market", "市场前景", "=烟台甲公司", "40"),
+             TemplateRow("A-002", "innovation", "", "乙公司", "60")]
+
+
 def test_xlsx_template_layout() -> None:
-    wb = load_workbook(io.BytesIO(write_template_xlsx(TEMPLATE_ROWS)))
+    wb = load_workbook(io.BytesIO(write_template_xlsx(RICH_ROWS)))
     ws = wb.worksheets[0]
-    assert [c.value for c in ws[1]] == XHEAD
+    assert [c.value for c in ws[1]] == XLSX_HEAD
     assert all(c.font.b for c in ws[1])
     assert ws.freeze_panes == "A2"
-    assert all((ws.column_dimensions[col].width or 0) >= 10 for col in "ABCD")
-    assert ws["B2"].comment is not None and ws["B2"].comment.text == "创新能力"
-    assert ws["B4"].comment is None
-    assert ws["C2"].value is None and ws["D2"].value is None
+    assert all((ws.column_dimensions[col].width or 0) >= 10 for col in "ABCDEFGH")
+    assert [c.value for c in ws[2]] == ["A-001", "=烟台甲公司", "innovation", "创新能力", "60", "100", "85.5", "很好"]
+    assert ws["B2"].data_type == "s"  # an applicant's name beginning with "=" stays text, never a formula
+    assert ws["C2"].comment is not None and ws["C2"].comment.text == "创新能力"
+    assert ws["C4"].comment is None
+    assert ws["G3"].value is None and ws["H3"].value is None  # not scored before: blank to fill in
+    (dv,) = ws.data_validations.dataValidation
+    assert (dv.type, dv.operator, dv.formula1, dv.formula2, str(dv.sqref)) == ("decimal", "between", "0", "100",
+                                                                              "G2:G4")
+    assert wb.sheetnames == ["scores", "说明 instructions"]
+    assert "dry run" in " ".join(str(c.value) for row in wb["说明 instructions"] for c in row)
     assert wb.properties.created == dt.datetime(2020, 1, 1)
     assert wb.properties.modified == dt.datetime(2020, 1, 1)
 
@@ -586,15 +601,29 @@ def test_xlsx_template_round_trip() -> None:
 
     wb = load_workbook(io.BytesIO(blank))
     ws = wb.worksheets[0]
-    ws["C2"], ws["D2"] = 85.5, "很好"
-    ws["C3"] = 90
-    ws["C4"], ws["D4"] = "70", "一般"
+    ws["G2"], ws["H2"] = 85.5, "很好"
+    ws["G3"] = 90
+    ws["G4"], ws["H4"] = "70", "一般"
+    ws["D4"], ws["E4"] = "edited name", "99"  # the reading columns are never read back
     buf = io.BytesIO()
     wb.save(buf)
     rows, problems = parse_score_file(buf.getvalue(), "filled.xlsx")
     assert problems == []
     assert rows == [ScoreRow(2, "A-001", "innovation", 855, "很好"), ScoreRow(3, "A-001", "market", 900, ""),
                     ScoreRow(4, "A-002", "innovation", 700, "一般")]
+
+
+def test_a_prefilled_xlsx_template_reads_back_as_the_earlier_scores() -> None:
+    rows, problems = parse_score_file(write_template_xlsx(RICH_ROWS[:1]), "again.xlsx")
+    assert (rows, problems) == ([ScoreRow(2, "A-001", "innovation", 855, "很好")], [])
+
+
+def test_a_header_may_name_its_columns_bilingually_but_no_other_column() -> None:
+    text = "申报编号 (application_id),评价指标 (criterion),得分 (score),指标名称 (criterion_name)\nA1,C1,80,x\n"
+    assert parse_score_file(text.encode(), "s.csv") == ([ScoreRow(2, "A1", "C1", 800, "")], [])
+    _rows, problems = parse_score_file("application_id,criterion,score,备注 (remark)\nA1,C1,80,x\n".encode(),
+                                      "s.csv")
+    assert any('unknown column "备注 (remark)"' in p for p in problems), problems
 
 
 def test_xlsx_template_deterministic_bytes() -> None:
@@ -629,7 +658,7 @@ def test_templates_refuse_rows_the_parser_would_refuse(bad: list[tuple[str, str,
 def test_empty_template_still_has_header() -> None:
     assert write_template_csv([]) == b"\xef\xbb\xbf" + HEADER.encode() + b"\r\n"
     wb = load_workbook(io.BytesIO(write_template_xlsx([])))
-    assert [c.value for c in wb.worksheets[0][1]] == XHEAD
+    assert [c.value for c in wb.worksheets[0][1]] == XLSX_HEAD
 
 
 # --------------------------------------------------------------------------------------------------

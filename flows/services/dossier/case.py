@@ -27,10 +27,10 @@ from flows.services.dossier.common import (
     _round_report,
     _rules,
     _scheme_head,
-    _score_text,
 )
 from flows.services.dossier.year import planned_figures_as_of
 from flows.services.fraud import clawback_view
+from flows.services.score_files import tenths_text
 from models import audit
 from models.tables import (
     Agency,
@@ -375,7 +375,7 @@ def _evaluation(session: Session, policy: Policy, app: Application, events: list
                            "complete": total is not None})
     criteria = []
     for r in rubric:
-        per = {n: _score_text(active[n][r["key"]]) for n in ev_names if r["key"] in active.get(n, {})}
+        per = {n: tenths_text(active[n][r["key"]]) for n in ev_names if r["key"] in active.get(n, {})}
         vals = [Fraction(active[n][r["key"]], 10) for n in ev_names if r["key"] in active.get(n, {})]
         criteria.append({**r, "scores": per,
                          "mean": scoring.display(sum(vals, Fraction(0)) / len(vals)) if vals else None})
@@ -395,7 +395,7 @@ def _evaluation(session: Session, policy: Policy, app: Application, events: list
         "evaluators": evaluators,
         "criteria": criteria,
         "combined": combined,
-        "scores": [{"evaluator": s.evaluator, "criterion": s.criterion, "score": _score_text(s.score_tenths),
+        "scores": [{"evaluator": s.evaluator, "criterion": s.criterion, "score": tenths_text(s.score_tenths),
                     "score_tenths": s.score_tenths, "comment": s.comment, "active": s.active,
                     "upload_id": s.upload_id} for s in scores],
         "uploads": [{"id": u.id, "evaluator": u.evaluator, "file": u.filename, "file_sha256": u.file_sha256,

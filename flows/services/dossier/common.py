@@ -15,6 +15,7 @@ from typing import Any
 from sqlmodel import Session, col, select
 
 from flows.services.context import SYSTEM_ACTOR
+from flows.services.score_files import tenths_text
 from models import checkpoints, ledger
 from models.tables import (
     AuditEvent,
@@ -30,10 +31,6 @@ FORMAT = "ipfund-dossier/1"
 
 def _date(at: str | None) -> dt.date | None:
     return dt.date.fromisoformat(at[:10]) if at else None
-
-
-def _score_text(tenths: int) -> str:
-    return f"{tenths // 10}.{tenths % 10}"
 
 
 def _param(policy: Policy, name: str, as_of: dt.date, key: str | None = None) -> dict[str, Any]:
@@ -81,7 +78,7 @@ def _summary(payload: dict[str, Any]) -> str:
             shown = ", ".join(_short(x) for x in v[:4])
             parts.append(f"{k}: {shown}" + (f" … ({len(v)})" if len(v) > 4 else ""))
     if isinstance(payload.get("scores"), dict):
-        parts.append("scores: " + ", ".join(f"{c} {_score_text(int(t))}" for c, t in sorted(payload["scores"].items())))
+        parts.append("scores: " + ", ".join(f"{c} {tenths_text(int(t))}" for c, t in sorted(payload["scores"].items())))
     text = "; ".join(parts)
     return text if len(text) <= 300 else text[:299] + "…"
 
