@@ -224,6 +224,7 @@ def disputes(v: dict[str, Any]) -> None:
 @when("the finance officer pays the custody-voucher batch")
 def pays(v: dict[str, Any]) -> None:
     set_clock("2021-06-30T01:00:00Z")  # the first settlement date of 2021 (custody-voucher.settlement_dates)
+    v["due"] = json.loads(ok(v["cli"]("pay", "list", "--scheme", SCHEME, "--json", "--as", "chen")))
     ok(v["cli"]("pay", "batch", "--scheme", SCHEME, "--out", str(v["tmp"] / "bank"), "--as", "chen"))
     v["files"] = sorted((v["tmp"] / "bank").glob("*.csv"))
 
@@ -233,6 +234,9 @@ def pays_and_confirms(v: dict[str, Any]) -> None:
     pays(v)
     (v["tmp"] / "ack.csv").write_bytes(bank_ack(v["files"]))
     ok(v["cli"]("pay", "confirm", str(v["tmp"] / "ack.csv"), "--as", "chen"))
+    assert v["ref"] in {d["ref"] for d in v["due"] if d["bank_account_on_file"]}, v["due"]
+    latest = json.loads(ok(v["cli"]("pay", "batches", "--scheme", SCHEME, "--json", "--as", "chen")))[0]
+    assert (latest["paid"], latest["failed"], latest["pending"], latest["file_written"]) == (latest["count"], 0, 0, True)
 
 
 @when(parsers.parse("imports an acknowledgement with a second line for voucher {other}"))
