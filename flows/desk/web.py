@@ -188,6 +188,8 @@ def home(request: Request, ctx: Ctx = Depends(current)) -> Response:
         return RedirectResponse("/evaluate", status_code=303)
     if "finance" in ctx.roles:
         return RedirectResponse("/pay", status_code=303)
+    if "approver" in ctx.roles:
+        return RedirectResponse("/approve", status_code=303)
     with read_only(engine_of(request)) as s:
         mine = applications.list_apps(s, ctx.name, limit=200)
     return render(request, "home.html", ctx, cases=mine)
@@ -225,7 +227,7 @@ def case_page(request: Request, ref: str, ctx: Ctx = Depends(current)) -> Respon
 
 def create_app(url: str | None = None, settings: desk_auth.DeskSettings | None = None) -> FastAPI:
     """The desk on the database at ``url`` (default: the configured one, as every command)."""
-    from flows.desk import audit, evaluate, pay, review
+    from flows.desk import approve, audit, evaluate, pay, review
     from models.db import database_url, get_engine
 
     app = FastAPI(title="ipfund desk", docs_url=None, redoc_url=None, openapi_url=None)
@@ -239,6 +241,7 @@ def create_app(url: str | None = None, settings: desk_auth.DeskSettings | None =
     app.include_router(audit.router)
     app.include_router(evaluate.router)
     app.include_router(pay.router)
+    app.include_router(approve.router)
 
     @app.middleware("http")
     async def _headers(request: Request, call_next: Any) -> Response:
@@ -248,7 +251,7 @@ def create_app(url: str | None = None, settings: desk_auth.DeskSettings | None =
         response.headers.setdefault("Referrer-Policy", "same-origin")
         response.headers.setdefault("Content-Security-Policy",
                                     "default-src 'self'; img-src 'self' data:; style-src 'self' 'unsafe-inline'")
-        if request.url.path.startswith(("/review", "/audit", "/case", "/evaluate", "/pay")):
+        if request.url.path.startswith(("/review", "/audit", "/case", "/evaluate", "/pay", "/approve")):
             response.headers.setdefault("Cache-Control", "no-store")
         elif request.url.path.startswith(("/fonts/", "/static/")):
             response.headers.setdefault("Cache-Control", "public, max-age=86400")

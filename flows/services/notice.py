@@ -3,6 +3,8 @@ period ends, awarded cases become payable."""
 
 from __future__ import annotations
 
+from typing import Any
+
 from sqlmodel import Session, col, select
 
 from flows.services import cases
@@ -11,7 +13,7 @@ from flows.services.context import SYSTEM_ACTOR, acting, current_policy
 from flows.services.text_input import clean, limit
 from models import ledger
 from models.clock import stamp
-from models.tables import Application, Objection, Posting
+from models.tables import Applicant, Application, Objection, Posting
 from rules.errors import RuleViolation
 from rules.funds import move_entries
 from rules.policy import Policy
@@ -38,6 +40,20 @@ def object_to(session: Session, actor: str | None, key: str, reason: str) -> Obj
     session.add(o)
     session.flush()
     return o
+
+
+def open_objections(session: Session, actor: str | None, scheme: str | None = None) -> list[dict[str, Any]]:
+    """Objections an approver has still to resolve, oldest first: the case, its applicant and award, who
+    objected, when and why."""
+    acting(session, actor, "notice.resolve")
+    q = (select(Objection, Application, Applicant)
+         .join(Application, col(Application.id) == col(Objection.application_id))
+         .join(Applicant, col(Applicant.id) == col(Application.applicant_id))
+         .where(col(Objection.resolution).is_(None)).order_by(col(Objection.id)))
+    if scheme:
+        q = q.where(Application.scheme == scheme)
+    return [{"ref": a.ref, "scheme": a.scheme, "applicant": p.name, "status": a.status, "award_fen": a.award_fen,
+             "raised_by": o.raised_by, "at": o.at, "reason": o.reason} for o, a, p in session.exec(q).all()]
 
 
 def resolve(session: Session, actor: str | None, key: str, uphold: bool, reason: str) -> Application:
