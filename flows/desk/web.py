@@ -227,7 +227,7 @@ def case_page(request: Request, ref: str, ctx: Ctx = Depends(current)) -> Respon
 
 def create_app(url: str | None = None, settings: desk_auth.DeskSettings | None = None) -> FastAPI:
     """The desk on the database at ``url`` (default: the configured one, as every command)."""
-    from flows.desk import approve, audit, evaluate, pay, review
+    from flows.desk import approve, audit, dashboard, evaluate, pay, review
     from models.db import database_url, get_engine
 
     app = FastAPI(title="ipfund desk", docs_url=None, redoc_url=None, openapi_url=None)
@@ -242,6 +242,7 @@ def create_app(url: str | None = None, settings: desk_auth.DeskSettings | None =
     app.include_router(evaluate.router)
     app.include_router(pay.router)
     app.include_router(approve.router)
+    app.include_router(dashboard.router)
 
     @app.middleware("http")
     async def _headers(request: Request, call_next: Any) -> Response:

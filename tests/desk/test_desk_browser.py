@@ -174,3 +174,14 @@ def test_an_applicant_guessing_anothers_case_url_gets_403(desk: Desk, live: str,
     response = page.goto(f"/case/{desk.own_ref}")
     assert response is not None and response.status == 200
     page.context.close()
+
+
+def test_the_dashboard_draws_the_fund_rule_gauges_and_the_kpi_chart(browser: Any, live: str) -> None:
+    page = _page(browser, live, "ann.applicant")
+    page.goto("/dashboard")
+    for rule in ("match", "cluster_floor", "market_floor"):
+        page.wait_for_selector(f"#gauge-{rule} svg")  # ECharts, served by the desk, drew it
+    page.wait_for_selector("#kpi-chart svg")
+    ARTIFACTS.mkdir(parents=True, exist_ok=True)
+    page.screenshot(path=str(ARTIFACTS / "dashboard.png"), full_page=True)
+    page.context.close()

@@ -1,0 +1,50 @@
+"""Everyone's screen (可视化数据大屏, 二(四)11): the budget status of a year with the three fund rules of 三(二)
+planned and actual, each with its clause and threshold, as gauges and as a table; the budget lines; and
+the programme's KPIs against the seed's targets (一(二)). Reads only: flows.services.budget.status and
+flows.services.kpis.report, the figures `ipfund budget status` and `ipfund kpi` print. Charts are Apache
+ECharts (served by the desk), drawn by static/dashboard.js from the page's JSON; the tables carry the same
+figures without JavaScript."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from fastapi import APIRouter, Depends, Request
+from fastapi.responses import Response
+
+from flows.desk.auth import Ctx, current
+from flows.desk.web import engine_of, render
+from flows.services import budget, kpis
+from models.uow import read_only
+from rules.errors import NotFound
+
+router = APIRouter(prefix="/dashboard")
+
+
+def chart_data(status: dict[str, Any] | None, kpi_rows: list[dict[str, Any]]) -> dict[str, Any]:
+    """What the charts draw: per fund rule the planned and actual ratio and the threshold (as decimal
+    text, the rules' own exact figures), per KPI the programme figure and each target's share reached."""
+    rules = [] if status is None else [
+        {"rule": r["rule"], "title": r["title"], "clause": r["clause"], "threshold": r["planned"]["threshold"],
+         "planned": r["planned"]["ratio"], "actual": r["actual"]["ratio"], "passed_planned": r["planned"]["passed"],
+         "passed_actual": r["actual"]["passed"]} for r in status["rules"]]
+    return {"rules": rules,
+            "kpis": [{"id": k["id"], "name": k["name"], "total": k["total"], "by_year": k["by_year"],
+                      "targets": [{"label": t["label"], "target": t["target"], "share": t["share"], "met": t["met"]}
+                                  for t in k["targets"]]} for k in kpi_rows]}
+
+
+@router.get("")
+def dashboard(request: Request, ctx: Ctx = Depends(current), year: int | None = None) -> Response:
+    with read_only(engine_of(request)) as s:
+        years = budget.years(s)
+        try:
+            status: dict[str, Any] | None = budget.status(s, year)
+            problem = None
+        except NotFound as exc:
+            status, problem = None, str(exc)
+        kpi_rows = [k.as_dict() for k in kpis.report(s)]
+    data = json.dumps(chart_data(status, kpi_rows), ensure_ascii=False, sort_keys=True).replace("</", "<\\/")
+    return render(request, "dashboard.html", ctx, budget_status=status, problem=problem, years=years, kpis=kpi_rows,
+                  chart_json=data)
