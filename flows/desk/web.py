@@ -180,19 +180,13 @@ def set_lang(request: Request, code: str, next: str | None = None) -> Response:
 
 @common.get("/")
 def home(request: Request, ctx: Ctx = Depends(current)) -> Response:
-    if "reviewer" in ctx.roles:
-        return RedirectResponse("/review", status_code=303)
-    if "auditor" in ctx.roles:
-        return RedirectResponse("/audit", status_code=303)
-    if "evaluator" in ctx.roles:
-        return RedirectResponse("/evaluate", status_code=303)
-    if "finance" in ctx.roles:
-        return RedirectResponse("/pay", status_code=303)
-    if "approver" in ctx.roles:
-        return RedirectResponse("/approve", status_code=303)
-    with read_only(engine_of(request)) as s:
-        mine = applications.list_apps(s, ctx.name, limit=200)
-    return render(request, "home.html", ctx, cases=mine)
+    for role, page in (("reviewer", "/review"), ("auditor", "/audit"), ("evaluator", "/evaluate"),
+                       ("finance", "/pay"), ("approver", "/approve")):
+        if role in ctx.roles:
+            return RedirectResponse(page, status_code=303)
+    from flows.desk.mine import own_pages
+
+    return own_pages(request, ctx)
 
 
 # --- one case, as whoever may read it -------------------------------------------------------------------
@@ -227,7 +221,7 @@ def case_page(request: Request, ref: str, ctx: Ctx = Depends(current)) -> Respon
 
 def create_app(url: str | None = None, settings: desk_auth.DeskSettings | None = None) -> FastAPI:
     """The desk on the database at ``url`` (default: the configured one, as every command)."""
-    from flows.desk import approve, audit, dashboard, evaluate, pay, review
+    from flows.desk import approve, audit, dashboard, evaluate, mine, pay, review
     from models.db import database_url, get_engine
 
     app = FastAPI(title="ipfund desk", docs_url=None, redoc_url=None, openapi_url=None)
@@ -243,6 +237,7 @@ def create_app(url: str | None = None, settings: desk_auth.DeskSettings | None =
     app.include_router(pay.router)
     app.include_router(approve.router)
     app.include_router(dashboard.router)
+    app.include_router(mine.router)
 
     @app.middleware("http")
     async def _headers(request: Request, call_next: Any) -> Response:
