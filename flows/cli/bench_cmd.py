@@ -17,10 +17,18 @@ def bench(applications: int = typer.Option(10_000, "--applications", "-n", help=
           workdir: Path = typer.Option(Path("bench-run"), "--dir", help="Working directory (bench.db is created)"),
           chunk: int = typer.Option(1000, "--chunk", help="Cases per task run"),
           no_expiry: bool = typer.Option(False, "--no-expiry", help="custody-voucher: skip the separate expiry run"),
+          desk: bool = typer.Option(False, "--desk", help="The desk under load instead: N applications in review, "
+                                                          "--users signed-in reviewers, --rounds each"),
+          users: int = typer.Option(20, "--users", help="--desk: concurrent signed-in users"),
+          rounds: int = typer.Option(10, "--rounds", help="--desk: queue + case + dashboard requests per user"),
           as_json: bool = typer.Option(False, "--json"), actor: str = AS_OPTION) -> None:
     """Run a full round (N certification applications, or N custody vouchers) through the real flows and
-    print the figures."""
-    if scheme == "custody-voucher":
+    print the figures; with --desk, load the desk on N cases instead."""
+    if desk:
+        from flows.desk_bench import run_desk_bench
+
+        summary = run_desk_bench(applications, users, rounds, workdir)
+    elif scheme == "custody-voucher":
         from flows.voucher_bench import run_voucher_bench
 
         summary = run_voucher_bench(vouchers, workdir, chunk, with_expiry=not no_expiry)

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 
-def serve(host: str = "127.0.0.1", port: int = 8080) -> None:
+def serve(host: str = "127.0.0.1", port: int = 8080, log_level: str = "info") -> None:
     import uvicorn
 
     from flows.desk.web import create_app
@@ -14,4 +14,4 @@ def serve(host: str = "127.0.0.1", port: int = 8080) -> None:
 
     print(f"ipfund desk on http://{host}:{port}/ (database {masked_url(database_url())}); sign in at /login",
           flush=True)
-    uvicorn.run(app, host=host, port=port, log_level="info", proxy_headers=True)
+    uvicorn.run(app, host=host, port=port, log_level=log_level, proxy_headers=True)
