@@ -5,7 +5,9 @@ Screenshots of each role's main page go to test-artifacts/desk/ (gitignored)."""
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
+import io
 import os
 import socket
 import threading
@@ -44,14 +46,13 @@ def _free_port() -> int:
         return int(s.getsockname()[1])
 
 
-@pytest.fixture
-def live(desk: Desk) -> Iterator[str]:
-    """The desk served by uvicorn in a thread; its base URL."""
+@contextlib.contextmanager
+def serving(app: Any) -> Iterator[str]:
+    """``app`` served by uvicorn in a thread; its base URL."""
     import uvicorn
 
     port = _free_port()
-    server = uvicorn.Server(uvicorn.Config(desk.app, host="127.0.0.1", port=port, log_level="warning",
-                                           lifespan="off"))
+    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning", lifespan="off"))
     thread = threading.Thread(target=server.run, daemon=True)
     thread.start()
     started = threading.Event()
@@ -61,9 +62,18 @@ def live(desk: Desk) -> Iterator[str]:
             break
         started.wait(0.01)
     assert server.started, "uvicorn did not start"
-    yield f"http://127.0.0.1:{port}"
-    server.should_exit = True
-    thread.join(timeout=10)
+    try:
+        yield f"http://127.0.0.1:{port}"
+    finally:
+        server.should_exit = True
+        thread.join(timeout=10)
+
+
+@pytest.fixture
+def live(desk: Desk) -> Iterator[str]:
+    """The desk served by uvicorn in a thread; its base URL."""
+    with serving(desk.app) as base:
+        yield base
 
 
 def _page(browser: Any, base: str, name: str) -> Any:
@@ -185,3 +195,75 @@ def test_the_dashboard_draws_the_fund_rule_gauges_and_the_kpi_chart(browser: Any
     ARTIFACTS.mkdir(parents=True, exist_ok=True)
     page.screenshot(path=str(ARTIFACTS / "dashboard.png"), full_page=True)
     page.context.close()
+
+
+def test_an_evaluator_sees_both_bad_rows_fixes_them_and_uploads(db: Any, browser: Any, tmp_path: Path) -> None:
+    from openpyxl import load_workbook
+
+    from flows.desk.web import create_app
+    from flows.services import desk_auth, evaluation
+    from models.uow import read_only, unit_of_work
+    from tests.desk.conftest import SETTINGS
+    from tests.support import applicants_and_applications, approve_all, staff_and_plan
+
+    staff_and_plan(db.engine)
+    approve_all(applicants_and_applications(db.engine, n_apps=4))
+    with unit_of_work(db.engine) as s:
+        desk_auth.set_password(s, "admin", "eval1", PASSWORD)
+    with serving(create_app(db.url, SETTINGS)) as base:
+        page = _page(browser, base, "eval1")
+        assert page.url.endswith("/evaluate")
+        page.wait_for_selector("#assigned")
+        _shot(page, "evaluator-evaluate")
+        with page.expect_download() as dl:
+            page.click("#template")
+        sheet = tmp_path / "template.xlsx"
+        dl.value.save_as(str(sheet))
+        wb = load_workbook(sheet)
+        ws = wb["scores"]
+        for row in ws.iter_rows(min_row=2):
+            row[6].value = 80
+        ws["G2"], ws["G3"] = 120, "很好"  # two bad rows: above the maximum, and not a number
+        wb.save(sheet)
+        before = db.snapshot()
+        page.set_input_files("#score-file", str(sheet))
+        page.click("#check")
+        page.wait_for_selector("#upload-problems")
+        problems = page.inner_text("#upload-problems")
+        assert "line 2:" in problems and "line 3:" in problems
+        assert db.snapshot() == before
+        ws["G2"], ws["G3"] = 85.5, 90
+        wb.save(sheet)
+        page.set_input_files("#score-file", str(sheet))
+        page.click("#check")
+        page.wait_for_selector("#confirm-form")
+        page.click("#confirm")
+        page.wait_for_selector("#uploaded")
+        with read_only(db.engine) as s:
+            again = evaluation.template(s, "eval1", "xlsx")
+        filled = {(r[0].value, r[6].value) for r in load_workbook(io.BytesIO(again))["scores"].iter_rows(min_row=2)}
+        assert ("85.5" in {v for _, v in filled}) and all(v is not None for _, v in filled)
+        page.context.close()
+
+
+def test_an_approver_finalizes_the_round(db: Any, browser: Any) -> None:
+    from flows.desk.web import create_app
+    from flows.services import desk_auth
+    from models.uow import unit_of_work
+    from tests.desk.conftest import SETTINGS
+    from tests.support import scored_round, set_clock
+
+    r = scored_round(db.engine, n_apps=6)
+    with unit_of_work(db.engine) as s:
+        desk_auth.set_password(s, "admin", "wang.approve", PASSWORD)
+    set_clock("2021-05-10T01:00:00Z")
+    with serving(create_app(db.url, SETTINGS)) as base:
+        page = _page(browser, base, "wang.approve")
+        assert page.url.endswith("/approve")
+        page.wait_for_selector("#trial-cases")
+        _shot(page, "approver-approve")
+        page.click("#finalize")
+        page.wait_for_selector("#finalized")
+        assert {r.status(ref) for ref in r.refs} <= {"in_notice", "not_awarded"}
+        assert "in_notice" in {r.status(ref) for ref in r.refs}
+        page.context.close()
