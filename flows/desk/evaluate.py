@@ -16,6 +16,7 @@ from fastapi.responses import Response
 from flows.desk.auth import Ctx, checked, current
 from flows.desk.web import engine_of, render
 from flows.services import evaluation
+from flows.services.context import current_policy
 from models.uow import read_only, unit_of_work
 from rules.errors import ValidationFailed
 
@@ -27,10 +28,11 @@ MAX_UPLOAD = 16 * 1024 * 1024  # a 10,000-row score file is well under 1 MiB
 def _page(request: Request, ctx: Ctx, status: int = 200, **values: Any) -> Response:
     with read_only(engine_of(request)) as s:
         rows = evaluation.assigned(s, ctx.name)
+        names = {sid: sc.name for sid, sc in current_policy(s).schemes.items()}
     values.setdefault("problems", None)
     values.setdefault("checked", None)
     values.setdefault("done", None)
-    return render(request, "evaluate.html", ctx, status, rows=rows, **values)
+    return render(request, "evaluate.html", ctx, status, rows=rows, scheme_names=names, **values)
 
 
 @router.get("")
