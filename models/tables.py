@@ -785,3 +785,4 @@ class DeskSignIn(SQLModel, table=True):
 
 
 import models.loans  # noqa: E402,F401  (the IP-pledge loan registry: bank, pledge_loan, loan_receipt ...)
+import models.pool  # noqa: E402,F401  (the risk-compensation pool: pool_contribution, pool_filing, pool_claim ...)
