@@ -28,7 +28,7 @@ def _done(as_json: bool, data: dict[str, Any], line: str) -> None:
 @pool_app.command("contribute")
 @handled
 def contribute(source: str = typer.Argument(..., help="central | municipal | district (园区) | social"),
-               amount: str = typer.Argument(..., help="In yuan, e.g. 5,000,000"),
+               amount: str = typer.Option(..., "--amount", help="In yuan, e.g. 5,000,000"),
                reference: str = typer.Option(..., "--ref", help="The transfer's reference (recorded once)"),
                on: str = ON_OPTION, actor: str = AS_OPTION, as_json: bool = JSON_OPTION) -> None:
     """Record a fund source's contribution to the pool (finance): one ledger posting."""
