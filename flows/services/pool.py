@@ -166,21 +166,24 @@ def live_filing(session: Session, loan_id: int | None) -> PoolFiling | None:
     return live[-1] if live else None
 
 
-def covered(session: Session, bank_id: int | None = None) -> int:
-    """The loans the pool covers: the amounts of live filings whose claim is not yet paid."""
+def covered(session: Session, bank_id: int | None = None, open_only: bool = True) -> int:
+    """The loans the pool covers: the amounts of live filings — ``open_only``: less those whose claim the pool
+    has paid (the leverage ceiling); otherwise every live filing (the base of a bank's non-performing rate)."""
     q = select(PoolFiling)
     if bank_id is not None:
         q = q.where(PoolFiling.bank_id == bank_id)
     filings = session.exec(q).all()
     revoked = _revoked_ids(session, (f.id for f in filings))
-    closed = {c.filing_id for c in session.exec(select(PoolClaim).where(col(PoolClaim.status).in_(("paid", "settled"))))}
+    closed = {c.filing_id for c in session.exec(select(PoolClaim).where(col(PoolClaim.status).in_(("paid", "settled"))))
+              } if open_only else set()
     return sum(f.covered_fen for f in filings if f.id not in revoked and f.id not in closed)
 
 
 def non_performing(session: Session, bank_id: int | None) -> int:
-    """The bank's non-performing covered loans: the outstanding principal of its live claims."""
+    """The bank's non-performing covered loans: the outstanding principal of its claims not yet settled."""
     return sum(c.outstanding_fen for c in session.exec(
-        select(PoolClaim).where(PoolClaim.bank_id == bank_id, col(PoolClaim.status).in_(LIVE))).all())
+        select(PoolClaim).where(PoolClaim.bank_id == bank_id,
+                                col(PoolClaim.status).in_(("claimed", "approved", "paid")))).all())
 
 
 def file_loan(session: Session, actor: str | None, ref: str, bank: str | None = None,
@@ -198,7 +201,7 @@ def file_loan(session: Session, actor: str | None, ref: str, bank: str | None = 
         raise RuleViolation(f"bank {b.uscc} is {b.state} (业务暂停): it files no loan into the pool until reinstated "
                             f"({CLAUSE})")
     policy = current_policy(session)
-    hit, why = rc.bank_suspended(policy, day, non_performing(session, b.id), covered(session, b.id))
+    hit, why = rc.bank_suspended(policy, day, non_performing(session, b.id), covered(session, b.id, open_only=False))
     if hit:
         raise RuleViolation(f"bank {b.uscc} is suspended from the pool (业务暂停): {why}")
     existing = live_filing(session, loan.id)
@@ -478,7 +481,7 @@ def status(session: Session, actor: str | None) -> dict[str, Any]:
     k = policy.ratio("risk-compensation.leverage", today)
     per_bank = []
     for bid, b in sorted(banks.items(), key=lambda kv: kv[1].uscc):
-        cov, npl = covered(session, bid), non_performing(session, bid)
+        cov, npl = covered(session, bid, open_only=False), non_performing(session, bid)
         if cov == 0 and npl == 0:
             continue
         hit, why = rc.bank_suspended(policy, today, npl, cov)
