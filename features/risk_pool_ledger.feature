@@ -144,3 +144,21 @@ Feature: The risk-compensation pool on the ledger (风险补偿资金池, 二(�
         | 1e5         | municipal | amount                            |
         | 0           | municipal | amount                            |
         | 5,000.00    | lottery   | source: 'lottery' is not a fund source |
+
+  Rule: A bank whose non-performing covered loans reach 5 % files no more loans into the pool (业务暂停)
+
+    Scenario Outline: A claim on <defaulted> of the bank's ¥19,000,000 + <defaulted> filed
+      Given the pool holds a further ¥1,000,000.00 from central funds
+      And 中国银行烟台分行 registered loan L-020 of <defaulted>
+      And 中国银行烟台分行 registered loan L-021 of ¥19,000,000.00
+      And 中国银行烟台分行 registered loan L-022 of ¥100,000.00
+      And loan L-020 is filed into the pool on 2021-02-01
+      And loan L-021 is filed into the pool on 2021-02-01
+      And zhao claimed on loan L-020, defaulted 2021-05-17, on 2021-05-20
+      When zhao files loan L-022 on 2021-05-21
+      Then the filing is <outcome>
+
+      Examples:
+        | defaulted     | outcome                                                 |
+        | ¥999,999.99   | accepted                                                |
+        | ¥1,000,000.00 | refused: "is suspended from the pool (业务暂停): non-performing ¥1,000,000.00 of ¥20,000,000.00 covered (5.00 %) ≥ 5 %" |

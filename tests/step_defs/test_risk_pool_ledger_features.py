@@ -48,6 +48,12 @@ def funded(w: dict[str, Any], amount: str) -> None:
                 "--as", "zhou"))
 
 
+@given(parsers.parse("the pool holds a further {amount} from central funds"))
+def funded_more(w: dict[str, Any], amount: str) -> None:
+    ok(w["cli"]("pool", "contribute", "central", f"--amount={amount}", "--ref", "ZY-2021-001", "--on", "2021-01-06",
+                "--as", "zhou"))
+
+
 @given(parsers.parse("{bank} registered loan {ref} of {amount}"))
 def registered(w: dict[str, Any], bank: str, ref: str, amount: str) -> None:
     _code, staff = BANKS[bank]
@@ -162,9 +168,14 @@ def recovery(w: dict[str, Any], amount: str) -> None:
     assert out["pool_recovered_fen"] == parse_yuan(amount), out
 
 
-@then("the filing is accepted")
-def accepted(w: dict[str, Any]) -> None:
-    ok(w["result"])
+@then(parsers.parse("the filing is {outcome}"))
+def filing_outcome(w: dict[str, Any], outcome: str) -> None:
+    if outcome.startswith("refused: "):
+        pool_refuses(w, outcome.removeprefix("refused: ").strip('"'))
+        unchanged(w)
+    else:
+        assert outcome == "accepted"
+        ok(w["result"])
 
 
 @then("ipfund check passes")
