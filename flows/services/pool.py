@@ -28,6 +28,7 @@ import datetime as dt
 import json
 from collections import defaultdict
 from collections.abc import Iterable
+from decimal import Decimal
 from fractions import Fraction
 from typing import Any
 
@@ -463,6 +464,10 @@ def claim_view(c: PoolClaim, b: Bank, loan_ref: str) -> dict[str, Any]:
             "claimed_by": c.claimed_by, "decided_by": c.decided_by, "paid_by": c.paid_by, "settled_by": c.settled_by}
 
 
+def _decimal(x: Fraction) -> str:
+    return str((Decimal(x.numerator) / Decimal(x.denominator)).quantize(Decimal("0.01")))
+
+
 def status(session: Session, actor: str | None) -> dict[str, Any]:
     """The pool: balance, contributions by source, compensations, recoveries, leverage, each bank's covered and
     non-performing loans (业务暂停 by threshold) and every claim."""
@@ -490,12 +495,12 @@ def status(session: Session, actor: str | None) -> dict[str, Any]:
     paid = sum(c.paid_fen or 0 for c in claims)
     back = sum(c.pool_recovered_fen or 0 for c in claims)
     losses = sum(c.loss_fen for c in claims if c.status in LIVE)
+    ever = covered(session, open_only=False)
     return {"balance_fen": held, "balance": format_yuan(held), "contributions_fen": dict(by_source),
             "contributed_fen": sum(by_source.values()), "compensated_fen": paid, "recovered_fen": back,
             "covered_fen": total_covered, "leverage": str(k),
-            "leverage_used": (f"{Fraction(total_covered, held).limit_denominator(10**6)}" if held else None),
-            "loss_rate": (f"{(Fraction(losses, total_covered + losses) * 100).limit_denominator(100)} %"
-                          if total_covered + losses else None),
+            "leverage_used": _decimal(Fraction(total_covered, held)) if held else None,
+            "loss_rate": f"{_decimal(Fraction(losses, ever) * 100)} %" if ever else None,
             "banks": per_bank,
             "claims": [claim_view(c, banks[c.bank_id], refs.get(c.loan_id, "")) for c in claims]}
 
