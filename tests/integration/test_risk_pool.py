@@ -10,7 +10,7 @@ from typing import Any
 import pytest
 
 from tests.conftest import Db
-from tests.loan_support import loan_args, ok, setup_registry
+from tests.loan_support import BANK_A, loan_args, ok, refused, setup_registry
 
 
 @pytest.fixture
@@ -93,3 +93,62 @@ def test_the_checker_names_a_compensation_written_around_the_services(paid: Any,
     checks = {c["check"]: c for c in json.loads(r.stdout)["checks"]}
     name = "pool balance = contributions − compensations + recoveries ≥ 0"
     assert r.exit_code != 0 and not checks[name]["ok"] and "records ¥30,000.00" in checks[name]["detail"], checks[name]
+
+
+@pytest.mark.parametrize(("args", "message"), [
+    (("pool", "file", "L-009", "--on", "2021-02-01", "--as", "zhao"), "no loan 'L-009'"),
+    (("pool", "file", "L-001", "--on", "2021-02-01", "--as", "zhao"), "already filed into the pool"),
+    (("pool", "file", "L-003", "--on", "2021-01-09", "--as", "zhao"), "outside the loan's term 2021-01-10–2022-01-10"),
+    (("pool", "file", "L-003", "--on", "2021-02-30", "--as", "zhao"), "on: '2021-02-30' is not a date"),
+    (("pool", "file", "L-003", "--on", "2021-02-01", "--as", "zhou"), "may not pool.file"),
+    (("pool", "revoke", "L-002", "--reason", " ", "--as", "zhao"), "reason is empty"),
+    (("pool", "revoke", "L-001", "--reason", "误报", "--as", "zhao"), "has a claim on the pool: its filing stands"),
+    (("pool", "claim", "L-002", "--defaulted", "2021-01-01", "--on", "2021-01-04", "--as", "zhao"),
+     "is before the drawdown 2021-01-10"),
+    (("pool", "claim", "L-002", "--defaulted", "yesterday", "--as", "zhao"), "defaulted: 'yesterday' is not a date"),
+    (("pool", "claim", "L-001", "--defaulted", "2021-05-17", "--on", "2021-05-20", "--as", "zhao"),
+     "already has a claim on the pool"),
+    (("pool", "claim", "L-002", "--defaulted", "2021-05-17", "--on", "2021-05-20", "--as", "qian"), "no loan 'L-002'"),
+    (("pool", "decide", "RC-1-1", "approve", "--as", "li"), "only a claimed one is decided"),
+    (("pool", "pay", "RC-1-1", "--as", "zhou"), "only an approved claim is paid"),
+    (("pool", "settle", "RC-1-1", "--recovered", "1", "--receipt", "CZ-2", "--as", "zhou"),
+     "only a paid claim is settled"),
+    (("pool", "pay", "RC-9-9", "--as", "zhou"), "no pool claim 'RC-9-9'"),
+    (("pool", "contribute", "municipal", "--amount", "100", "--ref", "SZ-1", "--as", "zhou"), "already recorded"),
+    (("pool", "contribute", "municipal", "--amount", "100.001", "--ref", "SZ-3", "--as", "zhou"), "amount"),
+    (("pool", "contribute", "municipal", "--amount", "100", "--ref", "SZ-3", "--as", "zhao"), "may not pool.contribute"),
+])
+def test_bad_input_is_refused_naming_what_and_nothing_is_written(paid: Any, db: Db, args: tuple[str, ...],
+                                                                  message: str) -> None:
+    ok(paid(*loan_args("L-003"), "--as", "zhao"))
+    before = db.snapshot()
+    r = paid(*args)
+    assert message in refused(r), r.stderr
+    assert db.snapshot() == before
+
+
+def test_a_rejected_claim_says_why_and_the_bank_may_claim_again(paid: Any, db: Db) -> None:
+    ok(paid("pool", "claim", "L-002", "--defaulted", "2021-05-17", "--on", "2021-05-20", "--as", "zhao"))
+    assert "a rejection says why" in refused(paid("pool", "decide", "RC-2-1", "reject", "--as", "li"))
+    ok(paid("user", "add", "wu", "--role", "reviewer", "--affiliation", BANK_A, "--as", "admin"))
+    assert "wu belongs to pool claim RC-2-1 (中国银行烟台分行), so may not decide the pool claim of the bank " \
+           "(不相容岗位相互分离)" in refused(paid("pool", "decide", "RC-2-1", "approve", "--as", "wu"))
+    ok(paid("pool", "decide", "RC-2-1", "reject", "--reason", "逾期天数计算有误", "--as", "li"))
+    ok(paid("pool", "claim", "L-002", "--defaulted", "2021-05-18", "--on", "2021-05-21", "--as", "zhao"))
+    status = json.loads(ok(paid("pool", "status", "--json", "--as", "li")))
+    assert [(c["ref"], c["status"]) for c in status["claims"]] == [("RC-1-1", "settled"), ("RC-2-1", "rejected"),
+                                                                   ("RC-2-2", "claimed")]
+    r = paid("check", "--json", "--as", "admin")
+    assert r.exit_code == 0 and json.loads(r.stdout)["ok"]
+
+
+def test_whoever_decided_a_claim_does_not_pay_it(paid: Any, db: Db) -> None:
+    ok(paid("user", "add", "xu", "--role", "reviewer", "--role", "finance", "--affiliation", "烟台市财政局", "--as", "admin"))
+    ok(paid("pool", "contribute", "central", "--amount", "500,000", "--ref", "ZY-1", "--as", "zhou"))
+    ok(paid("pool", "claim", "L-002", "--defaulted", "2021-05-17", "--on", "2021-05-20", "--as", "zhao"))
+    ok(paid("pool", "decide", "RC-2-1", "approve", "--as", "xu"))
+    before = db.snapshot()
+    assert "xu took a review decision on pool claim RC-2-1, so may not pay the pool's compensation to the bank" \
+        in refused(paid("pool", "pay", "RC-2-1", "--as", "xu"))
+    assert db.snapshot() == before
+    assert json.loads(ok(paid("pool", "pay", "RC-2-1", "--json", "--as", "zhou")))["paid_fen"] == 40_000_000
