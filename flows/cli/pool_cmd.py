@@ -137,6 +137,32 @@ def settle(claim_ref: str = typer.Argument(...),
                          f"{yuan(data['pool_recovered_fen'])} back to the pool (holds {yuan(data['balance_fen'])})")
 
 
+@pool_app.command("show")
+@handled
+def show(claim_ref: str = typer.Argument(...), actor: str = AS_OPTION, as_json: bool = JSON_OPTION) -> None:
+    """One claim: each party's part, what each bore, the computation's trace (parameters, clauses) and its events."""
+    from flows.services import pool
+    from models.uow import read_only
+
+    with read_only() as s:
+        c = pool.show(s, actor, claim_ref)
+    if as_json:
+        print_json(c)
+        return
+    console.print(f"{c['ref']} — {c['bank_name']} loan {c['loan']}: [bold]{c['status']}[/]; defaulted "
+                  f"{c['defaulted_on']}, claimed {c['claimed_on']}; loss {c['loss']}", highlight=False, soft_wrap=True)
+    console.print("  parts: " + ", ".join(f"{k} {yuan(v)}" for k, v in c["parts"].items()), highlight=False)
+    if c["borne"]:
+        console.print("  borne: " + ", ".join(f"{k} {yuan(v)}" for k, v in c["borne"].items()), highlight=False)
+    for step in c["trace"] or []:
+        where = ", ".join(x for x in (step["parameter"], step["clause"], step["in_force"] and f"since {step['in_force']}",
+                                      step["reference"]) if x)
+        console.print(f"  · {step['what']}: {step['value']}" + (f" ({where})" if where else ""), highlight=False,
+                      soft_wrap=True)
+    for e in c["events"]:
+        console.print(f"  #{e['seq']} {e['at'][:19]} {e['action']} by {e['actor']}", highlight=False)
+
+
 @pool_app.command("status")
 @handled
 def status(actor: str = AS_OPTION, as_json: bool = JSON_OPTION) -> None:

@@ -464,6 +464,21 @@ def claim_view(c: PoolClaim, b: Bank, loan_ref: str) -> dict[str, Any]:
             "claimed_by": c.claimed_by, "decided_by": c.decided_by, "paid_by": c.paid_by, "settled_by": c.settled_by}
 
 
+def show(session: Session, actor: str | None, ref: str) -> dict[str, Any]:
+    """One claim: its facts, each party's part, what each bore, the computation's trace and its audit events."""
+    user = acting(session, actor, "pool.read")
+    c, b, loan = _claim(session, ref)
+    own = loan_svc._own_bank(user)  # a bank's staff read their own bank's claims only
+    if own is not None and own != b.uscc:
+        raise NotFound(f"no pool claim {ref.strip()!r} of bank {own}")
+    from models.tables import AuditEvent
+
+    events = session.exec(select(AuditEvent).where(AuditEvent.subject == f"pool-claim:{c.ref}")
+                          .order_by(col(AuditEvent.seq))).all()
+    return {**claim_view(c, b, loan.ref),
+            "events": [{"seq": e.seq, "action": e.action, "actor": e.actor, "at": e.at} for e in events]}
+
+
 def _decimal(x: Fraction) -> str:
     return str((Decimal(x.numerator) / Decimal(x.denominator)).quantize(Decimal("0.01")))
 

@@ -40,6 +40,10 @@ def test_the_pool_status_and_the_checker_after_a_settled_claim(paid: Any, db: Db
     assert claim["borne"] == {"city_pool": 30_000_000, "bank": 50_000_000, "insurer": 20_000_000}
     assert claim["recovery_parts"] == {"city_pool": 3_000_000, "bank": 5_000_000, "insurer": 2_000_000}
     assert any("以其余额为限" in step["what"] for step in claim["trace"])
+    shown = json.loads(ok(paid("pool", "show", "RC-1-1", "--json", "--as", "zhao")))
+    assert [e["action"] for e in shown["events"]] == ["pool.claim", "pool.approve", "pool.pay", "pool.settle"]
+    assert "per-loan cap for a standard bank" in ok(paid("pool", "show", "RC-1-1", "--as", "sun"))
+    assert "no pool claim 'RC-1-1' of bank" in refused(paid("pool", "show", "RC-1-1", "--as", "qian"))
     r = paid("check", "--json", "--as", "admin")
     assert r.exit_code == 0 and json.loads(r.stdout)["ok"]
     events = [e["action"] for e in json.loads(ok(paid("audit", "log", "--json", "--as", "admin")))
