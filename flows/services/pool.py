@@ -486,7 +486,8 @@ def _decimal(x: Fraction) -> str:
 def status(session: Session, actor: str | None) -> dict[str, Any]:
     """The pool: balance, contributions by source, compensations, recoveries, leverage, each bank's covered and
     non-performing loans (业务暂停 by threshold) and every claim."""
-    acting(session, actor, "pool.read")
+    user = acting(session, actor, "pool.read")
+    own = loan_svc._own_bank(user)  # a bank's staff see the pool's totals and their own bank's lines only
     policy = current_policy(session)
     today = now().date()
     held = balance(session)
@@ -502,7 +503,7 @@ def status(session: Session, actor: str | None) -> dict[str, Any]:
     per_bank = []
     for bid, b in sorted(banks.items(), key=lambda kv: kv[1].uscc):
         cov, npl = covered(session, bid, open_only=False), non_performing(session, bid)
-        if cov == 0 and npl == 0:
+        if (cov == 0 and npl == 0) or (own is not None and b.uscc != own):
             continue
         hit, why = rc.bank_suspended(policy, today, npl, cov)
         per_bank.append({"bank": b.uscc, "name": b.name, "state": b.state, "covered_fen": cov, "npl_fen": npl,
@@ -517,7 +518,8 @@ def status(session: Session, actor: str | None) -> dict[str, Any]:
             "leverage_used": _decimal(Fraction(total_covered, held)) if held else None,
             "loss_rate": f"{_decimal(Fraction(losses, ever) * 100)} %" if ever else None,
             "banks": per_bank,
-            "claims": [claim_view(c, banks[c.bank_id], refs.get(c.loan_id, "")) for c in claims]}
+            "claims": [claim_view(c, banks[c.bank_id], refs.get(c.loan_id, "")) for c in claims
+                       if own is None or banks[c.bank_id].uscc == own]}
 
 
 # --- the checker ---------------------------------------------------------------------------------------------

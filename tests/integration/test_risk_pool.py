@@ -44,6 +44,7 @@ def test_the_pool_status_and_the_checker_after_a_settled_claim(paid: Any, db: Db
     assert [e["action"] for e in shown["events"]] == ["pool.claim", "pool.approve", "pool.pay", "pool.settle"]
     assert "per-loan cap for a standard bank" in ok(paid("pool", "show", "RC-1-1", "--as", "sun"))
     assert "no pool claim 'RC-1-1' of bank" in refused(paid("pool", "show", "RC-1-1", "--as", "qian"))
+    assert json.loads(ok(paid("pool", "status", "--json", "--as", "qian")))["claims"] == []
     r = paid("check", "--json", "--as", "admin")
     assert r.exit_code == 0 and json.loads(r.stdout)["ok"]
     events = [e["action"] for e in json.loads(ok(paid("audit", "log", "--json", "--as", "admin")))
