@@ -18,6 +18,7 @@ from flows.services import checker, loans, pool
 from models import guards
 from models.uow import read_only, unit_of_work
 from rules.errors import RuleViolation
+from rules.schemes import risk_compensation
 from tests.concurrency.test_races_postgres import race
 from tests.conftest import PG_URL
 from tests.loan_support import BANK_A, BANK_B, SME1, SME2, ok, setup_registry
@@ -50,11 +51,16 @@ def _two_approved_claims(engine: Any, rep: int) -> list[str]:
     return refs
 
 
-def pay_race(engine: Any, reps: int) -> list[tuple[list[Any], int]]:
-    """Per repetition: each payment's outcome and the pool balance after both."""
+def pay_race(engine: Any, reps: int, interleave: bool = False) -> list[tuple[list[Any], int]]:
+    """Per repetition: each payment's outcome and the pool balance after both. ``interleave`` (the control run
+    only: with the lock, the second payment waits before it reads) makes both read the balance before either
+    writes."""
     results = []
     for rep in range(reps):
         refs = _two_approved_claims(engine, rep)
+        if interleave:
+            both_read = threading.Barrier(2)
+            guards.hook("pool.pay.balance_read", lambda b=both_read: b.wait(10))
 
         def pay(i: int, refs: list[str] = refs) -> Any:
             with unit_of_work(engine) as s:
@@ -64,6 +70,7 @@ def pay_race(engine: Any, reps: int) -> list[tuple[list[Any], int]]:
         with engine.connect() as c:
             held = c.execute(text("SELECT balance_fen FROM account WHERE year = 0 AND name = 'pool:balance'")).scalar_one()
         results.append((out, held))
+        guards.hook("pool.pay.balance_read", None)
         waiting = [ref for ref, o in zip(refs, out, strict=True) if isinstance(o, RuleViolation)]
         with unit_of_work(engine) as s:  # the refused claim waits for the next contribution, then is paid
             pool.contribute(s, "zhou", "municipal", "400,000", f"SZ-{rep:03d}-b", "2021-01-05")
@@ -75,7 +82,7 @@ def pay_race(engine: Any, reps: int) -> list[tuple[list[Any], int]]:
 def _setup(cli: Any, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     """Two banks with staff, finance zhou, reviewer li. Every loan of these banks defaults, so each would soon
     be suspended from the pool (业务暂停 at 5 % non-performing): the threshold is not under test here."""
-    monkeypatch.setattr(pool.rc, "bank_suspended", lambda *a: (False, "not under test"))
+    monkeypatch.setattr(risk_compensation, "bank_suspended", lambda *a: (False, "not under test"))
     setup_registry(cli, tmp_path)
     ok(cli("user", "add", "zhou", "--role", "finance", "--affiliation", "烟台市财政局", "--as", "admin"))
 
@@ -97,9 +104,7 @@ def test_control_without_the_lock_both_claims_are_paid_from_money_held_once(
     _setup(cli, tmp_path, monkeypatch)
     monkeypatch.setattr(guards, "ENABLED", False)
     monkeypatch.setattr(guards, "_checkpoints", {})  # restored (without the hook) after the test
-    both_read = threading.Barrier(2)
-    guards.hook("pool.pay.balance_read", lambda: both_read.wait(10))
-    results = pay_race(db.engine, 10)
+    results = pay_race(db.engine, 10, interleave=True)
     assert any(sum(1 for o in out if o == SHARE_FEN) == 2 for out, _ in results), \
         f"without the lock both payments should have been made at least once: {results}"
     with read_only(db.engine) as s:
