@@ -784,4 +784,5 @@ class DeskSignIn(SQLModel, table=True):
     remote: str | None = Field(default=None, max_length=64)
 
 
-import models.loans  # noqa: E402,F401  (the IP-pledge loan registry: bank, pledge_loan, loan_receipt ...)
+import models.loans  # noqa: E402  (the IP-pledge loan registry: bank, pledge_loan, loan_receipt ...)
+import models.pool  # noqa: E402,F401  (the risk-compensation pool: pool_contribution, pool_filing, pool_claim ...)

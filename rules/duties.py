@@ -78,6 +78,15 @@ ACTS: dict[str, str] = {
     "loan.extend": "record an extension (展期) of the bank's loan",
     "loan.interest": "record an interest receipt of the bank's loan",
     "loan.repay": "record a repayment of the bank's loan",
+    # The risk-compensation pool (二(三)7): a contribution's "case" is the pool; a filing's and a claim's the
+    # lending bank (its staff file and claim their own bank's loans only).
+    "pool.contribute": "record a contribution to the risk-compensation pool",
+    "pool.file": "file the bank's loan into the risk-compensation pool",
+    "pool.revoke": "revoke the filing of the bank's loan",
+    "pool.claim": "claim compensation from the pool for the bank's loan",
+    "pool.decide": "decide the pool claim of the bank",
+    "pool.pay": "pay the pool's compensation to the bank",
+    "pool.settle": "settle the pool claim of the bank after disposal",
 }
 
 # Which relationships bar which act. Kept as data so the table-driven test, the README and the rule
@@ -122,6 +131,15 @@ BARRED: dict[str, frozenset[str]] = {
     "loan.extend": frozenset(),
     "loan.interest": frozenset(),
     "loan.repay": frozenset(),
+    # Nobody of the claiming bank, nor who filed the claim, decides, pays or settles it; nobody pays a claim
+    # they decided.
+    "pool.contribute": frozenset(),
+    "pool.file": frozenset(),
+    "pool.revoke": frozenset(),
+    "pool.claim": frozenset(),
+    "pool.decide": frozenset({"member", "submitter"}),
+    "pool.pay": frozenset({"member", "submitter", "reviewer"}),
+    "pool.settle": frozenset({"member", "submitter"}),
 }
 
 # Acts a role may take only for its own organisation: an agency's staff (role agency) apply for and
@@ -132,7 +150,7 @@ OWN_ONLY: dict[str, str] = {"agency.apply": "agency", "agency.withdraw": "agency
                             "voucher.dispute": "applicant", "voucher.redeem": "agency",
                             # a bank's staff register and receipt their own bank's loans only
                             "loan.register": "bank", "loan.extend": "bank", "loan.interest": "bank",
-                            "loan.repay": "bank"}
+                            "loan.repay": "bank", "pool.file": "bank", "pool.revoke": "bank", "pool.claim": "bank"}
 
 _OWN_PHRASE = {"agency": "an agency's staff act only for their own agency",
                "bank": "a bank's staff act only for their own bank's loans (二(三)7)"}
@@ -287,7 +305,7 @@ def breach(act: str, actor: Actor, case: CaseParties) -> Breach | None:
     for kind in relations(actor, case):
         if kind in barred:
             who = f" ({case.applicant_name})" if kind == "member" and case.applicant_name else ""
-            phrase = "belongs to" if kind == "member" and act.startswith(("agency.", "bank.")) else _PHRASE[kind]
+            phrase = "belongs to" if kind == "member" and act.startswith(("agency.", "bank.", "pool.")) else _PHRASE[kind]
             return Breach(act, kind, f"{actor.name} {phrase} {case.ref}{who}, so may not {ACTS[act]} "
                                      "(不相容岗位相互分离); another person must")
     return None

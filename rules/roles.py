@@ -64,6 +64,17 @@ PERMISSIONS: dict[str, frozenset[str]] = {
     "loan.interest": frozenset({"bank", "admin"}),
     "loan.repay": frozenset({"bank", "admin"}),
     "loan.read": frozenset({"bank", "reviewer", "approver", "finance", "auditor", "admin"}),
+    # The risk-compensation pool (二(三)7): finance records contributions, pays claims and settles them with
+    # the money recovered; a bank's staff file, revoke and claim for their own bank's loans (OWN_ONLY); a
+    # reviewer or approver decides a claim.
+    "pool.contribute": frozenset({"finance"}),
+    "pool.file": frozenset({"bank", "admin"}),
+    "pool.revoke": frozenset({"bank", "admin"}),
+    "pool.claim": frozenset({"bank", "admin"}),
+    "pool.decide": frozenset({"reviewer", "approver"}),
+    "pool.pay": frozenset({"finance"}),
+    "pool.settle": frozenset({"finance"}),
+    "pool.read": frozenset({"bank", "reviewer", "approver", "finance", "auditor", "admin"}),
     "voucher.read": frozenset(ROLES),  # everyone reads their own vouchers; staff of the bureau read all
     "notify.list": frozenset(ROLES),  # everyone reads their own notifications; staff of the bureau read all
     "notify.mark_sent": frozenset({"admin"}),  # the sending adapter's act

@@ -27,7 +27,9 @@ ROLE_OF = {"review.decide": "reviewer", "round.finalize": "approver", "round.ope
            "voucher.dispute": "admin", "agency.fraud": "reviewer", "voucher.recover": "finance",
            "voucher.resolve": "reviewer",
            "bank.add": "admin", "bank.suspend": "admin", "bank.reinstate": "admin", "bank.tier": "admin",
-           "loan.register": "admin", "loan.extend": "admin", "loan.interest": "admin", "loan.repay": "admin"}
+           "loan.register": "admin", "loan.extend": "admin", "loan.interest": "admin", "loan.repay": "admin",
+           "pool.contribute": "finance", "pool.file": "admin", "pool.revoke": "admin", "pool.claim": "admin",
+           "pool.decide": "reviewer", "pool.pay": "finance", "pool.settle": "finance"}
 
 RELATIONS = ("none", "member by credit code", "member by name", "member, code typed in lower case with spaces",
              "submitter", "reviewer", "approver", "conflict", "objector", "decided another review tier",
@@ -76,6 +78,15 @@ EXPECTED = {
     "loan.extend":       ".............",
     "loan.interest":     ".............",
     "loan.repay":        ".............",
+    # The pool (二(三)7): the claim's case is the bank; nobody of the bank nor its claimant decides, pays or
+    # settles the claim, and whoever decided it does not pay it.
+    "pool.contribute":   ".............",
+    "pool.file":         ".............",
+    "pool.revoke":       ".............",
+    "pool.claim":        ".............",
+    "pool.decide":       ".RRRR........",
+    "pool.pay":          ".RRRRR.......",
+    "pool.settle":       ".RRRR........",
 }
 
 
