@@ -347,10 +347,15 @@ def run_demo(n_applicants: int = 300, n_applications: int = 120, seed: int = 202
     step("11. Custody service vouchers (托管服务券, 二(二)5): issue, contract, redeem, confirm, settle, expire")
     custody_step(engine, work, pool)
 
-    step("12. Auditor: reproducible dossiers (审计档案), issued and verified")
+    step("12. IP-pledge risk-compensation pool (风险补偿资金池, 二(三)7): contributions, filings, defaults, settlement")
+    from flows.demo_pool import pool_step
+
+    pool_step(engine, work / "pool")
+
+    step("13. Auditor: reproducible dossiers (审计档案), issued and verified")
     auditor_step(engine, work, funded[2])
 
-    step("13. Summary")
+    step("14. Summary")
     summary(engine)
     with read_only(engine) as s:
         render_status(budget.status(s, YEAR))
@@ -790,10 +795,13 @@ def parse_template(content: bytes, name: str) -> tuple[list[tuple[str, str]], li
     if name.endswith(".xlsx"):
         import openpyxl
 
+        from flows.services.score_files import column_name
+
         wb = openpyxl.load_workbook(io.BytesIO(content), read_only=True)
         it = wb.worksheets[0].iter_rows(values_only=True)
-        next(it)
-        return [(str(r[0]), str(r[1])) for r in it if r and r[0]], []
+        header = [column_name(c) for c in next(it)]  # "申报编号 (application_id)" -> application_id
+        ia, ic = header.index("application_id"), header.index("criterion")
+        return [(str(r[ia]), str(r[ic])) for r in it if r and r[ia]], []
     text = content.decode("utf-8-sig")
     return [(r["application_id"], r["criterion"]) for r in csv.DictReader(io.StringIO(text))], []
 

@@ -286,7 +286,7 @@ def _format_decimal(d: Decimal) -> str:
 
 def _header_map(cells: Sequence[object], line: int) -> tuple[dict[str, int], list[str], bool]:
     """Column name -> index; file problems; and whether this looks like a header row at all."""
-    names = [_column_name(c) for c in cells]
+    names = [column_name(c) for c in cells]
     if not any(n in COLUMNS for n in names):
         found = ",".join(_cell_text(c).strip() for c in cells)
         hint = ""
@@ -314,7 +314,7 @@ def _header_map(cells: Sequence[object], line: int) -> tuple[dict[str, int], lis
     return index, problems, True
 
 
-def _column_name(cell: object) -> str:
+def column_name(cell: object) -> str:
     """A header cell's column: ``score`` or, as the template labels it, ``得分 (score)``."""
     text = _cell_text(cell).strip().lower()
     m = _LABELLED.fullmatch(text)
