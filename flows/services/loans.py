@@ -19,7 +19,7 @@ from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from decimal import Decimal
 from functools import lru_cache
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import select as sa_select
 from sqlalchemy import update
@@ -34,12 +34,16 @@ from models import audit
 from models.bulk import insert_rows
 from models.clock import stamp
 from models.loans import Bank, BankEvent, LoanExtension, LoanReceipt, PledgeLoan
-from models.tables import Applicant, User
-from rules import duties
+from models.tables import Applicant, Application, User
+from rules import duties, forms
 from rules import loans as rules
 from rules.errors import IdempotencyConflict, IllegalTransition, NotFound, RuleViolation, ValidationFailed
 from rules.money import format_yuan
+from rules.policy import Policy
 from rules.uscc import CreditCodeError, validate_uscc
+
+if TYPE_CHECKING:
+    from flows.services.benefits import Claim
 
 CLAUSE = rules.CLAUSE
 CHUNK = 5000  # loans or receipts per unit of work in an import
@@ -879,6 +883,11 @@ def show(session: Session, actor: str | None, ref: str, bank: str | None = None)
 def loan_facts(session: Session, ids: Iterable[int] | None = None) -> list[rules.Loan]:
     """The loans as the pure rules read them (rules.schemes.pledge_interest_subsidy.Loan): for the subsidy
     claims and the pool."""
+    return list(loan_facts_by_id(session, ids).values())
+
+
+def loan_facts_by_id(session: Session, ids: Iterable[int] | None = None) -> dict[int, rules.Loan]:
+    """:func:`loan_facts` keyed by the loan's id (two banks may use one reference)."""
     a = Applicant.__table__  # type: ignore[attr-defined]
     lt = PledgeLoan.__table__  # type: ignore[attr-defined]
     q = sa_select(lt, a.c.uscc.label("borrower_code"), a.c.whitelist).join(a, a.c.id == lt.c.borrower_id)
@@ -886,11 +895,79 @@ def loan_facts(session: Session, ids: Iterable[int] | None = None) -> list[rules
         q = q.where(lt.c.id.in_(list(ids)))
     from fractions import Fraction
 
-    return [rules.Loan(r.ref, r.borrower_code, r.principal_fen, Decimal(r.rate), dt.date.fromisoformat(r.drawdown),
-                       dt.date.fromisoformat(r.maturity), Fraction(r.ip_share_ppm, rules.PPM),
-                       Fraction(r.cover_share_ppm, rules.PPM), bool(r.first_loan), bool(r.whitelist),
-                       dt.date.fromisoformat(r.extended_to) if r.extended_to else None)
-            for r in session.execute(q)]
+    return {r.id: rules.Loan(r.ref, r.borrower_code, r.principal_fen, Decimal(r.rate),
+                             dt.date.fromisoformat(r.drawdown), dt.date.fromisoformat(r.maturity),
+                             Fraction(r.ip_share_ppm, rules.PPM), Fraction(r.cover_share_ppm, rules.PPM),
+                             bool(r.first_loan), bool(r.whitelist),
+                             dt.date.fromisoformat(r.extended_to) if r.extended_to else None)
+            for r in session.execute(q)}
+
+
+def linked_loans(session: Session, policy: Policy, scheme: str, fields: dict[str, str],
+                 claims: Sequence[Claim]) -> dict[int, rules.LinkedLoan]:
+    """For each claim whose form names a loan (``fields``: the form fields of its bank and reference), the
+    registry's record of it (:class:`rules.LinkedLoan`): the loan, its bank's standing, the pledge
+    registration, its interest receipts, the scheme's other live claims on it, and what the borrower was
+    awarded by the scheme in all years. A handful of queries per batch."""
+    from flows.services.applications import awarded_states, claim_states
+
+    wanted = {c.id: (str(c.form.get(fields["bank"]) or "").upper(), str(c.form.get(fields["ref"]) or ""))
+              for c in claims}
+    banks = {b.uscc: b for b in session.exec(select(Bank).where(
+        col(Bank.uscc).in_(sorted({b for b, _ in wanted.values()})))).all()}
+    lt = PledgeLoan.__table__  # type: ignore[attr-defined]
+    by_key: dict[tuple[str, str], Any] = {}
+    bank_code = {b.id: code for code, b in banks.items()}
+    pairs = sorted({(banks[b].id, r) for b, r in wanted.values() if b in banks and r})
+    for chunk in _chunks(pairs):
+        for r in session.execute(sa_select(lt).where(lt.c.bank_id.in_({p[0] for p in chunk}),
+                                                     lt.c.ref.in_({p[1] for p in chunk}))):
+            by_key[(bank_code[r.bank_id], r.ref)] = r
+    ids = [r.id for r in by_key.values()]
+    facts_by_id: dict[int, rules.Loan] = {}
+    for chunk in _chunks(ids):
+        facts_by_id.update(loan_facts_by_id(session, chunk))
+    rt = LoanReceipt.__table__  # type: ignore[attr-defined]
+    payments: dict[int, list[rules.InterestPayment]] = defaultdict(list)
+    for chunk in _chunks(ids):
+        for r in session.execute(sa_select(rt.c.loan_id, rt.c.receipt, rt.c.kind, rt.c.period_start, rt.c.period_end,
+                                           rt.c.amount_fen).where(rt.c.loan_id.in_(list(chunk)),
+                                                                  rt.c.kind != "principal")):
+            payments[r.loan_id].append(rules.InterestPayment(r.receipt, dt.date.fromisoformat(r.period_start),
+                                                             dt.date.fromisoformat(r.period_end), r.amount_fen,
+                                                             r.kind))
+    sc = policy.scheme(scheme)
+    live, awarded = set(claim_states(policy, scheme)), set(awarded_states(policy, scheme))
+    at = Application.__table__  # type: ignore[attr-defined]
+    prior: dict[tuple[str, str], list[tuple[int, rules.PriorClaim]]] = defaultdict(list)
+    cumulative: dict[int, int] = defaultdict(int)
+    for app_id, ref, year, status, award_fen, applicant_id, data in session.execute(
+            sa_select(at.c.id, at.c.ref, at.c.year, at.c.status, at.c.award_fen, at.c.applicant_id, at.c.data)
+            .where(at.c.scheme == scheme)):
+        if status in awarded:
+            cumulative[applicant_id] += int(award_fen or 0)
+        if status not in live:
+            continue
+        form = forms.typed(sc.form, json.loads(data))
+        window = rules.claim_window(form)
+        if window is None:
+            continue
+        key = (str(form.get(fields["bank"]) or "").upper(), str(form.get(fields["ref"]) or ""))
+        prior[key].append((app_id, rules.PriorClaim(ref, year, window[0], window[1], int(award_fen or 0),
+                                                    status in awarded)))
+    out: dict[int, rules.LinkedLoan] = {}
+    applicant_of = {c.id: c.applicant_id for c in claims}
+    for case_id, (bank, ref) in wanted.items():
+        row = by_key.get((bank, ref))
+        others = tuple(p for other, p in prior.get((bank, ref), []) if other != case_id)
+        if row is None:
+            out[case_id] = rules.LinkedLoan(False, bank, ref, prior=others)
+            continue
+        out[case_id] = rules.LinkedLoan(
+            True, bank, ref, facts_by_id[row.id], banks[bank].state == "active",
+            dt.date.fromisoformat(row.pledge_reg_date), tuple(payments.get(row.id, ())), others,
+            cumulative.get(applicant_of[case_id], 0))
+    return out
 
 
 # --- the checker ---------------------------------------------------------------------------------------------

@@ -1,0 +1,46 @@
+"""The interest-subsidy claim workflow end to end (二(三)7): claim → intake with the subsidy's trace → review →
+round (pro rata within the line) → notice → payment to the enterprise."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+from tests.conftest import Db
+from tests.loan_support import SME1, ok
+from tests.subsidy_support import (
+    SCHEME,
+    advance,
+    claim_args,
+    end_notice,
+    interest,
+    pay_all,
+    register,
+    setup_claims,
+)
+from tests.support import set_clock
+
+
+def test_a_claim_runs_from_intake_to_payment_with_its_trace(cli: Any, db: Db, tmp_path: Path) -> None:
+    setup_claims(cli, tmp_path)
+    register(cli, "L-001")
+    interest(cli, "L-001", "R-001", "2021-01-10", "2021-07-10", "18,000.00")
+    set_clock("2021-07-15T01:00:00Z")
+    ok(cli(*claim_args("L-001", "2021-01-10", "2021-07-09"), "--as", "haituo"))
+    advance()
+    case = json.loads(ok(cli("application", "list", "--scheme", SCHEME, "--json", "--as", "admin")))
+    assert [c["status"] for c in case] == ["formal_review"], case
+    ref = case[0]["ref"]
+    trace = json.loads(db.scalar("SELECT trace FROM intake_check WHERE \"check\" = 'interest_subsidy'"))
+    assert trace[-1]["what"] == "subsidy" and trace[-1]["value"] == "¥3,620.00", trace
+    ok(cli("review", "decide", ref, "--approve", "--reason", "齐全", "--as", "li"))
+    set_clock("2021-08-01T01:00:00Z")
+    ok(cli("round", "finalize", SCHEME, "--year", "2021", "--as", "wang"))
+    end_notice()
+    advance()
+    pay_all(cli, tmp_path)
+    shown = json.loads(ok(cli("application", "show", ref, "--json", "--as", "admin")))
+    assert shown["status"] == "paid" and shown["award_fen"] == 362000, shown
+    assert db.scalar("SELECT count(*) FROM applicant WHERE uscc = :u", u=SME1) == 1
+    ok(cli("check"))
