@@ -15,6 +15,7 @@ from flows.cli import (
     loan_cmd,
     people_cmd,
     policy_cmd,
+    subsidy_cmd,
     voucher_cmd,
 )
 from flows.cli.common import AS_OPTION, console, handled
@@ -38,6 +39,7 @@ app.command("kpi")(kpi_cmd.kpi)
 app.add_typer(voucher_cmd.voucher_app, name="voucher")
 app.add_typer(loan_cmd.bank_app, name="bank")
 app.add_typer(loan_cmd.loan_app, name="loan")
+app.add_typer(subsidy_cmd.subsidy_app, name="subsidy")
 
 
 @app.callback()

@@ -8,11 +8,10 @@ from pathlib import Path
 from typing import Any
 
 from tests.conftest import Db
-from tests.loan_support import SME1, ok
+from tests.loan_support import BANK_A, SME1, ok
 from tests.subsidy_support import (
     SCHEME,
     advance,
-    claim_args,
     end_notice,
     interest,
     pay_all,
@@ -27,7 +26,7 @@ def test_a_claim_runs_from_intake_to_payment_with_its_trace(cli: Any, db: Db, tm
     register(cli, "L-001")
     interest(cli, "L-001", "R-001", "2021-01-10", "2021-07-10", "18,000.00")
     set_clock("2021-07-15T01:00:00Z")
-    ok(cli(*claim_args("L-001", "2021-01-10", "2021-07-09"), "--as", "haituo"))
+    ok(cli("subsidy", "claim", "L-001", "--bank", BANK_A, "--from", "2021-01-10", "--to", "2021-07-09", "--as", "haituo"))
     advance()
     case = json.loads(ok(cli("application", "list", "--scheme", SCHEME, "--json", "--as", "admin")))
     assert [c["status"] for c in case] == ["formal_review"], case
@@ -43,4 +42,7 @@ def test_a_claim_runs_from_intake_to_payment_with_its_trace(cli: Any, db: Db, tm
     shown = json.loads(ok(cli("application", "show", ref, "--json", "--as", "admin")))
     assert shown["status"] == "paid" and shown["award_fen"] == 362000, shown
     assert db.scalar("SELECT count(*) FROM applicant WHERE uscc = :u", u=SME1) == 1
-    ok(cli("check"))
+    listed = json.loads(ok(cli("subsidy", "list", "--json", "--as", "haituo")))
+    assert [(c["ref"], c["computed"], c["award_fen"]) for c in listed] == [(ref, "¥3,620.00", 362000)], listed
+    checks = {c["check"]: c for c in json.loads(ok(cli("check", "--json")))["checks"]}
+    assert checks[f"{SCHEME}: awards within the rules on the linked record"]["ok"], checks
