@@ -18,12 +18,29 @@ STAFF = [("wang", "approver", "烟台市财政局"), ("chen", "finance", "烟台
 USER_OF = {SME1: "haituo", SME2: "yunfan", SME3: "ludong"}
 
 
-def setup_claims(cli: Any, tmp_path: Path) -> Any:
+def small_line_plan(tmp_path: Path, line_yuan: str) -> Path:
+    """The 2021 plan with the pledge-interest-subsidy line holding only ``line_yuan`` (central ¥3,000.00, the
+    rest local); what it gives up moves to the risk-compensation line, so the 三(二) rules still hold."""
+    from rules.money import fen_to_yuan_str, parse_yuan
+
+    local = parse_yuan(line_yuan) - 300_000
+    text = (EXAMPLES / "plan-2021.toml").read_text(encoding="utf-8")
+    text = text.replace('central_yuan = "5,000,000.00"\nlocal_yuan = "10,000,000.00"',
+                        f'central_yuan = "3,000.00"\nlocal_yuan = "{fen_to_yuan_str(local)}"')
+    text = text.replace('central_yuan = "10,000,000.00"\nlocal_yuan = "15,000,000.00"',
+                        f'central_yuan = "{fen_to_yuan_str(1_500_000_000 - 300_000)}"\n'
+                        f'local_yuan = "{fen_to_yuan_str(2_500_000_000 - local)}"')
+    path = tmp_path / "plan-small-line.toml"
+    path.write_text(text, encoding="utf-8")
+    return path
+
+
+def setup_claims(cli: Any, tmp_path: Path, plan: Path | None = None) -> Any:
     """The registry (two banks, three SMEs, clock 1 June 2021), the 2021 plan, staff and the SMEs' accounts."""
     setup_registry(cli, tmp_path)
     for name, role, org in STAFF:
         ok(cli("user", "add", name, "--role", role, "--affiliation", org, "--as", "admin"))
-    ok(cli("budget", "plan", str(EXAMPLES / "plan-2021.toml"), "--as", "admin"))
+    ok(cli("budget", "plan", str(plan or EXAMPLES / "plan-2021.toml"), "--as", "admin"))
     for i, code in enumerate((SME1, SME2, SME3)):
         ok(cli("applicant", "bank", code, "--bank-name", "中国银行烟台分行", "--account", f"62170000000000{i:04d}",
                "--as", "admin"))

@@ -907,7 +907,8 @@ def linked_loans(session: Session, policy: Policy, scheme: str, fields: dict[str
                  claims: Sequence[Claim]) -> dict[int, rules.LinkedLoan]:
     """For each claim whose form names a loan (``fields``: the form fields of its bank and reference), the
     registry's record of it (:class:`rules.LinkedLoan`): the loan, its bank's standing, the pledge
-    registration, its interest receipts, the scheme's other live claims on it, and what the borrower was
+    registration, its interest receipts, the scheme's earlier live claims on it (submitted before: a lower
+    case id), and what the borrower was
     awarded by the scheme in all years. A handful of queries per batch."""
     from flows.services.applications import awarded_states, claim_states
 
@@ -959,7 +960,7 @@ def linked_loans(session: Session, policy: Policy, scheme: str, fields: dict[str
     applicant_of = {c.id: c.applicant_id for c in claims}
     for case_id, (bank, ref) in wanted.items():
         row = by_key.get((bank, ref))
-        others = tuple(p for other, p in prior.get((bank, ref), []) if other != case_id)
+        others = tuple(p for other, p in prior.get((bank, ref), []) if other < case_id)  # earlier claims
         if row is None:
             out[case_id] = rules.LinkedLoan(False, bank, ref, prior=others)
             continue

@@ -426,8 +426,8 @@ class PriorClaim:
 @dataclass(frozen=True, slots=True)
 class LinkedLoan:
     """The registry's record of the loan a claim names (the policy's ``links: loan``), as the service read it:
-    the loan, its bank and its state, the pledge registration, the receipted interest, the scheme's live claims
-    on the loan, and what the borrower received from the scheme in all years."""
+    the loan, its bank and its state, the pledge registration, the receipted interest, the scheme's earlier live
+    claims on the loan, and what the borrower received from the scheme in all years."""
 
     found: bool
     bank: str
@@ -537,7 +537,7 @@ def no_other_fiscal_subsidy(policy: Policy, f: IntakeFacts) -> CheckResult:
 
 @RULES.check("no_overlapping_claim")
 def no_overlapping_claim(policy: Policy, f: IntakeFacts) -> CheckResult:
-    """不重复: no other live claim on the same loan covers any day of this period."""
+    """不重复: no earlier live claim on the same loan covers any day of this period."""
     ln, w = _linked(f), claim_window(f.form)
     rule = "不重复: one claim per loan and period"
     if ln is None or w is None:
@@ -576,8 +576,9 @@ def interest_subsidy_check(policy: Policy, f: IntakeFacts) -> CheckResult:
     s = claim_subsidy(policy, ln, f.form, f.awarded_this_year_fen) if ln else None
     if s is None:
         return _result("interest_subsidy", False, rule, "no registered loan or period to compute on")
-    trace = (*s.trace, *(Step(f"excluded: receipt {e.receipt}", format_yuan(e.amount_fen), clause=CLAUSE,
-                              reference=e.reason) for e in s.excluded))
+    excluded = tuple(Step(f"excluded: receipt {e.receipt}", format_yuan(e.amount_fen), clause=CLAUSE,
+                          reference=e.reason) for e in s.excluded)
+    trace = (*s.trace[:-1], *excluded, s.trace[-1])  # the subsidy stays the last step
     return _result("interest_subsidy", s.amount_fen > 0, rule, _trace_text(s), _p(SCHEME, "ratio"), trace)
 
 

@@ -44,5 +44,12 @@ def test_a_claim_runs_from_intake_to_payment_with_its_trace(cli: Any, db: Db, tm
     assert db.scalar("SELECT count(*) FROM applicant WHERE uscc = :u", u=SME1) == 1
     listed = json.loads(ok(cli("subsidy", "list", "--json", "--as", "haituo")))
     assert [(c["ref"], c["computed"], c["award_fen"]) for c in listed] == [(ref, "¥3,620.00", 362000)], listed
+    name = f"{SCHEME}: awards within the rules on the linked record"
     checks = {c["check"]: c for c in json.loads(ok(cli("check", "--json")))["checks"]}
-    assert checks[f"{SCHEME}: awards within the rules on the linked record"]["ok"], checks
+    assert checks[name]["ok"], checks
+    # Written around the services: a subsidy above what the rules give on the loan is caught by `ipfund check`.
+    with db.engine.begin() as conn:
+        conn.exec_driver_sql("UPDATE application SET award_fen = 362001 WHERE ref = ?", (ref,))
+    r = cli("check", "--json")
+    checks = {c["check"]: c for c in json.loads(r.stdout)["checks"]}
+    assert not checks[name]["ok"] and "362001 fen > 362000 fen" in checks[name]["detail"], checks[name]
