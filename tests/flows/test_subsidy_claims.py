@@ -7,6 +7,9 @@ import json
 from pathlib import Path
 from typing import Any
 
+from flows.pdf_render import pdf_text_pages
+from flows.services import dossier
+from models.uow import read_only
 from tests.conftest import Db
 from tests.loan_support import BANK_A, SME1, ok
 from tests.subsidy_support import (
@@ -44,6 +47,13 @@ def test_a_claim_runs_from_intake_to_payment_with_its_trace(cli: Any, db: Db, tm
     assert db.scalar("SELECT count(*) FROM applicant WHERE uscc = :u", u=SME1) == 1
     listed = json.loads(ok(cli("subsidy", "list", "--json", "--as", "haituo")))
     assert [(c["ref"], c["computed"], c["award_fen"]) for c in listed] == [(ref, "¥3,620.00", 362000)], listed
+    # The case dossier prints the computation: each step, its parameter, clause and the date it took effect.
+    pdf = tmp_path / "claim.pdf"
+    ok(cli("dossier", "case", ref, "--out", str(pdf), "--as", "sun"))
+    with read_only(db.engine) as s:
+        html = dossier.render_html(dossier.build_case(s, ref))
+    assert "one-year LPR of 2021-12" in html and "rates.lpr_1y" in html and "bound by formula" in html
+    assert "one-year LPR of 2021-12" in " ".join(" ".join(pdf_text_pages(pdf.read_bytes())).split())
     name = f"{SCHEME}: awards within the rules on the linked record"
     checks = {c["check"]: c for c in json.loads(ok(cli("check", "--json")))["checks"]}
     assert checks[name]["ok"], checks
