@@ -562,8 +562,14 @@ def claim_subsidy(policy: Policy, ln: LinkedLoan, form: Mapping[str, Any], year_
 def _trace_text(s: Subsidy) -> str:
     out = f"{format_yuan(s.amount_fen)} (bound by {s.bound}; formula {format_yuan(s.formula_fen)}, eligible interest " \
           f"paid {format_yuan(s.interest_paid_fen)}, {s.days} days)"
-    if s.excluded:
-        out += "; excluded: " + "; ".join(f"{e.receipt} {format_yuan(e.amount_fen)} {e.reason}" for e in s.excluded)
+    by_reason: dict[str, list[Excluded]] = {}
+    for e in s.excluded:
+        by_reason.setdefault(e.reason, []).append(e)
+    if by_reason:  # each reason once (the trace names every receipt)
+        out += "; excluded: " + "; ".join(
+            f"{reason}: {es[0].receipt if len(es) == 1 else f'{len(es)} receipts'} "
+            f"{format_yuan(sum(e.amount_fen for e in es))}"
+            for reason, es in sorted(by_reason.items(), key=lambda kv: "outside" in kv[0]))
     return out
 
 
