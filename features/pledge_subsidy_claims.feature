@@ -38,6 +38,15 @@ Feature: Interest-subsidy claims on registered IP-pledge loans (贴息申请, �
       And the intake runs
       Then the first claim is in formal_review and the second is rejected by no_prior_award
 
+    Scenario: Next year's claim may not reach back into a period already claimed
+      Given 中国银行烟台分行 lent 烟台海拓机械有限公司 ¥1,000,000.00 at 3.65 % as L-001 from 2021-01-10 to 2022-01-10
+      And interest of ¥18,000.00 was paid on L-001 for 2021-01-10 to 2021-07-10
+      When 烟台海拓机械有限公司 claims on L-001 for 2021-01-10 to 2021-07-09 on 2021-07-15
+      And the intake runs
+      And 烟台海拓机械有限公司 claims on L-001 for 2021-07-01 to 2021-12-31 on 2022-01-05
+      And the intake runs
+      Then the claim is rejected by no_overlapping_claim, naming "overlaps PIS-2021-00001 (2021-01-10 – 2021-07-09)"
+
   Rule: Only normal interest of the loan's own term, on its IP share, is subsidised (先付后贴, 二(三)7)
 
     Scenario: A claim on the extension period of an extended loan is refused (展期不贴息)

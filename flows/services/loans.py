@@ -21,8 +21,8 @@ from decimal import Decimal
 from functools import lru_cache
 from typing import TYPE_CHECKING, Any
 
+from sqlalchemy import func, update
 from sqlalchemy import select as sa_select
-from sqlalchemy import update
 from sqlalchemy.engine import Engine
 from sqlmodel import Session, col, select
 
@@ -942,11 +942,25 @@ def linked_loans(session: Session, policy: Policy, scheme: str, fields: dict[str
     at = Application.__table__  # type: ignore[attr-defined]
     prior: dict[tuple[str, str], list[tuple[int, rules.PriorClaim]]] = defaultdict(list)
     cumulative: dict[int, int] = defaultdict(int)
-    for app_id, ref, year, status, award_fen, applicant_id, data in session.execute(
-            sa_select(at.c.id, at.c.ref, at.c.year, at.c.status, at.c.award_fen, at.c.applicant_id, at.c.data)
-            .where(at.c.scheme == scheme)):
-        if status in awarded:
-            cumulative[applicant_id] += int(award_fen or 0)
+    applicant_ids = sorted({c.applicant_id for c in claims})
+    for chunk in _chunks(applicant_ids):
+        for applicant_id, total in session.execute(
+                sa_select(at.c.applicant_id, func.sum(at.c.award_fen))
+                .where(at.c.scheme == scheme, at.c.applicant_id.in_(list(chunk)), at.c.status.in_(sorted(awarded)))
+                .group_by(at.c.applicant_id)):
+            cumulative[applicant_id] = int(total or 0)
+    # The scheme's claims on the same loans: by their claim key (an index) when the key is the loan's fields,
+    # one key per fiscal year the scheme has cases in; else every case of the scheme is read.
+    by_claim_key = set(sc.form.claim_key) == {fields["bank"], fields["ref"]} and "applicant" not in sc.form.claim_per
+    q = sa_select(at.c.id, at.c.ref, at.c.year, at.c.status, at.c.award_fen, at.c.data).where(at.c.scheme == scheme)
+    if by_claim_key:
+        years = [y for (y,) in session.execute(sa_select(at.c.year).where(at.c.scheme == scheme).distinct())]
+        keys = sorted({k for b, r in set(wanted.values()) for y in years
+                       if (k := forms.claim_key(sc.form, {fields["bank"]: b, fields["ref"]: r}, "", y))})
+        found = [row for chunk in _chunks(keys) for row in session.execute(q.where(at.c.claim_key.in_(list(chunk))))]
+    else:
+        found = list(session.execute(q))
+    for app_id, ref, year, status, award_fen, data in found:
         if status not in live:
             continue
         form = forms.typed(sc.form, json.loads(data))
