@@ -7,6 +7,8 @@ import json
 import tomllib
 from pathlib import Path
 
+from sqlalchemy import text
+
 from flows.demo_pledge import SCHEME, pledge_year_step
 from flows.services import budget, users
 from flows.services.advance import run_check
@@ -29,13 +31,13 @@ def test_the_pledge_year_runs_on_a_fresh_database(db: Db, tmp_path: Path) -> Non
     assert db.scalar("SELECT count(*) FROM pledge_loan WHERE ip_share_ppm = 600000") == 1
     assert db.scalar("SELECT count(*) FROM pledge_loan WHERE first_loan") >= 60
     assert db.scalar("SELECT count(*) FROM pledge_loan WHERE cover_kind = 'insurance'") >= 30
-    statuses = dict(db.engine.connect().exec_driver_sql(
-        "SELECT status, count(*) FROM application WHERE scheme = ? GROUP BY status", (SCHEME,)).fetchall())
+    with db.engine.connect() as conn:
+        statuses = {st: n for st, n in conn.execute(text(
+            "SELECT status, count(*) FROM application WHERE scheme = :s GROUP BY status"), {"s": SCHEME})}
+        traces = [json.loads(t) for (t,) in conn.execute(text("SELECT trace FROM intake_check WHERE trace IS NOT NULL"))]
     assert statuses == {"paid": 155, "rejected": 1}, statuses
     reason = db.scalar("SELECT outcome_reason FROM application WHERE scheme = :s AND status = 'rejected'", s=SCHEME)
     assert reason.startswith("interest_subsidy:") and "展期不贴息" in reason, reason
-    traces = [json.loads(t) for (t,) in db.engine.connect().exec_driver_sql(
-        "SELECT trace FROM intake_check WHERE trace IS NOT NULL").fetchall()]
     assert any(st["what"] == "excluded: receipt R-PL20210012-OD" for tr in traces for st in tr)
     assert db.scalar("SELECT count(*) FROM application WHERE scheme = :s AND award_fen > 0", s=SCHEME) == 155
     with read_only(db.engine):

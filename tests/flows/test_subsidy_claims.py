@@ -7,6 +7,8 @@ import json
 from pathlib import Path
 from typing import Any
 
+from sqlalchemy import text
+
 from flows.pdf_render import pdf_text_pages
 from flows.services import dossier
 from models.uow import read_only
@@ -59,7 +61,7 @@ def test_a_claim_runs_from_intake_to_payment_with_its_trace(cli: Any, db: Db, tm
     assert checks[name]["ok"], checks
     # Written around the services: a subsidy above what the rules give on the loan is caught by `ipfund check`.
     with db.engine.begin() as conn:
-        conn.exec_driver_sql("UPDATE application SET award_fen = 362001 WHERE ref = ?", (ref,))
+        conn.execute(text("UPDATE application SET award_fen = 362001 WHERE ref = :r"), {"r": ref})
     r = cli("check", "--json")
     checks = {c["check"]: c for c in json.loads(r.stdout)["checks"]}
     assert not checks[name]["ok"] and "362001 fen > 362000 fen" in checks[name]["detail"], checks[name]
