@@ -47,6 +47,20 @@ Feature: Interest-subsidy claims on registered IP-pledge loans (贴息申请, �
       And the intake runs
       Then the claim is rejected by no_overlapping_claim, naming "overlaps PIS-2021-00001 (2021-01-10 – 2021-07-09)"
 
+    Scenario: The bank files the claim for its borrower (代为申报)
+      Given 中国银行烟台分行 lent 烟台海拓机械有限公司 ¥1,000,000.00 at 3.65 % as L-001 from 2021-01-10 to 2022-01-10
+      And interest of ¥18,000.00 was paid on L-001 for 2021-01-10 to 2021-07-10
+      When 中国银行烟台分行 files on L-001 for 2021-01-10 to 2021-07-09 on 2021-07-15
+      And the intake runs
+      Then the claim is in formal_review with a subsidy of ¥3,620.00 bound by formula
+      And the claim is 烟台海拓机械有限公司's, submitted by the bank's staff
+      And ipfund check passes
+
+    Scenario: Another bank's staff cannot file on the loan
+      Given 中国银行烟台分行 lent 烟台海拓机械有限公司 ¥1,000,000.00 at 3.65 % as L-001 from 2021-01-10 to 2022-01-10
+      When 烟台农村商业银行 files on L-001 for 2021-01-10 to 2021-07-09 on 2021-07-15
+      Then the claim is refused naming "own bank" and nothing is written
+
   Rule: Only normal interest of the loan's own term, on its IP share, is subsidised (先付后贴, 二(三)7)
 
     Scenario: A claim on the extension period of an extended loan is refused (展期不贴息)

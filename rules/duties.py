@@ -78,6 +78,7 @@ ACTS: dict[str, str] = {
     "loan.extend": "record an extension (展期) of the bank's loan",
     "loan.interest": "record an interest receipt of the bank's loan",
     "loan.repay": "record a repayment of the bank's loan",
+    "loan.claim": "file a claim on the bank's loan for its borrower (代为申报)",
 }
 
 # Which relationships bar which act. Kept as data so the table-driven test, the README and the rule
@@ -122,6 +123,7 @@ BARRED: dict[str, frozenset[str]] = {
     "loan.extend": frozenset(),
     "loan.interest": frozenset(),
     "loan.repay": frozenset(),
+    "loan.claim": frozenset(),
 }
 
 # Acts a role may take only for its own organisation: an agency's staff (role agency) apply for and
@@ -132,7 +134,7 @@ OWN_ONLY: dict[str, str] = {"agency.apply": "agency", "agency.withdraw": "agency
                             "voucher.dispute": "applicant", "voucher.redeem": "agency",
                             # a bank's staff register and receipt their own bank's loans only
                             "loan.register": "bank", "loan.extend": "bank", "loan.interest": "bank",
-                            "loan.repay": "bank"}
+                            "loan.repay": "bank", "loan.claim": "bank"}
 
 _OWN_PHRASE = {"agency": "an agency's staff act only for their own agency",
                "bank": "a bank's staff act only for their own bank's loans (二(三)7)"}

@@ -63,6 +63,7 @@ PERMISSIONS: dict[str, frozenset[str]] = {
     "loan.extend": frozenset({"bank", "admin"}),
     "loan.interest": frozenset({"bank", "admin"}),
     "loan.repay": frozenset({"bank", "admin"}),
+    "loan.claim": frozenset({"bank", "admin"}),  # 代为申报: the bank files a subsidy claim for its borrower
     "loan.read": frozenset({"bank", "reviewer", "approver", "finance", "auditor", "admin"}),
     "voucher.read": frozenset(ROLES),  # everyone reads their own vouchers; staff of the bureau read all
     "notify.list": frozenset(ROLES),  # everyone reads their own notifications; staff of the bureau read all

@@ -27,9 +27,12 @@ def claim(loan: str = typer.Argument(..., help="The bank's loan reference"),
           other: str = typer.Option("no", "--other-subsidy", help="yes if another fiscal programme subsidises the loan"),
           field: list[str] = FIELD_OPTION,
           applicant: str = typer.Option(None, "--applicant", help="Credit code (admins claiming on behalf)"),
+          for_borrower: bool = typer.Option(False, "--for-borrower",
+                                            help="File as the lending bank's staff for the loan's borrower (代为申报)"),
           scheme: str = SCHEME_OPTION, actor: str = AS_OPTION) -> None:
-    """Claim the interest subsidy of a loan for a past period (先付后贴): checked at the next `flows advance`."""
-    from flows.services import applications, links
+    """Claim the interest subsidy of a loan for a past period (先付后贴): checked at the next `flows advance`.
+    The borrower claims for itself, or its bank files for it with --for-borrower."""
+    from flows.services import applications, links, loans
     from flows.services.context import current_policy
     from models.uow import unit_of_work
 
@@ -41,8 +44,11 @@ def claim(loan: str = typer.Argument(..., help="The bank's loan reference"),
         for name, value in (("period_from", start), ("period_to", end), ("other_subsidy", other)):
             if value is not None and name in declared:  # shorthands for the fields a claim's form usually has
                 given.setdefault(name, value)
-        form = links.claim_fields(policy, sid, "loan", {"bank": bank, "ref": loan}, given)
-        ref = applications.apply(s, actor, sid, form, applicant).ref
+        if for_borrower:
+            ref = loans.file_claim(s, actor, sid, bank, loan, given).ref
+        else:
+            form = links.claim_fields(policy, sid, "loan", {"bank": bank, "ref": loan}, given)
+            ref = applications.apply(s, actor, sid, form, applicant).ref
     console.print(f"[green]claimed[/] {ref} ({sid}); the checks and the subsidy are computed at the next "
                   "`ipfund flows advance`", highlight=False)
 

@@ -116,6 +116,19 @@ def _insert(session: Session, policy: Policy, scheme: str, rows: list[tuple[Appl
     return apps
 
 
+def submit_for(session: Session, policy: Policy, scheme: str, applicant: Applicant, fields: dict[str, str],
+               submitted_by: str) -> Application:
+    """One case of ``applicant`` submitted by someone else who may (the caller decided it: an admin, or a bank
+    filing for its borrower), its form validated against the scheme's declared fields."""
+    values, problems = validate_form(policy, scheme, fields)
+    if problems:
+        raise ValidationFailed("application", problems)
+    new = _insert(session, policy, scheme, [(applicant, values)], submitted_by, stamp())[0]
+    app = session.get(Application, new.id)
+    assert app is not None
+    return app
+
+
 def apply(session: Session, actor: str | None, scheme: str, fields: dict[str, str],
           applicant_key: str | None = None) -> Application:
     """One application, its form validated against the scheme's declared fields. An applicant user
@@ -133,13 +146,7 @@ def apply(session: Session, actor: str | None, scheme: str, fields: dict[str, st
         applicant = get_applicant(session, user.affiliation)
         if applicant_key and applicant_key.upper() != applicant.uscc:
             raise PermissionDenied(f"{user.name} may only apply for {applicant.name} ({applicant.uscc})")
-    values, problems = validate_form(policy, scheme, fields)
-    if problems:
-        raise ValidationFailed("application", problems)
-    new = _insert(session, policy, scheme, [(applicant, values)], user.name, stamp())[0]
-    app = session.get(Application, new.id)
-    assert app is not None
-    return app
+    return submit_for(session, policy, scheme, applicant, fields, user.name)
 
 
 def import_columns(policy: Policy, scheme: str) -> tuple[str, ...]:

@@ -903,6 +903,31 @@ def loan_facts_by_id(session: Session, ids: Iterable[int] | None = None) -> dict
             for r in session.execute(q)}
 
 
+def file_claim(session: Session, actor: str | None, scheme: str, bank: str, ref: str, fields: dict[str, str]
+               ) -> Application:
+    """代为申报: a bank's staff file a claim of ``scheme`` (one whose form links a loan) for the borrower of their
+    own bank's loan ``ref`` — the duties rule decides (act loan.claim: the bank's own loans only)."""
+    from flows.services.applications import submit_for
+
+    user = acting(session, actor, "loan.claim")
+    policy = current_policy(session)
+    roles = policy.scheme(scheme).links.get("loan")
+    if roles is None:
+        raise NotFound(f"scheme {scheme!r} takes no claims on a loan")
+    b = get_bank(session, bank)
+    duty_svc.require("loan.claim", user, [parties(b)])
+    loan = session.exec(select(PledgeLoan).where(PledgeLoan.bank_id == b.id, PledgeLoan.ref == ref)).first()
+    if loan is None:
+        raise NotFound(f"bank {b.uscc} ({b.name}) has no loan {ref!r} in the registry")
+    borrower = session.get(Applicant, loan.borrower_id)
+    assert borrower is not None
+    given = [f for f in roles.values() if f in fields]
+    if given:
+        raise ValidationFailed("claim", [f"{f}: the loan names it; leave it out" for f in given])
+    return submit_for(session, policy, scheme, borrower, {**fields, roles["bank"]: b.uscc, roles["ref"]: ref},
+                      user.name)
+
+
 def linked_loans(session: Session, policy: Policy, scheme: str, fields: dict[str, str],
                  claims: Sequence[Claim]) -> dict[int, rules.LinkedLoan]:
     """For each claim whose form names a loan (``fields``: the form fields of its bank and reference), the
@@ -987,6 +1012,25 @@ def linked_loans(session: Session, policy: Policy, scheme: str, fields: dict[str
 
 # --- the checker ---------------------------------------------------------------------------------------------
 
+def _claims_filed_by_banks(session: Session, policy: Policy, users: dict[str, duties.Actor],
+                           bank_ids: dict[str, int]) -> list[tuple[str, str, int]]:
+    """(loan.claim, who, bank id) for every claim on a loan submitted by a bank's staff (代为申报): the duties
+    rule decides it again for the bank the claim's form names."""
+    at = Application.__table__  # type: ignore[attr-defined]
+    bank_staff = sorted(n for n, u in users.items() if "bank" in u.roles)
+    out: list[tuple[str, str, int]] = []
+    for sid, sc in policy.schemes.items():
+        if "loan" not in sc.links or not bank_staff:
+            continue
+        for who, data in session.execute(sa_select(at.c.submitted_by, at.c.data).where(
+                at.c.scheme == sid, at.c.submitted_by.in_(bank_staff))):
+            code = str(json.loads(data).get(sc.links["loan"]["bank"]) or "").upper()
+            if code in bank_ids:
+                out.append(("loan.claim", who, bank_ids[code]))
+    return out
+
+
+
 def invariants(session: Session) -> list[tuple[str, bool, str]]:
     """The registry's invariants over what is committed (written by any path): (check, ok, detail)."""
     policy = current_policy(session)
@@ -1057,6 +1101,7 @@ def invariants(session: Session) -> list[tuple[str, bool, str]]:
                                               LoanExtension.__table__.c.actor)):  # type: ignore[attr-defined]
         acts.append(("loan.extend", who, loans[lid].bank_id))
     users = {u.name: duty_svc.actor_of(u) for u in session.exec(select(User)).all()}
+    acts += _claims_filed_by_banks(session, policy, users, {b.uscc: int(bid or 0) for bid, b in banks.items()})
     duty_bad = []
     judged: dict[tuple[str, str, int], duties.Breach | str | None] = {}
     for act, who, bank_id in acts:

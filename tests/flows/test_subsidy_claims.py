@@ -65,3 +65,19 @@ def test_a_claim_runs_from_intake_to_payment_with_its_trace(cli: Any, db: Db, tm
     r = cli("check", "--json")
     checks = {c["check"]: c for c in json.loads(r.stdout)["checks"]}
     assert not checks[name]["ok"] and "362001 fen > 362000 fen" in checks[name]["detail"], checks[name]
+
+
+def test_a_claim_filed_by_another_banks_staff_is_caught_by_the_checker(cli: Any, db: Db, tmp_path: Path) -> None:
+    setup_claims(cli, tmp_path)
+    register(cli, "L-001")
+    set_clock("2021-07-15T01:00:00Z")
+    out = ok(cli("subsidy", "claim", "L-001", "--bank", BANK_A, "--from", "2021-01-10", "--to", "2021-07-09",
+                 "--for-borrower", "--as", "zhao"))
+    ref = out.split()[1]
+    name = "loan acts by their bank's staff"
+    checks = {c["check"]: c for c in json.loads(ok(cli("check", "--json")))["checks"]}
+    assert checks[name]["ok"] and "registry acts" in checks[name]["detail"], checks[name]
+    with db.engine.begin() as conn:  # written around the services: filed by the other bank's staff
+        conn.execute(text("UPDATE application SET submitted_by = 'qian' WHERE ref = :r"), {"r": ref})
+    checks = {c["check"]: c for c in json.loads(cli("check", "--json").stdout)["checks"]}
+    assert not checks[name]["ok"] and "loan.claim for bank" in checks[name]["detail"], checks[name]

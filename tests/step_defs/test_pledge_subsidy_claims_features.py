@@ -13,7 +13,7 @@ from pytest_bdd import given, parsers, scenarios, then, when
 from models.uow import read_only
 from rules.money import fen_to_yuan_str, format_yuan, parse_yuan
 from tests.conftest import Db
-from tests.loan_support import BANK_A, SME1, SME2, SME3, ok, refused
+from tests.loan_support import BANK_A, BANK_B, SME1, SME2, SME3, ok, refused
 from tests.subsidy_support import (
     SCHEME,
     USER_OF,
@@ -30,7 +30,7 @@ FEATURES = Path(__file__).resolve().parents[2] / "features"
 scenarios("pledge_subsidy_claims.feature", features_base_dir=str(FEATURES))
 
 SMES = {"烟台海拓机械有限公司": SME1, "莱山云帆软件有限公司": SME2, "福山鲁东食品有限公司": SME3}
-BANKS = {"中国银行烟台分行": (BANK_A, "zhao")}
+BANKS = {"中国银行烟台分行": (BANK_A, "zhao"), "烟台农村商业银行": (BANK_B, "qian")}
 
 
 def fen(text: str) -> int:
@@ -100,6 +100,23 @@ def claims(w: dict[str, Any], sme: str, ref: str, start: str, end: str, day: str
                  r"(?P<extra>\S+) on (?P<day>\S+)$"))
 def claims_with(w: dict[str, Any], sme: str, ref: str, start: str, end: str, extra: str, day: str) -> None:
     _claim(w, sme, ref, start, end, day, ["-f", extra])
+
+
+@when(parsers.re(r"(?P<bank>\S+) files on (?P<ref>\S+) for (?P<start>\S+) to (?P<end>\S+) on (?P<day>\S+)$"))
+def bank_files(w: dict[str, Any], bank: str, ref: str, start: str, end: str, day: str) -> None:
+    set_clock(f"{day}T01:00:00Z")
+    w["before"] = w["db"].snapshot()
+    r = w["result"] = w["cli"]("subsidy", "claim", ref, "--bank", BANK_A, "--from", start, "--to", end,
+                               "--for-borrower", "--as", BANKS[bank][1])
+    if r.exit_code == 0:
+        w["claims"].append(r.stdout.split()[1])
+
+
+@then(parsers.parse("the claim is {sme}'s, submitted by the bank's staff"))
+def filed_by_bank(w: dict[str, Any], sme: str) -> None:
+    c = case(w, w["claims"][-1])
+    assert c["applicant"]["uscc"] == SMES[sme], c["applicant"]
+    assert w["db"].scalar("SELECT submitted_by FROM application WHERE ref = :r", r=w["claims"][-1]) == "zhao"
 
 
 @when("the intake runs")

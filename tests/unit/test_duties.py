@@ -27,7 +27,8 @@ ROLE_OF = {"review.decide": "reviewer", "round.finalize": "approver", "round.ope
            "voucher.dispute": "admin", "agency.fraud": "reviewer", "voucher.recover": "finance",
            "voucher.resolve": "reviewer",
            "bank.add": "admin", "bank.suspend": "admin", "bank.reinstate": "admin", "bank.tier": "admin",
-           "loan.register": "admin", "loan.extend": "admin", "loan.interest": "admin", "loan.repay": "admin"}
+           "loan.register": "admin", "loan.extend": "admin", "loan.interest": "admin", "loan.repay": "admin",
+           "loan.claim": "admin"}
 
 RELATIONS = ("none", "member by credit code", "member by name", "member, code typed in lower case with spaces",
              "submitter", "reviewer", "approver", "conflict", "objector", "decided another review tier",
@@ -76,6 +77,7 @@ EXPECTED = {
     "loan.extend":       ".............",
     "loan.interest":     ".............",
     "loan.repay":        ".............",
+    "loan.claim":        ".............",  # a bank files for its borrower: its own bank's loans only (OWN_ONLY)
 }
 
 
