@@ -347,15 +347,20 @@ def run_demo(n_applicants: int = 300, n_applications: int = 120, seed: int = 202
     step("11. Custody service vouchers (托管服务券, 二(二)5): issue, contract, redeem, confirm, settle, expire")
     custody_step(engine, work, pool)
 
-    step("12. IP-pledge risk-compensation pool (风险补偿资金池, 二(三)7): contributions, filings, defaults, settlement")
+    step("12. IP-pledge financing (知识产权质押融资, 二(三)7–8): loans, interest receipts, interest-subsidy claims (贴息)")
+    from flows.demo_pledge import pledge_year_step
+
+    pledge_year_step(engine, work / "pledge", flow=lambda: advance(scheme="pledge-interest-subsidy"))
+
+    step("13. IP-pledge risk-compensation pool (风险补偿资金池, 二(三)7): contributions, filings, defaults, settlement")
     from flows.demo_pool import pool_step
 
     pool_step(engine, work / "pool")
 
-    step("13. Auditor: reproducible dossiers (审计档案), issued and verified")
+    step("14. Auditor: reproducible dossiers (审计档案), issued and verified")
     auditor_step(engine, work, funded[2])
 
-    step("14. Summary")
+    step("15. Summary")
     summary(engine)
     with read_only(engine) as s:
         render_status(budget.status(s, YEAR))

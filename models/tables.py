@@ -9,6 +9,7 @@ from sqlalchemy import (
     ForeignKeyConstraint,
     Index,
     LargeBinary,
+    Text,
     UniqueConstraint,
     text,
 )
@@ -228,6 +229,9 @@ class IntakeCheck(SQLModel, table=True):
     clause: str = Field(max_length=32)
     parameter: str | None = Field(default=None, max_length=400)
     detail: str = Field(max_length=400)
+    # The computation behind a check that computed an amount (JSON list of trace steps: what, value,
+    # parameter, clause, in_force, reference), printed in the case dossier; NULL for a plain check.
+    trace: str | None = Field(default=None, sa_type=Text)
     at: str = Field(max_length=32)
 
 

@@ -5,8 +5,11 @@
   order is never skipped for a cheaper award).
 * ``fcfs``: the same, in order of submission (first come, first served; later cases never overtake) —
   or, when the scheme's ``issue_order`` parameter says ``ranked`` on the round's date, in the order of
-  its rank key (e.g. first-time custody SMEs first). Either way a round whose eligible demand the line
-  can hold funds every eligible case; the order decides only who is left out when it cannot.
+  its rank key (e.g. first-time custody SMEs first), or, when it says ``pro_rata``, every eligible case
+  funded with its amount cut in proportion when the line cannot hold them all (:func:`pro_rata`: largest
+  remainder, exact to the fen, the parts summing to the line). Either way a round whose eligible demand the
+  line can hold funds every eligible case in full; the order decides only who is left out, or cut, when it
+  cannot.
 * ``formula``: each case's amount by the scheme's formula, funded in order of submission while the
   budget lasts.
 * ``none``: no money: a case whose final score reaches the minimum receives the scheme's outcome (e.g.
@@ -26,7 +29,7 @@ import datetime as dt
 from collections.abc import Sequence
 from fractions import Fraction
 
-from rules.money import format_yuan
+from rules.money import format_yuan, split_largest_remainder
 from rules.policy import Policy
 from rules.schemes import Candidate, Outcome, Resolved
 from rules.schemes.common import duplicate_deduction
@@ -42,6 +45,17 @@ def issue_order(policy: Policy, scheme_id: str, as_of: dt.date) -> str:
     if alloc.mode != "fcfs" or alloc.issue_order is None:
         return "fcfs"
     return policy.text(alloc.issue_order, as_of)
+
+
+def pro_rata(budget_fen: int, amounts: Sequence[int]) -> list[int]:
+    """Each amount in full when the budget holds them all; else the budget split in proportion to them by
+    largest remainder: the parts sum to the budget exactly, each is the floor or ceiling of its exact share
+    and never above its amount (按比例核减, never over the line)."""
+    if budget_fen < 0 or any(a < 0 for a in amounts):
+        raise ValueError("a pro-rata split needs a budget and amounts of at least 0 fen")
+    if sum(amounts) <= budget_fen:
+        return list(amounts)
+    return split_largest_remainder(budget_fen, list(amounts))
 
 
 def _unranked(c: Candidate) -> Outcome:
@@ -77,6 +91,7 @@ def allocate(policy: Policy, scheme_id: str, candidates: Sequence[Candidate], bu
     remaining = budget_fen if budget_fen is not None else 0
     exhausted = False
     given: dict[int, int] = {}
+    shared: list[tuple[Candidate, int, int, str, str]] = []  # pro rata: (case, rank, amount, why, less)
     for rank, c in enumerate(rankable, 1):
         if min_score is not None and (c.final_score is None or c.final_score < min_score):
             shown = "none" if c.final_score is None else display(c.final_score)
@@ -105,6 +120,10 @@ def allocate(policy: Policy, scheme_id: str, candidates: Sequence[Candidate], bu
             less = (f" ({format_yuan(amount)} less {format_yuan(deducted)} already awarded for the same benefit "
                     f"by {', '.join(a.ref for a in c.same_benefit)}: 从优从高不重复)")
             amount -= deducted
+        if order == "pro_rata":
+            given[c.applicant_id] = given.get(c.applicant_id, 0) + amount
+            shared.append((c, rank, amount, why, less))
+            continue
         if exhausted or amount > remaining:
             exhausted = True
             out.append(Outcome(c.application_id, c.ref, rank, "budget_exhausted",
@@ -115,6 +134,19 @@ def allocate(policy: Policy, scheme_id: str, candidates: Sequence[Candidate], bu
         given[c.applicant_id] = given.get(c.applicant_id, 0) + amount
         out.append(Outcome(c.application_id, c.ref, rank, alloc.funded, f"{why}, award {format_yuan(amount)}{less}",
                            amount, c.final_score))
+    if shared:
+        assert budget_fen is not None
+        demand = sum(a for _, _, a, _, _ in shared)
+        parts = pro_rata(budget_fen, [a for _, _, a, _, _ in shared])
+        for (c, rank, amount, why, less), part in zip(shared, parts, strict=True):
+            cut = "" if part == amount else (f": 按比例核减, {format_yuan(part)} of {format_yuan(amount)} (the line's "
+                                             f"{format_yuan(budget_fen)} over eligible {format_yuan(demand)})")
+            if part == 0:
+                out.append(Outcome(c.application_id, c.ref, rank, "budget_exhausted",
+                                   f"{why}{cut}", 0, c.final_score))
+                continue
+            out.append(Outcome(c.application_id, c.ref, rank, alloc.funded,
+                               f"{why}, award {format_yuan(part)}{less}{cut}", part, c.final_score))
     # Paired assertion (TigerBeetle): never above the line, never above a cap.
     assert budget_fen is None or sum(o.award_fen for o in out) <= budget_fen
     assert budget_fen is not None or all(o.award_fen == 0 for o in out)

@@ -87,6 +87,7 @@ ACTS: dict[str, str] = {
     "pool.decide": "decide the pool claim of the bank",
     "pool.pay": "pay the pool's compensation to the bank",
     "pool.settle": "settle the pool claim of the bank after disposal",
+    "loan.claim": "file a claim on the bank's loan for its borrower (代为申报)",
 }
 
 # Which relationships bar which act. Kept as data so the table-driven test, the README and the rule
@@ -140,6 +141,7 @@ BARRED: dict[str, frozenset[str]] = {
     "pool.decide": frozenset({"member", "submitter"}),
     "pool.pay": frozenset({"member", "submitter", "reviewer"}),
     "pool.settle": frozenset({"member", "submitter"}),
+    "loan.claim": frozenset(),
 }
 
 # Acts a role may take only for its own organisation: an agency's staff (role agency) apply for and
@@ -150,7 +152,8 @@ OWN_ONLY: dict[str, str] = {"agency.apply": "agency", "agency.withdraw": "agency
                             "voucher.dispute": "applicant", "voucher.redeem": "agency",
                             # a bank's staff register and receipt their own bank's loans only
                             "loan.register": "bank", "loan.extend": "bank", "loan.interest": "bank",
-                            "loan.repay": "bank", "pool.file": "bank", "pool.revoke": "bank", "pool.claim": "bank"}
+                            "loan.repay": "bank", "pool.file": "bank", "pool.revoke": "bank", "pool.claim": "bank",
+                            "loan.claim": "bank"}
 
 _OWN_PHRASE = {"agency": "an agency's staff act only for their own agency",
                "bank": "a bank's staff act only for their own bank's loans (二(三)7)"}

@@ -31,13 +31,24 @@ from typing import Any
 from rules.money import MoneyFormatError, format_yuan, parse_yuan
 from rules.schemes.pledge_interest_subsidy import (
     PAYMENT_KINDS,
-    InterestPayment,
     check_loan,
     check_payment,
     interest_allowed_fen,
 )
 from rules.schemes.pledge_interest_subsidy import (
+    InterestPayment as InterestPayment,
+)
+from rules.schemes.pledge_interest_subsidy import (  # the record a claim's ``links: loan`` reads
+    LinkedLoan as LinkedLoan,
+)
+from rules.schemes.pledge_interest_subsidy import (
     Loan as Loan,
+)
+from rules.schemes.pledge_interest_subsidy import (
+    PriorClaim as PriorClaim,
+)
+from rules.schemes.pledge_interest_subsidy import (
+    claim_window as claim_window,
 )
 
 CLAUSE = "二(三)7"

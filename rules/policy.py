@@ -343,13 +343,18 @@ class AllocationDef(_Strict):
             raise ValueError("merit allocation needs a rank_key")
         if self.issue_order is not None and self.mode != "fcfs":
             raise ValueError(f"issue_order: only an fcfs allocation chooses its issue order (this one is {self.mode!r})")
-        if self.issue_order is not None and not self.rank_key:
-            raise ValueError("issue_order: a ranked issue needs the rank_key it ranks by")
         return self
 
 
-# The issue orders an fcfs allocation may choose from (AllocationDef.issue_order; rules/allocation.py).
-ISSUE_ORDERS = ("fcfs", "ranked")
+# The issue orders an fcfs allocation may choose from (AllocationDef.issue_order; rules/allocation.py):
+# submission order, the rank key, or — when the line cannot hold every eligible claim — every claim cut in
+# proportion to its amount (pro_rata, largest remainder, exact to the fen).
+ISSUE_ORDERS = ("fcfs", "ranked", "pro_rata")
+
+# The records a scheme's form may link to (SchemeDef.links): kind -> the roles of the form fields naming it.
+LINK_KINDS: dict[str, tuple[str, ...]] = {
+    "loan": ("bank", "ref"),  # a pledge loan of the registry (models/loans.py): the bank's credit code, its reference
+}
 
 
 class EvaluationDef(_Strict):
@@ -442,6 +447,9 @@ class SchemeDef(_Strict):
     review: ReviewDef = ReviewDef()
     notice_days: str | None = None  # parameter: days of public notice (公示)
     dossier_sections: list[str] = []
+    # Records of the engine the form names (LINK_KINDS): kind -> {role: form field}, e.g. ``loan: {bank: bank,
+    # ref: loan_ref}``; the intake and the allocation read each linked record for the scheme's checks and amount.
+    links: dict[str, dict[str, str]] = {}
     states: dict[str, StateDef]
     initial: str
     transitions: list[TransitionDef]
@@ -467,6 +475,15 @@ class SchemeDef(_Strict):
         for i, tier in enumerate(self.review.tiers):
             if tier.state not in self.states:
                 raise ValueError(f"review.tiers[{i}]: state {tier.state!r} is not among the states")
+        for kind, roles in self.links.items():
+            if kind not in LINK_KINDS:
+                raise ValueError(f"links.{kind}: not a record the engine links ({', '.join(LINK_KINDS)})")
+            if set(roles) != set(LINK_KINDS[kind]):
+                raise ValueError(f"links.{kind}: names the form fields of {', '.join(LINK_KINDS[kind])} "
+                                 f"(given: {', '.join(roles) or 'none'})")
+            for role, fname in roles.items():
+                if fname not in self.form.fields:
+                    raise ValueError(f"links.{kind}.{role}: {fname!r} is not a field of the form")
         for i, tranche in enumerate(self.payment.tranches):
             if tranche.state not in self.states or "payable" not in self.states[tranche.state].tag_set():
                 raise ValueError(f"payment.tranches[{i}]: state {tranche.state!r} is not a payable state of the scheme")
@@ -760,6 +777,8 @@ def _scheme_problems(policy: Policy, sid: str, sc: SchemeDef) -> list[str]:
             out.append(f"{where}.allocation.issue_order: parameter {alloc.issue_order!r} offers "
                        f"{', '.join(sorted(set(p.choices) - set(ISSUE_ORDERS)))}, which the engine does not know "
                        f"(known: {', '.join(ISSUE_ORDERS)})")
+        elif "ranked" in p.choices and not alloc.rank_key:
+            out.append(f"{where}.allocation.issue_order: a ranked issue needs the rank_key it ranks by")
     known = {**resolved.outcomes(), alloc.funded: "", "below_min_score": "", "budget_exhausted": ""}
     for name in sc.outcomes:
         if name not in known:

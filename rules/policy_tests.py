@@ -381,6 +381,7 @@ def _facts_spec(form: FormDef) -> dict[str, tuple[Reader, Any]]:
         "earlier_claims": (_texts, ()),
         "awarded_this_year_fen": (_fen, 0),
         "same_benefit_awards": (_benefit_awards, ()),
+        "linked": (_linked, dict),
     }
 
 
@@ -406,6 +407,7 @@ def _candidate_spec(form: FormDef, allocation: bool) -> dict[str, tuple[Reader, 
         "form": (lambda v, k, b: _typed_form(form, v, k, b), dict),
         "awarded_this_year_fen": (_fen, 0),
         "final_score": (_score, None),
+        "linked": (_linked, dict),
     }
     if allocation:
         spec = {"ref": (_text, _REQUIRED), "application_id": (lambda v, k, b: _int(v, k, b, 1), None),
@@ -515,6 +517,62 @@ def _window(value: Any, key: str, bad: Bad) -> Any:
         bad(f"{key}.end", f"{got['end'].isoformat()} is not after the start {got['start'].isoformat()}")
         return _BAD
     return (got["start"], got["end"])
+
+
+def _prior_claims(value: Any, key: str, bad: Bad) -> Any:
+    from rules.schemes.pledge_interest_subsidy import PriorClaim
+
+    if not isinstance(value, list):
+        bad(key, f"must be a list of {{ref, year, start, end, award_fen, awarded}}, not {_shown(value)}")
+        return _BAD
+    out = []
+    for i, raw in enumerate(value):
+        got = _fields(raw, f"{key}[{i}]", {"ref": (_text, _REQUIRED), "year": (lambda v, k, b: _int(v, k, b, 1900),
+                                                                               _REQUIRED),
+                                          "start": (_date, _REQUIRED), "end": (_date, _REQUIRED),
+                                          "award_fen": (_fen, 0), "awarded": (_bool, False)}, bad)
+        if got is None:
+            return _BAD
+        out.append(PriorClaim(**got))
+    return tuple(out)
+
+
+def _linked_loan(value: Any, key: str, bad: Bad) -> Any:
+    """A claim's linked loan (rules.schemes.pledge_interest_subsidy.LinkedLoan): the registry's loan (as in
+    interest_subsidy cases, with its borrower), bank standing, pledge date, receipts, prior claims."""
+    import dataclasses
+
+    from rules.schemes.pledge_interest_subsidy import LinkedLoan
+
+    got = _fields(value, key, {"found": (_bool, True), "bank": (_text, "BANK"), "ref": (_text, "LOAN"),
+                               "borrower": (_text, ""), "loan": (lambda v, k, b: None if v is None else _loan(v, k, b),
+                                                                 None),
+                               "bank_active": (_bool, True), "pledge_reg_date": (_optional_date, None),
+                               "payments": (_payments, tuple), "prior": (_prior_claims, tuple),
+                               "cumulative_fen": (_fen, 0)}, bad)
+    if got is None:
+        return _BAD
+    borrower = got.pop("borrower")
+    if got["loan"] is not None:
+        got["loan"] = dataclasses.replace(got["loan"], ref=got["ref"], borrower=borrower)
+    return LinkedLoan(**got)
+
+
+_LINKED_READERS: dict[str, Reader] = {"loan": _linked_loan}
+
+
+def _linked(value: Any, key: str, bad: Bad) -> Any:
+    """``linked``: {kind: record} for a scheme whose form links records (rules.policy.LINK_KINDS)."""
+    if not isinstance(value, Mapping):
+        bad(key, f"must be a mapping of link kind -> record, not {_shown(value)}")
+        return _BAD
+    out = {}
+    for kind, raw in value.items():
+        if kind not in _LINKED_READERS:
+            bad(f"{key}.{kind}", f"not a link kind ({', '.join(_LINKED_READERS)})")
+            return _BAD
+        out[str(kind)] = _LINKED_READERS[kind](raw, f"{key}.{kind}", bad)
+    return out
 
 
 def _one_of(choices: tuple[str, ...]) -> Reader:
@@ -696,7 +754,7 @@ def _parse_case(policy: Policy, raw: Any, source: str, index: int, problems: lis
             if got is not None:
                 inp = Candidate(1, name if isinstance(name, str) else "", 1, got["kind"], got["sme"], "",
                                 got["final_score"], awarded_this_year_fen=got["awarded_this_year_fen"],
-                                form=got["form"])
+                                form=got["form"], linked=got["linked"])
         elif kind == "allocate":
             inp = _parse_round(policy, str(scheme_id), raw.get("input"), bad)
     elif kind in _PLEDGE:
@@ -778,7 +836,8 @@ def _parse_round(policy: Policy, scheme_id: str, raw: Any, bad: Bad) -> _Round |
             bad(f"{key}.status", f"{v['status']!r} is not a state of {scheme_id} (states: {', '.join(sc.states)})")
         out.append(Candidate(app_id, v["ref"], v["applicant_id"] or app_id, v["kind"], v["sme"], v["submitted_at"],
                              v["final_score"], v["criterion_means"], v["status"], v["failed_check"],
-                             v["awarded_this_year_fen"], v["form"], v["earlier_years_awards"], v["same_benefit"]))
+                             v["awarded_this_year_fen"], v["form"], v["earlier_years_awards"], v["same_benefit"],
+                             v["linked"]))
     ready = got["ready"] if got["ready"] is not None else sc.states_tagged("ready") or ("scored",)
     for s in ready:
         if s not in sc.states:

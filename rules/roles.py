@@ -63,6 +63,7 @@ PERMISSIONS: dict[str, frozenset[str]] = {
     "loan.extend": frozenset({"bank", "admin"}),
     "loan.interest": frozenset({"bank", "admin"}),
     "loan.repay": frozenset({"bank", "admin"}),
+    "loan.claim": frozenset({"bank", "admin"}),  # 代为申报: the bank files a subsidy claim for its borrower
     "loan.read": frozenset({"bank", "reviewer", "approver", "finance", "auditor", "admin"}),
     # The risk-compensation pool (二(三)7): finance records contributions, pays claims and settles them with
     # the money recovered; a bank's staff file, revoke and claim for their own bank's loans (OWN_ONLY); a

@@ -16,6 +16,7 @@ from flows.cli import (
     people_cmd,
     policy_cmd,
     pool_cmd,
+    subsidy_cmd,
     voucher_cmd,
 )
 from flows.cli.common import AS_OPTION, console, handled
@@ -40,6 +41,7 @@ app.add_typer(voucher_cmd.voucher_app, name="voucher")
 app.add_typer(loan_cmd.bank_app, name="bank")
 app.add_typer(loan_cmd.loan_app, name="loan")
 app.add_typer(pool_cmd.pool_app, name="pool")
+app.add_typer(subsidy_cmd.subsidy_app, name="subsidy")
 
 
 @app.callback()

@@ -116,6 +116,19 @@ def _insert(session: Session, policy: Policy, scheme: str, rows: list[tuple[Appl
     return apps
 
 
+def submit_for(session: Session, policy: Policy, scheme: str, applicant: Applicant, fields: dict[str, str],
+               submitted_by: str) -> Application:
+    """One case of ``applicant`` submitted by someone else who may (the caller decided it: an admin, or a bank
+    filing for its borrower), its form validated against the scheme's declared fields."""
+    values, problems = validate_form(policy, scheme, fields)
+    if problems:
+        raise ValidationFailed("application", problems)
+    new = _insert(session, policy, scheme, [(applicant, values)], submitted_by, stamp())[0]
+    app = session.get(Application, new.id)
+    assert app is not None
+    return app
+
+
 def apply(session: Session, actor: str | None, scheme: str, fields: dict[str, str],
           applicant_key: str | None = None) -> Application:
     """One application, its form validated against the scheme's declared fields. An applicant user
@@ -133,13 +146,7 @@ def apply(session: Session, actor: str | None, scheme: str, fields: dict[str, st
         applicant = get_applicant(session, user.affiliation)
         if applicant_key and applicant_key.upper() != applicant.uscc:
             raise PermissionDenied(f"{user.name} may only apply for {applicant.name} ({applicant.uscc})")
-    values, problems = validate_form(policy, scheme, fields)
-    if problems:
-        raise ValidationFailed("application", problems)
-    new = _insert(session, policy, scheme, [(applicant, values)], user.name, stamp())[0]
-    app = session.get(Application, new.id)
-    assert app is not None
-    return app
+    return submit_for(session, policy, scheme, applicant, fields, user.name)
 
 
 def import_columns(policy: Policy, scheme: str) -> tuple[str, ...]:
@@ -230,7 +237,16 @@ class _IntakeRow(NamedTuple):
     submitted_at: str
 
 
-_CHECK_COLUMNS = ("application_id", "run", "check", "passed", "rule", "clause", "parameter", "detail", "at")
+_CHECK_COLUMNS = ("application_id", "run", "check", "passed", "rule", "clause", "parameter", "detail", "trace", "at")
+
+
+def trace_json(trace: tuple[Any, ...]) -> str | None:
+    """A check's computation trace (rules.trace.Step lines) as stored with the check, None without one."""
+    if not trace:
+        return None
+    return canonical_json([{"what": st.what, "value": st.value, "parameter": st.parameter, "clause": st.clause,
+                            "in_force": st.in_force.isoformat() if st.in_force else None,
+                            "reference": st.reference} for st in trace])
 
 
 def intake_stage(session: Session, scheme: str, limit: int = 1000, after_id: int = 0,
@@ -279,8 +295,11 @@ def intake_stage(session: Session, scheme: str, limit: int = 1000, after_id: int
     from flows.services.benefits import Claim, same_benefit_awards
 
     typed = {a.id: forms.typed(sc.form, json.loads(a.data)) for a in apps}
-    same = same_benefit_awards(session, policy, scheme,
-                               [Claim(a.id, a.applicant_id, a.year, typed[a.id]) for a in apps])
+    from flows.services.links import linked_records
+
+    batch = [Claim(a.id, a.applicant_id, a.year, typed[a.id]) for a in apps]
+    same = same_benefit_awards(session, policy, scheme, batch)
+    linked = linked_records(session, policy, scheme, batch)
     passed: list[_IntakeRow] = []
     failed: list[_IntakeRow] = []
     fields: dict[int, dict[str, Any]] = {}
@@ -297,11 +316,11 @@ def intake_stage(session: Session, scheme: str, limit: int = 1000, after_id: int
             earlier_claims=earlier, awarded_this_year_fen=awarded.get((app.applicant_id, app.year), 0),
             applicant_sme=bool(applicant.sme) if applicant else False,
             applicant_whitelist=bool(applicant.whitelist) if applicant else False,
-            same_benefit_awards=same.get(app.id, ()))
+            same_benefit_awards=same.get(app.id, ()), linked=linked.get(app.id, {}))
         results = run_checks(policy, scheme, sc.intake_checks, facts, sc.module)
         run = 1 + (runs.get(app.id) or 0)
-        check_rows += [(app.id, run, r.check, r.passed, r.rule, r.clause, r.parameter, r.detail[:400], at)
-                       for r in results]
+        check_rows += [(app.id, run, r.check, r.passed, r.rule, r.clause, r.parameter, r.detail[:400],
+                        trace_json(r.trace), at) for r in results]
         bad = [r for r in results if not r.passed]
         if bad:
             reason = "; ".join(f"{r.check}: {r.detail}" for r in bad)[:400]

@@ -154,6 +154,11 @@ def run(session: Session, audit_from_seq: int = 0) -> dict[str, Any]:
     for name, ok, detail in pool_invariants(session):  # the risk-compensation pool (二(三)7)
         add(name, ok, detail)
 
+    from flows.services.links import invariants as link_invariants
+
+    for name, ok, detail in link_invariants(session, policy):  # claims on linked records (e.g. 贴息 on a loan)
+        add(name, ok, detail)
+
     checked, brk = audit.verify(session, from_seq=audit_from_seq)
     scope = f"{checked} events" + (f" after #{audit_from_seq}" if audit_from_seq else "")
     add("audit chain verifies", brk is None, scope if brk is None else f"entry #{brk.seq}: {brk.problem}")

@@ -19,10 +19,10 @@ from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from decimal import Decimal
 from functools import lru_cache
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
+from sqlalchemy import func, update
 from sqlalchemy import select as sa_select
-from sqlalchemy import update
 from sqlalchemy.engine import Engine
 from sqlmodel import Session, col, select
 
@@ -34,12 +34,16 @@ from models import audit
 from models.bulk import insert_rows
 from models.clock import stamp
 from models.loans import Bank, BankEvent, LoanExtension, LoanReceipt, PledgeLoan
-from models.tables import Applicant, User
-from rules import duties
+from models.tables import Applicant, Application, User
+from rules import duties, forms
 from rules import loans as rules
 from rules.errors import IdempotencyConflict, IllegalTransition, NotFound, RuleViolation, ValidationFailed
 from rules.money import format_yuan
+from rules.policy import Policy
 from rules.uscc import CreditCodeError, validate_uscc
+
+if TYPE_CHECKING:
+    from flows.services.benefits import Claim
 
 CLAUSE = rules.CLAUSE
 CHUNK = 5000  # loans or receipts per unit of work in an import
@@ -879,6 +883,11 @@ def show(session: Session, actor: str | None, ref: str, bank: str | None = None)
 def loan_facts(session: Session, ids: Iterable[int] | None = None) -> list[rules.Loan]:
     """The loans as the pure rules read them (rules.schemes.pledge_interest_subsidy.Loan): for the subsidy
     claims and the pool."""
+    return list(loan_facts_by_id(session, ids).values())
+
+
+def loan_facts_by_id(session: Session, ids: Iterable[int] | None = None) -> dict[int, rules.Loan]:
+    """:func:`loan_facts` keyed by the loan's id (two banks may use one reference)."""
     a = Applicant.__table__  # type: ignore[attr-defined]
     lt = PledgeLoan.__table__  # type: ignore[attr-defined]
     q = sa_select(lt, a.c.uscc.label("borrower_code"), a.c.whitelist).join(a, a.c.id == lt.c.borrower_id)
@@ -886,14 +895,141 @@ def loan_facts(session: Session, ids: Iterable[int] | None = None) -> list[rules
         q = q.where(lt.c.id.in_(list(ids)))
     from fractions import Fraction
 
-    return [rules.Loan(r.ref, r.borrower_code, r.principal_fen, Decimal(r.rate), dt.date.fromisoformat(r.drawdown),
-                       dt.date.fromisoformat(r.maturity), Fraction(r.ip_share_ppm, rules.PPM),
-                       Fraction(r.cover_share_ppm, rules.PPM), bool(r.first_loan), bool(r.whitelist),
-                       dt.date.fromisoformat(r.extended_to) if r.extended_to else None)
-            for r in session.execute(q)]
+    return {r.id: rules.Loan(r.ref, r.borrower_code, r.principal_fen, Decimal(r.rate),
+                             dt.date.fromisoformat(r.drawdown), dt.date.fromisoformat(r.maturity),
+                             Fraction(r.ip_share_ppm, rules.PPM), Fraction(r.cover_share_ppm, rules.PPM),
+                             bool(r.first_loan), bool(r.whitelist),
+                             dt.date.fromisoformat(r.extended_to) if r.extended_to else None)
+            for r in session.execute(q)}
+
+
+def file_claim(session: Session, actor: str | None, scheme: str, bank: str, ref: str, fields: dict[str, str]
+               ) -> Application:
+    """代为申报: a bank's staff file a claim of ``scheme`` (one whose form links a loan) for the borrower of their
+    own bank's loan ``ref`` — the duties rule decides (act loan.claim: the bank's own loans only)."""
+    from flows.services.applications import submit_for
+
+    user = acting(session, actor, "loan.claim")
+    policy = current_policy(session)
+    roles = policy.scheme(scheme).links.get("loan")
+    if roles is None:
+        raise NotFound(f"scheme {scheme!r} takes no claims on a loan")
+    b = get_bank(session, bank)
+    duty_svc.require("loan.claim", user, [parties(b)])
+    loan = session.exec(select(PledgeLoan).where(PledgeLoan.bank_id == b.id, PledgeLoan.ref == ref)).first()
+    if loan is None:
+        raise NotFound(f"bank {b.uscc} ({b.name}) has no loan {ref!r} in the registry")
+    borrower = session.get(Applicant, loan.borrower_id)
+    assert borrower is not None
+    given = [f for f in roles.values() if f in fields]
+    if given:
+        raise ValidationFailed("claim", [f"{f}: the loan names it; leave it out" for f in given])
+    return submit_for(session, policy, scheme, borrower, {**fields, roles["bank"]: b.uscc, roles["ref"]: ref},
+                      user.name)
+
+
+def linked_loans(session: Session, policy: Policy, scheme: str, fields: dict[str, str],
+                 claims: Sequence[Claim]) -> dict[int, rules.LinkedLoan]:
+    """For each claim whose form names a loan (``fields``: the form fields of its bank and reference), the
+    registry's record of it (:class:`rules.LinkedLoan`): the loan, its bank's standing, the pledge
+    registration, its interest receipts, the scheme's earlier live claims on it (submitted before: a lower
+    case id), and what the borrower was
+    awarded by the scheme in all years. A handful of queries per batch."""
+    from flows.services.applications import awarded_states, claim_states
+
+    wanted = {c.id: (str(c.form.get(fields["bank"]) or "").upper(), str(c.form.get(fields["ref"]) or ""))
+              for c in claims}
+    banks = {b.uscc: b for b in session.exec(select(Bank).where(
+        col(Bank.uscc).in_(sorted({b for b, _ in wanted.values()})))).all()}
+    lt = PledgeLoan.__table__  # type: ignore[attr-defined]
+    by_key: dict[tuple[str, str], Any] = {}
+    bank_code = {b.id: code for code, b in banks.items()}
+    pairs = sorted({(banks[b].id, r) for b, r in wanted.values() if b in banks and r})
+    for chunk in _chunks(pairs):
+        for r in session.execute(sa_select(lt).where(lt.c.bank_id.in_({p[0] for p in chunk}),
+                                                     lt.c.ref.in_({p[1] for p in chunk}))):
+            by_key[(bank_code[r.bank_id], r.ref)] = r
+    ids = [r.id for r in by_key.values()]
+    facts_by_id: dict[int, rules.Loan] = {}
+    for chunk in _chunks(ids):
+        facts_by_id.update(loan_facts_by_id(session, chunk))
+    rt = LoanReceipt.__table__  # type: ignore[attr-defined]
+    payments: dict[int, list[rules.InterestPayment]] = defaultdict(list)
+    for chunk in _chunks(ids):
+        for r in session.execute(sa_select(rt.c.loan_id, rt.c.receipt, rt.c.kind, rt.c.period_start, rt.c.period_end,
+                                           rt.c.amount_fen).where(rt.c.loan_id.in_(list(chunk)),
+                                                                  rt.c.kind != "principal")):
+            payments[r.loan_id].append(rules.InterestPayment(r.receipt, dt.date.fromisoformat(r.period_start),
+                                                             dt.date.fromisoformat(r.period_end), r.amount_fen,
+                                                             r.kind))
+    sc = policy.scheme(scheme)
+    live, awarded = set(claim_states(policy, scheme)), set(awarded_states(policy, scheme))
+    at = Application.__table__  # type: ignore[attr-defined]
+    prior: dict[tuple[str, str], list[tuple[int, rules.PriorClaim]]] = defaultdict(list)
+    cumulative: dict[int, int] = defaultdict(int)
+    applicant_ids = sorted({c.applicant_id for c in claims})
+    for chunk in _chunks(applicant_ids):
+        for applicant_id, total in session.execute(
+                sa_select(at.c.applicant_id, func.sum(at.c.award_fen))
+                .where(at.c.scheme == scheme, at.c.applicant_id.in_(list(chunk)), at.c.status.in_(sorted(awarded)))
+                .group_by(at.c.applicant_id)):
+            cumulative[applicant_id] = int(total or 0)
+    # The scheme's claims on the same loans: by their claim key (an index) when the key is the loan's fields,
+    # one key per fiscal year the scheme has cases in; else every case of the scheme is read.
+    by_claim_key = set(sc.form.claim_key) == {fields["bank"], fields["ref"]} and "applicant" not in sc.form.claim_per
+    q = sa_select(at.c.id, at.c.ref, at.c.year, at.c.status, at.c.award_fen, at.c.data).where(at.c.scheme == scheme)
+    if by_claim_key:
+        years = [y for (y,) in session.execute(sa_select(at.c.year).where(at.c.scheme == scheme).distinct())]
+        keys = sorted({k for b, r in set(wanted.values()) for y in years
+                       if (k := forms.claim_key(sc.form, {fields["bank"]: b, fields["ref"]: r}, "", y))})
+        found = [row for chunk in _chunks(keys) for row in session.execute(q.where(at.c.claim_key.in_(list(chunk))))]
+    else:
+        found = list(session.execute(q))
+    for app_id, ref, year, status, award_fen, data in found:
+        if status not in live:
+            continue
+        form = forms.typed(sc.form, json.loads(data))
+        window = rules.claim_window(form)
+        if window is None:
+            continue
+        key = (str(form.get(fields["bank"]) or "").upper(), str(form.get(fields["ref"]) or ""))
+        prior[key].append((app_id, rules.PriorClaim(ref, year, window[0], window[1], int(award_fen or 0),
+                                                    status in awarded)))
+    out: dict[int, rules.LinkedLoan] = {}
+    applicant_of = {c.id: c.applicant_id for c in claims}
+    for case_id, (bank, ref) in wanted.items():
+        row = by_key.get((bank, ref))
+        others = tuple(p for other, p in prior.get((bank, ref), []) if other < case_id)  # earlier claims
+        if row is None:
+            out[case_id] = rules.LinkedLoan(False, bank, ref, prior=others)
+            continue
+        out[case_id] = rules.LinkedLoan(
+            True, bank, ref, facts_by_id[row.id], banks[bank].state == "active",
+            dt.date.fromisoformat(row.pledge_reg_date), tuple(payments.get(row.id, ())), others,
+            cumulative.get(applicant_of[case_id], 0))
+    return out
 
 
 # --- the checker ---------------------------------------------------------------------------------------------
+
+def _claims_filed_by_banks(session: Session, policy: Policy, users: dict[str, duties.Actor],
+                           bank_ids: dict[str, int]) -> list[tuple[str, str, int]]:
+    """(loan.claim, who, bank id) for every claim on a loan submitted by a bank's staff (代为申报): the duties
+    rule decides it again for the bank the claim's form names."""
+    at = Application.__table__  # type: ignore[attr-defined]
+    bank_staff = sorted(n for n, u in users.items() if "bank" in u.roles)
+    out: list[tuple[str, str, int]] = []
+    for sid, sc in policy.schemes.items():
+        if "loan" not in sc.links or not bank_staff:
+            continue
+        for who, data in session.execute(sa_select(at.c.submitted_by, at.c.data).where(
+                at.c.scheme == sid, at.c.submitted_by.in_(bank_staff))):
+            code = str(json.loads(data).get(sc.links["loan"]["bank"]) or "").upper()
+            if code in bank_ids:
+                out.append(("loan.claim", who, bank_ids[code]))
+    return out
+
+
 
 def invariants(session: Session) -> list[tuple[str, bool, str]]:
     """The registry's invariants over what is committed (written by any path): (check, ok, detail)."""
@@ -965,6 +1101,7 @@ def invariants(session: Session) -> list[tuple[str, bool, str]]:
                                               LoanExtension.__table__.c.actor)):  # type: ignore[attr-defined]
         acts.append(("loan.extend", who, loans[lid].bank_id))
     users = {u.name: duty_svc.actor_of(u) for u in session.exec(select(User)).all()}
+    acts += _claims_filed_by_banks(session, policy, users, {b.uscc: int(bid or 0) for bid, b in banks.items()})
     duty_bad = []
     judged: dict[tuple[str, str, int], duties.Breach | str | None] = {}
     for act, who, bank_id in acts:

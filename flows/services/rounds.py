@@ -9,7 +9,7 @@ from __future__ import annotations
 import datetime as dt
 import json
 from collections import Counter
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from fractions import Fraction
 from typing import Any
 
@@ -25,6 +25,7 @@ from flows.services.benefits import Claim, same_benefit_awards
 from flows.services.budget import planned_figures, thresholds
 from flows.services.context import acting, current_policy, scheme_of
 from flows.services.evaluation import exact_scores
+from flows.services.links import linked_records
 from models import audit, guards, ledger
 from models.clock import now, stamp
 from models.tables import Applicant, Application, AwardRound, BudgetLine, IntakeCheck, RoundOpening
@@ -73,6 +74,7 @@ class RoundPlan:
     ready: frozenset[str]
     forms: dict[int, dict[str, Any]]
     as_of: dt.date
+    linked: dict[int, dict[str, Any]] = field(default_factory=dict)  # the records each case's form links to
 
     @property
     def funded_outcome(self) -> str:
@@ -105,7 +107,8 @@ class RoundPlan:
         as_of = dt.date(self.year, 12, 31)
         fn = Resolved(self.scheme, sc.module).amount(sc.allocation.amount, as_of)
         return int(fn(self.policy, Candidate(app.id, app.ref, app.applicant_id, p.kind, p.sme, "", None,
-                                             form=self.forms.get(app.id, {})), as_of))
+                                             form=self.forms.get(app.id, {}),
+                                             linked=self.linked.get(app.id, {})), as_of))
 
 
 def round_states(policy: Policy, scheme: str) -> tuple[tuple[str, ...], tuple[str, ...], tuple[str, ...]]:
@@ -156,7 +159,8 @@ def compute(session: Session, scheme: str, year: int, policy: Policy, rescore: b
     tie_criteria = allocation.ranking_criteria(policy, scheme, as_of)
     # A benefit whose member in this scheme is limited by form values (e.g. a voucher's service) needs the form.
     in_benefit = any(m.scheme == scheme and m.where for b in policy.duplicate_benefits for m in b.members)
-    reads_form = (bool(sc.allocation.amount) and sc.allocation.mode in ("formula", "fcfs")) or in_benefit
+    reads_form = (bool(sc.allocation.amount) and sc.allocation.mode in ("formula", "fcfs")) or in_benefit \
+        or bool(sc.links)
     t = Application.__table__  # type: ignore[attr-defined]
     for i, ref, scheme_, year_, status, status_at, applicant_id, submitted_at, record, data in session.execute(
             sa_select(t.c.id, t.c.ref, t.c.scheme, t.c.year, t.c.status, t.c.status_at, t.c.applicant_id,
@@ -189,8 +193,9 @@ def compute(session: Session, scheme: str, year: int, policy: Policy, rescore: b
         col(Application.status).in_(awarded_states(policy, scheme)))
         .group_by(col(Application.applicant_id))).all())
     # 从优从高不重复: other schemes' live awards of the same benefit, for the cases ranked in this round.
-    held_same = same_benefit_awards(session, policy, scheme, [Claim(i, a.applicant_id, a.year, forms_of.get(i, {}))
-                                                         for i, a in apps.items() if a.status in ready])
+    ranked = [Claim(i, a.applicant_id, a.year, forms_of.get(i, {})) for i, a in apps.items() if a.status in ready]
+    held_same = same_benefit_awards(session, policy, scheme, ranked)
+    linked = linked_records(session, policy, scheme, ranked)
     failed_checks: dict[int, str] = {}
     rejected_ids = [i for i, a in apps.items() if a.status in rejected]
     for i in range(0, len(rejected_ids), 900):
@@ -210,10 +215,10 @@ def compute(session: Session, scheme: str, year: int, policy: Policy, rescore: b
             status="rejected" if a.status in rejected else ("evaluation" if unscored else a.status),
             failed_check=failed_checks.get(i), awarded_this_year_fen=int(awarded.get(a.applicant_id) or 0),
             form=forms_of.get(i, {}), earlier_years_awards=int(earlier.get(a.applicant_id) or 0),
-            same_benefit=held_same.get(i, ())))
+            same_benefit=held_same.get(i, ()), linked=linked.get(i, {})))
     outcomes = allocation.allocate(policy, scheme, candidates, budget_fen, as_of, ready=frozenset(ready))
     return RoundPlan(scheme, year, line, budget_fen, outcomes, applicants, apps, policy, frozenset(ready), forms_of,
-                     as_of)
+                     as_of, linked)
 
 
 def trial(session: Session, actor: str | None, scheme: str, year: int,

@@ -36,6 +36,9 @@ class CheckResult:
     clause: str
     parameter: str | None
     detail: str
+    # The computation behind the check, when it computed an amount (rules.trace.Step lines): stored with the
+    # check and printed in the case dossier.
+    trace: tuple[Any, ...] = ()
 
 
 @dataclass(frozen=True, slots=True)
@@ -66,6 +69,9 @@ class IntakeFacts:
     applicant_sme: bool = False
     applicant_whitelist: bool = False
     same_benefit_awards: tuple[BenefitAward, ...] = ()  # 从优从高不重复: other schemes' awards of the same benefit
+    # The records the scheme's form links to (the policy's ``links:``), by link kind, as the service read them
+    # (e.g. ``{"loan": rules.loans.LinkedLoan}``): the scheme's checks and amount read them.
+    linked: Mapping[str, Any] = field(default_factory=dict)
 
     # The names the certification checks were written with (kept: the facts read the same either way).
     @property
@@ -100,6 +106,7 @@ class Candidate:
     form: Mapping[str, Any] = field(default_factory=dict)
     earlier_years_awards: int = 0  # live awards of the scheme to the applicant in earlier fiscal years
     same_benefit: tuple[BenefitAward, ...] = ()  # other schemes' live awards of the same benefit this year
+    linked: Mapping[str, Any] = field(default_factory=dict)  # the linked records (IntakeFacts.linked)
 
 
 @dataclass(frozen=True, slots=True)

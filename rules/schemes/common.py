@@ -78,7 +78,7 @@ def claim_amount(policy: Policy, f: IntakeFacts) -> int:
         amount_name = scheme.allocation.amount
         fn = Resolved(f.scheme, scheme.module).amount(amount_name, f.submitted_on) if amount_name else None
         return int(fn(policy, Candidate(0, "", 0, f.applicant_kind, f.applicant_sme, "", Fraction(0),
-                                        form=f.form), f.submitted_on)) if fn else 0
+                                        form=f.form, linked=f.linked), f.submitted_on)) if fn else 0
     except LookupError:
         return 0
 

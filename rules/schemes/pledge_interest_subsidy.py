@@ -32,14 +32,15 @@ interest. Money is integer fen; each amount is computed exactly (Fraction) and r
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from decimal import Decimal
 from fractions import Fraction
-from typing import Literal
+from typing import Any, Literal
 
 from rules.money import RoundingMode, apply_ratio, format_yuan
 from rules.policy import Policy
+from rules.schemes import Candidate, CheckResult, IntakeFacts, SchemeRules
 from rules.trace import Step
 from rules.trace import parameter_step as _step
 
@@ -400,3 +401,196 @@ def fee_subsidy(policy: Policy, kind: str, fee_fen: int, loan: Loan, granted_yea
     amount, bound = min(candidates, key=lambda c: c[0])
     trace.append(Step("fee subsidy", format_yuan(amount), clause="二(三)7", reference=f"bound by {bound}"))
     return Amount(amount, bound, tuple(trace))
+
+
+# --- the claim (申请贴息): the scheme's intake checks and amount, on the loan the claim links to -------------
+
+RULES = SchemeRules(SCHEME, outcomes={
+    "funded": "贴息 granted within the budget line (pro rata or first come first served, as the policy says)",
+    "budget_exhausted": "eligible, but the budget line cannot hold the subsidy",
+})
+
+
+@dataclass(frozen=True, slots=True)
+class PriorClaim:
+    """A live claim of the scheme on the same loan: its case, fiscal year, period (end exclusive) and award."""
+
+    ref: str
+    year: int
+    start: dt.date
+    end: dt.date
+    award_fen: int
+    awarded: bool  # committed or paid (counts against the caps)
+
+
+@dataclass(frozen=True, slots=True)
+class LinkedLoan:
+    """The registry's record of the loan a claim names (the policy's ``links: loan``), as the service read it:
+    the loan, its bank and its state, the pledge registration, the receipted interest, the scheme's earlier live
+    claims on the loan, and what the borrower received from the scheme in all years."""
+
+    found: bool
+    bank: str
+    ref: str
+    loan: Loan | None = None
+    bank_active: bool = True
+    pledge_reg_date: dt.date | None = None
+    payments: tuple[InterestPayment, ...] = ()
+    prior: tuple[PriorClaim, ...] = ()
+    cumulative_fen: int = 0  # awarded to the borrower by the scheme, all years, committed or paid
+
+
+def claim_window(form: Mapping[str, Any]) -> tuple[dt.date, dt.date] | None:
+    """The claim's period as the rules read it (start inclusive, end exclusive): the form's ``period_from`` to
+    the day after ``period_to`` (the form says the last day included)."""
+    a, b = form.get("period_from"), form.get("period_to")
+    if not isinstance(a, dt.date) or not isinstance(b, dt.date):
+        return None
+    return a, b + dt.timedelta(days=1)
+
+
+def _linked(f: IntakeFacts | Candidate) -> LinkedLoan | None:
+    ln = f.linked.get("loan")
+    return ln if isinstance(ln, LinkedLoan) else None
+
+
+def _result(name: str, ok: bool, rule: str, detail: str, parameter: str | None = None,
+            trace: tuple[Step, ...] = ()) -> CheckResult:
+    return CheckResult(name, ok, rule, CLAUSE, parameter, detail, trace)
+
+
+@RULES.check("loan_registered")
+def loan_registered(policy: Policy, f: IntakeFacts) -> CheckResult:
+    """The claim names a loan the registry holds, of a bank in good standing."""
+    ln = _linked(f)
+    rule = "the loan is registered by its bank (贷款备案)"
+    if ln is None or not ln.found or ln.loan is None:
+        what = f"{ln.bank}:{ln.ref}" if ln else "(no loan named)"
+        return _result("loan_registered", False, rule, f"no loan {what} in the registry; the bank registers it first")
+    if not ln.bank_active:
+        return _result("loan_registered", False, rule, f"the bank {ln.bank} is suspended (业务暂停)")
+    return _result("loan_registered", True, rule, f"loan {ln.ref} of bank {ln.bank}, "
+                   f"{format_yuan(ln.loan.principal_fen)} drawn down {ln.loan.drawdown.isoformat()}")
+
+
+@RULES.check("borrower_is_applicant")
+def borrower_is_applicant(policy: Policy, f: IntakeFacts) -> CheckResult:
+    ln = _linked(f)
+    rule = "the claimant is the loan's registered borrower"
+    if ln is None or ln.loan is None:
+        return _result("borrower_is_applicant", False, rule, "no registered loan to compare")
+    ok = ln.loan.borrower == f.applicant_uscc
+    return _result("borrower_is_applicant", ok, rule, f"borrower {ln.loan.borrower}, claimant {f.applicant_uscc}")
+
+
+@RULES.check("pledge_before_drawdown")
+def pledge_before_drawdown(policy: Policy, f: IntakeFacts) -> CheckResult:
+    ln = _linked(f)
+    rule = "质权设立: the pledge is registered with 国家知识产权局 on or before the drawdown"
+    if ln is None or ln.loan is None or ln.pledge_reg_date is None:
+        return _result("pledge_before_drawdown", False, rule, "no registered loan or pledge registration")
+    ok = ln.pledge_reg_date <= ln.loan.drawdown
+    return _result("pledge_before_drawdown", ok, rule, f"pledge registered {ln.pledge_reg_date.isoformat()}, "
+                   f"drawdown {ln.loan.drawdown.isoformat()}")
+
+
+@RULES.check("borrower_sme")
+def borrower_sme(policy: Policy, f: IntakeFacts) -> CheckResult:
+    return _result("borrower_sme", f.applicant_sme, "贴息 is for 中小微企业 (小微企业首贷, 二(三)7)",
+                   "the applicant is registered as an SME" if f.applicant_sme else
+                   "the applicant is not registered as an SME (中小微企业)")
+
+
+@RULES.check("claim_period")
+def claim_period(policy: Policy, f: IntakeFacts) -> CheckResult:
+    """先付后贴: the period is over before the claim (interest already paid), at most the policy's days long,
+    and starts no earlier than 1 January of the year before the claim's fiscal year."""
+    name = _p(SCHEME, "claim_period_max_days")
+    rule = "先付后贴: a past period of the claim round's window"
+    w = claim_window(f.form)
+    if w is None:
+        return _result("claim_period", False, rule, "period_from and period_to are required", name)
+    most = policy.integer(name, f.submitted_on)
+    earliest = dt.date(f.submitted_on.year - 1, 1, 1)
+    problems = []
+    if w[1] <= w[0]:
+        problems.append(f"period_to {f.form['period_to']} is before period_from {f.form['period_from']}")
+    if w[1] > f.submitted_on:
+        problems.append(f"the period ends {f.form['period_to']}, not before the claim ({f.submitted_on}): 先付后贴")
+    if days_between(*w) > most:
+        problems.append(f"{days_between(*w)} days is longer than {most}")
+    if w[0] < earliest:
+        problems.append(f"the period starts {w[0]}, before the round's window (from {earliest})")
+    return _result("claim_period", not problems, rule, "; ".join(problems) or
+                   f"{w[0]} – {f.form['period_to']} ({days_between(*w)} days), window from {earliest}",
+                   f"{name} = {most}")
+
+
+@RULES.check("no_other_fiscal_subsidy")
+def no_other_fiscal_subsidy(policy: Policy, f: IntakeFacts) -> CheckResult:
+    """A loan already subsidised by another fiscal programme is refused (declared by the claimant)."""
+    other = bool(f.form.get("other_subsidy"))
+    return _result("no_other_fiscal_subsidy", not other, "不重复: no loan subsidised by another fiscal programme",
+                   "declared subsidised by another fiscal programme (已享受其他财政贴息)" if other
+                   else "declared not subsidised by another fiscal programme")
+
+
+@RULES.check("no_overlapping_claim")
+def no_overlapping_claim(policy: Policy, f: IntakeFacts) -> CheckResult:
+    """不重复: no earlier live claim on the same loan covers any day of this period."""
+    ln, w = _linked(f), claim_window(f.form)
+    rule = "不重复: one claim per loan and period"
+    if ln is None or w is None:
+        return _result("no_overlapping_claim", True, rule, "nothing to compare")
+    clash = [p for p in ln.prior if p.start < w[1] and w[0] < p.end]
+    return _result("no_overlapping_claim", not clash, rule,
+                   "the period overlaps " + ", ".join(f"{p.ref} ({p.start} – {p.end - dt.timedelta(days=1)})"
+                                                      for p in clash) if clash
+                   else "no other claim on this loan covers the period")
+
+
+def claim_subsidy(policy: Policy, ln: LinkedLoan, form: Mapping[str, Any], year_fen: int) -> Subsidy | None:
+    """The subsidy of a claim on its linked loan: the period, the receipts, and what the borrower received
+    (this fiscal year ``year_fen``; in all years and the loan's earlier subsidised years from the link)."""
+    w = claim_window(form)
+    if ln.loan is None or w is None or w[1] <= w[0]:
+        return None
+    years = len({p.year for p in ln.prior if p.awarded and p.start < w[0]})
+    return interest_subsidy(policy, ln.loan, ln.payments, Granted(year_fen, ln.cumulative_fen, years), w)
+
+
+def _trace_text(s: Subsidy) -> str:
+    out = f"{format_yuan(s.amount_fen)} (bound by {s.bound}; formula {format_yuan(s.formula_fen)}, eligible interest " \
+          f"paid {format_yuan(s.interest_paid_fen)}, {s.days} days)"
+    by_reason: dict[str, list[Excluded]] = {}
+    for e in s.excluded:
+        by_reason.setdefault(e.reason, []).append(e)
+    if by_reason:  # each reason once (the trace names every receipt)
+        out += "; excluded: " + "; ".join(
+            f"{reason}: {es[0].receipt if len(es) == 1 else f'{len(es)} receipts'} "
+            f"{format_yuan(sum(e.amount_fen for e in es))}"
+            for reason, es in sorted(by_reason.items(), key=lambda kv: "outside" in kv[0]))
+    return out
+
+
+@RULES.check("interest_subsidy")
+def interest_subsidy_check(policy: Policy, f: IntakeFacts) -> CheckResult:
+    """The subsidy the claim comes to, with its trace: refused when nothing is eligible (no normal interest
+    paid in the window, all of it in an extension, or the loan's years used up)."""
+    ln = _linked(f)
+    rule = "贴息 = min(ratio × base × principal × days / basis, interest paid, caps) on normal interest paid"
+    s = claim_subsidy(policy, ln, f.form, f.awarded_this_year_fen) if ln else None
+    if s is None:
+        return _result("interest_subsidy", False, rule, "no registered loan or period to compute on")
+    excluded = tuple(Step(f"excluded: receipt {e.receipt}", format_yuan(e.amount_fen), clause=CLAUSE,
+                          reference=e.reason) for e in s.excluded)
+    trace = (*s.trace[:-1], *excluded, s.trace[-1])  # the subsidy stays the last step
+    return _result("interest_subsidy", s.amount_fen > 0, rule, _trace_text(s), _p(SCHEME, "ratio"), trace)
+
+
+@RULES.amount("interest_subsidy")
+def interest_subsidy_amount(policy: Policy, c: Candidate, as_of: dt.date) -> int:
+    """The claim's subsidy (0 without a linked loan): what allocation funds, before the budget line."""
+    ln = _linked(c)
+    s = claim_subsidy(policy, ln, c.form, c.awarded_this_year_fen) if ln else None
+    return s.amount_fen if s else 0

@@ -29,7 +29,8 @@ ROLE_OF = {"review.decide": "reviewer", "round.finalize": "approver", "round.ope
            "bank.add": "admin", "bank.suspend": "admin", "bank.reinstate": "admin", "bank.tier": "admin",
            "loan.register": "admin", "loan.extend": "admin", "loan.interest": "admin", "loan.repay": "admin",
            "pool.contribute": "finance", "pool.file": "admin", "pool.revoke": "admin", "pool.claim": "admin",
-           "pool.decide": "reviewer", "pool.pay": "finance", "pool.settle": "finance"}
+           "pool.decide": "reviewer", "pool.pay": "finance", "pool.settle": "finance",
+           "loan.claim": "admin"}
 
 RELATIONS = ("none", "member by credit code", "member by name", "member, code typed in lower case with spaces",
              "submitter", "reviewer", "approver", "conflict", "objector", "decided another review tier",
@@ -87,6 +88,7 @@ EXPECTED = {
     "pool.decide":       ".RRRR........",
     "pool.pay":          ".RRRRR.......",
     "pool.settle":       ".RRRR........",
+    "loan.claim":        ".............",  # a bank files for its borrower: its own bank's loans only (OWN_ONLY)
 }
 
 

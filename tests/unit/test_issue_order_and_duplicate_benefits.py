@@ -46,7 +46,7 @@ SPOILED = [
                  id="an unknown issue_order value"),
     pytest.param("choices: [fcfs, ranked]", "choices: [fcfs, ranked, lottery]",
                  ["schemes.custody-voucher.allocation.issue_order: parameter 'custody-voucher.issue_order' offers "
-                  "lottery, which the engine does not know (known: fcfs, ranked)"], id="an unknown issue order choice"),
+                  "lottery, which the engine does not know (known: fcfs, ranked, pro_rata)"], id="an unknown issue order choice"),
     pytest.param("issue_order: custody-voucher.issue_order", "issue_order: custody-voucher.issue_ordr",
                  ["schemes.custody-voucher.allocation.issue_order: parameter 'custody-voucher.issue_ordr' is not in "
                   "the policy's parameters"], id="an issue_order naming no parameter"),

@@ -34,7 +34,7 @@ def test_an_unknown_act_is_refused_naming_every_known_act() -> None:
                                  "voucher.confirm, voucher.dispute, agency.fraud, voucher.recover, voucher.resolve, "
                                  "bank.add, bank.suspend, bank.reinstate, bank.tier, loan.register, loan.extend, "
                                  "loan.interest, loan.repay, pool.contribute, pool.file, pool.revoke, pool.claim, "
-                                 "pool.decide, pool.pay, pool.settle")
+                                 "pool.decide, pool.pay, pool.settle, loan.claim")
 
 
 def test_one_act_refused_for_want_of_a_role_on_many_cases_says_so_once() -> None:

@@ -19,7 +19,7 @@ import sqlmodel
 from alembic import op
 
 revision = "0021_risk_pool"
-down_revision = "0019_desk_sessions"
+down_revision = "0020_subsidy_claims"
 branch_labels = None
 depends_on = None
 
