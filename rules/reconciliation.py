@@ -98,6 +98,7 @@ class Figures:
     failed: int = 0
     recovered: int = 0
     unexplained: int = 0  # |amount| of moves of no known kind
+    ledger_gap: int = 0  # per line and source: |paid − the ledger's paid| + |receivable − the ledger's receivable|
 
     def add(self, m: Move) -> None:
         a = m.amount_fen
@@ -136,7 +137,7 @@ class Figures:
 
     @property
     def holds(self) -> bool:
-        return self.residual == 0 and self.unexplained == 0
+        return self.residual == 0 and self.unexplained == 0 and self.ledger_gap == 0
 
     def plus(self, other: Figures) -> None:
         for k in FIELDS:
@@ -148,7 +149,7 @@ class Figures:
 
 
 FIELDS = ("awarded", "paid", "withdrawn", "released", "clawed_back", "outstanding", "failed", "recovered",
-          "unexplained")
+          "unexplained", "ledger_gap")
 
 
 @dataclass(frozen=True)
@@ -189,10 +190,11 @@ def _group(by_key: Mapping[tuple[str, str], Figures], part: int) -> dict[str, Fi
     return dict(sorted(out.items()))
 
 
-def reconcile(moves: Iterable[Move], committed: Mapping[tuple[str, str], int]) -> Reconciliation:
+def reconcile(moves: Iterable[Move], balances: Mapping[tuple[str, str], Mapping[str, int]]) -> Reconciliation:
     """Reconcile the moves (in posting order) per case and per (line, source). Per (line, source) the
-    outstanding is ``committed`` — the ledger's committed balance — not the running sum of the moves:
-    the identity then fails, by the amount, whenever the moves and the ledger disagree."""
+    outstanding is the ledger's committed balance (``balances[(line, source)]["committed"]``), not the
+    running sum of the moves, and the moves' paid and receivable are compared with the ledger's paid and
+    receivable balances: a posting the moves missed (or one too many) breaks the identity by its amount."""
     r = Reconciliation()
     per_case_line: dict[tuple[str, str], int] = defaultdict(int)
     for m in moves:
@@ -201,9 +203,11 @@ def reconcile(moves: Iterable[Move], committed: Mapping[tuple[str, str], int]) -
         per_case_line[(m.case, m.line)] += _COMMITTED_SIGN.get(m.kind, 0) * m.amount_fen
         if m.kind in DIFFERENCE_KINDS or m.kind == "other":
             r.differences.append(Difference(m.case, m.kind, m.line, m.amount_fen, m.posting_id))
-    for key in set(r.by_key) | {k for k, v in committed.items() if v}:
+    for key in set(r.by_key) | {k for k, v in balances.items() if any(v.values())}:
         f = r.by_key.setdefault(key, Figures())
-        f.outstanding = committed.get(key, 0)
+        held = balances.get(key, {})
+        f.outstanding = held.get("committed", 0)
+        f.ledger_gap = abs(f.paid - held.get("paid", 0)) + abs(f.receivable - held.get("receivable", 0))
     r.by_key = dict(sorted(r.by_key.items()))
     r.by_case = dict(sorted(r.by_case.items()))
     r.differences = _merge(r.differences) + [

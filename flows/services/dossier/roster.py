@@ -23,25 +23,27 @@ from rules.reconciliation import Figures, Move, Reconciliation, moves_of, reconc
 _CHUNK = 500
 
 
-def ledger_moves(session: Session, year: int) -> list[Move]:
-    """Every line move of the postings of the year's cases (subject ``app:REF``), in posting order; a
-    release that reverses the award's commitment posting is the award withdrawn."""
+def ledger_moves(session: Session, year: int) -> tuple[list[Move], dict[int, str]]:
+    """Every line move of the postings of the year's cases (subject ``app:REF``), in posting order, and
+    when each posting was made; a release that reverses the award's commitment posting is the award
+    withdrawn. One query."""
     p, e, a = (Posting.__table__, PostingEntry.__table__, Account.__table__)  # type: ignore[attr-defined]
     rows = session.execute(
-        sa_select(p.c.id, p.c.kind, p.c.subject, p.c.reverses_id, a.c.name, e.c.amount_fen)
+        sa_select(p.c.id, p.c.kind, p.c.subject, p.c.reverses_id, p.c.at, a.c.name, e.c.amount_fen)
         .join(e, e.c.posting_id == p.c.id).join(a, a.c.id == e.c.account_id)
         .where(p.c.year == year, p.c.subject.like("app:%"))
         .order_by(p.c.id, e.c.id)).all()
-    out: list[Move] = []
+    moves: list[Move] = []
+    moments: dict[int, str] = {}
     start = 0
     for i in range(1, len(rows) + 1):
         if i == len(rows) or rows[i][0] != rows[start][0]:
-            pid, kind, subject, reverses, _n, _a = rows[start]
-            entries = [(r[4], int(r[5])) for r in rows[start:i]]
-            out += moves_of(subject.removeprefix("app:"), int(pid), entries,
-                            withdrawal=kind == "release" and reverses is not None)
+            pid, kind, subject, reverses, at = rows[start][:5]
+            moments[int(pid)] = at
+            moves += moves_of(subject.removeprefix("app:"), int(pid), [(r[5], int(r[6])) for r in rows[start:i]],
+                              withdrawal=kind == "release" and reverses is not None)
             start = i
-    return out
+    return moves, moments
 
 
 def _explaining_events(session: Session, wanted: dict[str, set[str]], last_of: set[str]) -> tuple[
@@ -85,22 +87,18 @@ def roster_and_reconciliation(session: Session, year: int, apps: list[Applicatio
     """The ``roster`` (per scheme, every case) and the ``reconciliation`` (per scheme: per line and source,
     per line, per source, total, differences with their events, and the payment rows — their amounts by
     status, per scheme, as ``payment_rows`` gives them — against the ledger)."""
-    moves = ledger_moves(session, year)
-    committed = {(code, s): lb.get(s, "committed") for code, lb in bal.items() for s in lb.by_source}
-    posting_at = _posting_moments(session, sorted({m.posting_id for m in moves}))
+    moves, posting_at = ledger_moves(session, year)
+    held = {(code, s): {b: lb.get(s, b) for b in ("committed", "paid", "receivable")}
+            for code, lb in bal.items() for s in lb.by_source}
     scheme_of = {a.ref: a.scheme for a in apps}
-    line_scheme: dict[str, str | None] = {}
-    for a in apps:
-        if a.line_code:
-            line_scheme.setdefault(a.line_code, a.scheme)
-    # What the schemes' cases moved, per scheme; a line's committed balance goes to the scheme of its cases.
+    # What the schemes' cases moved, per scheme, against the balances of the lines and sources they moved.
     per_scheme: dict[str, Reconciliation] = {}
     by_scheme_moves: dict[str, list[Move]] = defaultdict(list)
     for m in moves:
         by_scheme_moves[scheme_of.get(m.case, "")].append(m)
     for sid, ms in sorted(by_scheme_moves.items()):
         keys = {(m.line, m.source) for m in ms}
-        per_scheme[sid] = reconcile(ms, {k: v for k, v in committed.items() if k in keys})
+        per_scheme[sid] = reconcile(ms, {k: v for k, v in held.items() if k in keys})
 
     wanted: dict[str, set[str]] = defaultdict(set)
     last_of: set[str] = set()
@@ -156,15 +154,6 @@ def roster_and_reconciliation(session: Session, year: int, apps: list[Applicatio
 def _roster_order(a: Application) -> tuple[Any, ...]:
     """Ranked cases by rank, then the others by reference."""
     return (a.rank is None, a.rank or 0, a.ref)
-
-
-def _posting_moments(session: Session, ids: list[int]) -> dict[int, str]:
-    out: dict[int, str] = {}
-    p = Posting.__table__  # type: ignore[attr-defined]
-    for i in range(0, len(ids), _CHUNK):
-        out.update({int(pid): at for pid, at in session.execute(
-            sa_select(p.c.id, p.c.at).where(p.c.id.in_(ids[i:i + _CHUNK])))})
-    return out
 
 
 def _applicant_names(session: Session, apps: list[Application]) -> dict[int, str]:
