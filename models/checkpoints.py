@@ -445,3 +445,31 @@ def covering(session: Session, seq: int, loc: Path | None = None) -> dict[str, A
         return None
     stored = stored_hashes(session, [cp.seq]).get(cp.seq)
     return {**cp.as_dict(), "matches_chain": stored == cp.head_hash}
+
+
+def between(session: Session, first: int, last: int, loc: Path | None = None) -> dict[str, Any]:
+    """The signed checkpoints covering entries #first..#last of the chain (a fund year's events): how
+    many there are (signed by the trusted key, each head seq in the range, one per seq), the first and
+    the last of them, and whether the chain still holds the head of every one. Checkpoints of entries up
+    to #last were all written by the time #last was committed: later ones never change this."""
+    out: dict[str, Any] = {"first_seq": first, "last_seq": last, "count": 0, "all_match_chain": True,
+                           "first": None, "last": None}
+    try:
+        trusted = trusted_public_key()
+    except (ValueError, TypeError):
+        return out
+    if trusted is None or last < first:
+        return out
+    found, _bad = read(loc if loc is not None else location(_url_of(session)), cache=True)
+    by_seq: dict[int, Checkpoint] = {}
+    for c in rules.covering((x.checkpoint for x in found), first):
+        if c.seq <= last and c.seq not in by_seq and rules.signature_problem(c, trusted) is None:
+            by_seq[c.seq] = c
+    if not by_seq:
+        return out
+    stored = stored_hashes(session, by_seq)
+    seqs = sorted(by_seq)
+    out.update(count=len(seqs), all_match_chain=all(stored.get(s) == by_seq[s].head_hash for s in seqs),
+               first={**by_seq[seqs[0]].as_dict(), "matches_chain": stored.get(seqs[0]) == by_seq[seqs[0]].head_hash},
+               last={**by_seq[seqs[-1]].as_dict(), "matches_chain": stored.get(seqs[-1]) == by_seq[seqs[-1]].head_hash})
+    return out

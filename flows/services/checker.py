@@ -13,9 +13,11 @@ from sqlmodel import Session, col, select
 from flows.services import duties
 from flows.services.budget import planned_figures, thresholds, years
 from flows.services.context import current_policy
+from flows.services.dossier.roster import ledger_moves
 from models import audit, checkpoints, ledger
 from models.tables import Account, Application, Payment, Posting, PostingEntry
 from rules.funds import evaluate_fund_rules
+from rules.reconciliation import reconcile
 
 
 def run(session: Session, audit_from_seq: int = 0) -> dict[str, Any]:
@@ -121,6 +123,19 @@ def run(session: Session, audit_from_seq: int = 0) -> dict[str, Any]:
     add("awards match the ledger", not ledger_mismatch,
         "committed + paid on each line = its live awards less what was clawed back" if not ledger_mismatch
         else "; ".join(ledger_mismatch))
+
+    # The year dossier's reconciliation (rules/reconciliation.py): per line and source, awarded = paid +
+    # withdrawn + released + clawed back + outstanding, the moves of the cases' postings against the balances.
+    unreconciled = []
+    for y in years(session):
+        moves, _moments = ledger_moves(session, y)
+        held = {(code, s): {k: b.get(s, k) for k in ("committed", "paid", "receivable")}
+                for code, b in ledger.line_balances(session, y).items() for s in b.by_source}
+        unreconciled += [f"{y}:{line}:{source} residual {f.residual} fen, ledger gap {f.ledger_gap} fen"
+                         for (line, source), f in reconcile(moves, held).by_key.items() if not f.holds]
+    add("awards reconcile with the ledger", not unreconciled,
+        "awarded = paid + withdrawn + released + clawed back + outstanding on every line and source"
+        if not unreconciled else "; ".join(unreconciled[:10]))
 
     fund = []
     for y in years(session):

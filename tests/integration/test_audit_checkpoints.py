@@ -345,13 +345,34 @@ def test_a_dossier_embeds_the_earliest_covering_checkpoint_and_verify_checks_its
     assert "× checkpoint" in flat(v.stderr) and "not by the trusted audit key" in flat(v.stderr)
 
 
+def test_the_year_dossier_names_the_signed_checkpoints_covering_the_year(
+        signing: dict[str, Path], cli: Any, db: Db, tmp_path: Path) -> None:
+    """From the year's budget plan event through its anchor: how many checkpoints, the first and the last
+    (each still matching the chain); a later commit's checkpoint does not change the dossier."""
+    from flows.pdf_render import pdf_text_pages
+
+    build(cli)
+    first = tmp_path / "a.pdf"
+    data = _dossier(cli, first)
+    cps = data["checkpoints"]
+    assert cps["first_seq"] == data["plan_event"]["seq"] and cps["last_seq"] == data["chain"]["seq"]
+    signed = [x for x in lines(signing["file"]) if cps["first_seq"] <= x["seq"] <= cps["last_seq"]]
+    assert signed and cps["count"] == len(signed) and cps["all_match_chain"] is True
+    assert cps["first"] == {**signed[0], "matches_chain": True} and cps["last"] == {**signed[-1], "matches_chain": True}
+    page_text = flat(" ".join(pdf_text_pages(first.read_bytes())))
+    assert f"Signed checkpoints covering the year · #{cps['first_seq']} – #{cps['last_seq']}" in page_text
+    assert cli("user", "add", "qian", "--role", "reviewer", "--as", "admin").exit_code == 0
+    second = tmp_path / "b.pdf"
+    assert _dossier(cli, second)["checkpoints"] == cps and second.read_bytes() == first.read_bytes()
+
+
 def test_a_dossier_no_checkpoint_covers_says_so(cli: Any, db: Db, tmp_path: Path) -> None:
     from flows.pdf_render import pdf_text_pages
 
     build(cli)  # no key: nothing signed
     out = tmp_path / "a.pdf"
     data = _dossier(cli, out)
-    assert data["chain"]["checkpoint"] is None
+    assert data["chain"]["checkpoint"] is None and data["checkpoints"]["count"] == 0
     assert "no signed checkpoint covered the anchor event" in flat(" ".join(pdf_text_pages(out.read_bytes())))
     v = cli("dossier", "verify", str(out))
     assert v.exit_code == 0, v.stderr

@@ -543,3 +543,14 @@ def test_dossier_bench_samples_the_year_and_projects_two_thousand_cases(sample: 
     text_ = cli(sample.url, "dossier", "bench", "--cases", "1", "--sequential", "1", "--jobs", "1",
                 "--as", "sun.audit").stdout
     assert "pages/s per core" in text_ and "dossiers/min" in text_ and "projection: 2,000 case dossiers" in text_
+
+
+def test_dossier_bench_times_the_year_dossier_with_its_roster(sample: SampleRound) -> None:
+    """`dossier bench --year-dossier` also reads and renders the year dossier once: the cases in its
+    roster (every case of the year), its pages and the seconds for the data and for the PDF."""
+    r = cli(sample.url, "dossier", "bench", "--cases", "1", "--sequential", "0", "--jobs", "1", "--year-dossier",
+            "--json", "--as", "sun.audit")
+    assert r.exit_code == 0, r.stderr
+    yd = json.loads(r.stdout)["year_dossier"]
+    assert (yd["year"], yd["cases"]) == (2021, len(sample.refs)) and yd["pages"] >= 6
+    assert yd["seconds"] == pytest.approx(yd["data_seconds"] + yd["render_seconds"], abs=0.02)

@@ -170,3 +170,33 @@ def test_only_a_voucher_with_a_clawback_takes_a_recovery(settled: tuple[Any, lis
     why = refused(cli("voucher", "recover", b, "--amount", "1000", "--receipt", "BOC-R1", "--as", "chen"))
     assert "it has no clawback" in why and "二(四)13" in why
     assert db.snapshot() == before
+
+
+def test_the_year_dossier_reconciles_releases_a_clawback_and_its_recovery_with_the_ledger(
+        settled: tuple[Any, list[str]], db: Db, tmp_path: Path) -> None:
+    """三(三) 二(四)13 in the year dossier: ¥15,000.00 awarded as vouchers = ¥4,000.00 still paid + ¥7,000.00
+    released (a voucher voided, the others settled below their face) + ¥4,000.00 clawed back (¥1,000.00
+    of it recovered, ¥3,000.00 receivable) + nothing outstanding; each difference with its audit event."""
+    from flows.pdf_render import extract_attachment
+
+    cli, (a, _b, c) = settled
+    ok(cli("agency", "fraud", A, "--finding", FINDING, "--voucher", a, "--json", "--as", "li"))
+    ok(cli("voucher", "recover", a, "--amount", "1000", "--receipt", "BOC-R1", "--as", "chen"))
+    out = tmp_path / "year.pdf"
+    ok(cli("dossier", "year", "2021", "--out", str(out), "--as", "admin"))
+    raw = extract_attachment(out.read_bytes())
+    assert raw is not None
+    [r] = [x for x in json.loads(raw)["reconciliation"] if x["scheme"] == SCHEME]
+    t = r["total"]
+    assert (t["awarded_fen"], t["paid_fen"], t["withdrawn_fen"], t["released_fen"], t["clawed_back_fen"],
+            t["outstanding_fen"], t["recovered_fen"], t["receivable_fen"]) == (
+        1500000, 400000, 0, 700000, 400000, 0, 100000, 300000)
+    assert r["holds"] and all(x["holds"] for x in r["by_line_source"])
+    assert line_figures(db) == {"committed": t["awarded_fen"], "settled": t["paid_fen"] + t["clawed_back_fen"],
+                                "released": t["released_fen"], "open": t["outstanding_fen"]}
+    kinds = {(d["case"], d["kind"]): d for d in r["differences"]}
+    assert kinds[(a, "clawback")]["amount_fen"] == 400000 and kinds[(a, "clawback")]["event"]["action"] == "case.claw_back"
+    assert kinds[(a, "recover")]["amount_fen"] == 100000 and kinds[(a, "recover")]["event"] is not None
+    assert kinds[(c, "release")]["event"] is not None
+    assert all(d["event"] is not None for d in r["differences"]), r["differences"]
+    check_ok(cli)

@@ -64,6 +64,7 @@ from flows.services.dossier.batch import (
     case_refs,
     render_case_file,
     render_many,
+    year_benchmark,
 )
 from flows.services.dossier.case import case_data
 from flows.services.dossier.common import FORMAT, ChainStatus, _round_report, chain_status
@@ -139,5 +140,6 @@ __all__ = [
     "render_many",
     "template_sha256",
     "verify",
+    "year_benchmark",
     "year_data",
 ]

@@ -12,7 +12,7 @@ from typing import Any
 from sqlmodel import Session, col, select
 
 from flows.services.dossier.common import ChainStatus, chain_status
-from flows.services.dossier.rendering import build_case, page_count, render
+from flows.services.dossier.rendering import build_case, build_year, page_count, render
 from models.tables import Application
 
 
@@ -128,3 +128,21 @@ def benchmark(url: str, refs: list[str], out_dir: str, jobs: int | None = None, 
                      "pages_per_second_per_core": round(pages_many / t_many / jobs, 2) if t_many else None,
                      "dossiers_per_minute": round(len(many) / t_many * 60, 1) if t_many else None},
     }
+
+
+def year_benchmark(url: str, year: int) -> dict[str, Any]:
+    """Build and render the year dossier once: its cases (the roster's rows), pages, and the seconds
+    spent reading the data (with the chain walk) and laying it out as PDF."""
+    from models.db import get_engine
+    from models.uow import read_only
+
+    t0 = time.perf_counter()
+    with read_only(get_engine(url)) as s:
+        d = build_year(s, year)
+    t_data = time.perf_counter() - t0
+    t0 = time.perf_counter()
+    result = render(d)
+    t_render = time.perf_counter() - t0
+    return {"year": year, "cases": sum(len(r["cases"]) for r in d.data["roster"]), "pages": page_count(result.pdf),
+            "data_seconds": round(t_data, 2), "render_seconds": round(t_render, 2),
+            "seconds": round(t_data + t_render, 2), "bytes": len(result.pdf)}

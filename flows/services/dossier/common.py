@@ -6,7 +6,6 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import json
-from collections import defaultdict
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from functools import lru_cache
@@ -25,6 +24,7 @@ from models.tables import (
 from rules.audit_chain import GENESIS_HASH, verify_events
 from rules.money import format_yuan
 from rules.policy import ParameterNotInForce, Policy
+from rules.reconciliation import bucket_moves
 
 FORMAT = "ipfund-dossier/1"
 
@@ -172,24 +172,8 @@ def _postings(session: Session, subject: str) -> list[dict[str, Any]]:
 def _moves(entries: list[tuple[str, int]]) -> list[dict[str, Any]]:
     """Read a posting's line entries as moves between buckets of one line and source
     (``line:L:S:available`` -ΔX and ``line:L:S:committed`` +X is "S: available → committed X")."""
-    by_pair: dict[tuple[str, str], list[tuple[str, int]]] = defaultdict(list)
-    other = []
-    for account, amount in entries:
-        parts = account.split(":")
-        if len(parts) == 4 and parts[0] == "line":
-            by_pair[(parts[1], parts[2])].append((parts[3], amount))
-        else:
-            other.append((account, amount))
-    out = []
-    for (line, source), items in by_pair.items():
-        neg = [b for b, a in items if a < 0]
-        pos = [(b, a) for b, a in items if a > 0]
-        if len(items) == 2 and len(neg) == 1 and len(pos) == 1 and sum(a for _b, a in items) == 0:
-            out.append({"line": line, "source": source, "from": neg[0], "to": pos[0][0], "amount_fen": pos[0][1]})
-        else:
-            out += [{"line": line, "source": source, "from": None, "to": b, "amount_fen": a} for b, a in items]
-    out += [{"line": None, "source": None, "from": None, "to": acc, "amount_fen": a} for acc, a in other]
-    return out
+    return [{"line": line, "source": source, "from": src, "to": dst, "amount_fen": amount}
+            for line, source, src, dst, amount in bucket_moves(entries)]
 
 
 def _rules(results: list[Any]) -> list[dict[str, Any]]:

@@ -24,7 +24,8 @@ from flows.services.dossier.common import (
     _rules,
     _scheme_head,
 )
-from models import ledger
+from flows.services.dossier.roster import roster_and_reconciliation
+from models import checkpoints, ledger
 from models.tables import (
     Account,
     Application,
@@ -114,6 +115,8 @@ def year_data(session: Session, year: int, chain: ChainStatus | None = None) -> 
     apps = list(session.exec(select(Application).where(Application.year == year).order_by(col(Application.id))).all())
     app_ids = [a.id for a in apps if a.id is not None]
     paid_by_app: dict[int, int] = defaultdict(int)
+    scheme_of = {a.id: a.scheme for a in apps}
+    rows_by_scheme: dict[str, dict[str, int]] = defaultdict(lambda: {"paid": 0, "failed": 0, "pending": 0})
     batch_ids: set[int] = set()
     confirmed: set[str] = set()
     for i in range(0, len(app_ids), 900):
@@ -121,6 +124,7 @@ def year_data(session: Session, year: int, chain: ChainStatus | None = None) -> 
             batch_ids.add(p.batch_id)
             if p.confirmed_at:
                 confirmed.add(p.confirmed_at)
+            rows_by_scheme[scheme_of[p.application_id]][p.status] += p.amount_fen
             if p.status == "paid":
                 paid_by_app[p.application_id] += p.amount_fen
     schemes_seen = sorted({ln.scheme for ln in lines if ln.scheme} | {a.scheme for a in apps})
@@ -161,6 +165,7 @@ def year_data(session: Session, year: int, chain: ChainStatus | None = None) -> 
     plan_event = session.exec(select(AuditEvent).where(AuditEvent.subject == f"year:{year}",
                                                        AuditEvent.action == "budget.plan")
                               .order_by(col(AuditEvent.seq))).first()
+    anchor = _anchor(session, seqs, chain)
     received = {s: sum(r.amount_fen for r, _p in receipts if r.source == s) for s in policy.fund_sources}
     return {
         "dossier": {"format": FORMAT, "kind": "year", "year": year},
@@ -196,8 +201,12 @@ def year_data(session: Session, year: int, chain: ChainStatus | None = None) -> 
                          "approver_name": approvers.get(a.approved_by, {}).get("display_name"),
                          "approver_roles": approvers.get(a.approved_by, {}).get("roles", []),
                          "at": a.at, "posting_id": a.posting_id} for a in adjustments],
+        **roster_and_reconciliation(session, year, apps, bal, rows_by_scheme,
+                                    {s["scheme"]: s["name"] for s in per_scheme if s["scheme"]}, state_names),
         "plan_event": _event_row(plan_event) if plan_event else None,
         "people": _people(session, [*(r.approver for r in rounds), *(a.approved_by for a in adjustments),
                                     *([plan_event.actor] if plan_event else [])]),
-        "chain": _anchor(session, seqs, chain),
+        "chain": anchor,
+        # The signed checkpoints covering the year: from its budget plan event through the anchor.
+        "checkpoints": checkpoints.between(session, plan_event.seq if plan_event else 1, anchor["seq"]),
     }
