@@ -37,7 +37,7 @@ def _one(kind: str, key: str, out: Path | None, issue: bool, actor: str | None, 
             dossier.check_may_issue(s, actor)
         else:
             dossier.check_may_read(s, actor)
-        d = dossier.build_case(s, key) if kind == "case" else dossier.build_year(s, int(key))
+        d = dossier.build(s, kind, key)
     result = dossier.render(d)
     path = out or Path(d.file_name)
     _write(path, result.pdf)
@@ -163,6 +163,23 @@ def year_cmd(
     ledger (per line and source, per line, per source; every difference with its audit event), the signed
     checkpoints covering the year, and the roster of every case as an appendix."""
     _one("year", str(year), out, issue, actor, as_json)
+
+
+@app.command("pool-claim")
+@handled
+def pool_claim_cmd(
+    ref: str = typer.Argument(..., help="The pool claim, e.g. RC-1-1 (`ipfund pool status` lists them)"),
+    out: Path = typer.Option(None, "--out", help="Output file (default DOS-<claim>-<hash>.pdf)."),
+    issue: bool = typer.Option(False, "--issue", help="Record the dossier's sha256 and manifest in the audit chain."),
+    actor: str = AS_OPTION,
+    as_json: bool = JSON_OPTION,
+) -> None:
+    """Render a risk-compensation pool claim's dossier (风险补偿代偿档案, 二(三)7).
+
+    The loan, its bank and borrower, the claim, each party's part of the loss with the shares of the filing
+    date and what each bore, the computation's trace with every parameter and clause, the pool's postings,
+    and every event of the claim and of the loan's filing, anchored to the claim's latest event."""
+    _one("pool_claim", ref.strip(), out, issue, actor, as_json)
 
 
 def _cut(value: Any, width: int = 90) -> str:

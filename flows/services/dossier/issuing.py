@@ -43,7 +43,7 @@ def issue_record(session: Session, actor: str | None, *, kind: str, key: str, nu
                  data_sha256: str, created: str, anchor_seq: int | None, anchor_hash: str | None,
                  manifest: dict[str, str]) -> AuditEvent:
     user = acting(session, actor, "dossier.issue")
-    subject = f"dossier:{key}" if kind == "case" else f"dossier:year:{key}"
+    subject = {"year": f"dossier:year:{key}", "pool_claim": f"dossier:pool-claim:{key}"}.get(kind, f"dossier:{key}")
     return audit.append(session, actor=user.name, action=ISSUE_ACTION, subject=subject, payload={
         "document_id": number, "kind": kind, "key": key, "pdf_sha256": pdf_sha256, "data_sha256": data_sha256,
         "created": created, "anchor_seq": anchor_seq, "anchor_hash": anchor_hash, "manifest": manifest})

@@ -32,13 +32,15 @@ TEMPLATE_FILES = {
     "case": ("_dossier_base.html", "case.html", "dossier.css", "messages.json",
              *(f"case/_{s}.html" for s in DOSSIER_SECTIONS)),
     "year": ("_dossier_base.html", "year.html", "dossier.css", "messages.json"),
+    "pool_claim": ("_dossier_base.html", "pool_claim.html", "dossier.css", "messages.json"),
 }
+KINDS = tuple(TEMPLATE_FILES)
 
 
 @dataclass(frozen=True)
 class Dossier:
-    kind: str  # "case" | "year"
-    key: str  # the case reference or the year
+    kind: str  # "case" | "year" | "pool_claim"
+    key: str  # the case reference, the year, or the pool claim
     number: str
     data: dict[str, Any]
     data_json: bytes
@@ -47,6 +49,8 @@ class Dossier:
 
     @property
     def subject(self) -> str:
+        if self.kind == "pool_claim":
+            return f"dossier:pool-claim:{self.key}"
         return f"dossier:{self.key}" if self.kind == "case" else f"dossier:year:{self.key}"
 
     @property
@@ -58,12 +62,12 @@ def make_dossier(data: dict[str, Any]) -> Dossier:
     """The dossier of some data: number, hash and date all follow from the data alone."""
     head = data.get("dossier") or {}
     kind = head.get("kind")
-    if kind not in ("case", "year") or head.get("format") != FORMAT:
+    if kind not in KINDS or head.get("format") != FORMAT:
         raise RuleViolation(f"not {FORMAT} data (dossier.kind={kind!r}, format={head.get('format')!r})")
     data_json = canonical_json(data).encode("utf-8")
     digest = hashlib.sha256(data_json).hexdigest()
-    key = str(head["ref"]) if kind == "case" else str(head["year"])
-    number = f"DOS-{key}-{digest[:8]}" if kind == "case" else f"DOS-Y{key}-{digest[:8]}"
+    key = str(head["year"]) if kind == "year" else str(head["ref"])
+    number = f"DOS-Y{key}-{digest[:8]}" if kind == "year" else f"DOS-{key}-{digest[:8]}"
     anchor_at = (data.get("chain") or {}).get("at")
     created = anchor_at[:10] if anchor_at else (f"{key}-01-01" if kind == "year" else "1970-01-01")
     return Dossier(kind, key, number, data, data_json, digest, created)
@@ -75,6 +79,21 @@ def build_case(session: Session, key: str, chain: ChainStatus | None = None) -> 
 
 def build_year(session: Session, year: int, chain: ChainStatus | None = None) -> Dossier:
     return make_dossier(year_data(session, year, chain))
+
+
+def build_pool_claim(session: Session, ref: str, chain: ChainStatus | None = None) -> Dossier:
+    from flows.services.dossier.pool_claim import pool_claim_data
+
+    return make_dossier(pool_claim_data(session, ref, chain))
+
+
+def build(session: Session, kind: str, key: str) -> Dossier:
+    """The dossier of a kind and key as ``verify`` and the desk name it."""
+    if kind == "year":
+        return build_year(session, int(key))
+    if kind == "pool_claim":
+        return build_pool_claim(session, key)
+    return build_case(session, key)
 
 
 def template_sha256(kind: str) -> str:

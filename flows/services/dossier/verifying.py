@@ -15,7 +15,7 @@ from sqlalchemy import func
 from sqlmodel import Session, select
 
 from flows.services.dossier.issuing import issued_records
-from flows.services.dossier.rendering import build_case, build_year, make_dossier, render
+from flows.services.dossier.rendering import build, make_dossier, render
 from models import checkpoints
 from models.tables import AuditEvent
 from rules.errors import RuleViolation
@@ -157,6 +157,8 @@ def _key_from(data: dict[str, Any] | None, manifest: dict[str, str] | None) -> t
         return "case", str(head["ref"])
     if head.get("kind") == "year" and head.get("year"):
         return "year", str(head["year"])
+    if head.get("kind") == "pool_claim" and head.get("ref"):
+        return "pool_claim", str(head["ref"])
     doc = (manifest or {}).get("document_id", "")
     if doc.startswith("DOS-Y") and doc.count("-") == 2:
         return "year", doc.split("-")[1][1:]
@@ -213,7 +215,7 @@ def _verify(session: Session, pdf: bytes, kind: str | None, key: str | None) -> 
         raise DossierMismatch("cannot tell which dossier this file is: it has no readable embedded data or "
                               "manifest (" + "; ".join(problems) + "); name it with --case REF or --year YEAR")
     kind, key = found
-    d = build_case(session, key) if kind == "case" else build_year(session, int(key))
+    d = build(session, kind, key)
     fresh = render(d)
     report = VerifyReport(identical=fresh.pdf == pdf, verdict="identical", document_id=(manifest or {}).get(
         "document_id"), kind=kind, key=key, file_sha256=file_sha, expected_sha256=fresh.sha256,
