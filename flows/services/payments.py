@@ -51,6 +51,7 @@ from rules.bank import BankDetailsError, normalise_account
 from rules.errors import (
     FourEyesViolation,
     IdempotencyConflict,
+    IllegalTransition,
     NotFound,
     PermissionDenied,
     RuleViolation,
@@ -679,30 +680,65 @@ def confirm(session: Session, actor: str | None, content: bytes, filename: str) 
         raise ValidationFailed(filename, problems)
     at = stamp()
     counts = {"paid": 0, "failed": 0, "unchanged": 0}
-    for r in parsed:
+    todo = [r for r in parsed if payments[r["key"]].status == "pending"]
+    counts["unchanged"] = len(parsed) - len(todo)
+    app_ids = sorted({payments[r["key"]].application_id for r in todo})
+    apps: dict[int, Application] = {}
+    for i in range(0, len(app_ids), 900):
+        apps.update({a.id: a for a in session.exec(select(Application).where(
+            col(Application.id).in_(app_ids[i:i + 900]))) if a.id is not None})
+    run: list[dict[str, Any]] = []  # consecutive paid rows of one scheme (one row per case), written at once
+    in_run: set[int] = set()
+    for r in todo:
         p = payments[r["key"]]
-        if p.status != "pending":
-            counts["unchanged"] += 1
-            continue
-        app = session.get(Application, p.application_id)
-        assert app is not None
-        p.status, p.bank_ref, p.confirmed_at, p.confirmed_by = r["status"], r["ref"] or None, at, user.name
-        if r["status"] == "paid":
-            cases.move(session, app, "payment_confirmed", user.name, {"finance"}, at=at, policy=policy,
-                       payload={"idempotency_key": r["key"], "bank_ref": r["ref"]})
-        else:
-            p.failure_reason = r["reason"]
-            reverse_payment(session, app, p, user.name, at)
-            cases.move(session, app, "payment_failed", user.name, {"finance"}, reason=r["reason"], at=at,
-                       policy=policy, payload={"idempotency_key": r["key"], "bank_ref": r["ref"]})
-        session.add_all([p, app])
+        app = apps[p.application_id]
+        if run and (r["status"] != "paid" or app.id in in_run
+                    or apps[payments[run[0]["key"]].application_id].scheme != app.scheme):
+            _confirm_paid(session, policy, user.name, at, [(payments[x["key"]], x) for x in run], apps)
+            run, in_run = [], set()
         counts[r["status"]] += 1
+        if r["status"] == "paid":
+            run.append(r)
+            in_run.add(p.application_id)
+            continue
+        p.status, p.bank_ref, p.confirmed_at, p.confirmed_by = r["status"], r["ref"] or None, at, user.name
+        p.failure_reason = r["reason"]
+        reverse_payment(session, app, p, user.name, at)
+        cases.move(session, app, "payment_failed", user.name, {"finance"}, reason=r["reason"], at=at,
+                   policy=policy, payload={"idempotency_key": r["key"], "bank_ref": r["ref"]})
+        session.add_all([p, app])
+    if run:
+        _confirm_paid(session, policy, user.name, at, [(payments[x["key"]], x) for x in run], apps)
     session.flush()
     if not counts["paid"] and not counts["failed"]:
         return counts  # re-importing a file already recorded is a no-op: nothing written at all
     audit.append(session, actor=user.name, action="pay.confirm", subject="payments", at=at,
                  payload={"file": filename, "file_sha256": hashlib.sha256(content).hexdigest(), **counts})
     return counts
+
+
+def _confirm_paid(session: Session, policy: Any, actor: str, at: str, rows: list[tuple[Payment, dict[str, Any]]],
+                  apps: dict[int, Application]) -> None:
+    """Acknowledged paid, set-based (cases of one scheme, in the file's order): the payments updated in one
+    executemany, guarded on their still being pending (a concurrent import of the same file is refused),
+    and the cases moved to payment_confirmed by move_many — one audit event each, as one by one."""
+    from sqlalchemy.orm.attributes import set_committed_value
+
+    from models.bulk import update_rows
+
+    values = [(r["status"], r["ref"] or None, at, actor, p.id, "pending") for p, r in rows]
+    matched = update_rows(session, Payment.__table__,  # type: ignore[attr-defined]
+                          ("status", "bank_ref", "confirmed_at", "confirmed_by"), values, ("id", "status"))
+    if matched != len(values):
+        raise IllegalTransition(f"{len(values) - matched} payment(s) were confirmed by someone else meanwhile; "
+                                "import the file again (nothing was written)")
+    for p, r in rows:
+        for name, value in zip(("status", "bank_ref", "confirmed_at", "confirmed_by"),
+                               (r["status"], r["ref"] or None, at, actor), strict=True):
+            set_committed_value(p, name, value)
+    cases.move_many(session, [apps[p.application_id] for p, _ in rows], "payment_confirmed", actor, {"finance"},
+                    at=at, policy=policy, payloads={p.application_id: {"idempotency_key": r["key"], "bank_ref": r["ref"]}
+                                                    for p, r in rows})
 
 
 def _not_sent(session: Session, policy: Any, key: str) -> str:
