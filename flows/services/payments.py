@@ -177,6 +177,8 @@ def ensure_payment(session: Session, key: str, **fields: Any) -> tuple[Payment, 
 
 
 _PAYMENT_COLUMNS = tuple(c.name for c in Payment.__table__.columns if c.name != "id")  # type: ignore[attr-defined]
+_PAYMENT_DEFAULTS = {name: f.default for name, f in Payment.model_fields.items()
+                     if name in _PAYMENT_COLUMNS and not f.is_required()}
 
 
 def ensure_payments(session: Session, requests: list[tuple[str, dict[str, Any]]]) -> list[tuple[Payment, bool]]:
@@ -190,8 +192,8 @@ def ensure_payments(session: Session, requests: list[tuple[str, dict[str, Any]]]
     for i in range(0, len(keys), 900):
         existing.update({p.idempotency_key: p for p in session.exec(select(Payment).where(
             col(Payment.idempotency_key).in_(keys[i:i + 900]))).all()})
-    out: list[tuple[Payment, bool]] = []
-    new: list[Payment] = []
+    out: list[tuple[str, Payment | None]] = []
+    new: list[tuple[Any, ...]] = []
     for key, fields in requests:
         old = existing.get(key)
         if old is not None:
@@ -200,22 +202,19 @@ def ensure_payments(session: Session, requests: list[tuple[str, dict[str, Any]]]
                 raise IdempotencyConflict(
                     f"idempotency key {key} was used for {old.amount_fen} fen to {old.uscc}; this request is "
                     f"{fields['amount_fen']} fen to {fields['uscc']} — refused, nothing written")
-            out.append((old, False))
+            out.append((key, old))
             continue
-        p = Payment(idempotency_key=key, **fields)
-        new.append(p)
-        out.append((p, True))
-    if new:
-        rows = [tuple(getattr(p, c) for c in _PAYMENT_COLUMNS) for p in new]
-        insert_rows(session, Payment.__table__, _PAYMENT_COLUMNS, rows)  # type: ignore[attr-defined]
-        made = [p.idempotency_key for p in new]
-        ids: dict[str, int] = {}
-        for i in range(0, len(made), 900):
-            ids.update({k: n for n, k in session.execute(sa_select(col(Payment.id), col(Payment.idempotency_key))
-                                                         .where(col(Payment.idempotency_key).in_(made[i:i + 900])))})
-        for p in new:
-            p.id = ids[p.idempotency_key]
-    return out
+        row = {**_PAYMENT_DEFAULTS, **fields, "idempotency_key": key}
+        new.append(tuple(row[c] for c in _PAYMENT_COLUMNS))
+        out.append((key, None))
+    made: dict[str, Payment] = {}
+    if new:  # plain rows in one executemany; the rows read back as payments (their ids with them)
+        insert_rows(session, Payment.__table__, _PAYMENT_COLUMNS, new)  # type: ignore[attr-defined]
+        keys = [k for k, p in out if p is None]
+        for i in range(0, len(keys), 900):
+            made.update({p.idempotency_key: p for p in session.exec(select(Payment).where(
+                col(Payment.idempotency_key).in_(keys[i:i + 900])))})
+    return [(p, False) if p is not None else (made[k], True) for k, p in out]
 
 
 def _attempts(session: Session, ids: list[int]) -> dict[tuple[int, str], int]:
