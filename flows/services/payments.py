@@ -184,7 +184,7 @@ _PAYMENT_DEFAULTS = {name: f.default for name, f in Payment.model_fields.items()
 def ensure_payments(session: Session, requests: list[tuple[str, dict[str, Any]]]) -> list[tuple[Payment, bool]]:
     """:func:`ensure_payment` for many keys at once (the payment stage): the existing payments read in one
     pass, any key already used for another amount, payee or case refused (nothing written), the new ones
-    inserted in one prepared executemany in the order given, and their ids read back."""
+    inserted as plain rows in one prepared executemany in the order given, and read back as payments."""
     from models.bulk import insert_rows
 
     keys = [k for k, _ in requests]
