@@ -42,6 +42,31 @@ Feature: Checking, evaluating and settling a redeemed custody voucher (托管项
     Then it is refused naming "不相容岗位相互分离"
     And nothing is written
 
+  Scenario: The reviewer's decision file: one line per redemption, one event each naming the file and its line
+    Given the SME has confirmed the service
+    When in a decision file the reviewer approves the redemption
+    And the advance flow runs
+    Then the voucher waits for the third-party evaluation
+    And the voucher's review event names the decision file and line 2
+
+  Scenario: A return in a decision file ends the redemption as the single decision does
+    Given the SME has confirmed the service
+    When in a decision file the reviewer returns the redemption because "托管报告缺少第三章"
+    Then the voucher is contracted again and its first redemption is marked returned
+    And the agency and the SME are told with a reason
+
+  Scenario: A return without a reason refuses the whole decision file at its line
+    Given the SME has confirmed the service
+    When in a decision file the reviewer returns the redemption with no reason
+    Then the decision file is refused at line 2 with "needs"
+    And nothing is written
+
+  Scenario: A decision file of a reviewer of the agency is refused at the voucher's line
+    Given the SME has confirmed the service
+    When in a decision file the reviewer 林 of the agency approves the redemption
+    Then the decision file is refused at line 2 with "不相容岗位相互分离"
+    And nothing is written
+
   Scenario Outline: The grade decides the settlement (pass grade 60; below it: <mode>)
     Given the policy settles a voucher graded below the pass grade for <mode>
     And the SME has confirmed the service

@@ -258,18 +258,19 @@ def confirm(ctx: Ctx) -> int:
 
 
 def review_check(ctx: Ctx) -> int:
-    """The reviewer's check of each confirmed redemption (the engine's review path, one decision each, in
-    units of work of FILE_LINES decisions)."""
+    """The reviewer's check of each confirmed redemption: the reviewer's decision files (FILE_LINES lines
+    each, one approval per voucher) through the real review path (`ipfund review decide-file`)."""
     from flows.services import review
     from models.uow import unit_of_work
 
     os.environ["IPFUND_NOW"] = "2021-06-10T01:00:00Z"
     done = 0
     for start in range(0, len(ctx.refs), FILE_LINES):
+        part = ctx.refs[start:start + FILE_LINES]
+        content = ctx.harness(lambda part=part: ("case,decision,reason\n" + "".join(  # type: ignore[misc]
+            f"{ref},approve,\n" for ref, _a, _svc in part)).encode())
         with unit_of_work(ctx.engine) as s:
-            for ref, _a, _svc in ctx.refs[start:start + FILE_LINES]:
-                review.decide(s, "li.review", ref, "approve", None)
-                done += 1
+            done += review.decide_file(s, "li.review", content, f"decisions-{start // FILE_LINES + 1}.csv")
     return done
 
 
@@ -366,7 +367,7 @@ STEPS: list[Step] = [
     Step("contract files (platform operator)", contract),
     Step("redemption manifests (10 agencies)", redeem),
     Step("confirmation files", confirm),
-    Step("reviewer's check (one decision each)", review_check),
+    Step("reviewer's decision files", review_check),
     Step("advance flow: evaluator assignment", assignment, flow=True),
     Step("score files (2 evaluators)", scores),
     Step("advance flow: aggregation and grading", grading, flow=True),

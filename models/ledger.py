@@ -63,7 +63,9 @@ def post_many(session: Session, postings: list[NewPosting]) -> int:
     posting balanced and applied in order (no balance below zero after any of them, as if posted one by
     one), the accounts read once and updated once, the postings inserted in one batch and their entries
     in one prepared executemany. Returns how many were written."""
-    from models.bulk import insert_rows
+    from sqlalchemy import insert
+
+    from models.bulk import CHUNK, insert_rows
 
     if not postings:
         return 0
@@ -87,18 +89,19 @@ def post_many(session: Session, postings: list[NewPosting]) -> int:
     for k, a in accounts.items():
         a.balance_fen = balances[k]
     default_at = stamp()
-    rows = [Posting(year=p.year, kind=p.kind, memo=p.memo[:400], actor=p.actor, at=p.at or default_at,
-                    subject=p.subject) for p in postings]
-    session.add_all(rows)
     session.flush()
+    t = Posting.__table__  # type: ignore[attr-defined]
+    returning = insert(t).returning(t.c.id, sort_by_parameter_order=True)  # ids in the order of the rows
+    ids: list[int] = []
+    for i in range(0, len(postings), CHUNK):
+        ids += session.execute(returning, [
+            {"year": p.year, "kind": p.kind, "memo": p.memo[:400], "actor": p.actor, "at": p.at or default_at,
+             "subject": p.subject, "reverses_id": None} for p in postings[i:i + CHUNK]]).scalars().all()
     entries = []
-    for p, row in zip(postings, rows, strict=True):
-        assert row.id is not None
-        entries += [(row.id, accounts[(p.year, name)].id, amount) for name, amount in p.entries]
-    for row in rows:
-        session.expunge(row)
+    for p, posting_id in zip(postings, ids, strict=True):
+        entries += [(posting_id, accounts[(p.year, name)].id, amount) for name, amount in p.entries]
     insert_rows(session, PostingEntry.__table__, ("posting_id", "account_id", "amount_fen"), entries)  # type: ignore[attr-defined]
-    return len(rows)
+    return len(ids)
 
 
 def _ensure_accounts(session: Session, year: int, names: list[str]) -> None:

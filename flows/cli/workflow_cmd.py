@@ -179,6 +179,21 @@ def review_decide(app: str = typer.Argument(...),
     console.print(f"[green]decided[/] {d.decision} on {app.upper()}: the case moved on at once")
 
 
+@review_app.command("decide-file")
+@handled
+def review_decide_file(path: Path = typer.Argument(..., exists=True, dir_okay=False,
+                                                   help="CSV: case,decision,reason (UTF-8 or GBK)"),
+                       actor: str = AS_OPTION) -> None:
+    """Take a decision file: one decision per line (approve, return or reject; a reason to return or
+    reject), each checked as `review decide` checks it; one bad line refuses the file, nothing written."""
+    from flows.services import review
+    from models.uow import unit_of_work
+
+    with unit_of_work() as s:
+        n = review.decide_file(s, actor, path.read_bytes(), path.name)
+    console.print(f"[green]decided[/] {n} case(s) from {path.name}: each moved on at once")
+
+
 @evaluator_app.command("declare-conflict")
 @handled
 def declare_conflict(applicant: str = typer.Argument(..., help="Applicant credit code"),

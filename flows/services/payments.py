@@ -51,6 +51,7 @@ from rules.bank import BankDetailsError, normalise_account
 from rules.errors import (
     FourEyesViolation,
     IdempotencyConflict,
+    IllegalTransition,
     NotFound,
     PermissionDenied,
     RuleViolation,
@@ -130,13 +131,16 @@ def payee_of(kind: str, applicant: Applicant, agency: Any = None) -> tuple[str, 
     raise RuleViolation(f"payee {kind!r}: this ipfund pays applicants and agencies; the {kind} registry is not installed")
 
 
-def payee_kind(session: Session, policy: Any, declared: Any, app: Application) -> str:
+def payee_kind(session: Session, policy: Any, declared: Any, app: Application,
+               rounds: dict[int, AwardRound] | None = None) -> str:
     """The payee of one case: the scheme's declared payee, or — with ``payee_mode`` — the payee of the mode
     in force on the day the case's round was finalized (agency: the agency; enterprise or applicant: the
-    applicant)."""
+    applicant). ``rounds`` (round id -> round, read in a batch by the caller) spares a query per case."""
     if not declared.payee_mode:
         return str(declared.payee)
-    rnd = session.get(AwardRound, app.round_id) if app.round_id is not None else None
+    rnd = None
+    if app.round_id is not None:
+        rnd = rounds.get(app.round_id) if rounds is not None else session.get(AwardRound, app.round_id)
     mode = round_mode(policy, declared, rnd, app.year)
     return "agency" if mode == "agency" else "applicant"
 
@@ -151,11 +155,12 @@ def round_mode(policy: Any, declared: Any, rnd: AwardRound | None, year: int) ->
 
 
 def resolve_payee(session: Session, policy: Any, declared: Any, app: Application,
-                  applicant: Applicant, agencies: dict[int, Any] | None = None
-                  ) -> tuple[str, str, str | None, str | None, str]:
+                  applicant: Applicant, agencies: dict[int, Any] | None = None,
+                  rounds: dict[int, AwardRound] | None = None) -> tuple[str, str, str | None, str | None, str]:
     """(name, credit code, bank name, bank account, how to record missing details) of a case's payee;
-    ``agencies`` (case id -> contracted agency, read in a batch by the caller) spares a query per case."""
-    kind = payee_kind(session, policy, declared, app)
+    ``agencies`` (case id -> contracted agency) and ``rounds`` (round id -> round), read in a batch by the
+    caller, spare a query per case."""
+    kind = payee_kind(session, policy, declared, app, rounds)
     agency = None
     if kind == "agency":
         from flows.services.vouchers import contracted_agency
@@ -168,18 +173,48 @@ def resolve_payee(session: Session, policy: Any, declared: Any, app: Application
 
 def ensure_payment(session: Session, key: str, **fields: Any) -> tuple[Payment, bool]:
     """Create the payment for ``key`` or return the existing one; a different request is a conflict."""
-    existing = session.exec(select(Payment).where(Payment.idempotency_key == key)).first()
-    if existing is not None:
-        if (existing.amount_fen, existing.uscc, existing.application_id) != (
-                fields["amount_fen"], fields["uscc"], fields["application_id"]):
-            raise IdempotencyConflict(
-                f"idempotency key {key} was used for {existing.amount_fen} fen to {existing.uscc}; this request is "
-                f"{fields['amount_fen']} fen to {fields['uscc']} — refused, nothing written")
-        return existing, False
-    p = Payment(idempotency_key=key, **fields)
-    session.add(p)
-    session.flush()
-    return p, True
+    return ensure_payments(session, [(key, fields)])[0]
+
+
+_PAYMENT_COLUMNS = tuple(c.name for c in Payment.__table__.columns if c.name != "id")  # type: ignore[attr-defined]
+_PAYMENT_DEFAULTS = {name: f.default for name, f in Payment.model_fields.items()
+                     if name in _PAYMENT_COLUMNS and not f.is_required()}
+
+
+def ensure_payments(session: Session, requests: list[tuple[str, dict[str, Any]]]) -> list[tuple[Payment, bool]]:
+    """:func:`ensure_payment` for many keys at once (the payment stage): the existing payments read in one
+    pass, any key already used for another amount, payee or case refused (nothing written), the new ones
+    inserted as plain rows in one prepared executemany in the order given, and read back as payments."""
+    from models.bulk import insert_rows
+
+    keys = [k for k, _ in requests]
+    existing: dict[str, Payment] = {}
+    for i in range(0, len(keys), 900):
+        existing.update({p.idempotency_key: p for p in session.exec(select(Payment).where(
+            col(Payment.idempotency_key).in_(keys[i:i + 900]))).all()})
+    out: list[tuple[str, Payment | None]] = []
+    new: list[tuple[Any, ...]] = []
+    for key, fields in requests:
+        old = existing.get(key)
+        if old is not None:
+            if (old.amount_fen, old.uscc, old.application_id) != (
+                    fields["amount_fen"], fields["uscc"], fields["application_id"]):
+                raise IdempotencyConflict(
+                    f"idempotency key {key} was used for {old.amount_fen} fen to {old.uscc}; this request is "
+                    f"{fields['amount_fen']} fen to {fields['uscc']} — refused, nothing written")
+            out.append((key, old))
+            continue
+        row = {**_PAYMENT_DEFAULTS, **fields, "idempotency_key": key}
+        new.append(tuple(row[c] for c in _PAYMENT_COLUMNS))
+        out.append((key, None))
+    made: dict[str, Payment] = {}
+    if new:  # plain rows in one executemany; the rows read back as payments (their ids with them)
+        insert_rows(session, Payment.__table__, _PAYMENT_COLUMNS, new)  # type: ignore[attr-defined]
+        keys = [k for k, p in out if p is None]
+        for i in range(0, len(keys), 900):
+            made.update({p.idempotency_key: p for p in session.exec(select(Payment).where(
+                col(Payment.idempotency_key).in_(keys[i:i + 900])))})
+    return [(p, False) if p is not None else (made[k], True) for k, p in out]
 
 
 def _attempts(session: Session, ids: list[int]) -> dict[tuple[int, str], int]:
@@ -234,6 +269,7 @@ def release(session: Session, actor: str | None, scheme: str, refs: list[str] | 
     events = []
     policy = current_policy(session)
     agencies = _contracted_agencies(session, ids)
+    rounds = _rounds(session, apps)
     for app in apps:
         assert app.id is not None and app.award_fen is not None
         purpose, amount = due(declared, app, policy)
@@ -241,7 +277,7 @@ def release(session: Session, actor: str | None, scheme: str, refs: list[str] | 
         if (app.id, purpose, attempt) in already:
             continue  # released before and not yet paid: the payment stage pays it
         name, code, bank, account, how = resolve_payee(session, policy, declared, app, payees[app.applicant_id],
-                                                      agencies)
+                                                      agencies, rounds)
         if not account or not bank:
             held.append((app.ref, f"{name} ({code}) has no bank account on file; record it with `{how}`"))
             continue
@@ -322,6 +358,13 @@ def _contracted_agencies(session: Session, ids: list[int]) -> dict[int, Any]:
     return out
 
 
+def _rounds(session: Session, apps: list[Application]) -> dict[int, AwardRound]:
+    """Round id -> round of these cases, in one read (the payee of a scheme paid by settlement mode)."""
+    ids = sorted({a.round_id for a in apps if a.round_id is not None})
+    return {r.id: r for r in session.exec(select(AwardRound).where(col(AwardRound.id).in_(ids)))
+            if r.id is not None}
+
+
 def execute_releases(session: Session, scheme: str, released_by: str | None = None) -> list[BatchResult]:
     """The payment stage: pay every released, payable case of the scheme, one batch per releasing
     officer (the payer), asking the duties rule again for each. Returns the batches made (their bank
@@ -359,36 +402,42 @@ def execute_releases(session: Session, scheme: str, released_by: str | None = No
 
 def _pay(session: Session, policy: Any, scheme: str, payer: User, group: list[tuple[PaymentRelease, Application]],
          payees: dict[int | None, Applicant], parties: dict[int, duties.CaseParties], payee: str) -> BatchResult:
+    """One batch for one payer, set-based: every payment checked against its release first, then the
+    payments inserted at once (idempotency keys), the ledger postings committed -> paid at once (one read
+    of what each case still holds), the cases moved at once (one audit event each), and the batch's own
+    event — the same rows and events, in the same order, as paying the cases one by one."""
     at = stamp()
     b = PaymentBatch(scheme=scheme, created_by=payer.name, at=at, file_name="", total_fen=0, count=0)
     session.add(b)
     session.flush()
     assert b.id is not None
-    payments = []
-    agencies = _contracted_agencies(session, [a.id for _, a in group if a.id is not None])
+    declared = policy.scheme(scheme).payment
+    apps = [a for _, a in group]
+    agencies = _contracted_agencies(session, [a.id for a in apps if a.id is not None])
+    rounds = _rounds(session, apps)
+    requests: list[tuple[str, dict[str, Any]]] = []
     for rel, app in group:
         assert app.id is not None and app.award_fen is not None and app.line_code is not None
-        declared = policy.scheme(scheme).payment
         purpose, amount = due(declared, app, policy)
         if (rel.purpose, rel.amount_fen) != (purpose, amount):
             raise IdempotencyConflict(f"{app.ref}: released for {rel.amount_fen} fen ({rel.purpose}), the case is now "
                                       f"due {amount} fen ({purpose}); release it again")
         name, code, bank, account, _how = resolve_payee(session, policy, declared, app, payees[app.applicant_id],
-                                                        agencies)
+                                                        agencies, rounds)
         if not account:
             raise ValidationFailed("payment", [f"{app.ref}: {name} has no bank account on file"])
-        p, _created = ensure_payment(
-            session, payment_key(app, rel.attempt, purpose), purpose=purpose, batch_id=b.id, application_id=app.id,
-            line_code=app.line_code, payee=name, uscc=code, bank_account=account, bank_name=bank or "",
-            amount_fen=amount, status="pending", approver=parties[app.id].approver or "",
-            payer=payer.name, release_id=rel.id, created_at=at)
-        faults.point("pay.after_idempotency_row")
-        pay_from_commitment(session, app, p, payer.name, at)
-        faults.point("pay.after_ledger_posting")
-        cases.move(session, app, "batch_payment", payer.name, {"finance"}, at=at, policy=policy,
-                   payload={"idempotency_key": p.idempotency_key, "amount_fen": p.amount_fen, "batch": b.id,
-                            "released_by": rel.released_by, "release_id": rel.id})
-        payments.append(p)
+        requests.append((payment_key(app, rel.attempt, purpose), dict(
+            purpose=purpose, batch_id=b.id, application_id=app.id, line_code=app.line_code, payee=name, uscc=code,
+            bank_account=account, bank_name=bank or "", amount_fen=amount, status="pending",
+            approver=parties[app.id].approver or "", payer=payer.name, release_id=rel.id, created_at=at)))
+    payments = [p for p, _created in ensure_payments(session, requests)]
+    faults.point("pay.after_idempotency_row")
+    pay_from_commitments(session, list(zip(apps, payments, strict=True)), payer.name, at)
+    faults.point("pay.after_ledger_posting")
+    cases.move_many(session, apps, "batch_payment", payer.name, {"finance"}, at=at, policy=policy,
+                    payloads={app.id: {"idempotency_key": p.idempotency_key, "amount_fen": p.amount_fen,
+                                       "batch": b.id, "released_by": rel.released_by, "release_id": rel.id}
+                              for (rel, app), p in zip(group, payments, strict=True) if app.id is not None})
     b.count = len(payments)
     b.total_fen = sum(p.amount_fen for p in payments)
     b.file_name = f"payment-batch-{b.id:05d}.csv"
@@ -415,35 +464,62 @@ def batch(session: Session, actor: str | None, scheme: str) -> BatchResult:
     return made[0]
 
 
-def pay_from_commitment(session: Session, app: Application, p: Payment, actor: str, at: str) -> None:
-    """committed -> paid for this payment's amount, source by source in proportion to what of the
-    award's commitment is still committed (largest remainder: a whole award moves exactly as it was
-    committed, and the last tranche moves exactly what is left)."""
-    from rules.money import split_largest_remainder
+def _still_committed(session: Session, refs: list[str]) -> dict[str, dict[tuple[str, str], int]]:
+    """Per case (ref): what of its latest commitment is still committed, by (line code, source) — its
+    latest commitment posting and every payment, reversal and release since, read in one pass."""
+    from models.tables import Account, PostingEntry
 
-    postings = session.exec(select(Posting).where(Posting.subject == f"app:{app.ref}",
-                                                  col(Posting.kind).in_(("commitment", "payment", "reversal", "release")))
-                            .order_by(col(Posting.id))).all()
-    commit = [x for x in postings if x.kind == "commitment"]
-    assert commit and commit[-1].id is not None
-    left: dict[tuple[str, str], int] = {}
-    for x in postings:
-        if x.id is None or (x.kind == "commitment" and x.id != commit[-1].id):
-            continue
-        for account, amount in ledger.posting_entries(session, x.id):
+    kinds = ("commitment", "payment", "reversal", "release")
+    rows: dict[str, list[tuple[int, str, str, int]]] = defaultdict(list)
+    subjects = [f"app:{r}" for r in refs]
+    for i in range(0, len(subjects), 900):
+        for subject, posting_id, kind, account, amount in session.execute(
+                sa_select(col(Posting.subject), col(Posting.id), col(Posting.kind), col(Account.name),
+                          col(PostingEntry.amount_fen))
+                .join(PostingEntry, col(PostingEntry.posting_id) == col(Posting.id))
+                .join(Account, col(Account.id) == col(PostingEntry.account_id))
+                .where(col(Posting.subject).in_(subjects[i:i + 900]), col(Posting.kind).in_(kinds))):
+            rows[subject].append((posting_id, kind, account, amount))
+    out: dict[str, dict[tuple[str, str], int]] = {}
+    for ref, subject in zip(refs, subjects, strict=True):
+        entries = rows.get(subject, [])
+        commits = [pid for pid, kind, _, _ in entries if kind == "commitment"]
+        assert commits, f"{ref}: no commitment to pay from"
+        latest = max(commits)
+        left: dict[tuple[str, str], int] = {}
+        for pid, kind, account, amount in entries:
+            if kind == "commitment" and pid != latest:
+                continue
             _, code, source, bucket = account.split(":")
             if bucket == "committed":
                 left[(code, source)] = left.get((code, source), 0) + amount
-    keys = sorted(k for k, v in left.items() if v > 0)
-    weights = [left[k] for k in keys]
-    if sum(weights) < p.amount_fen:
-        raise IdempotencyConflict(f"{app.ref}: {p.amount_fen} fen to pay, only {sum(weights)} fen still committed")
-    entries = []
-    for (code, source), part in zip(keys, split_largest_remainder(p.amount_fen, weights), strict=True):
-        if part:
-            entries += move_entries(code, source, "committed", "paid", part)
-    ledger.post(session, year=app.year, kind="payment", memo=f"payment {p.idempotency_key}", actor=actor,
-                entries=entries, subject=f"app:{app.ref}", at=at)
+        out[ref] = left
+    return out
+
+
+def pay_from_commitments(session: Session, items: list[tuple[Application, Payment]], actor: str, at: str) -> None:
+    """committed -> paid for each payment's amount, source by source in proportion to what of the award's
+    commitment is still committed (largest remainder: a whole award moves exactly as it was committed, and
+    the last tranche moves exactly what is left). What each case still holds is read once for the batch;
+    the postings (one per payment, in the order given) are written by one ledger.post_many."""
+    from rules.money import split_largest_remainder
+
+    left = _still_committed(session, [app.ref for app, _ in items])
+    postings = []
+    for app, p in items:
+        held = left[app.ref]
+        keys = sorted(k for k, v in held.items() if v > 0)
+        weights = [held[k] for k in keys]
+        if sum(weights) < p.amount_fen:
+            raise IdempotencyConflict(f"{app.ref}: {p.amount_fen} fen to pay, only {sum(weights)} fen still committed")
+        entries = []
+        for (code, source), part in zip(keys, split_largest_remainder(p.amount_fen, weights), strict=True):
+            if part:
+                entries += move_entries(code, source, "committed", "paid", part)
+                held[(code, source)] -= part  # a second payment of the same case in the batch pays what is left
+        postings.append(ledger.NewPosting(year=app.year, kind="payment", memo=f"payment {p.idempotency_key}",
+                                          actor=actor, entries=entries, subject=f"app:{app.ref}", at=at))
+    ledger.post_many(session, postings)
 
 
 def payment_file(payments: list[Payment], scheme_name: str) -> bytes:
@@ -603,30 +679,65 @@ def confirm(session: Session, actor: str | None, content: bytes, filename: str) 
         raise ValidationFailed(filename, problems)
     at = stamp()
     counts = {"paid": 0, "failed": 0, "unchanged": 0}
-    for r in parsed:
+    todo = [r for r in parsed if payments[r["key"]].status == "pending"]
+    counts["unchanged"] = len(parsed) - len(todo)
+    app_ids = sorted({payments[r["key"]].application_id for r in todo})
+    apps: dict[int, Application] = {}
+    for i in range(0, len(app_ids), 900):
+        apps.update({a.id: a for a in session.exec(select(Application).where(
+            col(Application.id).in_(app_ids[i:i + 900]))) if a.id is not None})
+    run: list[dict[str, Any]] = []  # consecutive paid rows of one scheme (one row per case), written at once
+    in_run: set[int] = set()
+    for r in todo:
         p = payments[r["key"]]
-        if p.status != "pending":
-            counts["unchanged"] += 1
-            continue
-        app = session.get(Application, p.application_id)
-        assert app is not None
-        p.status, p.bank_ref, p.confirmed_at, p.confirmed_by = r["status"], r["ref"] or None, at, user.name
-        if r["status"] == "paid":
-            cases.move(session, app, "payment_confirmed", user.name, {"finance"}, at=at, policy=policy,
-                       payload={"idempotency_key": r["key"], "bank_ref": r["ref"]})
-        else:
-            p.failure_reason = r["reason"]
-            reverse_payment(session, app, p, user.name, at)
-            cases.move(session, app, "payment_failed", user.name, {"finance"}, reason=r["reason"], at=at,
-                       policy=policy, payload={"idempotency_key": r["key"], "bank_ref": r["ref"]})
-        session.add_all([p, app])
+        app = apps[p.application_id]
+        if run and (r["status"] != "paid" or app.id in in_run
+                    or apps[payments[run[0]["key"]].application_id].scheme != app.scheme):
+            _confirm_paid(session, policy, user.name, at, [(payments[x["key"]], x) for x in run], apps)
+            run, in_run = [], set()
         counts[r["status"]] += 1
+        if r["status"] == "paid":
+            run.append(r)
+            in_run.add(p.application_id)
+            continue
+        p.status, p.bank_ref, p.confirmed_at, p.confirmed_by = r["status"], r["ref"] or None, at, user.name
+        p.failure_reason = r["reason"]
+        reverse_payment(session, app, p, user.name, at)
+        cases.move(session, app, "payment_failed", user.name, {"finance"}, reason=r["reason"], at=at,
+                   policy=policy, payload={"idempotency_key": r["key"], "bank_ref": r["ref"]})
+        session.add_all([p, app])
+    if run:
+        _confirm_paid(session, policy, user.name, at, [(payments[x["key"]], x) for x in run], apps)
     session.flush()
     if not counts["paid"] and not counts["failed"]:
         return counts  # re-importing a file already recorded is a no-op: nothing written at all
     audit.append(session, actor=user.name, action="pay.confirm", subject="payments", at=at,
                  payload={"file": filename, "file_sha256": hashlib.sha256(content).hexdigest(), **counts})
     return counts
+
+
+def _confirm_paid(session: Session, policy: Any, actor: str, at: str, rows: list[tuple[Payment, dict[str, Any]]],
+                  apps: dict[int, Application]) -> None:
+    """Acknowledged paid, set-based (cases of one scheme, in the file's order): the payments updated in one
+    executemany, guarded on their still being pending (a concurrent import of the same file is refused),
+    and the cases moved to payment_confirmed by move_many — one audit event each, as one by one."""
+    from sqlalchemy.orm.attributes import set_committed_value
+
+    from models.bulk import update_rows
+
+    values = [(r["status"], r["ref"] or None, at, actor, p.id, "pending") for p, r in rows]
+    matched = update_rows(session, Payment.__table__,  # type: ignore[attr-defined]
+                          ("status", "bank_ref", "confirmed_at", "confirmed_by"), values, ("id", "status"))
+    if matched != len(values):
+        raise IllegalTransition(f"{len(values) - matched} payment(s) were confirmed by someone else meanwhile; "
+                                "import the file again (nothing was written)")
+    for p, r in rows:
+        for name, value in zip(("status", "bank_ref", "confirmed_at", "confirmed_by"),
+                               (r["status"], r["ref"] or None, at, actor), strict=True):
+            set_committed_value(p, name, value)
+    cases.move_many(session, [apps[p.application_id] for p, _ in rows], "payment_confirmed", actor, {"finance"},
+                    at=at, policy=policy, payloads={p.application_id: {"idempotency_key": r["key"], "bank_ref": r["ref"]}
+                                                    for p, r in rows})
 
 
 def _not_sent(session: Session, policy: Any, key: str) -> str:

@@ -220,9 +220,13 @@ def escalated(session: Session, actor: str | None, scheme: str | None = None) ->
             for e, app in session.exec(q).all()]
 
 
-def decide_batch(session: Session, actor: str | None, decisions: list[tuple[str, str, str]]) -> int:
+def decide_batch(session: Session, actor: str | None, decisions: list[tuple[str, str, str]],
+                 lines: list[int] | None = None, filename: str | None = None) -> int:
     """Record many decisions at once (a reviewer's decision sheet: ref, decision, reason), with the same
-    checks as :func:`decide`, and move the cases at once; all or nothing."""
+    checks as :func:`decide`, and move the cases at once; all or nothing, each bad row named. Vouchers too:
+    an approval sends each to its evaluation; a return or a refusal then ends its redemption case by case
+    (vouchers.after_review, as :func:`decide` does). From a file (:func:`decide_file`), ``lines`` are the rows'
+    line numbers and ``filename`` its name: refusals name the line, and each case's event the file and line."""
     user = acting(session, actor, "review.decide")
     policy = current_policy(session)
     refs = [r.upper() for r, _, _ in decisions]
@@ -234,10 +238,6 @@ def decide_batch(session: Session, actor: str | None, decisions: list[tuple[str,
             .where(a.c.ref.in_(refs[i:i + 900]))).all()})
     parties = duty.parties(session, [x.id for x in apps.values()])
     actor_ = duty.actor_of(user)
-    vouchers_ = sorted({x.ref for x in apps.values() if policy.scheme(x.scheme).voucher is not None})
-    if vouchers_:
-        raise RuleViolation(f"{len(vouchers_)} of these cases are vouchers ({vouchers_[0]} …): a decision on a "
-                            "redemption ends or releases it; decide them one by one with `ipfund review decide`")
     multi = sorted({x.ref for x in apps.values() if (tier := _tier(policy, x.scheme, x.status)) is not None
                     and tier.approvals != 1})
     if multi:
@@ -248,19 +248,25 @@ def decide_batch(session: Session, actor: str | None, decisions: list[tuple[str,
     problems = []
     reasons: dict[int, str] = {}
     legal: dict[tuple[str, str, str, bool], str | None] = {}  # the same check gives the same answer
-    for n, (ref, decision, reason) in enumerate(decisions, 1):
+    first_row: dict[str, int] = {}
+    word = "line" if lines is not None else "row"
+    numbers = lines if lines is not None else list(range(1, len(decisions) + 1))
+    for n, (ref, decision, reason) in zip(numbers, decisions, strict=True):
         app = apps.get(ref.upper())
         if app is None:
-            problems.append(f"row {n}: application {ref!r} does not exist")
+            problems.append(f"{word} {n}: application {ref!r} does not exist")
+            continue
+        if first_row.setdefault(app.ref, n) != n:
+            problems.append(f"{word} {n}: {app.ref} is already decided on {word} {first_row[app.ref]}")
             continue
         if decision not in DECISION_ACTION:
-            problems.append(f"row {n}: decision {decision!r} must be approve, return or reject")
+            problems.append(f"{word} {n}: decision {decision!r} must be approve, return or reject")
             continue
         b = duties.breach("review.decide", actor_, parties[app.id])
         if b is not None:
-            problems.append(f"row {n}: {b.message}")
+            problems.append(f"{word} {n}: {b.message}")
         try:
-            reasons[app.id] = _reason(decision, reason, f"row {n}: ")
+            reasons[app.id] = _reason(decision, reason, f"{word} {n}: ")
         except RuleViolation as exc:
             problems.append(exc.problems[0] if isinstance(exc, ValidationFailed) else str(exc))
             continue
@@ -273,9 +279,9 @@ def decide_batch(session: Session, actor: str | None, decisions: list[tuple[str,
             except RuleViolation as exc:
                 legal[key] = str(exc)
         if legal[key] is not None:
-            problems.append(f"row {n}: {legal[key]}")
+            problems.append(f"{word} {n}: {legal[key]}")
     if problems:
-        raise ValidationFailed("review decisions", problems)
+        raise ValidationFailed(filename or "review decisions", problems)
     at = stamp()
     ids = [apps[r].id for r in refs]
     decided = set()
@@ -287,14 +293,20 @@ def decide_batch(session: Session, actor: str | None, decisions: list[tuple[str,
     if decided:
         raise IllegalTransition(f"{len(decided)} of these cases are already decided; nothing was written")
     db = _db(session)
-    held = [(apps[r].ref, h) for r in refs if (h := review_read.holder(db, apps[r].id)) and h[0] != user.name]
+    leases = review_read.holders(db, ids)
+    held = [(apps[r].ref, h) for r in refs if (h := leases.get(apps[r].id)) and h[0] != user.name]
     if held:
         raise RuleViolation(f"{len(held)} of these cases are leased to other reviewers ({held[0][0]} to "
                             f"{held[0][1][0]}); nothing was written")
+    for r, d, _ in decisions:
+        if d == "return":  # the decisions before stay, marked superseded (as decide does)
+            supersede(session, apps[r.upper()].id, at)
     rows = [(apps[r.upper()].id, apps[r.upper()].status, user.name, d, reasons[apps[r.upper()].id], at)
             for r, d, _ in decisions]
     insert_rows(session, ReviewDecision.__table__,  # type: ignore[attr-defined]
                 ("application_id", "stage", "reviewer", "decision", "reason", "at"), rows)
+    source = ({ref.upper(): {"file": filename, "line": n} for n, (ref, _, _) in zip(numbers, decisions, strict=True)}
+              if filename is not None else {})
     by_decision: dict[str, list[Any]] = {}
     for r, d, _ in decisions:
         by_decision.setdefault(d, []).append(apps[r.upper()])
@@ -303,5 +315,43 @@ def decide_batch(session: Session, actor: str | None, decisions: list[tuple[str,
                         DECISION_ACTION[d], user.name, {"reviewer"}, at=at, policy=policy,
                         reasons={x.id: reasons[x.id] or None for x in group},
                         fields={x.id: _rejected_fields(reasons[x.id]) for x in group} if d == "reject" else None,
-                        payloads={x.id: {"stage": x.status, "decision": d} for x in group})
+                        payloads={x.id: {"stage": x.status, "decision": d, **source.get(x.ref, {})} for x in group})
+        if d != "approve":
+            for x in group:
+                if policy.scheme(x.scheme).voucher is not None:
+                    # the reviewed redemption ends with the return or refusal, in this unit of work
+                    from flows.services import vouchers
+
+                    app = session.get(Application, x.id)
+                    assert app is not None
+                    vouchers.after_review(session, policy, app, d, reasons[x.id], user.name, at)
+    review_read.release_all(db, ids)
     return len(rows)
+
+
+DECISION_COLUMNS = ("case", "decision", "reason")
+
+
+def decide_file(session: Session, actor: str | None, content: bytes, filename: str) -> int:
+    """A reviewer's decision file (case,decision,reason; UTF-8 or GBK CSV): one decision per line, each the
+    reviewer's own act decided as :func:`decide` decides it (the duties rule per case, the state, the reason
+    a return or a refusal needs), all taken at once by :func:`decide_batch` — one audit event per case naming
+    the file and its line. One bad line refuses the whole file, naming every bad line: nothing is written."""
+    from flows.services.applicants import decode_text
+    from flows.services.csv_input import read_header, read_rows
+
+    acting(session, actor, "review.decide")
+    reader = read_rows(decode_text(content, filename, allow_gbk=True), filename)
+    _header, idx = read_header(reader, filename, DECISION_COLUMNS, ("case", "decision"))
+    decisions: list[tuple[str, str, str]] = []
+    lines: list[int] = []
+    for n, row in reader:
+        if not any(c.strip() for c in row):
+            continue
+        cell = {c: (row[i].strip() if i < len(row) else "") for c, i in idx.items()}
+        decisions.append((cell["case"], cell["decision"].lower(), cell.get("reason", "")))
+        lines.append(n)
+    if not decisions:
+        raise ValidationFailed(filename, ["the file has no decisions (one line per case: "
+                                          + ",".join(DECISION_COLUMNS) + ")"])
+    return decide_batch(session, actor, decisions, lines=lines, filename=filename)

@@ -325,8 +325,28 @@ def holder(db: _Db, app_id: int) -> tuple[str, str] | None:
     return str(row[0]), str(row[1])
 
 
+def holders(db: _Db, app_ids: Sequence[int]) -> dict[int, tuple[str, str]]:
+    """:func:`holder` for many cases at once: case id -> (reviewer, until) of each unexpired lease."""
+    out: dict[int, tuple[str, str]] = {}
+    at = _now()
+    for i in range(0, len(app_ids), 900):
+        part = list(app_ids[i:i + 900])
+        for app_id, who, until in db.all("SELECT application_id, holder, expires_at FROM review_claim WHERE "
+                                         f"application_id IN ({', '.join('?' * len(part))})", part):
+            if until > at:
+                out[int(app_id)] = (str(who), str(until))
+    return out
+
+
 def release(db: _Db, app_id: int) -> None:
     db.run("DELETE FROM review_claim WHERE application_id = ?", (app_id,))
+
+
+def release_all(db: _Db, app_ids: Sequence[int]) -> None:
+    """:func:`release` for many cases (their decisions are taken)."""
+    for i in range(0, len(app_ids), 900):
+        part = list(app_ids[i:i + 900])
+        db.run(f"DELETE FROM review_claim WHERE application_id IN ({', '.join('?' * len(part))})", part)
 
 
 def next_case(url: str, actor: str | None, stage: str | None = None, scheme: str | None = None) -> dict[str, Any] | None:

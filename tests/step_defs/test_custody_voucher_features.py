@@ -328,6 +328,49 @@ def decides(v: dict[str, Any], decision: str, reason: str) -> None:
     v["reason"] = reason
 
 
+def decision_file(v: dict[str, Any], decision: str, reason: str = "", user: str = "li") -> Any:
+    """The reviewer's decision file (`ipfund review decide-file`): one line, this voucher's decision."""
+    path = v["tmp"] / "decisions.csv"
+    path.write_text(f"case,decision,reason\n{v['ref']},{decision},{reason}\n", encoding="utf-8")
+    return run(v, "review", "decide-file", str(path), "--as", user)
+
+
+@when("in a decision file the reviewer approves the redemption")
+def file_approves(v: dict[str, Any]) -> None:
+    decision_file(v, "approve")
+
+
+@when(parsers.parse('in a decision file the reviewer returns the redemption because "{reason}"'))
+def file_returns(v: dict[str, Any], reason: str) -> None:
+    v["reason"] = reason
+    decision_file(v, "return", reason)
+
+
+@when("in a decision file the reviewer returns the redemption with no reason")
+def file_returns_bare(v: dict[str, Any]) -> None:
+    decision_file(v, "return")
+
+
+@when("in a decision file the reviewer 林 of the agency approves the redemption")
+def file_agency_reviewer(v: dict[str, Any]) -> None:
+    decision_file(v, "approve", user="lin")
+
+
+@then(parsers.parse("the voucher's review event names the decision file and line {line:d}"))
+def review_event_names_file(v: dict[str, Any], line: int) -> None:
+    history = json.loads(ok(v["cli"]("voucher", "show", v["ref"], "--json", "--as", "admin")))["history"]
+    events = [e for e in history if e["action"] == "case.approve"]
+    assert len(events) == 1, events
+    assert (events[0]["payload"]["file"], events[0]["payload"]["line"], events[0]["actor"]) == (
+        "decisions.csv", line, "li")
+
+
+@then(parsers.parse('the decision file is refused at line {line:d} with "{words}"'))
+def decision_file_refused(v: dict[str, Any], line: int, words: str) -> None:
+    why = refused(v["result"])
+    assert f"line {line}: " in why and words in why, why
+
+
 @when(parsers.parse("the reviewer approves the redemption and both evaluators score {grade} on every criterion"))
 def approves_and_scores(v: dict[str, Any], grade: str) -> None:
     set_clock("2021-05-01T01:00:00Z")
