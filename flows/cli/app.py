@@ -87,8 +87,9 @@ def desk(
     actor: str = typer.Option(None, "--as", envvar="IPFUND_USER", help="Accepted like every command's, and unused: "
                               "the desk acts as each user signed in at /login."),
 ) -> None:
-    """Serve the web desk (sign-in, the reviewer's queue and case page, the auditor's dossiers) on the
-    configured database (IPFUND_DATABASE_URL, else ./ipfund.db)."""
+    """Serve the web desk (sign-in and every role's pages: review, evaluation, approval, payments, audit,
+    applicants' own, the budget and KPI screen) on the configured database (IPFUND_DATABASE_URL, else
+    ./ipfund.db)."""
     from flows.desk.serve import serve
 
     serve(host, port)

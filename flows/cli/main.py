@@ -16,12 +16,23 @@ def main() -> None:
         argv = [*argv[2:4], "--as", argv[1], *argv[4:]]
     elif len(argv) >= 3 and argv[0].startswith("--as="):
         argv = [*argv[1:3], argv[0], *argv[3:]]
+    from flows.cli.i18n import choose
+
+    lang, argv = choose(argv)
     code = run_fast_review(argv)  # `review queue|next`, run all day: no Typer at all
     if code is not None:
         raise SystemExit(code)
     from flows.cli.app import app
 
-    app()
+    if lang == "en":
+        sys.argv = [sys.argv[0], *choose(sys.argv[1:])[1]]
+        app()
+        return
+    import typer
+
+    from flows.cli.i18n import translate
+
+    translate(typer.main.get_command(app), lang)(args=choose(sys.argv[1:])[1], prog_name="ipfund")
 
 
 def __getattr__(name: str) -> Any:

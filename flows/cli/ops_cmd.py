@@ -79,7 +79,7 @@ def check(as_json: bool = JSON_OPTION, actor: str = AS_OPTION) -> None:
 @handled
 def demo(applicants: int = typer.Option(300, "--applicants"), applications: int = typer.Option(120, "--applications"),
          seed: int = typer.Option(2021, "--seed"), actor: str = AS_OPTION) -> None:
-    """A full certification-award round on the embedded database, end to end, narrated."""
+    """Every scheme built so far on the embedded database, end to end, narrated."""
     from flows.demo import run_demo
 
     run_demo(n_applicants=applicants, n_applications=applications, seed=seed)
