@@ -767,17 +767,22 @@ def audit_key(work: Path) -> None:
 
 
 def auditor_step(engine: Any, work: Path, ref: str) -> None:
-    """The auditor renders and issues a case dossier of an award and of a settled custody voucher (its
-    contract, evidence hashes, confirmation and settlement), and the fund-year dossier, then verifies each."""
-    from flows.services import dossier
+    """The auditor renders and issues a case dossier of an award, of a settled custody voucher (its
+    contract, evidence hashes, confirmation and settlement) and of a paid interest-subsidy claim (its
+    computation traced), a pool claim's dossier and the fund-year dossier, then verifies each."""
+    from flows.services import dossier, pool
 
     out = work / "dossiers"
     with read_only(engine) as s:
         voucher = next(v["ref"] for v in vouchers.list_vouchers(s, "sun.audit", CUSTODY) if v["status"] == "settled")
-    for kind, key in (("case", ref), ("case", voucher), ("year", str(YEAR))):
+        subsidy = next(a["ref"] for a in applications.list_apps(s, "sun.audit", "pledge-interest-subsidy", "paid",
+                                                                limit=1))
+        claim = next(c["ref"] for c in pool.status(s, "sun.audit")["claims"] if c["status"] == "settled")
+    for kind, key in (("case", ref), ("case", voucher), ("case", subsidy), ("pool_claim", claim),
+                      ("year", str(YEAR))):
         t0 = time.perf_counter()
         with read_only(engine) as s:
-            d = dossier.build_case(s, key) if kind == "case" else dossier.build_year(s, int(key))
+            d = dossier.build(s, kind, key)
         result = dossier.render(d)
         path = out / d.file_name
         write_file_atomically(path, result.pdf)
@@ -785,7 +790,7 @@ def auditor_step(engine: Any, work: Path, ref: str) -> None:
             ev = dossier.issue(s, "sun.audit", d, result)
         with read_only(engine) as s:
             report = dossier.verify(s, path.read_bytes())
-        console.print(f"  {kind} dossier {d.number}: {dossier.page_count(result.pdf)} page(s) → {path.name} "
+        console.print(f"  {kind.replace('_', ' ')} dossier {d.number}: {dossier.page_count(result.pdf)} page(s) → {path.name} "
                       f"({time.perf_counter() - t0:.1f} s); issued as audit #{ev.seq}; verify: {report.verdict}",
                       highlight=False)
     try:
