@@ -40,8 +40,8 @@ def render(rows: list[Any]) -> None:
             for y in f["count"]:
                 growth = f"; growth {f['amount_growth'].get(y) or '—'} / {f['count_growth'].get(y) or '—'}" \
                     if y in f["amount_growth"] else ""
-                console.print(f"  {y}: {yuan(f['amount_fen'][y])} in {f['count'][y]} loans{growth}; "
-                              f"{f['first_loan_borrowers'][y]} borrowers with a first loan (首贷)", highlight=False,
+                console.print(f"  {y}: {yuan(f['amount_fen'][y])} in {f['count'][y]:,} loans{growth}; "
+                              f"{f['first_loan_borrowers'][y]:,} borrowers with a first loan (首贷)", highlight=False,
                               soft_wrap=True)
             if f.get("pool"):
                 p = f["pool"]
@@ -56,12 +56,13 @@ def render(rows: list[Any]) -> None:
                           soft_wrap=True)
         for tg, td in zip(r.targets, d["targets"], strict=True):
             reached = ("not measurable yet (two years with loans needed)" if r.figures is not None else
-                       "measured outside") if tg.met is None else "[green]met[/]" if tg.met else f"{td['share']} reached"
+                       "measured outside") if tg.met is None else "[red]not met[/]" if td["share"] is None and \
+                not tg.met else "[green]met[/]" if tg.met else f"{td['share']} reached"
             flag = " (illustrative)" if tg.illustrative else ""
             console.print(f"  {tg.label}: {_target(tg.target)}{flag} — {reached}", highlight=False, soft_wrap=True)
     if rows:
         console.print(f"as of {rows[0].as_of}; cases count in the state they are in now, agencies as listed on "
-                      "each year's last day", highlight=False, soft_wrap=True)
+                      "each year's last day, loans by their drawdown year", highlight=False, soft_wrap=True)
 
 
 def _target(value: object) -> str:
