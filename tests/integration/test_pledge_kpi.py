@@ -41,6 +41,9 @@ def test_pledge_growth_is_measured_from_the_registry(cli: Any, db: Db, tmp_path:
     assert out.exit_code == 0, out.stderr
     shown = {r["id"]: r for r in json.loads(out.stdout)}["pledge_financing_growth"]
     assert shown == k.as_dict()
+    one = {r["id"]: r for r in json.loads(cli("kpi", "--year", "2022", "--json", "--as", "admin").stdout)}
+    year = one["pledge_financing_growth"]  # --year: that year against the year before
+    assert year["figures"]["count"] == {"2021": 2, "2022": 3} and [t["met"] for t in year["targets"]] == [met]
     text = cli("kpi", "--as", "admin").stdout
     pledge = text.split("一(二)3", 1)[1]
     assert "2022: ¥2,600,000.00 in 3 loans" in pledge or not met
