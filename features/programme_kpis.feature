@@ -24,6 +24,32 @@ Feature: The programme's KPIs against the plan's targets (一(二))
     When the KPIs are reported at the end of 2023
     Then the certified entities are 1 in 2021, 1 in 2022 and 1 for the programme
 
-  Scenario: a growth target measured outside ipfund is listed, never met here (一(二)3)
+  Scenario: a growth target measured outside ipfund is listed, never met here (一(二)2)
     When the KPIs are reported at the end of 2023
-    Then the pledge financing growth target of 30 % a year is listed as measured outside ipfund
+    Then the transfers and licences growth target of 20 % a year is listed as measured outside ipfund
+
+  Scenario Outline: pledge financing from the loan registry against +30 % a year, amount and count (一(二)3)
+    Given pledge loans of ¥<amount_2021> in <loans_2021> loans drawn down in 2021
+    And pledge loans of ¥<amount_2022> in <loans_2022> loans drawn down in 2022
+    When the KPIs are reported at the end of 2022
+    Then the pledge financing growth target of 30 % a year is <state>
+    And 2022 shows growth of <amount_growth> in amount and <count_growth> in loans
+
+    Examples:
+      | amount_2021   | loans_2021 | amount_2022   | loans_2022 | state   | amount_growth | count_growth |
+      | 10,000,000.00 | 10         | 13,000,000.00 | 13         | met     | +30.0 %       | +30.0 %      |
+      | 10,000,000.00 | 10         | 12,999,999.99 | 13         | not met | +30.0 %       | +30.0 %      |
+      | 10,000,000.00 | 10         | 20,000,000.00 | 12         | not met | +100.0 %      | +20.0 %      |
+      | 10,000,000.00 | 10         | 9,000,000.00  | 9          | not met | -10.0 %       | -10.0 %      |
+
+  Scenario: growth is compounded over the years (年均增幅): +30 % a year over two years is +69 %
+    Given pledge loans of ¥10,000,000.00 in 100 loans drawn down in 2021
+    And pledge loans of ¥16,900,000.00 in 169 loans drawn down in 2023
+    When the KPIs are reported at the end of 2023
+    Then the pledge financing growth target of 30 % a year is met
+
+  Scenario: one year of loans is no growth yet, and first loans count their borrowers (首贷)
+    Given pledge loans of ¥10,000,000.00 in 10 loans drawn down in 2021, 4 of them first loans
+    When the KPIs are reported at the end of 2021
+    Then the pledge financing growth target of 30 % a year is not measurable yet
+    And 2021 shows 4 borrowers with a first loan

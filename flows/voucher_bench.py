@@ -440,12 +440,7 @@ def run_voucher_bench(n: int, workdir: Path, chunk: int = 1000, steps: list[Step
     get_engine.cache_clear()
     ctx = Ctx(Bench(n), n, workdir, chunk, engine=get_engine())
     console.print(f"[bold]ipfund bench[/] --scheme {SCHEME}: {n:,} vouchers, SQLite {db}")
-    t_api = time.perf_counter()
-    from flows.prefect_flows import noop_flow
-
-    noop_flow()
-    api_start = time.perf_counter() - t_api
-    console.print(f"  Prefect import + ephemeral API start: {api_start:.1f} s (one-off, not counted)")
+    api_start = start_prefect()
     round_t0 = time.perf_counter()
     for step in steps or STEPS:
         ctx.bench.run(step.name, lambda step=step: step.run(ctx), flow=step.flow)  # type: ignore[misc]
@@ -459,14 +454,35 @@ def run_voucher_bench(n: int, workdir: Path, chunk: int = 1000, steps: list[Step
         ctx.engine.dispose()
     console.print("  baseline: plain SQLAlchemy Core writing the same rows ...")
     base = baseline_copy_seconds(db, workdir)
+    print_table(ctx.bench.stages, f"ipfund bench --scheme {SCHEME} — {n:,} vouchers (SQLite, {os.cpu_count()} cores)",
+                round_seconds, written, separate)
+    return summarize(ctx, SCHEME, {"vouchers": n}, round_seconds, counts, base, api_start,
+                     {"expiry_seconds": round(separate[0].seconds, 2) if separate else None,
+                      "expired": separate[0].rows if separate else None, "settled": counts.get("payment", 0)})
+
+
+def start_prefect() -> float:
+    """Import Prefect and start its ephemeral API (one-off, not counted); its seconds."""
+    t_api = time.perf_counter()
+    from flows.prefect_flows import noop_flow
+
+    noop_flow()
+    api_start = time.perf_counter() - t_api
+    console.print(f"  Prefect import + ephemeral API start: {api_start:.1f} s (one-off, not counted)")
+    return api_start
+
+
+def summarize(ctx: Ctx, scheme: str, head: dict[str, Any], round_seconds: float, counts: dict[str, int],
+              base: float, api_start: float, tail: dict[str, Any]) -> dict[str, Any]:
+    """A scheme bench's summary (printed, and returned for --json): the round, the rows, the baseline ratio,
+    Prefect's overhead, memory, each step, the scheme's own figures and the check."""
     b = ctx.bench
     flow_wall = sum(s.seconds for s in b.stages if s.task_seconds is not None)
     flow_tasks = sum(s.task_seconds or 0 for s in b.stages)
-    print_table(b.stages, f"ipfund bench --scheme {SCHEME} — {n:,} vouchers (SQLite, {os.cpu_count()} cores)",
-                round_seconds, written, separate)
+    written = sum(counts.values())
     summary: dict[str, Any] = {
-        "scheme": SCHEME,
-        "vouchers": n,
+        "scheme": scheme,
+        **head,
         "round_seconds": round(round_seconds, 2),
         "rows_written": written,
         "baseline_seconds": round(base, 2),
@@ -478,9 +494,7 @@ def run_voucher_bench(n: int, workdir: Path, chunk: int = 1000, steps: list[Step
         "largest_stage_growth_mb": max(s.growth_kib for s in b.stages) // 1024,
         "steps": {s.name: {"seconds": round(s.seconds, 2), "rows": s.rows, "growth_mb": s.growth_kib // 1024}
                   for s in b.stages},
-        "expiry_seconds": round(separate[0].seconds, 2) if separate else None,
-        "expired": separate[0].rows if separate else None,
-        "settled": counts.get("payment", 0),
+        **tail,
         "check_ok": ctx.report.get("check", {}).get("ok"),
     }
     for k, v in summary.items():

@@ -13,6 +13,12 @@ Measures:
   the programme total counts an applicant once however many years it appears in.
 * ``accredited_agencies`` — a *stock*: the agencies on the public list on each year's last day (or on the
   report date, for the current year); the programme figure is the latest year's.
+* ``pledge_loans`` — a *growth*: the loan registry's IP-pledge financing by drawdown year, the amount (fen)
+  and the number of loans, each year's growth on the year before, held against a yearly growth target
+  (年均增幅, 一(二)3): met when both the amount and the count of the latest year reach the first year's
+  compounded by the target, ``last ≥ first × (1 + target)^(years − 1)`` (exact, no root taken); beside
+  them the borrowers with a first loan (首贷) by year and, when the service gives them, the pool's leverage
+  and loss rate.
 * ``outside`` — measured outside ipfund (transfers and licences, contract value …): reported with its
   source and targets, never computed.
 """
@@ -23,14 +29,16 @@ import datetime as dt
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from fractions import Fraction
+from itertools import pairwise
 from typing import Any
 
 from rules.policy import KpiDef, Policy
 
-MEASURES: dict[str, str | None] = {"cases": "flow", "accredited_agencies": "stock", "outside": None}
+MEASURES: dict[str, str | None] = {"cases": "flow", "accredited_agencies": "stock", "pledge_loans": "growth",
+                                   "outside": None}
 
-__all__ = ["MEASURES", "CaseFact", "KpiResult", "TargetResult", "count_cases", "evaluate", "period_years",
-           "states_counted"]
+__all__ = ["MEASURES", "CaseFact", "KpiResult", "LoanFact", "PledgeSeries", "TargetResult", "count_cases",
+           "evaluate", "growth_met", "period_years", "pledge_series", "series_dict", "states_counted"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -42,6 +50,59 @@ class CaseFact:
     year: int
     state: str
     sme: bool
+
+
+@dataclass(frozen=True, slots=True)
+class LoanFact:
+    """One registered pledge loan as a KPI sees it (its drawdown year, principal, borrower, 首贷)."""
+
+    year: int
+    principal_fen: int
+    borrower_id: int
+    first_loan: bool
+
+
+@dataclass(frozen=True, slots=True)
+class PledgeSeries:
+    """The registry's pledge financing by drawdown year: amount (fen), number of loans, borrowers with a first
+    loan, and the growth of amount and count on the year before (None where the year before had none)."""
+
+    amount_fen: dict[int, int]
+    count: dict[int, int]
+    first_loan_borrowers: dict[int, int]
+    amount_growth: dict[int, Fraction | None]
+    count_growth: dict[int, Fraction | None]
+
+
+def _growth(series: Mapping[int, int]) -> dict[int, Fraction | None]:
+    ys = sorted(series)
+    return {y: (Fraction(series[y] - series[p], series[p]) if series[p] else None) for p, y in pairwise(ys)}
+
+
+def pledge_series(loans: Iterable[LoanFact], years: Iterable[int]) -> PledgeSeries:
+    """Sum the loans by drawdown year over the programme's years (loans drawn outside them are not counted)."""
+    wanted = list(years)
+    amount = dict.fromkeys(wanted, 0)
+    count = dict.fromkeys(wanted, 0)
+    first: dict[int, set[int]] = {y: set() for y in wanted}
+    for f in loans:
+        if f.year not in amount:
+            continue
+        amount[f.year] += f.principal_fen
+        count[f.year] += 1
+        if f.first_loan:
+            first[f.year].add(f.borrower_id)
+    return PledgeSeries(amount, count, {y: len(v) for y, v in first.items()}, _growth(amount), _growth(count))
+
+
+def growth_met(series: Mapping[int, int], target: Fraction) -> bool | None:
+    """年均增幅 ≥ target from the first year with any figure to the latest year: ``last ≥ first × (1 +
+    target)^(last − first)``. None when there is no year with a figure before the latest (no growth yet)."""
+    ys = sorted(y for y in series if series[y] > 0)
+    if not ys or max(series) == ys[0]:
+        return None
+    first, last = ys[0], max(series)
+    return Fraction(series[last]) >= series[first] * (1 + target) ** (last - first)
 
 
 @dataclass(frozen=True, slots=True)
@@ -69,6 +130,7 @@ class KpiResult:
     targets: tuple[TargetResult, ...]
     source: str | None
     as_of: dt.date
+    figures: dict[str, Any] | None = None  # a growth measure's series and the pool's figures (display-ready)
 
     def as_dict(self) -> dict[str, Any]:
         return {"id": self.id, "name": self.name, "name_en": self.name_en, "clause": self.clause,
@@ -77,7 +139,8 @@ class KpiResult:
                 "source": self.source, "as_of": self.as_of.isoformat(),
                 "targets": [{"label": t.label, "parameter": t.parameter, "target": _plain(t.target),
                              "illustrative": t.illustrative, "reference": t.reference, "met": t.met,
-                             "share": None if t.share is None else _percent(t.share)} for t in self.targets]}
+                             "share": None if t.share is None else _percent(t.share)} for t in self.targets],
+                "figures": self.figures}
 
 
 def _plain(v: int | Fraction) -> int | str:
@@ -118,22 +181,53 @@ def count_cases(policy: Policy, k: KpiDef, facts: Iterable[CaseFact], years: Ite
     return {y: len(v) for y, v in per.items()}, len(every)
 
 
+def _pct(f: Fraction | None) -> str | None:
+    if f is None:
+        return None
+    return ("-" if f < 0 else "+") + _percent(abs(f))
+
+
+def series_dict(ps: PledgeSeries, pool: Mapping[str, Any] | None = None) -> dict[str, Any]:
+    """The figures a growth KPI shows: per year amount (fen), count, growth and first-loan borrowers; the
+    pool's leverage and loss rate as the service read them."""
+    return {"amount_fen": {str(y): v for y, v in ps.amount_fen.items()},
+            "count": {str(y): v for y, v in ps.count.items()},
+            "amount_growth": {str(y): _pct(v) for y, v in ps.amount_growth.items()},
+            "count_growth": {str(y): _pct(v) for y, v in ps.count_growth.items()},
+            "first_loan_borrowers": {str(y): v for y, v in ps.first_loan_borrowers.items()},
+            **({"pool": dict(pool)} if pool is not None else {})}
+
+
 def evaluate(policy: Policy, kid: str, as_of: dt.date, by_year: Mapping[int, int] | None = None,
-             total: int | None = None) -> KpiResult:
+             total: int | None = None, pledge: PledgeSeries | None = None,
+             pool: Mapping[str, Any] | None = None) -> KpiResult:
     """The KPI against each of its targets as in force on ``as_of`` (met when the programme figure reaches
-    the target; a KPI measured outside ipfund has no figure and is never called met here)."""
+    the target; a growth KPI when both its amount and its count grew by the target a year, see
+    :func:`growth_met`; a KPI measured outside ipfund has no figure and is never called met here)."""
     k = policy.kpis[kid]
     kind = MEASURES[k.measure]
     results = []
+    ps = pledge or pledge_series([], by_year or {})
+    if kind == "growth":
+        by_year = ps.count
+        total = ps.count[max(ps.count)] if ps.count else 0
     for t in k.targets:
         p = policy.parameter(t.parameter)
         value = policy.value(t.parameter, as_of)
         target: int | Fraction = int(value) if p.unit == "count" else policy.ratio(t.parameter, as_of)
         ref = p.reference_at(as_of)
+        if kind == "growth":
+            rate = Fraction(target)
+            a, c = growth_met(ps.amount_fen, rate), growth_met(ps.count, rate)
+            met = None if a is None or c is None else a and c
+            results.append(TargetResult(t.label, t.parameter, target, p.illustrative, ref or "", met, None))
+            continue
         if total is None or kind is None:
             results.append(TargetResult(t.label, t.parameter, target, p.illustrative, ref or "", None, None))
             continue
         share = Fraction(total, target) if target else None
         results.append(TargetResult(t.label, t.parameter, target, p.illustrative, ref or "", total >= target, share))
+    figures = series_dict(ps, pool) if kind == "growth" else None
     return KpiResult(kid, k.name, k.name_en, k.clause, k.reference, k.measure, kind,
-                     dict(by_year or {}), total if kind is not None else None, tuple(results), k.source, as_of)
+                     dict(by_year or {}), total if kind is not None else None, tuple(results), k.source, as_of,
+                     figures)

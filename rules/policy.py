@@ -629,7 +629,8 @@ class KpiTargetDef(_Strict):
 class KpiDef(_Strict):
     """One of the programme's own indicators (绩效考核, 三(二)): what it counts, how, and its targets.
 
-    ``measure`` is one of rules/kpis.py's measures: ``cases`` (distinct applicants, or cases, of ``scheme``
+    ``measure`` is one of rules/kpis.py's measures (``pledge_loans``: the loan registry's financing by
+    drawdown year against a growth target): ``cases`` (distinct applicants, or cases, of ``scheme``
     whose case is in a state carrying any of ``tags`` or listed in ``states``; ``sme_only`` counts SMEs only), ``accredited_agencies``
     (agencies on the registry's public list at each year's end) or ``outside`` (measured outside ipfund:
     ``source`` says where; reported, never computed)."""
@@ -966,7 +967,10 @@ def _kpi_problems(policy: Policy, kid: str, k: KpiDef) -> list[str]:
         elif p.unit not in ("count", "ratio"):
             out.append(f"{where}.targets[{i}].parameter: parameter {tg.parameter!r} has unit {p.unit!r}; a target is "
                        "a count, or a ratio (a growth a year, for a KPI measured outside)")
-        elif p.unit == "ratio" and k.measure != "outside":
+        elif p.unit == "count" and MEASURES.get(k.measure) == "growth":
+            out.append(f"{where}.targets[{i}].parameter: the measure {k.measure!r} is a growth a year, its target is a "
+                       f"ratio, not the count {tg.parameter!r}")
+        elif p.unit == "ratio" and MEASURES.get(k.measure) not in (None, "growth"):
             out.append(f"{where}.targets[{i}].parameter: a growth ratio ({tg.parameter!r}) is a target only of a KPI "
                        "measured outside ipfund; ipfund counts")
     return out

@@ -12,8 +12,10 @@ from flows.cli.common import AS_OPTION, fail, handled, print_json
 @handled
 def bench(applications: int = typer.Option(10_000, "--applications", "-n", help="Applicants and applications"),
           scheme: str = typer.Option("certification-award", "--scheme",
-                                     help="certification-award, or custody-voucher (with --vouchers)"),
+                                     help="certification-award, custody-voucher (with --vouchers) or "
+                                          "pledge-interest-subsidy (with --loans)"),
           vouchers: int = typer.Option(10_000, "--vouchers", help="Vouchers (--scheme custody-voucher)"),
+          loans: int = typer.Option(10_000, "--loans", help="Loans (--scheme pledge-interest-subsidy)"),
           workdir: Path = typer.Option(Path("bench-run"), "--dir", help="Working directory (bench.db is created)"),
           chunk: int = typer.Option(1000, "--chunk", help="Cases per task run"),
           no_expiry: bool = typer.Option(False, "--no-expiry", help="custody-voucher: skip the separate expiry run"),
@@ -32,12 +34,17 @@ def bench(applications: int = typer.Option(10_000, "--applications", "-n", help=
         from flows.voucher_bench import run_voucher_bench
 
         summary = run_voucher_bench(vouchers, workdir, chunk, with_expiry=not no_expiry)
+    elif scheme == "pledge-interest-subsidy":
+        from flows.pledge_bench import run_pledge_bench
+
+        summary = run_pledge_bench(loans, workdir, chunk)
     elif scheme == "certification-award":
         from flows.bench import run_bench
 
         summary = run_bench(applications, workdir, chunk)
     else:
-        fail(f"--scheme {scheme!r}: the benchmark runs certification-award or custody-voucher")
+        fail(f"--scheme {scheme!r}: the benchmark runs certification-award, custody-voucher or "
+             "pledge-interest-subsidy")
     if as_json:
         print_json(summary)
 

@@ -6,7 +6,7 @@ from typing import Any
 
 import typer
 
-from flows.cli.common import AS_OPTION, JSON_OPTION, console, handled, print_json
+from flows.cli.common import AS_OPTION, JSON_OPTION, console, handled, print_json, yuan
 
 
 @handled
@@ -35,7 +35,19 @@ def render(rows: list[Any]) -> None:
         d = r.as_dict()
         console.print(f"[bold]{r.name}[/] ({r.clause}){f' — {r.name_en}' if r.name_en else ''}", highlight=False,
                       soft_wrap=True)
-        if r.total is None:
+        if r.figures is not None:
+            f = r.figures
+            for y in f["count"]:
+                growth = f"; growth {f['amount_growth'].get(y) or '—'} / {f['count_growth'].get(y) or '—'}" \
+                    if y in f["amount_growth"] else ""
+                console.print(f"  {y}: {yuan(f['amount_fen'][y])} in {f['count'][y]:,} loans{growth}; "
+                              f"{f['first_loan_borrowers'][y]:,} borrowers with a first loan (首贷)", highlight=False,
+                              soft_wrap=True)
+            if f.get("pool"):
+                p = f["pool"]
+                console.print(f"  pool: leverage {p['leverage_used'] or '—'} of at most {p['leverage']}, loss rate "
+                              f"{p['loss_rate'] or '—'}", highlight=False, soft_wrap=True)
+        elif r.total is None:
             console.print(f"  measured outside ipfund: {r.source}", highlight=False, soft_wrap=True)
         else:
             years = " · ".join(f"{y} {n}" for y, n in r.by_year.items())
@@ -43,12 +55,14 @@ def render(rows: list[Any]) -> None:
             console.print(f"  by year: {years or '—'}; programme: [bold]{r.total}[/] ({kind})", highlight=False,
                           soft_wrap=True)
         for tg, td in zip(r.targets, d["targets"], strict=True):
-            reached = "measured outside" if tg.met is None else "[green]met[/]" if tg.met else f"{td['share']} reached"
+            reached = ("not measurable yet (two years with loans needed)" if r.figures is not None else
+                       "measured outside") if tg.met is None else "[red]not met[/]" if td["share"] is None and \
+                not tg.met else "[green]met[/]" if tg.met else f"{td['share']} reached"
             flag = " (illustrative)" if tg.illustrative else ""
             console.print(f"  {tg.label}: {_target(tg.target)}{flag} — {reached}", highlight=False, soft_wrap=True)
     if rows:
         console.print(f"as of {rows[0].as_of}; cases count in the state they are in now, agencies as listed on "
-                      "each year's last day", highlight=False, soft_wrap=True)
+                      "each year's last day, loans by their drawdown year", highlight=False, soft_wrap=True)
 
 
 def _target(value: object) -> str:

@@ -1,7 +1,8 @@
 """`ipfund kpi`: the programme's indicators against the plan's targets (一(二); 绩效考核, 三(二)).
 
 Reads only: the cases of each scheme a KPI counts (their year, applicant, state and whether the applicant
-is an SME) and the registry's public list at each year's end; rules/kpis.py counts and compares.
+is an SME), the registry's public list at each year's end, the loan registry (drawdown, principal,
+borrower, 首贷) and the pool's totals; rules/kpis.py counts and compares.
 """
 
 from __future__ import annotations
@@ -11,9 +12,10 @@ import datetime as dt
 from sqlalchemy import select as sa_select
 from sqlmodel import Session
 
-from flows.services import agencies
+from flows.services import agencies, pool
 from flows.services.context import current_policy
 from models.clock import now
+from models.loans import PledgeLoan
 from models.tables import Applicant, Application
 from rules import kpis as rules
 from rules.errors import ValidationFailed
@@ -45,9 +47,28 @@ def report(session: Session, year: int | None = None) -> list[rules.KpiResult]:
         elif k.measure == "accredited_agencies":
             by_year = {y: len(agencies.accredited_on(session, min(dt.date(y, 12, 31), when))) for y in years}
             total = by_year[years[-1]] if years else 0
+        elif k.measure == "pledge_loans":
+            loan = PledgeLoan.__table__  # type: ignore[attr-defined]
+            facts_l = [rules.LoanFact(int(d[:4]), p, b, bool(f)) for d, p, b, f in session.execute(
+                sa_select(loan.c.drawdown, loan.c.principal_fen, loan.c.borrower_id, loan.c.first_loan)).all()]
+            series = rules.pledge_series(facts_l, years)
+            figures = pool.ratios(session) if pool.declared(policy) else None
+            out.append(rules.evaluate(policy, kid, when, pledge=_only(series, year), pool=figures))
+            continue
         else:
             by_year, total = {}, None
         if year is not None:
             by_year = {y: n for y, n in by_year.items() if y == year}
         out.append(rules.evaluate(policy, kid, when, by_year, total))
     return out
+
+
+def _only(series: rules.PledgeSeries, year: int | None) -> rules.PledgeSeries:
+    """The series, or (``--year``) only that year's figures — the target is then judged on that year against
+    the year before."""
+    if year is None:
+        return series
+    keep = {year - 1, year}
+    return rules.PledgeSeries(*({y: v for y, v in d.items() if y in keep}  # type: ignore[arg-type]
+                                for d in (series.amount_fen, series.count, series.first_loan_borrowers,
+                                          series.amount_growth, series.count_growth)))

@@ -27,7 +27,7 @@ from __future__ import annotations
 import datetime as dt
 import json
 from collections import defaultdict
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from decimal import Decimal
 from fractions import Fraction
 from typing import Any
@@ -483,6 +483,28 @@ def _decimal(x: Fraction) -> str:
     return str((Decimal(x.numerator) / Decimal(x.denominator)).quantize(Decimal("0.01")))
 
 
+def declared(policy: Any) -> bool:
+    """Whether the policy declares the pool (its leverage ceiling)."""
+    return "risk-compensation.leverage" in policy.parameters
+
+
+def ratios(session: Session, claims: Sequence[PoolClaim] | None = None, held: int | None = None,
+           total_covered: int | None = None, k: Fraction | None = None) -> dict[str, Any]:
+    """The pool's covered loans, leverage ceiling and leverage used (covered ÷ balance), and loss rate (the
+    losses of live claims ÷ every loan ever covered) — what `pool status` and the KPIs show. Reads only."""
+    if claims is None:
+        claims = list(session.exec(select(PoolClaim)).all())
+    held = balance(session) if held is None else held
+    total_covered = covered(session) if total_covered is None else total_covered
+    if k is None:
+        k = current_policy(session).ratio("risk-compensation.leverage", now().date())
+    losses = sum(c.loss_fen for c in claims if c.status in LIVE)
+    ever = covered(session, open_only=False)
+    return {"covered_fen": total_covered, "leverage": str(k),
+            "leverage_used": _decimal(Fraction(total_covered, held)) if held else None,
+            "loss_rate": f"{_decimal(Fraction(losses, ever) * 100)} %" if ever else None}
+
+
 def status(session: Session, actor: str | None) -> dict[str, Any]:
     """The pool: balance, contributions by source, compensations, recoveries, leverage, each bank's covered and
     non-performing loans (业务暂停 by threshold) and every claim."""
@@ -510,13 +532,9 @@ def status(session: Session, actor: str | None) -> dict[str, Any]:
                          "suspended_by_threshold": hit, "detail": why})
     paid = sum(c.paid_fen or 0 for c in claims)
     back = sum(c.pool_recovered_fen or 0 for c in claims)
-    losses = sum(c.loss_fen for c in claims if c.status in LIVE)
-    ever = covered(session, open_only=False)
     return {"balance_fen": held, "balance": format_yuan(held), "contributions_fen": dict(by_source),
             "contributed_fen": sum(by_source.values()), "compensated_fen": paid, "recovered_fen": back,
-            "covered_fen": total_covered, "leverage": str(k),
-            "leverage_used": _decimal(Fraction(total_covered, held)) if held else None,
-            "loss_rate": f"{_decimal(Fraction(losses, ever) * 100)} %" if ever else None,
+            **ratios(session, claims, held, total_covered, k),
             "banks": per_bank,
             "claims": [claim_view(c, banks[c.bank_id], refs.get(c.loan_id, "")) for c in claims
                        if own is None or banks[c.bank_id].uscc == own]}

@@ -34,6 +34,10 @@ def test_every_role_sees_the_fund_rules_lines_and_kpis_as_the_services_compute_t
         assert ln["code"] in page.text and format_yuan(ln["allocated_fen"]) in page.text
     for k in rows:
         assert f'id="kpi-{k["id"]}"' in page.text
+        if k["figures"] is not None:  # the pledge KPI (一(二)3): the registry's loans by drawdown year, the pool
+            row = page.text.split(f'id="kpi-{k["id"]}-figures"', 1)[1].split("</tr>", 1)[0]
+            for y, fen in k["figures"]["amount_fen"].items():
+                assert f"{y}: {format_yuan(fen)} / {k['figures']['count'][y]}" in row
     m = re.search(r'<script type="application/json" id="dashboard-data">(.*?)</script>', page.text, re.S)
     assert m and json.loads(m.group(1)) == json.loads(json.dumps(chart_data(status, rows)))
     assert desk.db.snapshot() == before

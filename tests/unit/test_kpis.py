@@ -66,10 +66,10 @@ def test_each_target_on_both_sides(total: int, met_city: bool, met_national: boo
 
 
 def test_a_kpi_measured_outside_has_no_figure_and_is_never_met() -> None:
-    r = kpis.evaluate(POLICY, "pledge_financing_growth", END, {2021: 5}, 5)
+    r = kpis.evaluate(POLICY, "transfers_licences_growth", END, {2021: 5}, 5)
     assert r.total is None and r.kind is None
-    assert [(t.target, t.met, t.share) for t in r.targets] == [(Fraction(3, 10), None, None)]
-    assert r.as_dict()["targets"][0]["target"] == "3/10"
+    assert [(t.target, t.met, t.share) for t in r.targets] == [(Fraction(1, 5), None, None)]
+    assert r.as_dict()["targets"][0]["target"] == "1/5"
 
 
 def test_shares_are_shown_to_one_decimal_rounded_half_up() -> None:
@@ -107,6 +107,10 @@ def _with(tmp_path: Path, old: str, new: str) -> Path:
      "      - {parameter: kpi.pledge_financing_growth, label: 烟台 plan}",
      "kpis.supported_agencies.targets[0].parameter: a growth ratio ('kpi.pledge_financing_growth') is a target "
      "only of a KPI measured outside"),
+    ("      - {parameter: kpi.pledge_financing_growth, label: 烟台 plan and national programme}",
+     "      - {parameter: kpi.supported_agencies, label: 烟台 plan and national programme}",
+     "kpis.pledge_financing_growth.targets[0].parameter: the measure 'pledge_loans' is a growth a year, its target "
+     "is a ratio, not the count 'kpi.supported_agencies'"),
     ("    states: [delivered, disputed, confirmed, evaluation, scored, evaluated, settlement_pending, settled]\n",
      "    states: [delivered, redeemed]\n",
      "kpis.custody_smes.states[1]: 'redeemed' is not a state of custody-voucher"),
