@@ -85,17 +85,19 @@ def _without(record: Any, own_fen: int) -> Any:
     return record
 
 
-def linking_schemes(policy: Policy, kind: str) -> list[str]:
-    """The schemes whose form links a record of ``kind`` (e.g. the claims on a pledge loan)."""
-    return [sid for sid, sc in policy.schemes.items() if kind in sc.links]
+def linking_schemes(policy: Policy, kind: str, having: str | None = None) -> list[str]:
+    """The schemes whose form links a record of ``kind`` (e.g. the claims on a pledge loan), and — with ``having``
+    — has that form field (a command's kind of claim: an interest period, a fee)."""
+    return [sid for sid, sc in policy.schemes.items() if kind in sc.links
+            and (having is None or having in sc.form.fields)]
 
 
-def scheme_linking(policy: Policy, kind: str, scheme: str | None) -> str:
+def scheme_linking(policy: Policy, kind: str, scheme: str | None, having: str | None = None) -> str:
     """The scheme a command about claims on a ``kind`` record means: the one named (it must link ``kind``), or
-    the only scheme that does."""
+    the only scheme that does (and has the form field ``having``)."""
     from rules.errors import NotFound, ValidationFailed
 
-    found = linking_schemes(policy, kind)
+    found = linking_schemes(policy, kind, None if scheme is not None else having)
     if scheme is not None:
         if scheme not in found:
             raise NotFound(f"scheme {scheme!r} takes no claims on a {kind} (those that do: {', '.join(found) or 'none'})")

@@ -96,7 +96,11 @@ def claim_amount(policy: Policy, f: IntakeFacts | Candidate, on: dt.date) -> pis
     if ln is None or ln.loan is None or kind not in KINDS:
         return None
     if kind == "first_loan_bonus":
-        return pis.first_loan_awards(policy, ln.loan, on, PARAMS).get("enterprise")
+        a = pis.first_loan_awards(policy, ln.loan, on, PARAMS).get("enterprise")
+        if a is None:  # not a first loan, or a policy that pays no bonus
+            return pis.Amount(0, "not_first_loan", (Step("首贷 bonus", format_yuan(0), clause=CLAUSE),))
+        return pis.Amount(a.amount_fen, a.bound, (*a.trace, Step("首贷 bonus", format_yuan(a.amount_fen),
+                                                                  clause=CLAUSE, reference=f"bound by {a.bound}")))
     fee = f.form.get("fee")
     if isinstance(fee, bool) or not isinstance(fee, int) or fee <= 0:
         return None
