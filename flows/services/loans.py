@@ -1031,8 +1031,8 @@ def linked_loans(session: Session, policy: Policy, scheme: str, fields: dict[str
         out[case_id] = rules.LinkedLoan(
             True, bank, ref, facts_by_id[row.id], banks[bank].state == "active",
             dt.date.fromisoformat(row.pledge_reg_date), tuple(payments.get(row.id, ())), others,
-            cumulative.get(applicant_of[case_id], 0), *repaid.get(row.id, (0, None)),
-            year_by_kind(case_id))
+            cumulative.get(applicant_of[case_id], 0), repaid.get(row.id, (0, None))[0],
+            repaid[row.id][1] if row.id in repaid else None, year_by_kind(case_id))
     return out
 
 

@@ -23,7 +23,6 @@ from rules.policy import Policy
 from rules.schemes import Candidate, CheckResult, IntakeFacts, SchemeRules
 from rules.schemes import pledge_interest_subsidy as pis
 from rules.trace import Step
-from rules.trace import parameter_step as _step
 
 SCHEME = "pledge-fee-subsidy"
 PARAMS = pis.SCHEME  # the fee shares and caps are the interest scheme's measure's parameters (二(三)7)
@@ -70,7 +69,7 @@ def fee_timing(policy: Policy, f: IntakeFacts) -> CheckResult:
                        f"{f.submitted_on.isoformat()}" + ("" if ok else ": not yet drawn down"), f"{name} = {when}")
     repaid, on = ln.principal_repaid_fen, ln.repaid_on
     ok = repaid >= loan.principal_fen and on is not None and on <= f.submitted_on
-    detail = (f"repaid in full on {on.isoformat()}" if ok else
+    detail = (f"repaid in full on {on.isoformat()}" if ok and on is not None else
               f"repaid {format_yuan(repaid)} of {format_yuan(loan.principal_fen)}: paid only after full repayment")
     return _result("fee_timing", ok, rule, detail, f"{name} = {when}")
 
