@@ -89,6 +89,36 @@ Feature: Service-fee subsidies and the first-loan bonus on registered IP-pledge 
       And the intake runs
       Then the claim is rejected by first_loan, naming "not the borrower's first loan"
 
+  Rule: The 首贷 reward to the bank is a share of the loan, paid to the bank's own account (二(三)7)
+
+    Scenario: The bank files its reward of 0.1 % on a ¥1,000,000.00 first loan: ¥1,000.00, paid to the bank
+      Given 中国银行烟台分行 lent 烟台海拓机械有限公司 ¥1,000,000.00 as L-001 drawn down 2021-01-10
+      And the admin records the account of 中国银行烟台分行 at 中国银行烟台分行营业部 6217000000009999
+      When 中国银行烟台分行 files the bank reward on L-001 on 2021-07-15
+      And the intake runs
+      Then the claim is in formal_review with a subsidy of ¥1,000.00 bound by share
+      When the reviewer approves every claim, the approver finalizes the 2021 round and the notice ends
+      And finance pays the subsidies
+      Then the claim is paid ¥1,000.00 to 中国银行烟台分行
+      And ipfund check passes
+
+    Scenario: The reward on a ¥10,000,000.00 first loan is exactly the ¥10,000.00 cap
+      Given 中国银行烟台分行 lent 烟台海拓机械有限公司 ¥10,000,000.00 as L-001 drawn down 2021-01-10
+      When 中国银行烟台分行 files the bank reward on L-001 on 2021-07-15
+      And the intake runs
+      Then the claim is in formal_review with a subsidy of ¥10,000.00 bound by share
+
+    Scenario: The reward on a ¥10,000,010.00 first loan is over the cap: ¥10,000.00
+      Given 中国银行烟台分行 lent 烟台海拓机械有限公司 ¥10,000,010.00 as L-001 drawn down 2021-01-10
+      When 中国银行烟台分行 files the bank reward on L-001 on 2021-07-15
+      And the intake runs
+      Then the claim is in formal_review with a subsidy of ¥10,000.00 bound by cap
+
+    Scenario: The bank's own staff cannot record where the bank is paid
+      Given 中国银行烟台分行 lent 烟台海拓机械有限公司 ¥1,000,000.00 as L-001 drawn down 2021-01-10
+      When 中国银行烟台分行's staff record the account of 中国银行烟台分行 at 中国银行烟台分行营业部 6217000000009999
+      Then the claim is refused naming "bank.account" and nothing is written
+
   Rule: 从优从高不重复 — the 首贷 bonus and the interest subsidy fund the same interest cost, the higher kept
 
     Scenario: An interest subsidy below the ¥10,000.00 bonus already awarded is refused

@@ -928,6 +928,13 @@ def file_claim(session: Session, actor: str | None, scheme: str, bank: str, ref:
                       user.name)
 
 
+def linked_bank(session: Session, policy: Policy, app: Application) -> Bank | None:
+    """The lending bank of the loan a case's form names (its scheme's ``links: loan``), or None."""
+    roles = policy.scheme(app.scheme).links.get("loan")
+    code = str(json.loads(app.data).get(roles["bank"]) or "").upper() if roles else ""
+    return session.exec(select(Bank).where(Bank.uscc == code)).first() if code else None
+
+
 def linked_loans(session: Session, policy: Policy, scheme: str, fields: dict[str, str],
                  claims: Sequence[Claim]) -> dict[int, rules.LinkedLoan]:
     """For each claim whose form names a loan (``fields``: the form fields of its bank and reference), the

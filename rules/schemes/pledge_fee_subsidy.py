@@ -1,5 +1,6 @@
 """知识产权质押融资服务费补贴及首贷奖励 (二(三)7): claims of the evaluation, insurance and guarantee fee subsidies
-(评估费、保证保险费、担保费补贴) and of the first-loan bonus (首贷奖励) on a registered IP-pledge loan.
+(评估费、保证保险费、担保费补贴), of the first-loan bonus to the enterprise and of the first-loan reward to the bank
+(首贷奖励, kind ``bank_reward``: paid to the lending bank, the policy's ``payment.payees``) on a registered loan.
 
 A scheme of its own beside ``pledge-interest-subsidy`` rather than a claim kind of it: a fee claim has no interest
 period (the interest scheme's claim key is the loan and fiscal year, its checks read a period), each fee kind has
@@ -27,9 +28,10 @@ from rules.trace import Step
 SCHEME = "pledge-fee-subsidy"
 PARAMS = pis.SCHEME  # the fee shares and caps are the interest scheme's measure's parameters (二(三)7)
 CLAUSE = "二(三)7"
-KINDS: tuple[str, ...] = (*pis.FEE_KINDS, "first_loan_bonus")
+FIRST_LOAN = {"first_loan_bonus": "enterprise", "bank_reward": "bank"}  # kind -> first_loan_awards' payee
+KINDS: tuple[str, ...] = (*pis.FEE_KINDS, *FIRST_LOAN)
 KIND_NAMES = {"evaluation": "评估费补贴", "insurance": "保证保险费补贴", "guarantee": "担保费补贴",
-              "first_loan_bonus": "首贷奖励"}
+              "first_loan_bonus": "首贷奖励 (to the enterprise)", "bank_reward": "首贷奖励 (to the bank)"}
 
 RULES = SchemeRules(SCHEME, outcomes={
     "funded": "服务费补贴 granted within the budget line",
@@ -80,7 +82,7 @@ def first_loan(policy: Policy, f: IntakeFacts) -> CheckResult:
     bank), not as declared; other kinds pass."""
     ln, kind = pis._linked(f), _kind(f)
     rule = "首贷: no earlier loan of the borrower from any bank (the registry decides)"
-    if kind != "first_loan_bonus":
+    if kind not in FIRST_LOAN:
         return _result("first_loan", True, rule, f"a {kind} fee claim needs no first loan")
     if ln is None or ln.loan is None:
         return _result("first_loan", False, rule, "no registered loan to compare")
@@ -94,12 +96,13 @@ def claim_amount(policy: Policy, f: IntakeFacts | Candidate, on: dt.date) -> pis
     ln, kind = pis._linked(f), _kind(f)
     if ln is None or ln.loan is None or kind not in KINDS:
         return None
-    if kind == "first_loan_bonus":
-        a = pis.first_loan_awards(policy, ln.loan, on, PARAMS).get("enterprise")
-        if a is None:  # not a first loan, or a policy that pays no bonus
-            return pis.Amount(0, "not_first_loan", (Step("首贷 bonus", format_yuan(0), clause=CLAUSE),))
-        return pis.Amount(a.amount_fen, a.bound, (*a.trace, Step("首贷 bonus", format_yuan(a.amount_fen),
-                                                                  clause=CLAUSE, reference=f"bound by {a.bound}")))
+    if kind in FIRST_LOAN:
+        what = "首贷 bonus" if kind == "first_loan_bonus" else "首贷 reward to the bank"
+        a = pis.first_loan_awards(policy, ln.loan, on, PARAMS).get(FIRST_LOAN[kind])
+        if a is None:  # not a first loan, or a policy that pays none
+            return pis.Amount(0, "not_first_loan", (Step(what, format_yuan(0), clause=CLAUSE),))
+        return pis.Amount(a.amount_fen, a.bound, (*a.trace, Step(what, format_yuan(a.amount_fen), clause=CLAUSE,
+                                                                  reference=f"bound by {a.bound}")))
     fee = f.form.get("fee")
     if isinstance(fee, bool) or not isinstance(fee, int) or fee <= 0:
         return None
