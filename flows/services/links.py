@@ -66,7 +66,7 @@ def invariants(session: Session, policy: Policy) -> list[tuple[str, bool, str]]:
         for r, c in zip(rows, claims, strict=True):
             as_of = dt.date(r.year, 12, 31)
             fn = Resolved(sid, sc.module).amount(sc.allocation.amount, as_of)
-            own = {k: _without(v, int(r.award_fen or 0)) for k, v in linked[r.id].items()}
+            own = {k: without(v, int(r.award_fen or 0)) for k, v in linked[r.id].items()}
             most = int(fn(policy, Candidate(r.id, r.ref, r.applicant_id, r.kind, bool(r.sme), "", None, form=c.form,
                                             linked=own), as_of))
             if int(r.award_fen or 0) > most:
@@ -76,7 +76,7 @@ def invariants(session: Session, policy: Policy) -> list[tuple[str, bool, str]]:
     return out
 
 
-def _without(record: Any, own_fen: int) -> Any:
+def without(record: Any, own_fen: int) -> Any:
     """A linked record with the case's own award taken out of what it says was granted before (if it says)."""
     import dataclasses
 
