@@ -85,14 +85,14 @@ def invariants(session: Session, policy: Policy) -> list[tuple[str, bool, str]]:
         sc = policy.scheme(scheme)
         amount_name = sc.allocation.amount
         live = awarded_states(policy, scheme)
-        rows = session.execute(
+        held = session.execute(
             sa_select(t.c.id, t.c.ref, t.c.applicant_id, t.c.year, t.c.award_fen, t.c.data, p.c.kind, p.c.sme)
             .join(p, p.c.id == t.c.applicant_id)
             .where(t.c.scheme == scheme, t.c.status.in_(live), t.c.award_fen > 0)).all()
-        typed = {r.id: forms.typed(sc.form, json.loads(r.data)) for r in rows}
+        typed = {r.id: forms.typed(sc.form, json.loads(r.data)) for r in held}
         linked = links.linked_records(session, policy, scheme, [Claim(r.id, r.applicant_id, r.year, typed[r.id])
-                                                                for r in rows])  # the amount reads the loan
-        for app_id, ref, applicant_id, year, award_fen, _data, kind, sme in rows:
+                                                                for r in held])  # the amount reads the loan
+        for app_id, ref, applicant_id, year, award_fen, _data, kind, sme in held:
             form = typed[app_id]
             for b in policy.duplicate_benefits:
                 if not any(member_matches(m, scheme, form) for m in b.members):
