@@ -18,6 +18,7 @@ Feature: Service-fee subsidies and the first-loan bonus on registered IP-pledge 
       And the intake runs
       Then the claim is in formal_review with a subsidy of ¥4,000.00 bound by share
       And its dossier shows the step "receipt" at "FP-001"
+      And the fee claims list shows the claim on L-001 for evaluation, computed at ¥4,000.00
       When the reviewer approves every claim, the approver finalizes the 2021 round and the notice ends
       And finance pays the subsidies
       Then the claim is paid ¥4,000.00 to 烟台海拓机械有限公司

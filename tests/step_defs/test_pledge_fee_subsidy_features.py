@@ -140,6 +140,15 @@ def dossier_step(w: dict[str, Any], what: str, value: str) -> None:
     assert any(st["what"] == what and st["value"] == value for st in trace), trace
 
 
+@then(parsers.parse("the fee claims list shows the claim on {ref} for {kind}, computed at {amount}"))
+def fee_list(w: dict[str, Any], ref: str, kind: str, amount: str) -> None:
+    rows = json.loads(ok(w["cli"]("subsidy", "list", "--scheme", SCHEME, "--json", "--as", "admin")))
+    assert [(r["form"]["loan_ref"], r["form"]["kind"], r["computed"]) for r in rows] == [
+        (ref, kind, format_yuan(fen(amount)))], rows
+    table = ok(w["cli"]("subsidy", "list", "--scheme", SCHEME, "--as", "admin"))
+    assert kind in table and "¥8,000.00" in table, table
+
+
 @when("the reviewer approves every claim, the approver finalizes the 2021 round and the notice ends")
 def through_round(w: dict[str, Any]) -> None:
     for ref in w["claims"]:
