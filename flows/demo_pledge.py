@@ -277,7 +277,9 @@ def fee_claims_step(engine: Any, work: Path, banks: list[str], facts: list[tuple
             if c["status"] == "paid":
                 paid[kind] += c["award_fen"] or 0
     console.print(f"  {final['funded']} funded, {yuan(final['total_fen'])} committed on line {FEE_SCHEME}; the bank "
-                  f"confirmed {counts['paid']} payments (首贷 rewards to the banks' own accounts)")
+                  f"confirmed {counts['paid']} payments, {kinds['bank_reward']} of them 首贷 rewards to the banks' own "
+                  "accounts; a 首贷 bonus is refused where the borrower's interest subsidies this year reach it, else "
+                  "paid less them (从优从高不重复)")
     t = Table("kind", "claims", "paid")
     for kind, n in sorted(kinds.items()):
         t.add_row(kind, str(n), yuan(paid[kind]))
