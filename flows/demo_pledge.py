@@ -28,7 +28,7 @@ from rich.table import Table
 from flows import synthetic
 from flows.cli.common import console, yuan
 from flows.services import applicants as applicants_svc
-from flows.services import applications, loans, payments, review, rounds, users
+from flows.services import applications, loans, payees, payments, review, rounds, users
 from flows.services.advance import advance_plain
 from models.clock import pin
 from models.uow import read_only, unit_of_work
@@ -37,6 +37,7 @@ from rules.schemes.pledge_interest_subsidy import Loan, interest_allowed_fen
 from rules.uscc import make_uscc
 
 SCHEME = "pledge-interest-subsidy"
+FEE_SCHEME = "pledge-fee-subsidy"
 YEAR = 2021
 BANKS = [("370602", 9301, "中国银行烟台分行", "standard"), ("370611", 9302, "烟台农村商业银行", "assessed"),
          ("370613", 9303, "恒丰银行烟台分行", "standard")]
@@ -179,19 +180,7 @@ def pledge_year_step(engine: Any, work: Path, *, flow: Callable[..., dict[str, A
                   "when the line is short; it was not)")
     _clock(CLAIM_DAY + dt.timedelta(days=20))
     advance()
-    with unit_of_work(engine) as s:
-        payments.release(s, FINANCE, SCHEME)
-    totals = advance()
-    files = (totals.get("payment") or {}).get("files") or []
-    ack = io.StringIO()
-    w = csv.writer(ack, lineterminator="\n")
-    w.writerow(payments.CONFIRM_COLUMNS)
-    for f in files:
-        for i, row in enumerate(csv.DictReader(io.StringIO(Path(f).read_bytes().decode("utf-8-sig")))):
-            w.writerow([row["idempotency_key"], "paid", f"BOC{YEAR}0930{i:05d}", "", row["amount_fen"], row["payee"],
-                        row["bank_account"]])
-    with unit_of_work(engine) as s:
-        counts = payments.confirm(s, FINANCE, ack.getvalue().encode("utf-8"), "pledge-bank-ack.csv")
+    counts = _pay(engine, SCHEME, advance, "0930")
     with read_only(engine) as s:
         cases = applications.list_apps(s, "admin", SCHEME, limit=100_000)
     paid = [c for c in cases if c["status"] == "paid"]
@@ -203,4 +192,95 @@ def pledge_year_step(engine: Any, work: Path, *, flow: Callable[..., dict[str, A
                      ("overdue interest trimmed", special["overdue"]), ("a first loan", 0)):
         c = by_loan[facts[k][2].ref]
         t.add_row(facts[k][2].ref, label, c["ref"], c["status"], yuan(c["award_fen"]) if c["award_fen"] else "—")
+    console.print(t)
+    fee_claims_step(engine, work, [b for b, _, _ in banks], facts, rng)
+
+
+def _pay(engine: Any, scheme: str, advance: Callable[[], dict[str, Any]], day: str) -> dict[str, int]:
+    """Finance releases the scheme's payable cases, the payment stage writes the bank file, the bank confirms
+    every line paid."""
+    with unit_of_work(engine) as s:
+        payments.release(s, FINANCE, scheme)
+    totals = advance()
+    files = (totals.get("payment") or {}).get("files") or []
+    ack = io.StringIO()
+    w = csv.writer(ack, lineterminator="\n")
+    w.writerow(payments.CONFIRM_COLUMNS)
+    for f in files:
+        for i, row in enumerate(csv.DictReader(io.StringIO(Path(f).read_bytes().decode("utf-8-sig")))):
+            w.writerow([row["idempotency_key"], "paid", f"BOC{YEAR}{day}{i:05d}", "", row["amount_fen"], row["payee"],
+                        row["bank_account"]])
+    with unit_of_work(engine) as s:
+        counts: dict[str, int] = payments.confirm(s, FINANCE, ack.getvalue().encode("utf-8"), f"{scheme}-ack.csv")
+    return counts
+
+
+def fee_claims_step(engine: Any, work: Path, banks: list[str], facts: list[tuple[int, str, Loan]],
+                    rng: random.Random) -> None:
+    """服务费补贴 and 首贷 (二(三)7), scheme pledge-fee-subsidy, on the year's loans: evaluation and insurance fees
+    (a share of the fee paid, within the loan share and the kind's yearly cap), a guarantee fee after full
+    repayment (and one refused before it), 首贷 bonuses to the enterprises (the interest subsidy they hold deducted:
+    从优从高不重复) and rewards to the banks, paid to the banks' own accounts; one bonus on a second loan refused."""
+    def advance() -> dict[str, Any]:
+        return advance_plain(FEE_SCHEME, chunk=500, out_dir=str(work / "payments"))
+
+    _clock(dt.date(YEAR, 10, 8))
+    with unit_of_work(engine) as s:
+        for i, code in enumerate(banks):
+            payees.set_bank_account(s, "admin", code, f"{BANKS[i][2]}营业部", f"621700000000{9301 + i:04d}",
+                                    "where the bank's 首贷 rewards are paid")
+    with read_only(engine) as s:
+        first = {r["ref"] for r in loans.list_loans(s, "admin") if r.get("first_loan")}
+    repaid = facts[20]  # its guarantee fee is claimed after full repayment; facts[21]'s before it (refused)
+    with unit_of_work(engine) as s:
+        loans.record_repayment(s, f"bank{repaid[0] + 1}", repaid[2].ref, f"P-{repaid[2].ref}", f"{YEAR}-10-08",
+                               fen_to_yuan_str(repaid[2].principal_fen))
+    rows: list[list[str]] = []
+    for k, (bank, uscc, loan) in enumerate(facts[:24]):
+        fee = loan.principal_fen * rng.randrange(3, 12) // 1000  # 0.3 % – 1.1 % of the loan
+        kind = "guarantee" if k in (20, 21) else "insurance" if k % 5 == 0 else "evaluation"
+        rows.append([uscc, banks[bank], loan.ref, kind, fen_to_yuan_str(fee), f"FP-{loan.ref}"])
+    bonus = [f for f in facts if f[2].ref in first][:6]
+    second = next(f for f in facts if f[2].ref not in first)
+    for bank, uscc, loan in [*bonus, second]:
+        rows.append([uscc, banks[bank], loan.ref, "first_loan_bonus", "", ""])
+    header = ["applicant_uscc", "bank", "loan_ref", "kind", "fee", "receipt"]
+    _clock(dt.date(YEAR, 10, 9))
+    with unit_of_work(engine) as s:
+        new = applications.import_applications(s, "admin", FEE_SCHEME, _csv(header, rows), "fee-claims.csv")
+        for bank, _uscc, loan in bonus[:4]:  # the bank files its own 首贷 reward (代为申报 of the borrower's loan)
+            loans.file_claim(s, f"bank{bank + 1}", FEE_SCHEME, banks[bank], loan.ref, {"kind": "bank_reward"})
+    advance()
+    with read_only(engine) as s:
+        cases = applications.list_apps(s, "admin", FEE_SCHEME, limit=100_000)
+        refused = {c["ref"]: applications.show(s, "admin", c["ref"])["outcome_reason"].split(":")[0]
+                   for c in cases if c["status"] == "rejected"}
+    console.print(f"  {len(new) + 4} fee and 首贷 claims (pledge-fee-subsidy): {len(cases) - len(refused)} passed the "
+                  f"intake, {len(refused)} refused ({', '.join(f'{k} ×{v}' for k, v in Counter(refused.values()).items())})")
+    _clock(dt.date(YEAR, 10, 12))
+    with unit_of_work(engine) as s:
+        review.decide_batch(s, REVIEWER, [(c["ref"], "approve", "缴费凭证、贷款备案齐全")
+                                          for c in cases if c["status"] == "formal_review"])
+    _clock(dt.date(YEAR, 10, 15))
+    with unit_of_work(engine) as s:
+        final = rounds.finalize(s, APPROVER, FEE_SCHEME, YEAR)
+    _clock(dt.date(YEAR, 10, 25))
+    advance()
+    counts = _pay(engine, FEE_SCHEME, advance, "1026")
+    with read_only(engine) as s:
+        cases = applications.list_apps(s, "admin", FEE_SCHEME, limit=100_000)
+        kinds: Counter[str] = Counter()
+        paid: Counter[str] = Counter()
+        for c in cases:
+            kind = applications.show(s, "admin", c["ref"])["data"]["kind"]
+            kinds[kind] += 1
+            if c["status"] == "paid":
+                paid[kind] += c["award_fen"] or 0
+    console.print(f"  {final['funded']} funded, {yuan(final['total_fen'])} committed on line {FEE_SCHEME}; the bank "
+                  f"confirmed {counts['paid']} payments, {kinds['bank_reward']} of them 首贷 rewards to the banks' own "
+                  "accounts; a 首贷 bonus is refused where the borrower's interest subsidies this year reach it, else "
+                  "paid less them (从优从高不重复)")
+    t = Table("kind", "claims", "paid")
+    for kind, n in sorted(kinds.items()):
+        t.add_row(kind, str(n), yuan(paid[kind]))
     console.print(t)

@@ -36,6 +36,9 @@ class Bank(SQLModel, table=True):
     state: str = Field(max_length=16)
     created_at: str = Field(max_length=32)
     state_at: str = Field(max_length=32)
+    # Where the bank itself is paid (the 首贷 reward, 二(三)7): recorded by an admin (`ipfund bank account`).
+    bank_name: str | None = Field(default=None, max_length=100)
+    bank_account: str | None = Field(default=None, max_length=32)
 
 
 class BankEvent(SQLModel, table=True):

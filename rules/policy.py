@@ -393,6 +393,18 @@ class PaymentDef(_Strict):
     # A list parameter of days of the year (MM-DD) on which the scheme settles (定期兑付): a release takes
     # only the cases that became payable on or before the latest one reached (rules.calendar).
     settlement_dates: str | None = None
+    # A form field whose value picks the payee of a case (e.g. the fee scheme's ``kind``: ``bank_reward`` is paid
+    # to the lending bank, 二(三)7); values not listed are paid to ``payee``. ``bank``: the bank of the loan the
+    # form links (``links: loan``), at the account recorded with `ipfund bank account`.
+    payee_field: str | None = None
+    payees: dict[str, Literal["applicant", "bank"]] = {}
+
+    @model_validator(mode="after")
+    def _payees_need_a_field(self) -> PaymentDef:
+        if bool(self.payees) != bool(self.payee_field):
+            raise ValueError("payee_field and payees go together: the field whose value picks the payee, and "
+                             "the payee of each value")
+        return self
 
 
 class VoucherDef(_Strict):

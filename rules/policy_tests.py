@@ -549,7 +549,8 @@ def _linked_loan(value: Any, key: str, bad: Bad) -> Any:
                                                                  None),
                                "bank_active": (_bool, True), "pledge_reg_date": (_optional_date, None),
                                "payments": (_payments, tuple), "prior": (_prior_claims, tuple),
-                               "cumulative_fen": (_fen, 0)}, bad)
+                               "cumulative_fen": (_fen, 0), "principal_repaid_fen": (_fen, 0),
+                               "repaid_on": (_optional_date, None), "year_by_kind": (_fen_map, dict)}, bad)
     if got is None:
         return _BAD
     borrower = got.pop("borrower")

@@ -59,6 +59,7 @@ PERMISSIONS: dict[str, frozenset[str]] = {
     "bank.suspend": frozenset({"admin"}),
     "bank.reinstate": frozenset({"admin"}),
     "bank.tier": frozenset({"admin"}),
+    "bank.account": frozenset({"admin"}),  # where a bank is paid (首贷 reward): never the payer's own act
     "loan.register": frozenset({"bank", "admin"}),
     "loan.extend": frozenset({"bank", "admin"}),
     "loan.interest": frozenset({"bank", "admin"}),

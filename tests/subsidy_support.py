@@ -62,15 +62,15 @@ def claim_args(ref: str, start: str, end: str, bank: str = BANK_A, other: str = 
             "-f", f"period_to={end}", "-f", f"other_subsidy={other}"]
 
 
-def advance() -> dict[str, Any]:
-    return advance_plain(SCHEME, chunk=500, out_dir="payments")
+def advance(scheme: str = SCHEME) -> dict[str, Any]:
+    return advance_plain(scheme, chunk=500, out_dir="payments")
 
 
-def pay_all(cli: Any, tmp_path: Path) -> None:
+def pay_all(cli: Any, tmp_path: Path, scheme: str = SCHEME) -> None:
     """Finance releases every payable claim, the payment stage writes the bank file, the bank confirms."""
-    ok(cli("pay", "release", "--scheme", SCHEME, "--as", "chen"))
+    ok(cli("pay", "release", "--scheme", scheme, "--as", "chen"))
     out = tmp_path / "payments"
-    advance_plain(SCHEME, chunk=500, out_dir=str(out))
+    advance_plain(scheme, chunk=500, out_dir=str(out))
     ack = tmp_path / "ack.csv"
     ack.write_bytes(bank_ack(sorted(str(p) for p in out.glob("*.csv"))))
     ok(cli("pay", "confirm", str(ack), "--as", "chen"))

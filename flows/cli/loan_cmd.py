@@ -12,7 +12,7 @@ from rich.table import Table
 
 from flows.cli.common import AS_OPTION, JSON_OPTION, console, handled, money_table, print_json, yuan
 
-bank_app = typer.Typer(help="Lending banks of the IP-pledge loan registry (二(三)7): add, list, show, suspend.",
+bank_app = typer.Typer(help="Lending banks of the IP-pledge loan registry (二(三)7): add, account, list, show, suspend.",
                        no_args_is_help=True)
 loan_app = typer.Typer(help="IP-pledge loans (知识产权质押融资, 二(三)7): register, import, extend, interest, repay, "
                             "list, show.", no_args_is_help=True)
@@ -66,6 +66,22 @@ def bank_tier(uscc: str = typer.Argument(...), tier: str = typer.Argument(..., h
               reason: str = typer.Option(..., "--reason"), actor: str = AS_OPTION) -> None:
     """Change a bank's tier (e.g. assessed after its performance assessment)."""
     _change(uscc, "tier", reason, actor, tier)
+
+
+@bank_app.command("account")
+@handled
+def bank_account(uscc: str = typer.Argument(..., help="The bank's 统一社会信用代码"),
+                 bank_name: str = typer.Option(..., "--bank-name", help="开户银行"),
+                 account: str = typer.Option(..., "--account", help="账号 (digits, 8–32)"),
+                 reason: str = typer.Option("", "--reason"), actor: str = AS_OPTION) -> None:
+    """Record the bank's own account, where its 首贷 rewards are paid (admins; audited with old and new)."""
+    from flows.services import payees
+    from models.uow import unit_of_work
+
+    with unit_of_work() as s:
+        b = payees.set_bank_account(s, actor, uscc, bank_name, account, reason)
+        shown = f"{b.name} ({b.uscc}): {b.bank_name} {b.bank_account}"
+    console.print(f"[green]recorded[/] {shown}", highlight=False)
 
 
 @bank_app.command("list")

@@ -70,6 +70,7 @@ def invariants(session: Session, policy: Policy) -> list[tuple[str, bool, str]]:
     (each case's amount function before any deduction) — the higher award kept, never both."""
     import datetime as dt
 
+    from flows.services import links
     from models.tables import Applicant
     from rules.schemes import Candidate, Resolved
 
@@ -84,11 +85,15 @@ def invariants(session: Session, policy: Policy) -> list[tuple[str, bool, str]]:
         sc = policy.scheme(scheme)
         amount_name = sc.allocation.amount
         live = awarded_states(policy, scheme)
-        for ref, applicant_id, year, award_fen, data, kind, sme in session.execute(
-                sa_select(t.c.ref, t.c.applicant_id, t.c.year, t.c.award_fen, t.c.data, p.c.kind, p.c.sme)
-                .join(p, p.c.id == t.c.applicant_id)
-                .where(t.c.scheme == scheme, t.c.status.in_(live), t.c.award_fen > 0)).all():
-            form = forms.typed(sc.form, json.loads(data))
+        held = session.execute(
+            sa_select(t.c.id, t.c.ref, t.c.applicant_id, t.c.year, t.c.award_fen, t.c.data, p.c.kind, p.c.sme)
+            .join(p, p.c.id == t.c.applicant_id)
+            .where(t.c.scheme == scheme, t.c.status.in_(live), t.c.award_fen > 0)).all()
+        typed = {r.id: forms.typed(sc.form, json.loads(r.data)) for r in held}
+        linked = links.linked_records(session, policy, scheme, [Claim(r.id, r.applicant_id, r.year, typed[r.id])
+                                                                for r in held])  # the amount reads the loan
+        for app_id, ref, applicant_id, year, award_fen, _data, kind, sme in held:
+            form = typed[app_id]
             for b in policy.duplicate_benefits:
                 if not any(member_matches(m, scheme, form) for m in b.members):
                     continue
@@ -96,7 +101,9 @@ def invariants(session: Session, policy: Policy) -> list[tuple[str, bool, str]]:
                 full = int(award_fen)
                 if amount_name:
                     fn = Resolved(scheme, sc.module).amount(amount_name, as_of)
-                    full = int(fn(policy, Candidate(0, ref, applicant_id, kind, bool(sme), "", None, form=form), as_of))
+                    own = {k: links.without(v, int(award_fen)) for k, v in linked.get(app_id, {}).items()}
+                    full = int(fn(policy, Candidate(0, ref, applicant_id, kind, bool(sme), "", None, form=form,
+                                                    linked=own), as_of))
                 groups[(b.name, applicant_id, year)].append((scheme, ref, int(award_fen), full))
     bad = []
     for (benefit, _applicant, year), rows in sorted(groups.items()):

@@ -66,7 +66,7 @@ def invariants(session: Session, policy: Policy) -> list[tuple[str, bool, str]]:
         for r, c in zip(rows, claims, strict=True):
             as_of = dt.date(r.year, 12, 31)
             fn = Resolved(sid, sc.module).amount(sc.allocation.amount, as_of)
-            own = {k: _without(v, int(r.award_fen or 0)) for k, v in linked[r.id].items()}
+            own = {k: without(v, int(r.award_fen or 0)) for k, v in linked[r.id].items()}
             most = int(fn(policy, Candidate(r.id, r.ref, r.applicant_id, r.kind, bool(r.sme), "", None, form=c.form,
                                             linked=own), as_of))
             if int(r.award_fen or 0) > most:
@@ -76,7 +76,7 @@ def invariants(session: Session, policy: Policy) -> list[tuple[str, bool, str]]:
     return out
 
 
-def _without(record: Any, own_fen: int) -> Any:
+def without(record: Any, own_fen: int) -> Any:
     """A linked record with the case's own award taken out of what it says was granted before (if it says)."""
     import dataclasses
 
@@ -85,17 +85,19 @@ def _without(record: Any, own_fen: int) -> Any:
     return record
 
 
-def linking_schemes(policy: Policy, kind: str) -> list[str]:
-    """The schemes whose form links a record of ``kind`` (e.g. the claims on a pledge loan)."""
-    return [sid for sid, sc in policy.schemes.items() if kind in sc.links]
+def linking_schemes(policy: Policy, kind: str, having: str | None = None) -> list[str]:
+    """The schemes whose form links a record of ``kind`` (e.g. the claims on a pledge loan), and — with ``having``
+    — has that form field (a command's kind of claim: an interest period, a fee)."""
+    return [sid for sid, sc in policy.schemes.items() if kind in sc.links
+            and (having is None or having in sc.form.fields)]
 
 
-def scheme_linking(policy: Policy, kind: str, scheme: str | None) -> str:
+def scheme_linking(policy: Policy, kind: str, scheme: str | None, having: str | None = None) -> str:
     """The scheme a command about claims on a ``kind`` record means: the one named (it must link ``kind``), or
-    the only scheme that does."""
+    the only scheme that does (and has the form field ``having``)."""
     from rules.errors import NotFound, ValidationFailed
 
-    found = linking_schemes(policy, kind)
+    found = linking_schemes(policy, kind, None if scheme is not None else having)
     if scheme is not None:
         if scheme not in found:
             raise NotFound(f"scheme {scheme!r} takes no claims on a {kind} (those that do: {', '.join(found) or 'none'})")

@@ -928,6 +928,13 @@ def file_claim(session: Session, actor: str | None, scheme: str, bank: str, ref:
                       user.name)
 
 
+def linked_bank(session: Session, policy: Policy, app: Application) -> Bank | None:
+    """The lending bank of the loan a case's form names (its scheme's ``links: loan``), or None."""
+    roles = policy.scheme(app.scheme).links.get("loan")
+    code = str(json.loads(app.data).get(roles["bank"]) or "").upper() if roles else ""
+    return session.exec(select(Bank).where(Bank.uscc == code)).first() if code else None
+
+
 def linked_loans(session: Session, policy: Policy, scheme: str, fields: dict[str, str],
                  claims: Sequence[Claim]) -> dict[int, rules.LinkedLoan]:
     """For each claim whose form names a loan (``fields``: the form fields of its bank and reference), the
@@ -955,10 +962,14 @@ def linked_loans(session: Session, policy: Policy, scheme: str, fields: dict[str
         facts_by_id.update(loan_facts_by_id(session, chunk))
     rt = LoanReceipt.__table__  # type: ignore[attr-defined]
     payments: dict[int, list[rules.InterestPayment]] = defaultdict(list)
+    repaid: dict[int, tuple[int, dt.date]] = {}
     for chunk in _chunks(ids):
         for r in session.execute(sa_select(rt.c.loan_id, rt.c.receipt, rt.c.kind, rt.c.period_start, rt.c.period_end,
-                                           rt.c.amount_fen).where(rt.c.loan_id.in_(list(chunk)),
-                                                                  rt.c.kind != "principal")):
+                                           rt.c.amount_fen).where(rt.c.loan_id.in_(list(chunk)))):
+            if r.kind == "principal":  # a repayment: period_end is the day it was repaid
+                total, last = repaid.get(r.loan_id, (0, dt.date.min))
+                repaid[r.loan_id] = (total + r.amount_fen, max(last, dt.date.fromisoformat(r.period_end)))
+                continue
             payments[r.loan_id].append(rules.InterestPayment(r.receipt, dt.date.fromisoformat(r.period_start),
                                                              dt.date.fromisoformat(r.period_end), r.amount_fen,
                                                              r.kind))
@@ -968,12 +979,32 @@ def linked_loans(session: Session, policy: Policy, scheme: str, fields: dict[str
     prior: dict[tuple[str, str], list[tuple[int, rules.PriorClaim]]] = defaultdict(list)
     cumulative: dict[int, int] = defaultdict(int)
     applicant_ids = sorted({c.applicant_id for c in claims})
+    applicant_of = {c.id: c.applicant_id for c in claims}
+    year_of = {c.id: c.year for c in claims}
     for chunk in _chunks(applicant_ids):
         for applicant_id, total in session.execute(
                 sa_select(at.c.applicant_id, func.sum(at.c.award_fen))
                 .where(at.c.scheme == scheme, at.c.applicant_id.in_(list(chunk)), at.c.status.in_(sorted(awarded)))
                 .group_by(at.c.applicant_id)):
             cumulative[applicant_id] = int(total or 0)
+    # Per-kind yearly caps (the fee subsidies): the borrower's other live awards of the scheme by kind and year.
+    by_kind: dict[tuple[int, int], list[tuple[int, str, int]]] = defaultdict(list)
+    if "kind" in sc.form.fields:
+        for chunk in _chunks(applicant_ids):
+            for app_id, applicant_id, year, award_fen, data in session.execute(
+                    sa_select(at.c.id, at.c.applicant_id, at.c.year, at.c.award_fen, at.c.data)
+                    .where(at.c.scheme == scheme, at.c.applicant_id.in_(list(chunk)),
+                           at.c.status.in_(sorted(awarded)))):
+                by_kind[(applicant_id, year)].append((app_id, str(json.loads(data).get("kind") or ""),
+                                                      int(award_fen or 0)))
+
+    def year_by_kind(case_id: int) -> dict[str, int]:
+        out: dict[str, int] = defaultdict(int)
+        for app_id, kind, fen in by_kind.get((applicant_of[case_id], year_of[case_id]), ()):
+            if app_id != case_id:
+                out[kind] += fen
+        return dict(out)
+
     # The scheme's claims on the same loans: by their claim key (an index) when the key is the loan's fields,
     # one key per fiscal year the scheme has cases in; else every case of the scheme is read.
     by_claim_key = set(sc.form.claim_key) == {fields["bank"], fields["ref"]} and "applicant" not in sc.form.claim_per
@@ -983,8 +1014,10 @@ def linked_loans(session: Session, policy: Policy, scheme: str, fields: dict[str
         keys = sorted({k for b, r in set(wanted.values()) for y in years
                        if (k := forms.claim_key(sc.form, {fields["bank"]: b, fields["ref"]: r}, "", y))})
         found = [row for chunk in _chunks(keys) for row in session.execute(q.where(at.c.claim_key.in_(list(chunk))))]
-    else:
+    elif "period_from" in sc.form.fields:
         found = list(session.execute(q))
+    else:  # a scheme whose claims name no period (the fee subsidies): no period to overlap
+        found = []
     for app_id, ref, year, status, award_fen, data in found:
         if status not in live:
             continue
@@ -996,7 +1029,6 @@ def linked_loans(session: Session, policy: Policy, scheme: str, fields: dict[str
         prior[key].append((app_id, rules.PriorClaim(ref, year, window[0], window[1], int(award_fen or 0),
                                                     status in awarded)))
     out: dict[int, rules.LinkedLoan] = {}
-    applicant_of = {c.id: c.applicant_id for c in claims}
     for case_id, (bank, ref) in wanted.items():
         row = by_key.get((bank, ref))
         others = tuple(p for other, p in prior.get((bank, ref), []) if other < case_id)  # earlier claims
@@ -1006,7 +1038,8 @@ def linked_loans(session: Session, policy: Policy, scheme: str, fields: dict[str
         out[case_id] = rules.LinkedLoan(
             True, bank, ref, facts_by_id[row.id], banks[bank].state == "active",
             dt.date.fromisoformat(row.pledge_reg_date), tuple(payments.get(row.id, ())), others,
-            cumulative.get(applicant_of[case_id], 0))
+            cumulative.get(applicant_of[case_id], 0), repaid.get(row.id, (0, None))[0],
+            repaid[row.id][1] if row.id in repaid else None, year_by_kind(case_id))
     return out
 
 

@@ -66,3 +66,16 @@ def set_agency_bank(session: Session, actor: str | None, agency_uscc: str, bank_
     user = acting(session, actor, "agency.bank")
     agency = agencies.get(session, agency_uscc)
     return _record_bank(session, user, agency, "agency.bank", f"agency:{agency.uscc}", bank_name, account, reason)
+
+
+def set_bank_account(session: Session, actor: str | None, bank_uscc: str, bank_name: str, account: str,
+                     reason: str | None = None) -> Any:
+    """A lending bank's own account (where its 首贷 reward is paid, 二(三)7): an admin's act, never of the bank's
+    own staff (the duties rule); checked, and audited with old and new like an applicant's."""
+    from flows.services import duties as duty_svc
+    from flows.services.loans import get_bank, parties
+
+    user = acting(session, actor, "bank.account")
+    bank = get_bank(session, bank_uscc)
+    duty_svc.require("bank.account", user, [parties(bank)])
+    return _record_bank(session, user, bank, "bank.account", f"bank:{bank.uscc}", bank_name, account, reason)

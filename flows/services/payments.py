@@ -119,14 +119,15 @@ def due(sc_payment: Any, app: Application, policy: Any = None) -> tuple[str, int
 
 
 def payee_of(kind: str, applicant: Applicant, agency: Any = None) -> tuple[str, str, str | None, str | None]:
-    """(name, credit code, bank name, bank account) of who a scheme pays: the applicant, or the service
-    agency the case is contracted with (from the agency registry; a bank is paid by schemes whose
-    registry resolves it, not installed here)."""
+    """(name, credit code, bank name, bank account) of who a scheme pays: the applicant, the service agency
+    the case is contracted with (from the agency registry), or the lending bank of the case's loan (``agency``
+    holds that organisation's record either way)."""
     if kind == "applicant":
         return applicant.name, applicant.uscc, applicant.bank_name, applicant.bank_account
-    if kind == "agency":
+    if kind in ("agency", "bank"):
         if agency is None:
-            raise RuleViolation(f"payee agency: the case of {applicant.name} is contracted with no agency")
+            raise RuleViolation(f"payee {kind}: the case of {applicant.name} names no "
+                                f"{'agency' if kind == 'agency' else 'registered loan'}")
         return agency.name, agency.uscc, agency.bank_name, agency.bank_account
     raise RuleViolation(f"payee {kind!r}: this ipfund pays applicants and agencies; the {kind} registry is not installed")
 
@@ -136,6 +137,9 @@ def payee_kind(session: Session, policy: Any, declared: Any, app: Application,
     """The payee of one case: the scheme's declared payee, or — with ``payee_mode`` — the payee of the mode
     in force on the day the case's round was finalized (agency: the agency; enterprise or applicant: the
     applicant). ``rounds`` (round id -> round, read in a batch by the caller) spares a query per case."""
+    if declared.payee_field:  # the case's form picks the payee (e.g. a 首贷 reward is the bank's)
+        value = str(json.loads(app.data).get(declared.payee_field) or "")
+        return str(declared.payees.get(value, declared.payee))
     if not declared.payee_mode:
         return str(declared.payee)
     rnd = None
@@ -167,8 +171,13 @@ def resolve_payee(session: Session, policy: Any, declared: Any, app: Application
 
         assert app.id is not None
         agency = agencies.get(app.id) if agencies is not None else contracted_agency(session, app.id)
+    elif kind == "bank":
+        from flows.services.loans import linked_bank
+
+        agency = linked_bank(session, policy, app)
     name, code, bank, account = payee_of(kind, applicant, agency)
-    return name, code, bank, account, "ipfund agency bank" if kind == "agency" else "ipfund applicant bank"
+    how = {"agency": "ipfund agency bank", "bank": "ipfund bank account"}.get(kind, "ipfund applicant bank")
+    return name, code, bank, account, how
 
 
 def ensure_payment(session: Session, key: str, **fields: Any) -> tuple[Payment, bool]:

@@ -163,8 +163,8 @@ def duplicate_benefit(policy: Policy, f: IntakeFacts) -> CheckResult:
     if not found:
         return CheckResult("duplicate_benefit", True, rule, clause, where,
                            "no award of the same benefit in another scheme this fiscal year")
-    higher = [a for a in found if a.award_fen >= amount]
-    if higher:
+    higher = [a for a in found if a.award_fen >= amount] or (found if sum(a.award_fen for a in found) >= amount else [])
+    if higher:  # one award, or several together (the same benefit twice in the year), at least this claim's
         return CheckResult("duplicate_benefit", False, rule, clause, where,
                            f"从优从高不重复: {_shown_awards(higher)} already funds the same benefit this year, at least "
                            f"this claim's {format_yuan(amount)}; the higher award is kept")
@@ -181,6 +181,8 @@ def duplicate_deduction(c: Candidate, amount_fen: int) -> tuple[int, str | None]
     if not c.same_benefit:
         return 0, None
     higher = [a for a in c.same_benefit if a.award_fen >= amount_fen]
+    if not higher and sum(a.award_fen for a in c.same_benefit) >= amount_fen:
+        higher = list(c.same_benefit)  # together they are at least the amount: deducting them leaves nothing
     if higher:
         return 0, (f"duplicate_benefit: 从优从高不重复 — {_shown_awards(higher)} already funds the same benefit, at "
                    f"least this award's {format_yuan(amount_fen)}")

@@ -438,6 +438,11 @@ class LinkedLoan:
     payments: tuple[InterestPayment, ...] = ()
     prior: tuple[PriorClaim, ...] = ()
     cumulative_fen: int = 0  # awarded to the borrower by the scheme, all years, committed or paid
+    principal_repaid_fen: int = 0  # the principal receipts' sum (repayments)
+    repaid_on: dt.date | None = None  # the day of the last principal receipt
+    # awarded to the borrower by the scheme in the claim's fiscal year, by the form's ``kind`` (a scheme whose
+    # form has one: the per-kind yearly caps of the fee subsidies)
+    year_by_kind: Mapping[str, int] = field(default_factory=dict)
 
 
 def claim_window(form: Mapping[str, Any]) -> tuple[dt.date, dt.date] | None:

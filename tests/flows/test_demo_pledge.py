@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import tomllib
+from collections import Counter
 from pathlib import Path
 
 from sqlalchemy import text
@@ -40,6 +41,13 @@ def test_the_pledge_year_runs_on_a_fresh_database(db: Db, tmp_path: Path) -> Non
     assert reason.startswith("interest_subsidy:") and "展期不贴息" in reason, reason
     assert any(st["what"] == "excluded: receipt R-PL20210012-OD" for tr in traces for st in tr)
     assert db.scalar("SELECT count(*) FROM application WHERE scheme = :s AND award_fen > 0", s=SCHEME) == 155
+    with db.engine.connect() as conn:
+        fee = Counter((json.loads(d)["kind"], st) for d, st in conn.execute(text(
+            "SELECT data, status FROM application WHERE scheme = 'pledge-fee-subsidy'")))
+    assert fee[("guarantee", "paid")] == 1 and fee[("guarantee", "rejected")] == 1, fee
+    assert fee[("bank_reward", "paid")] == 4 and fee[("first_loan_bonus", "rejected")] >= 1, fee
+    bank_paid = db.scalar("SELECT count(*) FROM payment p JOIN bank b ON p.uscc = b.uscc WHERE p.status = 'paid'")
+    assert bank_paid == 4, bank_paid
     with read_only(db.engine):
         chk = run_check()
     assert chk["ok"], [c for c in chk["checks"] if not c["ok"]]

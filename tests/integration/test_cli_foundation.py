@@ -53,7 +53,7 @@ def fresh(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Any]:
 def test_a_successful_command_exits_0_and_writes_nothing_to_stderr(cli: Any) -> None:
     r = cli("budget", "plan", PLAN, "--as", "admin")
     assert (r.exit_code, r.stderr) == (0, "")
-    assert "loaded plan 2021: 3 receipt(s), 7 line(s); all 三(二) fund rules pass" in r.stdout
+    assert "loaded plan 2021: 3 receipt(s), 8 line(s); all 三(二) fund rules pass" in r.stdout
 
 
 def test_a_refusal_by_a_rule_exits_1_with_its_message_on_stderr(cli: Any, db: Any) -> None:
