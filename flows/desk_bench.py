@@ -1,7 +1,8 @@
 """`ipfund bench --desk`: the desk under load on a large database. N certification applications are
 imported and taken through intake (so every one waits in the reviewers' queue), the desk is served by
 uvicorn in its own process on loopback, and U signed-in reviewers request, each in turn, the queue page,
-a case page and the dashboard, R times each. It prints the latency of each page (p50, p95, max) and the
+a case page and the dashboard, R times each, pausing a think time between requests (0.5–1.5 × T: people
+read a page before the next click; ``--think 0`` is a saturation test). It prints the latency of each page (p50, p95, max) and the
 throughput, measured by the clients. A benchmark, not a timed test: these machines are noisy (±30 %)."""
 
 from __future__ import annotations
@@ -72,9 +73,9 @@ def build(n: int, users: int, workdir: Path) -> Path:
 
 
 class _Client(threading.Thread):
-    def __init__(self, base: str, name: str, rounds: int, refs: list[str], seed: int) -> None:
+    def __init__(self, base: str, name: str, rounds: int, refs: list[str], seed: int, think: float) -> None:
         super().__init__(daemon=True)
-        self.base, self.name, self.rounds, self.refs = base, name, rounds, refs
+        self.base, self.name, self.rounds, self.refs, self.think = base, name, rounds, refs, think
         self.rng = random.Random(seed)
         self.times: dict[str, list[float]] = {p: [] for p in PAGES}
         self.errors: list[str] = []
@@ -93,6 +94,8 @@ class _Client(threading.Thread):
             for _ in range(self.rounds):
                 for what, path in (("queue", "/review"), ("case", f"/review/case/{self.rng.choice(self.refs)}"),
                                    ("dashboard", "/dashboard")):
+                    if self.think:  # a person reads the page before the next click: 0.5–1.5 × the think time
+                        threading.Event().wait(self.think * (0.5 + self.rng.random()))
                     t0 = time.perf_counter()
                     r = c.get(path)
                     self.times[what].append(time.perf_counter() - t0)
@@ -107,12 +110,12 @@ def _pct(values: list[float], q: float) -> float:
     return ordered[min(len(ordered) - 1, round(q * (len(ordered) - 1)))]
 
 
-def run_desk_bench(n: int, users: int, rounds: int, workdir: Path) -> dict[str, Any]:
+def run_desk_bench(n: int, users: int, rounds: int, workdir: Path, think: float = 1.0) -> dict[str, Any]:
     from models.db import get_engine
     from models.uow import read_only
 
     console.print(f"[bold]ipfund bench --desk[/]: {n:,} applications in review, {users} signed-in reviewers, "
-                  f"{rounds} rounds of queue + case + dashboard each")
+                  f"{rounds} rounds of queue + case + dashboard each, {think:g} s think time between requests")
     t0 = time.perf_counter()
     db = build(n, users, workdir)
     console.print(f"  database built in {time.perf_counter() - t0:.1f} s ({db})")
@@ -137,7 +140,7 @@ def run_desk_bench(n: int, users: int, rounds: int, workdir: Path) -> dict[str, 
                 if time.monotonic() > deadline or server.poll() is not None:
                     raise RuntimeError("the desk did not start") from None
                 threading.Event().wait(0.1)
-        clients = [_Client(base, f"rev{i + 1:02d}", rounds, refs, i) for i in range(users)]
+        clients = [_Client(base, f"rev{i + 1:02d}", rounds, refs, i, think) for i in range(users)]
         t1 = time.perf_counter()
         for c in clients:
             c.start()
@@ -148,7 +151,8 @@ def run_desk_bench(n: int, users: int, rounds: int, workdir: Path) -> dict[str, 
         server.terminate()
         server.wait(timeout=20)
     errors = [e for c in clients for e in c.errors]
-    table = Table(title=f"desk under load: {n:,} cases, {users} users, SQLite, one uvicorn worker")
+    table = Table(title=f"desk under load: {n:,} cases, {users} users, {think:g} s think time, SQLite, one "
+                        "uvicorn worker")
     for col in ("page", "requests", "p50 ms", "p95 ms", "max ms"):
         table.add_column(col, justify="right" if col != "page" else "left")
     pages: dict[str, Any] = {}
@@ -162,5 +166,5 @@ def run_desk_bench(n: int, users: int, rounds: int, workdir: Path) -> dict[str, 
     console.print(f"  {total} requests in {wall:.1f} s ({total / wall:.1f} req/s); errors: {len(errors)}")
     for e in errors[:10]:
         console.print(f"  [red]{e}[/]")
-    return {"cases": n, "users": users, "rounds": rounds, "pages": pages, "wall_s": round(wall, 2),
+    return {"cases": n, "users": users, "rounds": rounds, "think_s": think, "pages": pages, "wall_s": round(wall, 2),
             "requests_per_s": round(total / wall, 1) if wall else None, "errors": errors}

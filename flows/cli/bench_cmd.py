@@ -23,13 +23,15 @@ def bench(applications: int = typer.Option(10_000, "--applications", "-n", help=
                                                           "--users signed-in reviewers, --rounds each"),
           users: int = typer.Option(20, "--users", help="--desk: concurrent signed-in users"),
           rounds: int = typer.Option(10, "--rounds", help="--desk: queue + case + dashboard requests per user"),
+          think: float = typer.Option(1.0, "--think", help="--desk: seconds a user reads a page before the next "
+                                                           "request (0.5–1.5 × this; 0: saturation)"),
           as_json: bool = typer.Option(False, "--json"), actor: str = AS_OPTION) -> None:
     """Run a full round (N certification applications, or N custody vouchers) through the real flows and
     print the figures; with --desk, load the desk on N cases instead."""
     if desk:
         from flows.desk_bench import run_desk_bench
 
-        summary = run_desk_bench(applications, users, rounds, workdir)
+        summary = run_desk_bench(applications, users, rounds, workdir, think)
     elif scheme == "custody-voucher":
         from flows.voucher_bench import run_voucher_bench
 

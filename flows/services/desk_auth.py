@@ -53,6 +53,9 @@ class DeskSettings:
     lockout_minutes: int
     session_minutes: int
     secure_cookies: bool
+    # How long the dashboard's figures (budget status, KPIs) are reused before they are computed again, in
+    # seconds (a screen many users watch; 0: computed on every request).
+    dashboard_seconds: int = 30
 
     @classmethod
     def from_env(cls) -> DeskSettings:
@@ -62,7 +65,8 @@ class DeskSettings:
         return cls(lockout_failures=_whole("IPFUND_DESK_LOCKOUT_FAILURES", 5, 1, 100),
                    lockout_minutes=_whole("IPFUND_DESK_LOCKOUT_MINUTES", 15, 1, 24 * 60),
                    session_minutes=_whole("IPFUND_DESK_SESSION_MINUTES", 480, 1, 7 * 24 * 60),
-                   secure_cookies=secure in ("1", "true", "yes"))
+                   secure_cookies=secure in ("1", "true", "yes"),
+                   dashboard_seconds=_whole("IPFUND_DESK_DASHBOARD_SECONDS", 30, 0, 24 * 3600))
 
 
 def _hasher() -> PasswordHasher:

@@ -232,23 +232,34 @@ def _candidates(db: _Db, user: tuple[str, str, str | None], stage: str | None, s
     states = [stage] if stage else review_states(db, scheme)
     if not states:
         return []
-    sql = _QUEUE_SQL.format(states="a.status IN (" + ", ".join("?" for _ in states) + ")")
-    params: list[Any] = [user[0], *states, user[0]]
+    sql = _QUEUE_SQL.format(states="a.status = ?")
+    extra: list[Any] = []
     if scheme:
         sql += "  AND a.scheme = ?\n"
-        params.append(scheme)
+        extra.append(scheme)
     if district:
         sql += "  AND p.district = ?\n"
-        params.append(district)
+        extra.append(district)
     if overdue:
         sql += "  AND a.review_due IS NOT NULL AND a.review_due < ?\n"
-        params.append(_now()[:10])
+        extra.append(_now()[:10])
     sql += "ORDER BY a.status_at, a.id LIMIT ? OFFSET ?"
+
+    def fetch(offset: int, page: int) -> list[tuple[Any, ...]]:
+        # One query per review state, each walking ix_application_status_age in order (one query over
+        # ``status IN (…)`` sorts every waiting case, subqueries and all, before its LIMIT: 215 ms at
+        # 100,000 cases against 2 ms), merged by (status_at, id) — the same order as one ORDER BY.
+        if len(states) == 1:
+            return db.all(sql, [user[0], states[0], user[0], *extra, page, offset])
+        rows = [r for st in states for r in db.all(sql, [user[0], st, user[0], *extra, offset + page, 0])]
+        rows.sort(key=lambda r: (r[4], r[0]))
+        return rows[offset:offset + page]
+
     out: list[tuple[Any, ...]] = []
     offset = 0
     page = max(limit, 50)
     while len(out) < limit:
-        rows = db.all(sql, [*params, page, offset])
+        rows = fetch(offset, page)
         others = _other_parties(db, [r[0] for r in rows])
         for r in rows:
             case = duties.CaseParties(ref=r[1], applicant_code=r[6], applicant_name=r[5], submitted_by=r[7],

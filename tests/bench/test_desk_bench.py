@@ -18,7 +18,7 @@ def test_the_desk_bench_serves_every_request_of_every_user(tmp_path: Path) -> No
     for key in ("IPFUND_DATABASE_URL", "IPFUND_NOW", "IPFUND_CHECKPOINTS"):
         mp.setenv(key, "")
     try:
-        summary = run_desk_bench(60, 3, 2, tmp_path)
+        summary = run_desk_bench(60, 3, 2, tmp_path, think=0.0)
     finally:
         get_engine.cache_clear()
         mp.undo()

@@ -46,3 +46,30 @@ def test_every_role_sees_the_fund_rules_lines_and_kpis_as_the_services_compute_t
 def test_the_dashboard_needs_a_sign_in(desk: Desk) -> None:
     r = desk.client().get("/dashboard")
     assert r.status_code == 303 and r.headers["location"].startswith("/login")
+
+
+@pytest.mark.parametrize("seconds", [30, 0])
+def test_the_dashboards_figures_are_reused_for_dashboard_seconds_then_computed_again(desk: Desk, seconds: int) -> None:
+    import dataclasses
+
+    from fastapi.testclient import TestClient
+
+    from flows.desk.web import create_app
+    from flows.services import budget as budget_svc
+    from models.uow import unit_of_work
+    from tests.desk.conftest import SETTINGS, sign_in
+
+    app = create_app(desk.db.url, dataclasses.replace(SETTINGS, dashboard_seconds=seconds))
+    c = TestClient(app, follow_redirects=False)
+    assert sign_in(c, "ann.applicant", "correct horse battery").status_code == 303
+    with read_only(desk.db.engine) as s:
+        line = budget.status(s)["lines"][0]
+    source = next(src for src, b in sorted(line["by_source"].items()) if b["available"] >= 123456)
+    before = c.get("/dashboard").text
+    assert format_yuan(line["allocated_fen"]) in before
+    with unit_of_work(desk.db.engine) as s:
+        budget_svc.adjust_line(s, "admin", 2021, line["code"], source, "-1234.56", "退回未用资金")
+    after = c.get("/dashboard").text
+    grown = format_yuan(line["allocated_fen"] - 123456)
+    assert (grown in after) is (seconds == 0)  # within dashboard_seconds the same figures are shown
+    c.close()
