@@ -8,6 +8,7 @@ figures without JavaScript."""
 from __future__ import annotations
 
 import json
+import threading
 import time
 from typing import Any
 
@@ -39,14 +40,48 @@ def chart_data(status: dict[str, Any] | None, kpi_rows: list[dict[str, Any]]) ->
 
 def figures(request: Request, year: int | None) -> dict[str, Any]:
     """The budget status, the KPIs and the years, computed at most once per ``dashboard_seconds`` per
-    desk process and year (a screen many users watch: at 100,000 cases the KPIs take ~0.6 s to count)."""
+    desk process and year (a screen many users watch: at 100,000 cases the KPIs take ~0.6 s to count).
+    Past that age the figures are still served while the one request that took the lock computes them
+    again; only the very first request of a year waits (the desk warms the current year at start)."""
     ttl = settings_of(request).dashboard_seconds
-    cache: dict[int | None, tuple[float, dict[str, Any]]] = request.app.state.__dict__.setdefault(
-        "dashboard_cache", {})
+    if not ttl:
+        return _compute(engine_of(request), year)
+    cache = _cache(request.app)
     hit = cache.get(year)
-    if hit is not None and ttl and time.monotonic() - hit[0] < ttl:
+    if hit is not None and time.monotonic() - hit[0] < ttl:
         return hit[1]
-    with read_only(engine_of(request)) as s:
+    if hit is not None and not _COMPUTING.acquire(blocking=False):
+        return hit[1]  # another request is computing them: serve the previous figures meanwhile
+    if hit is None:
+        _COMPUTING.acquire()
+    try:
+        again = cache.get(year)
+        if again is not None and again is not hit and time.monotonic() - again[0] < ttl:
+            return again[1]
+        value = _compute(engine_of(request), year)
+        cache[year] = (time.monotonic(), value)
+        return value
+    finally:
+        _COMPUTING.release()
+
+
+_COMPUTING = threading.Lock()
+
+
+def _cache(app: Any) -> dict[int | None, tuple[float, dict[str, Any]]]:
+    cache: dict[int | None, tuple[float, dict[str, Any]]] = app.state.__dict__.setdefault("dashboard_cache", {})
+    return cache
+
+
+def warm(app: Any) -> None:
+    """Compute the current year's figures once, before users ask (the desk's start-up, in a thread)."""
+    with _COMPUTING:
+        if None not in _cache(app):
+            _cache(app)[None] = (time.monotonic(), _compute(app.state.engine, None))
+
+
+def _compute(engine: Any, year: int | None) -> dict[str, Any]:
+    with read_only(engine) as s:
         years = budget.years(s)
         try:
             status: dict[str, Any] | None = budget.status(s, year)
@@ -54,9 +89,7 @@ def figures(request: Request, year: int | None) -> dict[str, Any]:
         except NotFound as exc:
             status, problem = None, str(exc)
         kpi_rows = [k.as_dict() for k in kpis.report(s)]
-    value = {"status": status, "problem": problem, "years": years, "kpis": kpi_rows, "as_of": stamp()}
-    cache[year] = (time.monotonic(), value)
-    return value
+    return {"status": status, "problem": problem, "years": years, "kpis": kpi_rows, "as_of": stamp()}
 
 
 @router.get("")
