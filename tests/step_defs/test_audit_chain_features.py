@@ -139,7 +139,11 @@ def plan_event(ctx: dict[str, Any], actor: str, amount: str) -> None:
     assert [(e["action"], e["actor"], e["subject"]) for e in events] == [("budget.plan", actor, "year:2021")]
     receipts = events[0]["payload"]["receipts"]
     assert sum(x["amount_fen"] for x in receipts if x["source"] == "central") == parse_yuan(amount)
-    assert len(events[0]["payload"]["lines"]) == 7
+    import tomllib
+    from pathlib import Path
+
+    plan = tomllib.loads((Path(__file__).resolve().parents[2] / "examples" / "plan-2021.toml").read_text("utf-8"))
+    assert [ln["code"] for ln in events[0]["payload"]["lines"]] == [ln["code"] for ln in plan["line"]]
 
 
 @then(parsers.parse('"ipfund audit verify" fails naming entry #{seq:d} as "{problem}"'))
