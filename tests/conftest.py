@@ -196,3 +196,6 @@ def cli(db: Db) -> Any:
         return CliResult(r.exit_code, r.stdout, r.stderr)
 
     return run
+
+
+from tests.prefect_harness import prefect_api  # noqa: E402,F401 - one Prefect harness for the session, every package

@@ -20,14 +20,6 @@ ACTS = ["case.submit", "case.intake_passed", "case.award", "case.contract", "cas
 
 
 @pytest.fixture(scope="module")
-def prefect_api() -> Iterator[None]:
-    from prefect.testing.utilities import prefect_test_harness
-
-    with prefect_test_harness(server_startup_timeout=120):
-        yield
-
-
-@pytest.fixture(scope="module")
 def bench(prefect_api: None, tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[dict, Path]]:  # type: ignore[type-arg]
     from flows.voucher_bench import run_voucher_bench
     from models.db import get_engine

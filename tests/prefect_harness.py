@@ -1,4 +1,4 @@
-"""One Prefect test harness for the whole session (its API takes 15–25 s to start), imported lazily
+"""One Prefect test harness for the whole session (the flow tests and the benches share it) (its API takes 15–25 s to start), imported lazily
 so that tests which run no flow never pay for it."""
 
 from __future__ import annotations
