@@ -789,4 +789,5 @@ class DeskSignIn(SQLModel, table=True):
 
 
 import models.loans  # noqa: E402  (the IP-pledge loan registry: bank, pledge_loan, loan_receipt ...)
-import models.pool  # noqa: E402,F401  (the risk-compensation pool: pool_contribution, pool_filing, pool_claim ...)
+import models.pool  # noqa: E402  (the risk-compensation pool: pool_contribution, pool_filing, pool_claim ...)
+import models.projects  # noqa: E402,F401  (funded projects: project_agreement, project_report, project_tranche ...)

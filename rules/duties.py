@@ -69,6 +69,15 @@ ACTS: dict[str, str] = {
     "agency.fraud": "record a fraud finding against the agency",
     "voucher.recover": "record money recovered on the voucher's clawback",
     "voucher.resolve": "resolve the dispute of the voucher",
+    # Funded projects (二(一)1, 二(四)12, 三(三)): the "case" is the project (its organisation the applicant's).
+    "project.agree": "sign the agreement of the project",
+    "project.report": "file a progress report of the project",
+    "project.extend": "ask for an extension of the project's report",
+    "project.decide_extension": "decide an extension of the project's report",
+    "project.evaluate": "evaluate the project (mid-term or final)",
+    "project.release": "sign off the release of the project's tranche",
+    "project.rectify": "accept the project's rectification",
+    "project.recover": "record money recovered on the project's clawback",
     # The IP-pledge loan registry (二(三)7): the "case" is the lending bank.
     "bank.add": "add the bank to the registry",
     "bank.suspend": "suspend the bank",
@@ -122,6 +131,16 @@ BARRED: dict[str, frozenset[str]] = {
     "voucher.dispute": frozenset(),
     "agency.fraud": frozenset({"member"}),
     "voucher.recover": frozenset({"member", "finder"}),
+    # the approver signing the agreement or a tranche is not of the project, did not submit or review it; the
+    # evaluator has no tie to it (nor a declared conflict); whoever reviewed the report does not sign the release
+    "project.agree": frozenset({"member", "submitter", "reviewer"}),
+    "project.report": frozenset(),
+    "project.extend": frozenset(),
+    "project.decide_extension": frozenset({"member", "submitter"}),
+    "project.evaluate": frozenset({"member", "submitter", "reviewer", "conflict", "approver"}),
+    "project.release": frozenset({"member", "submitter", "reviewer"}),
+    "project.rectify": frozenset({"member", "submitter", "approver"}),
+    "project.recover": frozenset({"member", "approver"}),
     # A reviewer resolves a dispute between the SME and its agency: of neither, and not who submitted it.
     "voucher.resolve": frozenset({"member", "party", "submitter"}),
     # Nobody adds, suspends or grades a bank they belong to; its staff act for it, and only for it (OWN_ONLY).
@@ -151,6 +170,8 @@ BARRED: dict[str, frozenset[str]] = {
 OWN_ONLY: dict[str, str] = {"agency.apply": "agency", "agency.withdraw": "agency",
                             # the SME acts on its own vouchers only; an agency redeems only its own contracts
                             "voucher.contract": "applicant", "voucher.confirm": "applicant",
+                            # a project's own staff report and ask for extensions for it only
+                            "project.report": "applicant", "project.extend": "applicant",
                             "voucher.dispute": "applicant", "voucher.redeem": "agency",
                             # a bank's staff register and receipt their own bank's loans only
                             "loan.register": "bank", "loan.extend": "bank", "loan.interest": "bank",

@@ -354,6 +354,7 @@ ISSUE_ORDERS = ("fcfs", "ranked", "pro_rata")
 # The records a scheme's form may link to (SchemeDef.links): kind -> the roles of the form fields naming it.
 LINK_KINDS: dict[str, tuple[str, ...]] = {
     "loan": ("bank", "ref"),  # a pledge loan of the registry (models/loans.py): the bank's credit code, its reference
+    "bar": (),  # the applicant's bars from calls (org_bar: an unrectified project's organisation, 三(三)); no field
 }
 
 
@@ -427,6 +428,24 @@ class VoucherDef(_Strict):
     evidence_required_by_mode: dict[str, str] = {}
 
 
+class ProjectDef(_Strict):
+    """A scheme whose cases become funded projects (二(一)1, 二(四)12): after the public notice an agreement
+    fixes the KPI targets, deliverables and tranche plan; progress reports, mid-term and final evaluations
+    on the scheme's own performance rubric, tranches released by grade, rectification and clawback. Each
+    value is a parameter name (rules/schemes/project_grant.py reads them)."""
+
+    type_field: str  # the form field naming the project type (its KPI template and grant cap)
+    kpi_template: str  # mapping parameter: type -> the KPIs an agreement must carry (code, name, unit, formula)
+    performance_rubric: str  # rubric parameter of the mid-term and final evaluations (项目管理)
+    report_months: dict[str, str]  # stage (mid_term, final) -> months parameter: months after the agreement it is due
+    evidence_types: str  # list parameter: the file types a report's evidence may be
+    # The states of the project's life (each a state of ``states``), by role.
+    agreement_state: str  # waits for the agreement (after the notice)
+    running: dict[str, str]  # stage (mid_term, final) -> the state the project runs in before that evaluation
+    evaluated: dict[str, str]  # stage -> the state an evaluated project waits in for the approver's release
+    rectifying: dict[str, str]  # stage -> the state of its rectification period (限期整改)
+
+
 class TierDef(_Strict):
     """One approval tier: the state a case waits in, the role that decides, how many must approve, and
     the deadline in working days after which the case is escalated to ``escalate_to``."""
@@ -456,6 +475,7 @@ class SchemeDef(_Strict):
     evaluation: EvaluationDef | None = None
     payment: PaymentDef = PaymentDef(payee="none")
     voucher: VoucherDef | None = None
+    project: ProjectDef | None = None
     review: ReviewDef = ReviewDef()
     notice_days: str | None = None  # parameter: days of public notice (公示)
     dossier_sections: list[str] = []
@@ -496,6 +516,16 @@ class SchemeDef(_Strict):
             for role, fname in roles.items():
                 if fname not in self.form.fields:
                     raise ValueError(f"links.{kind}.{role}: {fname!r} is not a field of the form")
+        if self.project is not None:
+            pj = self.project
+            named = [("agreement_state", pj.agreement_state)] + [
+                (f"{k}.{stage}", st) for k, m in (("running", pj.running), ("evaluated", pj.evaluated),
+                                                   ("rectifying", pj.rectifying)) for stage, st in m.items()]
+            for where_, st in named:
+                if st not in self.states:
+                    raise ValueError(f"project.{where_}: {st!r} is not among the states")
+            if pj.type_field not in self.form.fields:
+                raise ValueError(f"project.type_field: {pj.type_field!r} is not a field of the form")
         for i, tranche in enumerate(self.payment.tranches):
             if tranche.state not in self.states or "payable" not in self.states[tranche.state].tag_set():
                 raise ValueError(f"payment.tranches[{i}]: state {tranche.state!r} is not a payable state of the scheme")
@@ -851,7 +881,17 @@ def _scheme_problems(policy: Policy, sid: str, sc: SchemeDef) -> list[str]:
         if policy.agency_registry is None:
             out.append(f"{where}.voucher: a voucher scheme needs the agency_registry section (its services)")
     params += [(f"payment.tranches[{i}].share", t.share) for i, t in enumerate(sc.payment.tranches)
-               if not _is_decimal(t.share)]
+               if not _is_decimal(t.share) and t.share != "decided"]
+    if sc.project is not None:
+        pj = sc.project
+        params += [("project.kpi_template", pj.kpi_template), ("project.performance_rubric", pj.performance_rubric),
+                   ("project.evidence_types", pj.evidence_types)]
+        params += [(f"project.report_months.{k}", v) for k, v in pj.report_months.items()]
+        if any(t.share != "decided" for t in sc.payment.tranches):
+            out.append(f"{where}.payment.tranches: a project's tranches are decided by its agreement and grades "
+                       "(share: decided)")
+    elif any(t.share == "decided" for t in sc.payment.tranches):
+        out.append(f"{where}.payment.tranches: share: decided needs the project: section (its agreement decides them)")
     for key, pname in params:
         if pname is not None and pname not in policy.parameters:
             out.append(f"{where}.{key}: parameter {pname!r} is not in the policy's parameters")

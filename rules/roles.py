@@ -53,6 +53,16 @@ PERMISSIONS: dict[str, frozenset[str]] = {
     # agency); finance records what is recovered with the bank's receipt (never the finding's recorder).
     "agency.fraud": frozenset({"reviewer", "admin"}),
     "voucher.recover": frozenset({"finance"}),
+    # Funded projects (二(一)1, 二(四)12, 三(三)): the project's staff report; reviewers decide extensions and accept
+    # a rectification; a third-party evaluator evaluates; an approver signs the agreement and each tranche.
+    "project.agree": frozenset({"approver"}),
+    "project.report": frozenset({"applicant", "admin"}),
+    "project.extend": frozenset({"applicant", "admin"}),
+    "project.decide_extension": frozenset({"reviewer"}),
+    "project.evaluate": frozenset({"evaluator"}),
+    "project.release": frozenset({"approver"}),
+    "project.rectify": frozenset({"reviewer"}),
+    "project.recover": frozenset({"finance"}),
     # The IP-pledge loan registry (二(三)7): the bureau's admins keep the list of banks; a bank's staff
     # register and receipt their own bank's loans only (rules.duties.OWN_ONLY); admins for any.
     "bank.add": frozenset({"admin"}),

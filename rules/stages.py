@@ -17,6 +17,10 @@ STAGES: dict[str, str] = {
     "notice": "public notice (公示): objections (people), expiry (system)",
     "grading": "a voucher's evaluation grade decides what it settles for: all, a reduced share or nothing (system)",
     "expiry": "vouchers past their use-by or redeem-by date lapse and their commitment is released (system)",
+    "reporting": "a project's progress reports by their due dates: overdue reports flagged (system), reports, "
+                 "extensions, evaluations and tranche releases (people)",
+    "rectification": "a project graded at the bottom band rectifies by its due date, or its remaining tranches "
+                     "are cancelled and what was paid is clawed back (system)",
     "payment": "release by a finance officer (people), payment execution and bank files (system)",
 }
 
@@ -30,6 +34,8 @@ SYSTEM_STEPS: dict[str, tuple[str, ...]] = {
     "notice": ("notice_expiry",),
     "grading": ("grading",),
     "expiry": ("expiry",),
+    "reporting": ("report_due",),
+    "rectification": ("rectification_expiry",),
     "payment": ("payment",),
 }
 
@@ -58,6 +64,9 @@ DOSSIER_SECTIONS: dict[str, str] = {
     "voucher": "a custody voucher: service, face value, dates, contracts, redemption with evidence hashes, "
                "the SME's confirmation or dispute, the settlement payee (only a scheme with a voucher: key)",
     "notice": "public notice and objections",
+    "project": "a funded project: the agreement (KPI targets, deliverables, tranche plan), every progress report "
+               "with its evidence hashes, extensions, evaluations with their trace, tranches, rectification, "
+               "clawback (only a scheme with a project: key)",
     "payments": "payments and bank confirmations",
     "ledger": "the case's ledger postings (under the award when allocation is printed too)",
     "history": "the people in the dossier and the audit events of the case",

@@ -14,7 +14,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from flows.services import applications, checker, evaluation, notice, payments, review, vouchers
+from flows.services import applications, checker, evaluation, notice, payments, projects, review, vouchers
 from flows.services.context import SYSTEM_ACTOR, current_policy, sync_scheme_states
 from models import audit, faults
 from models.uow import read_only, retrying, unit_of_work
@@ -31,6 +31,8 @@ STAGES: dict[str, StageFn] = {
     "notice_expiry": notice.expiry_stage,
     "grading": vouchers.grading_stage,
     "expiry": vouchers.expiry_stage,
+    "report_due": projects.report_due_stage,
+    "rectification_expiry": projects.rectification_stage,
 }
 
 

@@ -169,6 +169,11 @@ def run(session: Session, audit_from_seq: int = 0) -> dict[str, Any]:
     for name, ok, detail in pool_invariants(session):  # the risk-compensation pool (二(三)7)
         add(name, ok, detail)
 
+    from flows.services.projects import invariants as project_invariants
+
+    for name, ok, detail in project_invariants(session):  # funded projects (二(一)1, 二(四)12, 三(三))
+        add(name, ok, detail)
+
     from flows.services.links import invariants as link_invariants
 
     for name, ok, detail in link_invariants(session, policy):  # claims on linked records (e.g. 贴息 on a loan)

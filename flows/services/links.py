@@ -23,7 +23,16 @@ def _loan(session: Session, policy: Policy, scheme: str, fields: dict[str, str],
     return linked_loans(session, policy, scheme, fields, claims)
 
 
-READERS: dict[str, Reader] = {"loan": _loan}
+def _bar(session: Session, policy: Policy, scheme: str, fields: dict[str, str],
+         claims: Sequence[Claim]) -> dict[int, Any]:
+    """The applicant's bars from calls (an unrectified project's organisation, 三(三)), for every case."""
+    from flows.services.projects import bars_of
+
+    bars = bars_of(session, sorted({c.applicant_id for c in claims}))
+    return {c.id: tuple(bars.get(c.applicant_id, ())) for c in claims}
+
+
+READERS: dict[str, Reader] = {"loan": _loan, "bar": _bar}
 
 
 def linked_records(session: Session, policy: Policy, scheme: str, claims: Sequence[Claim]

@@ -34,9 +34,10 @@ def payable(session: Session, actor: str | None, scheme: str, limit: int = 1000)
     applicants = {a.id: a for a in session.exec(select(Applicant).where(
         col(Applicant.id).in_({a.applicant_id for a in apps})))}
     agencies = payments._contracted_agencies(session, [a.id for a in apps if a.id is not None])
+    decided = payments.decided_tranches(session, declared, [a.id for a in apps if a.id is not None])
     out = []
     for app in apps:
-        purpose, amount = payments.due(declared, app, policy)
+        purpose, amount = payments.due(declared, app, policy, decided)
         name, code, bank, account, _how = payments.resolve_payee(session, policy, declared, app,
                                                                  applicants[app.applicant_id], agencies)
         out.append({"ref": app.ref, "applicant": applicants[app.applicant_id].name, "status": app.status,

@@ -96,13 +96,34 @@ def _scheme_payment(session: Session, scheme: str) -> tuple[Any, tuple[str, ...]
     return sc.payment, sc.states_tagged("payable")
 
 
-def due(sc_payment: Any, app: Application, policy: Any = None) -> tuple[str, int]:
+def decided_tranches(session: Session, sc_payment: Any, ids: list[int]) -> dict[tuple[int, str], int]:
+    """(case id, tranche) -> the amount its decision released, for a scheme whose tranches are decided per case
+    (``share: decided``: a project's agreement and graded releases, models/projects.py); empty otherwise."""
+    if not any(t.share == "decided" for t in sc_payment.tranches):
+        return {}
+    from flows.services.projects import decided_amounts
+
+    return decided_amounts(session, ids)
+
+
+def due(sc_payment: Any, app: Application, policy: Any = None,
+        decided: dict[tuple[int, str], int] | None = None) -> tuple[str, int]:
     """(purpose, amount) of the payment a payable case is due now: the whole award, or — for a scheme
     paid in tranches — the tranche whose state the case is in, its share of the award split by largest
-    remainder over every tranche (so the tranches always sum to the award, to the fen)."""
+    remainder over every tranche (so the tranches always sum to the award, to the fen), or what the
+    tranche's decision released (``share: decided``)."""
     assert app.award_fen is not None
     if not sc_payment.tranches:
         return sc_payment.purpose, app.award_fen
+    if any(t.share == "decided" for t in sc_payment.tranches):
+        for tranche in sc_payment.tranches:
+            if tranche.state == app.status:
+                amount = (decided or {}).get((app.id or 0, tranche.purpose))
+                if not amount:
+                    raise RuleViolation(f"{app.ref} is {app.status!r}: its {tranche.purpose} tranche has not been "
+                                        "released (`ipfund project release`)")
+                return tranche.purpose, amount
+        raise RuleViolation(f"{app.ref} is {app.status!r}: no tranche of its scheme falls due in that state")
     from decimal import Decimal
 
     from rules.money import split_largest_remainder
@@ -279,9 +300,10 @@ def release(session: Session, actor: str | None, scheme: str, refs: list[str] | 
     policy = current_policy(session)
     agencies = _contracted_agencies(session, ids)
     rounds = _rounds(session, apps)
+    decided = decided_tranches(session, declared, ids)
     for app in apps:
         assert app.id is not None and app.award_fen is not None
-        purpose, amount = due(declared, app, policy)
+        purpose, amount = due(declared, app, policy, decided)
         attempt = attempts.get((app.id, purpose), 0) + 1
         if (app.id, purpose, attempt) in already:
             continue  # released before and not yet paid: the payment stage pays it
@@ -424,10 +446,11 @@ def _pay(session: Session, policy: Any, scheme: str, payer: User, group: list[tu
     apps = [a for _, a in group]
     agencies = _contracted_agencies(session, [a.id for a in apps if a.id is not None])
     rounds = _rounds(session, apps)
+    decided = decided_tranches(session, declared, [a.id for a in apps if a.id is not None])
     requests: list[tuple[str, dict[str, Any]]] = []
     for rel, app in group:
         assert app.id is not None and app.award_fen is not None and app.line_code is not None
-        purpose, amount = due(declared, app, policy)
+        purpose, amount = due(declared, app, policy, decided)
         if (rel.purpose, rel.amount_fen) != (purpose, amount):
             raise IdempotencyConflict(f"{app.ref}: released for {rel.amount_fen} fen ({rel.purpose}), the case is now "
                                       f"due {amount} fen ({purpose}); release it again")

@@ -267,3 +267,148 @@ def clawback_problem(amount_fen: int, paid_fen: int, clawed_before_fen: int) -> 
         return (f"clawback: {format_yuan(amount_fen)} is more than the {format_yuan(left)} paid and not yet clawed "
                 f"back (三(三))")
     return None
+
+
+# --- the calls: intake checks, the grant, the agreement's KPIs and the report deadlines --------------------
+
+from rules.schemes import CheckResult, IntakeFacts, SchemeRules  # noqa: E402
+
+RULES = SchemeRules(SCHEME, outcomes={
+    "funded": "立项资助 within the budget line",
+    "below_min_score": "expert review score below the minimum",
+    "budget_exhausted": "eligible, but the budget line cannot fund the project",
+})
+STAGES: tuple[str, ...] = ("mid_term", "final")
+
+
+@dataclass(frozen=True, slots=True)
+class Bar:
+    """A dated bar of an organisation from new calls (三(三)): from the day after it was barred to ``until``."""
+
+    since: dt.date
+    until: dt.date
+    ref: str  # the unrectified project that caused it
+
+
+def bar_in_force(bars: Sequence[Bar], on: dt.date) -> Bar | None:
+    return next((b for b in bars if b.since <= on <= b.until), None)
+
+
+@RULES.check("not_barred")
+def not_barred(policy: Policy, f: IntakeFacts) -> CheckResult:
+    """An organisation barred after an unrectified project (三(三)) applies to no call until the bar ends."""
+    bars: Sequence[Bar] = f.linked.get("bar") or ()
+    b = bar_in_force(bars, f.submitted_on)
+    return CheckResult("not_barred", b is None, "not barred from calls after an unrectified project", "三(三)",
+                       _p("bar_years"), "no bar in force" if b is None else
+                       f"barred until {b.until.isoformat()} after project {b.ref} was left unrectified")
+
+
+def max_grant(policy: Policy, project_type: str, on: dt.date) -> int:
+    return policy.fen(_p("max_grant_fen"), on, project_type)
+
+
+@RULES.check("requested_within_cap")
+def requested_within_cap(policy: Policy, f: IntakeFacts) -> CheckResult:
+    """The grant asked for is above ¥0 and at most the type's cap."""
+    kind = str(f.form.get("project_type", ""))
+    asked = int(f.form.get("requested") or 0)
+    cap = max_grant(policy, kind, f.submitted_on)
+    ok = 0 < asked <= cap
+    return CheckResult("requested_within_cap", ok, "grant asked for within the project type's cap", "二(一)1",
+                       f"{_p('max_grant_fen')}[{kind}] = {format_yuan(cap)}",
+                       f"asked {format_yuan(asked)}, cap {format_yuan(cap)}")
+
+
+@RULES.amount("requested_grant")
+def requested_grant(policy: Policy, c: Any, as_of: dt.date) -> int:
+    """The grant: what the project asked for, at most its type's cap (the budget line is rules.allocation's)."""
+    kind = str(c.form.get("project_type", ""))
+    return min(int(c.form.get("requested") or 0), max_grant(policy, kind, as_of))
+
+
+@dataclass(frozen=True, slots=True)
+class KpiTemplate:
+    code: str
+    name: str
+    unit: str
+    formula: Literal["reach", "reduce", "done"]
+
+
+def kpi_template(policy: Policy, param: str, project_type: str, on: dt.date) -> list[KpiTemplate]:
+    rows: Sequence[Mapping[str, Any]] = policy.value(param, on)
+    return [KpiTemplate(str(r["code"]), str(r["name"]), str(r["unit"]), r["formula"]) for r in rows
+            if r["type"] == project_type]
+
+
+def _number(text: Any, where: str, problems: list[str]) -> Fraction | None:
+    raw = "" if text is None else str(text).strip().replace(",", "")
+    if raw == "":
+        problems.append(f"{where}: missing")
+        return None
+    try:
+        d = Decimal(raw)
+    except ArithmeticError:
+        problems.append(f"{where}: {raw!r} is not a number")
+        return None
+    if not d.is_finite():
+        problems.append(f"{where}: {raw!r} is not a number")
+        return None
+    return Fraction(d)
+
+
+def agreement_kpis(template: Sequence[KpiTemplate], rows: Sequence[Mapping[str, Any]], project_type: str
+                   ) -> tuple[list[Kpi], list[str]]:
+    """The agreement's KPIs from its rows (code, baseline, target, weight, due; name, unit and formula from the
+    type's template): every template KPI present once, none other, each number exact; with every problem."""
+    problems: list[str] = []
+    known = {t.code: t for t in template}
+    out: list[Kpi] = []
+    for i, r in enumerate(rows, start=1):
+        code = str(r.get("code") or "").strip()
+        where = f"kpi {i} ({code or '?'})"
+        if code not in known:
+            problems.append(f"{where}: not a KPI of a {project_type} project (its KPIs: {', '.join(known)})")
+            continue
+        t = known[code]
+        unit = str(r.get("unit", t.unit) or "").strip()
+        base = _number(r.get("baseline"), f"{where}.baseline", problems)
+        target = _number(r.get("target"), f"{where}.target", problems)
+        weight = _number(r.get("weight"), f"{where}.weight", problems)
+        due = None
+        if r.get("due"):
+            try:
+                due = dt.date.fromisoformat(str(r["due"]))
+            except ValueError:
+                problems.append(f"{where}.due: {r['due']!r} is not a date (YYYY-MM-DD)")
+        if base is None or target is None or weight is None:
+            continue
+        out.append(Kpi(code, t.name, unit, base, target, weight, t.formula, due))
+    problems += kpi_problems(out) if out else ([] if problems else ["kpis: an agreement needs at least one KPI"])
+    missing = sorted(set(known) - {k.code for k in out} - {str(r.get("code") or "").strip() for r in rows})
+    problems += [f"kpi {m}: the {project_type} template requires it (project-grant.kpi_template)" for m in missing]
+    return out, problems
+
+
+def report_due(policy: Policy, months_param: str, agreed_on: dt.date) -> dt.date:
+    """The day a stage's report is due: the agreement's date plus the stage's months (clamped to month end)."""
+    months = policy.integer(months_param, agreed_on)
+    y, m = divmod(agreed_on.month - 1 + months, 12)
+    year, month = agreed_on.year + y, m + 1
+    last = (dt.date(year + (month == 12), month % 12 + 1, 1) - dt.timedelta(days=1)).day
+    return dt.date(year, month, min(agreed_on.day, last))
+
+
+def extension_problem(due: dt.date, asked_on: dt.date, new_due: dt.date) -> str | None:
+    """An extension is asked before the due date, for a later date."""
+    if asked_on > due:
+        return (f"extension: asked on {asked_on.isoformat()}, after the report was due on {due.isoformat()}; "
+                "an extension must be asked before the due date (二(四)12)")
+    if new_due <= due:
+        return f"extension: the new due date {new_due.isoformat()} must be after {due.isoformat()}"
+    return None
+
+
+def tranches_due(plan: Sequence[Tranche], stage: str) -> list[Tranche]:
+    """The tranches that fall due on ``stage`` (agreement, mid_term or final)."""
+    return [t for t in plan if t.on == stage]

@@ -59,9 +59,9 @@ def plan_with_line(tmp_path: Path, line_fen: int) -> Path:
         text, f'central_yuan = "{_yuan(line_central)}"\nlocal_yuan = "{_yuan(line_local)}"\nscheme = "{SCHEME}"',
         f'central_yuan = "{_yuan(line_fen)}"\nscheme = "{SCHEME}"')
     text = _replace_once(
-        text, f'tags = []\ncentral_yuan = "{_yuan(nav_central)}"\nlocal_yuan = "{_yuan(nav_local)}"\nscheme = "project-grant"',
+        text, f'tags = []\ncentral_yuan = "{_yuan(nav_central)}"\nlocal_yuan = "{_yuan(nav_local)}"\nscheme = "project-navigation"',
         f'tags = []\ncentral_yuan = "{_yuan(nav_central + line_central - line_fen)}"\n'
-        f'local_yuan = "{_yuan(nav_local + line_local)}"\nscheme = "project-grant"')
+        f'local_yuan = "{_yuan(nav_local + line_local)}"\nscheme = "project-navigation"')
     path = tmp_path / "plan-2021-small-line.toml"
     path.write_text(text, encoding="utf-8")
     return path
