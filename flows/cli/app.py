@@ -16,6 +16,7 @@ from flows.cli import (
     people_cmd,
     policy_cmd,
     pool_cmd,
+    project_cmd,
     subsidy_cmd,
     voucher_cmd,
 )
@@ -42,6 +43,7 @@ app.add_typer(loan_cmd.bank_app, name="bank")
 app.add_typer(loan_cmd.loan_app, name="loan")
 app.add_typer(pool_cmd.pool_app, name="pool")
 app.add_typer(subsidy_cmd.subsidy_app, name="subsidy")
+app.add_typer(project_cmd.project_app, name="project")
 
 
 @app.callback()
