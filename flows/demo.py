@@ -357,10 +357,16 @@ def run_demo(n_applicants: int = 300, n_applications: int = 120, seed: int = 202
 
     pool_step(engine, work / "pool")
 
-    step("14. Auditor: reproducible dossiers (审计档案), issued and verified")
+    step("14. Project grants (专利导航、运营中心, 二(一)1 / 二(四)12 / 三(三)): agreements, reports, graded tranches, "
+         "rectification, clawback")
+    from flows.demo_projects import project_step
+
+    project_step(engine, work / "projects", advance)
+
+    step("15. Auditor: reproducible dossiers (审计档案), issued and verified")
     auditor_step(engine, work, funded[2])
 
-    step("15. Summary")
+    step("16. Summary")
     summary(engine)
     with read_only(engine) as s:
         render_status(budget.status(s, YEAR))
