@@ -788,5 +788,6 @@ class DeskSignIn(SQLModel, table=True):
     remote: str | None = Field(default=None, max_length=64)
 
 
+import models.kpi_figures  # noqa: E402  (KPI figures measured outside ipfund, imported: kpi_figure)
 import models.loans  # noqa: E402  (the IP-pledge loan registry: bank, pledge_loan, loan_receipt ...)
 import models.pool  # noqa: E402,F401  (the risk-compensation pool: pool_contribution, pool_filing, pool_claim ...)
