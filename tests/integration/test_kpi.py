@@ -58,7 +58,9 @@ def test_kpis_count_what_stands_and_the_cli_agrees(db: Db, cli: Any) -> None:
     assert one["certified_entities"]["by_year"] == {"2021": expected}
     assert one["supported_agencies"]["by_year"] == {"2021": 2}
     assert one["certified_entities"]["total"] == expected
-    text = cli("kpi").stdout
-    assert f"programme: {expected} (cumulative, each counted once)" in " ".join(text.split())
+    text = cli("kpi", env={"COLUMNS": "200"}).stdout
+    row = next(line for line in text.splitlines() if "贯标认证支持单位" in line)
+    assert f"│ {expected} │" in " ".join(row.split()) and "240+ 烟台 plan" in row
+    assert "cumulative" in text and "not measurable yet" in text
     bad = cli("kpi", "--year", "2019")
     assert bad.exit_code == 1 and "--year: 2019 is not a year of policy yantai-2020 (2020–2023)" in bad.stderr
