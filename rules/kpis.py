@@ -163,6 +163,7 @@ class KpiResult:
                 "by_year": {str(y): n for y, n in self.by_year.items()}, "total": self.total,
                 "source": self.source, "as_of": self.as_of.isoformat(),
                 "targets": [{"label": t.label, "parameter": t.parameter, "target": _plain(t.target),
+                             "target_text": _target_text(t.target),
                              "illustrative": t.illustrative, "reference": t.reference, "met": t.met,
                              "share": None if t.share is None else _percent(t.share)} for t in self.targets],
                 "figures": self.figures, "unit": self.unit,
@@ -170,6 +171,11 @@ class KpiResult:
                 "manual": None if self.manual is None else [
                     {"year": f.year, "value": f.value, "unit": f.unit, "source": f.source, "reference": f.reference,
                      "as_of": f.as_of} for f in self.manual]}
+
+
+def _target_text(v: int | Fraction) -> str:
+    """A target as printed: ``≥ 240``, or a growth a year ``≥ +20.0 %/yr``."""
+    return f"≥ {v:,}" if isinstance(v, int) else f"≥ +{_percent(v)}/yr"
 
 
 def _plain(v: int | Fraction) -> int | str:
