@@ -12,8 +12,10 @@ from rich.table import Table
 
 from flows.cli.common import AS_OPTION, JSON_OPTION, console, handled, money_table, print_json, yuan
 
-app = typer.Typer(help="The programme's KPIs against the plan's targets (一(二)); `kpi import` and `kpi figures` for "
-                       "the figures measured outside ipfund.", invoke_without_command=True)
+app = typer.Typer(help="Each KPI of the policy against the plan's targets (一(二)): its figure by year (counted by "
+                       "ipfund, or imported with its source), the programme figure, each target (the city's plan, the "
+                       "national floor) and the share reached; `kpi import` and `kpi figures` for the figures "
+                       "measured outside ipfund.", invoke_without_command=True)
 
 
 @app.callback()
