@@ -160,13 +160,13 @@ def import_figures(session: Session, actor: str | None, content: bytes,
         if old is not None and _fact(old) == f:
             unchanged += 1
             continue
-        row = KpiFigure(kpi=kid, year=f.year, value=f.value, unit=f.unit, source=f.source, reference=f.reference,
+        rec = KpiFigure(kpi=kid, year=f.year, value=f.value, unit=f.unit, source=f.source, reference=f.reference,
                         as_of=f.as_of, supersedes_id=old.id if old is not None else None, file=filename[:200],
                         line=n, actor=user.name, at=at)
-        session.add(row)
+        session.add(rec)
         session.flush()
         entry = {"kpi": kid, "year": f.year, "value": f.value, "unit": f.unit, "source": f.source,
-                 "reference": f.reference, "as_of": f.as_of, "figure_id": row.id, "file": filename, "line": n}
+                 "reference": f.reference, "as_of": f.as_of, "figure_id": rec.id, "file": filename, "line": n}
         if old is None:
             audit.append(session, actor=user.name, action="kpi.figure", subject=f"kpi:{kid}:{f.year}",
                          payload=entry, at=at)
@@ -187,5 +187,5 @@ def list_figures(session: Session) -> list[dict[str, Any]]:
     by = {r.supersedes_id: r.id for r in rows if r.supersedes_id is not None}
     return [{"id": r.id, "kpi": r.kpi, "year": r.year, "value": r.value, "unit": r.unit, "source": r.source,
              "reference": r.reference, "as_of": r.as_of, "supersedes": r.supersedes_id,
-             "superseded_by": by.get(r.id), "current": r.id not in by, "file": r.file, "line": r.line,
+             "superseded_by": by.get(r.id or 0), "current": r.id not in by, "file": r.file, "line": r.line,
              "actor": r.actor, "at": r.at} for r in rows]
