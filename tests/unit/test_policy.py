@@ -245,7 +245,10 @@ def test_every_number_the_policy_text_does_not_give_is_marked_illustrative(shown
     assert given == {"funds.match_ratio", "funds.cluster_floor", "funds.market_floor",
                      "kpi.certified_entities", "kpi.certified_entities_national", "kpi.custody_smes",
                      "kpi.custody_smes_national", "kpi.supported_agencies", "kpi.transfers_licences_growth",
-                     "kpi.pledge_financing_growth",
+                     "kpi.pledge_financing_growth", "kpi.navigation_demonstration", "kpi.trademark_brands",
+                     "kpi.navigation_industry_projects", "kpi.navigation_enterprise_projects",
+                     "kpi.patent_contract_value_growth", "kpi.university_patent_smes", "kpi.securitisations",
+                     "kpi.cluster_zone_agencies", "kpi.operation_centres", "kpi.operation_centres_national",
                      # a published convention (中国人民银行《人民币利率管理规定》: 日利率 = 年利率 ÷ 360)
                      "loan.interest_day_count_basis"}
 
