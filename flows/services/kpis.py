@@ -189,3 +189,22 @@ def list_figures(session: Session) -> list[dict[str, Any]]:
              "reference": r.reference, "as_of": r.as_of, "supersedes": r.supersedes_id,
              "superseded_by": by.get(r.id or 0), "current": r.id not in by, "file": r.file, "line": r.line,
              "actor": r.actor, "at": r.at} for r in rows]
+
+
+def invariants(session: Session) -> list[tuple[str, bool, str]]:
+    """`ipfund check`: each imported figure supersedes only a figure of its own KPI and year, and each has
+    its audit event (kpi.figure or kpi.figure.supersede naming its row)."""
+    from models.tables import AuditEvent
+
+    rows = {r.id or 0: r for r in session.exec(select(KpiFigure)).all()}
+    strays = [r.id for r in rows.values() if r.supersedes_id is not None and (
+        r.supersedes_id not in rows or (rows[r.supersedes_id].kpi, rows[r.supersedes_id].year) != (r.kpi, r.year))]
+    logged = set()
+    for (payload,) in session.execute(sa_select(AuditEvent.__table__.c.payload).where(  # type: ignore[attr-defined]
+            AuditEvent.__table__.c.action.in_(("kpi.figure", "kpi.figure.supersede")))).all():  # type: ignore[attr-defined]
+        logged.add(json.loads(payload).get("figure_id"))
+    unlogged = sorted(i for i in rows if i not in logged)
+    return [("KPI figures supersede their own KPI and year", not strays,
+             f"{len(rows)} figures" if not strays else f"figures superseding another KPI's or year's: {strays[:10]}"),
+            ("KPI figures each have an audit event", not unlogged,
+             f"{len(rows)} figures" if not unlogged else f"figures without their audit event: {unlogged[:10]}")]

@@ -78,6 +78,13 @@ def test_import_reports_supersedes_and_is_idempotent(db: Db, cli: Any, tmp_path:
         assert (payload["value"], payload["supersedes"]["value"], payload["reference"]) == (1200, 1199, "更正")
         assert audit.verify(s)[1] is None
     assert "superseded by #" in cli("kpi", "figures", env={"COLUMNS": "200"}).stdout
+    with Session(db.engine) as s:
+        from flows.services import checker
+
+        checks = {c["check"]: c for c in checker.run(s)["checks"]}
+    assert checks["KPI figures supersede their own KPI and year"]["ok"]
+    assert checks["KPI figures each have an audit event"] == {"check": "KPI figures each have an audit event",
+                                                              "ok": True, "detail": "7 figures"}
     one = {k["id"]: k for k in json.loads(cli("kpi", "--year", "2022", "--json").stdout)}
     assert one["transfers_licences_growth"]["by_year"] == {"2022": 1200}
     assert one["transfers_licences_growth"]["growth"] == {"2022": "+20.0 %"}
