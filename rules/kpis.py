@@ -321,8 +321,11 @@ def evaluate(policy: Policy, kid: str, as_of: dt.date, by_year: Mapping[int, int
         share = Fraction(total, target) if target else None
         results.append(TargetResult(t.label, t.parameter, target, p.illustrative, ref or "", total >= target, share))
     figures = series_dict(ps, pool) if kind == "growth" else None
+    source = k.source
+    if k.measure == "cases" and k.scheme not in policy.schemes:
+        source = f"the scheme {k.scheme} is in the policy's catalog but not run yet: it counts zero until it is"
     return KpiResult(kid, k.name, k.name_en, k.clause, k.reference, k.measure, kind,
-                     dict(by_year or {}), total if kind is not None else None, tuple(results), k.source, as_of,
+                     dict(by_year or {}), total if kind is not None else None, tuple(results), source, as_of,
                      figures)
 
 

@@ -130,6 +130,8 @@ def render(rows: list[Any]) -> None:
                                 for m in r.manual or ())
             notes.append(f"{r.name}: measured outside ipfund — {sources or r.source + ' (no figure imported)'}")
         else:
+            if r.source:
+                notes.append(f"{r.name}: {r.source}")
             per = "\n".join(f"{y} {n:,}" for y, n in r.by_year.items()) or "—"
             programme = f"{r.total:,}\n" + ("cumulative" if r.kind == "flow" else "year end")
         targets, reached = [], []

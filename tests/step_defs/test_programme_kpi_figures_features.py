@@ -27,36 +27,44 @@ TYPES = ["navigation_industry", "navigation_enterprise", "cultivation", "operati
 
 
 def _with_projects(policy: Policy) -> Policy:
-    """The policy with its project-grant scheme; while the bundled policy has none yet, a stand-in: the
-    certification award's states (committed and paid tagged) with the form field project_type."""
-    if "project-grant" in policy.schemes:
-        return policy
+    """The policy with the schemes its project KPIs count; while the bundled policy does not run one yet,
+    a stand-in: the certification award's states (committed and paid tagged) with the form field
+    project_type."""
     base = policy.schemes["certification-award"]
     form = base.form.model_copy(update={"fields": {"project_type": FieldDef(type="choice", choices=TYPES)}})
-    return policy.model_copy(update={"schemes": {**policy.schemes, "project-grant": base.model_copy(update={"form": form})}})
+    stand_in = base.model_copy(update={"form": form})
+    missing = {k.scheme: stand_in for k in policy.kpis.values() if k.where and k.scheme and k.scheme not in policy.schemes}
+    return policy.model_copy(update={"schemes": {**policy.schemes, **missing}})
 
 
 PROJECTS = _with_projects(POLICY)
 
 
-def _states() -> tuple[str, str]:
-    """A state the project KPIs count (committed or paid) and one they do not."""
-    k = PROJECTS.kpis["navigation_industry_projects"]
+KPI_OF = {"navigation_industry": "navigation_industry_projects", "navigation_enterprise": "navigation_enterprise_projects",
+          "operation_centre": "operation_centres"}
+
+
+def _states(kid: str) -> tuple[str, str]:
+    """A state the KPI counts (committed or paid) and one it does not, of the scheme it counts."""
+    k = PROJECTS.kpis[kid]
     counted = kpis.states_counted(PROJECTS, k)
-    other = next(s for s in PROJECTS.schemes["project-grant"].states if s not in counted)
+    other = next(s for s in PROJECTS.schemes[k.scheme or ""].states if s not in counted)
     return sorted(counted)[0], other
 
 
 @pytest.fixture
 def world() -> dict[str, Any]:
-    return {"facts": [], "figures": {}}
+    return {"facts": {}, "figures": {}}
 
 
 def _add(world: dict[str, Any], n: int, kind: str, year: int, agreed: bool) -> None:
-    counted, other = _states()
-    base = len(world["facts"])
-    world["facts"] += [kpis.CaseFact(base + i, 5000 + base + i, year, counted if agreed else other, False,
-                                     {"project_type": kind}) for i in range(n)]
+    kid = KPI_OF[kind]
+    counted, other = _states(kid)
+    scheme = PROJECTS.kpis[kid].scheme or ""
+    facts = world["facts"].setdefault(scheme, [])
+    base = sum(len(v) for v in world["facts"].values())
+    facts += [kpis.CaseFact(base + i, 5000 + base + i, year, counted if agreed else other, False,
+                            {"project_type": kind}) for i in range(n)]
 
 
 @given(parsers.parse("{n:d} agreed project grants of type {kind} in {year:d}"))
@@ -74,7 +82,8 @@ def _count(world: dict[str, Any], year: int) -> None:
     end = dt.date(year, 12, 31)
     years = kpis.period_years(PROJECTS, end)
     for kid in ("navigation_industry_projects", "navigation_enterprise_projects", "operation_centres"):
-        by_year, total = kpis.count_cases(PROJECTS, PROJECTS.kpis[kid], world["facts"], years)
+        k = PROJECTS.kpis[kid]  # the service reads the cases of the KPI's scheme only
+        by_year, total = kpis.count_cases(PROJECTS, k, world["facts"].get(k.scheme, []), years)
         world[kid] = kpis.evaluate(PROJECTS, kid, end, by_year, total)
 
 

@@ -117,10 +117,12 @@ def test_project_kpis_filter_the_cases_on_their_form() -> None:
     assert kpis.matches(k, nav) and not kpis.matches(k, ent) and not kpis.matches(k, None)
     assert kpis.matches(k, {"project_type": ["cultivation", "navigation_industry"]})
     assert kpis.matches(POLICY.kpis["certified_entities"], None)  # no where: every case
-    if "project-grant" not in POLICY.schemes:  # in the catalog, not yet run: counts zero
+    if k.scheme not in POLICY.schemes:  # in the catalog, not yet run: counts zero
         assert kpis.states_counted(POLICY, k) == frozenset()
         facts = [kpis.CaseFact(1, 1, 2021, "agreed", True, nav)]
         assert kpis.count_cases(POLICY, k, facts, [2021]) == ({2021: 0}, 0)
+        r = kpis.evaluate(POLICY, "navigation_industry_projects", END, {2021: 0}, 0)
+        assert r.source is not None and "not run yet" in r.source
 
 
 def test_a_figure_row_is_checked_field_by_field() -> None:

@@ -127,10 +127,10 @@ SPOILED = [
     pytest.param("    clause: 三(二)\n    reference: 用于支持", "    reference: 用于支持",
                  ["parameters.funds.cluster_floor.clause: Field required"], id="a missing clause"),
     pytest.param("  funds.cluster_floor:\n", "  funds.cluster_floor: [\n",
-                 ["line 63, column 9: not valid YAML"], id="a YAML syntax error"),
+                 ["line 65, column 9: not valid YAML"], id="a YAML syntax error"),
     pytest.param("  money.rounding:\n", "  funds.match_ratio:\n    unit: ratio\n    clause: 三(二)\n"
                  "    values: {2020-10-19: \"1\"}\n  money.rounding:\n",
-                 ["line 75, column 3: not valid YAML (key 'funds.match_ratio' is given twice)"],
+                 ["line 77, column 3: not valid YAML (key 'funds.match_ratio' is given twice)"],
                  id="a parameter given twice (YAML alone would keep the second)"),
     pytest.param("      2020-10-19: 7\n", "      2020-10-19: -7\n",
                  ["parameters.certification-award.notice_days", "-7 must be a whole number >= 0"],
