@@ -788,6 +788,7 @@ class DeskSignIn(SQLModel, table=True):
     remote: str | None = Field(default=None, max_length=64)
 
 
+import models.kpi_figures  # noqa: E402  (KPI figures measured outside ipfund, imported: kpi_figure)
 import models.loans  # noqa: E402  (the IP-pledge loan registry: bank, pledge_loan, loan_receipt ...)
 import models.pool  # noqa: E402  (the risk-compensation pool: pool_contribution, pool_filing, pool_claim ...)
 import models.projects  # noqa: E402,F401  (funded projects: project_agreement, project_report, project_tranche ...)

@@ -19,8 +19,16 @@ Measures:
   compounded by the target, ``last ≥ first × (1 + target)^(years − 1)`` (exact, no root taken); beside
   them the borrowers with a first loan (首贷) by year and, when the service gives them, the pool's leverage
   and loss rate.
-* ``outside`` — measured outside ipfund (transfers and licences, contract value …): reported with its
-  source and targets, never computed.
+* ``outside`` — measured outside ipfund (transfers and licences, patent contract value, SMEs converting
+  university patents, securitisations …): each year's figure is a dated manual figure with its source,
+  imported (``ipfund kpi import``; the latest figure of a year supersedes the earlier ones). Against a
+  count target the programme figure is the years' sum (or the latest year's, ``programme_figure: latest``,
+  for a stock such as the agencies in the cluster zone); against a growth ratio the yearly figures'
+  年均增幅 is judged by :func:`growth_met`, the pledge rule. With no figure imported there is no figure
+  and no target is judged.
+
+The ``cases`` measure may keep only the cases whose submitted form holds given values (``where``, e.g.
+``{project_type: [navigation_industry]}``): :func:`count_cases` reads them from :attr:`CaseFact.data`.
 """
 
 from __future__ import annotations
@@ -37,8 +45,8 @@ from rules.policy import KpiDef, Policy
 MEASURES: dict[str, str | None] = {"cases": "flow", "accredited_agencies": "stock", "pledge_loans": "growth",
                                    "outside": None}
 
-__all__ = ["MEASURES", "CaseFact", "KpiResult", "LoanFact", "PledgeSeries", "TargetResult", "count_cases",
-           "evaluate", "growth_met", "period_years", "pledge_series", "series_dict", "states_counted"]
+__all__ = ["MEASURES", "CaseFact", "Figure", "KpiResult", "LoanFact", "PledgeSeries", "TargetResult", "count_cases",
+           "evaluate", "growth_met", "matches", "period_years", "pledge_series", "series_dict", "states_counted"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -50,6 +58,20 @@ class CaseFact:
     year: int
     state: str
     sme: bool
+    data: Mapping[str, Any] | None = None  # the submitted form, read only for a KPI with ``where``
+
+
+@dataclass(frozen=True, slots=True)
+class Figure:
+    """One year's manual figure of a KPI measured outside ipfund, as imported: the value (a count, or
+    money in fen), its unit, where it comes from and the date it was reported as of."""
+
+    year: int
+    value: int
+    unit: str
+    source: str
+    reference: str
+    as_of: str
 
 
 @dataclass(frozen=True, slots=True)
@@ -124,13 +146,16 @@ class KpiResult:
     clause: str
     reference: str | None
     measure: str
-    kind: str | None  # flow | stock | None (outside)
+    kind: str | None  # flow | stock | growth (a growth a year, from the loan registry or imported figures)
     by_year: dict[int, int]
     total: int | None  # the programme figure the targets are held against (None: measured outside)
     targets: tuple[TargetResult, ...]
     source: str | None
     as_of: dt.date
     figures: dict[str, Any] | None = None  # a growth measure's series and the pool's figures (display-ready)
+    unit: str = "count"  # of by_year and total: a count, or fen (money measured outside)
+    growth: dict[int, Fraction | None] | None = None  # a growth KPI measured outside: each year on the year before
+    manual: tuple[Figure, ...] | None = None  # a KPI measured outside: the imported figures behind by_year
 
     def as_dict(self) -> dict[str, Any]:
         return {"id": self.id, "name": self.name, "name_en": self.name_en, "clause": self.clause,
@@ -138,9 +163,19 @@ class KpiResult:
                 "by_year": {str(y): n for y, n in self.by_year.items()}, "total": self.total,
                 "source": self.source, "as_of": self.as_of.isoformat(),
                 "targets": [{"label": t.label, "parameter": t.parameter, "target": _plain(t.target),
+                             "target_text": _target_text(t.target),
                              "illustrative": t.illustrative, "reference": t.reference, "met": t.met,
                              "share": None if t.share is None else _percent(t.share)} for t in self.targets],
-                "figures": self.figures}
+                "figures": self.figures, "unit": self.unit,
+                "growth": None if self.growth is None else {str(y): _pct(g) for y, g in self.growth.items()},
+                "manual": None if self.manual is None else [
+                    {"year": f.year, "value": f.value, "unit": f.unit, "source": f.source, "reference": f.reference,
+                     "as_of": f.as_of} for f in self.manual]}
+
+
+def _target_text(v: int | Fraction) -> str:
+    """A target as printed: ``≥ 240``, or a growth a year ``≥ +20.0 %/yr``."""
+    return f"≥ {v:,}" if isinstance(v, int) else f"≥ +{_percent(v)}/yr"
 
 
 def _plain(v: int | Fraction) -> int | str:
@@ -161,9 +196,23 @@ def period_years(policy: Policy, as_of: dt.date) -> list[int]:
 
 
 def states_counted(policy: Policy, k: KpiDef) -> frozenset[str]:
-    """The states of the KPI's scheme that carry any of its tags, and those it lists by name."""
-    sc = policy.scheme(k.scheme or "")
+    """The states of the KPI's scheme that carry any of its tags, and those it lists by name (none while
+    the scheme is only in the policy's catalog, not yet run)."""
+    sc = policy.schemes.get(k.scheme or "")
+    if sc is None:
+        return frozenset()
     return frozenset(name for name, st in sc.states.items() if set(st.tags) & set(k.tags) or name in k.states)
+
+
+def matches(k: KpiDef, data: Mapping[str, Any] | None) -> bool:
+    """Whether a case's submitted form holds, for each field of the KPI's ``where``, one of its values (a
+    multiple-choice answer: any of them); always true for a KPI without ``where``."""
+    for field, values in k.where.items():
+        got = (data or {}).get(field)
+        given = got if isinstance(got, list) else [got]
+        if not any(isinstance(v, str) and v in values for v in given):
+            return False
+    return True
 
 
 def count_cases(policy: Policy, k: KpiDef, facts: Iterable[CaseFact], years: Iterable[int]) -> tuple[dict[int, int], int]:
@@ -173,7 +222,7 @@ def count_cases(policy: Policy, k: KpiDef, facts: Iterable[CaseFact], years: Ite
     per: dict[int, set[int]] = {y: set() for y in wanted}
     every: set[int] = set()
     for f in facts:
-        if f.state not in counted or (k.sme_only and not f.sme) or f.year not in per:
+        if f.state not in counted or (k.sme_only and not f.sme) or f.year not in per or not matches(k, f.data):
             continue
         key = f.applicant_id if k.count == "applicants" else f.case_id
         per[f.year].add(key)
@@ -198,14 +247,58 @@ def series_dict(ps: PledgeSeries, pool: Mapping[str, Any] | None = None) -> dict
             **({"pool": dict(pool)} if pool is not None else {})}
 
 
+def _yearly_growth(series: Mapping[int, int]) -> dict[int, Fraction | None]:
+    """Each year's growth on the year before, for the years whose year before has a figure (None where it
+    was zero)."""
+    return {y: (Fraction(series[y] - series[y - 1], series[y - 1]) if series[y - 1] else None)
+            for y in sorted(series) if y - 1 in series}
+
+
+def _evaluate_outside(policy: Policy, kid: str, as_of: dt.date, manual: Iterable[Figure],
+                      year: int | None) -> KpiResult:
+    k = policy.kpis[kid]
+    figs = tuple(sorted(manual, key=lambda f: f.year))
+    series = {f.year: f.value for f in figs}
+    growth_kpi = any(policy.parameter(t.parameter).unit == "ratio" for t in k.targets)
+    total: int | None = None
+    if series:  # a growth KPI's figure is its latest year's, as the pledge financing's is
+        total = sum(series.values()) if k.programme_figure == "sum" and not growth_kpi else series[max(series)]
+    judged = series if year is None else {y: v for y, v in series.items() if y in (year - 1, year)}
+    results = []
+    for t in k.targets:
+        p = policy.parameter(t.parameter)
+        ref = p.reference_at(as_of) or ""
+        if p.unit == "count":
+            target: int | Fraction = int(policy.value(t.parameter, as_of))
+            met = None if total is None else total >= target
+            share = None if total is None or not target else Fraction(total, target)
+        else:
+            target = policy.ratio(t.parameter, as_of)
+            met, share = growth_met(judged, Fraction(target)), None
+        results.append(TargetResult(t.label, t.parameter, target, p.illustrative, ref, met, share))
+    has_growth = any(isinstance(t.target, Fraction) for t in results)
+    shown = series if year is None else {y: v for y, v in series.items() if y == year}
+    growth = {y: g for y, g in _yearly_growth(series).items() if year is None or y == year} if has_growth else None
+    kind = "growth" if has_growth else "flow" if k.programme_figure == "sum" else "stock"
+    return KpiResult(kid, k.name, k.name_en, k.clause, k.reference, k.measure, kind, shown, total, tuple(results),
+                     k.source, as_of, None, k.unit, growth,
+                     tuple(f for f in figs if year is None or f.year == year))
+
+
 def evaluate(policy: Policy, kid: str, as_of: dt.date, by_year: Mapping[int, int] | None = None,
              total: int | None = None, pledge: PledgeSeries | None = None,
-             pool: Mapping[str, Any] | None = None) -> KpiResult:
+             pool: Mapping[str, Any] | None = None, manual: Iterable[Figure] | None = None,
+             year: int | None = None) -> KpiResult:
     """The KPI against each of its targets as in force on ``as_of`` (met when the programme figure reaches
     the target; a growth KPI when both its amount and its count grew by the target a year, see
-    :func:`growth_met`; a KPI measured outside ipfund has no figure and is never called met here)."""
+    :func:`growth_met`). A KPI measured outside ipfund is judged on its imported yearly figures
+    (``manual``): none imported, no figure and no target judged; ``year`` shows only that year's figure
+    and judges a growth target on that year against the year before (the programme figure stays the
+    programme's)."""
     k = policy.kpis[kid]
     kind = MEASURES[k.measure]
+    if k.measure == "outside":
+        return _evaluate_outside(policy, kid, as_of, manual or (), year)
     results = []
     ps = pledge or pledge_series([], by_year or {})
     if kind == "growth":
@@ -228,6 +321,98 @@ def evaluate(policy: Policy, kid: str, as_of: dt.date, by_year: Mapping[int, int
         share = Fraction(total, target) if target else None
         results.append(TargetResult(t.label, t.parameter, target, p.illustrative, ref or "", total >= target, share))
     figures = series_dict(ps, pool) if kind == "growth" else None
+    source = k.source
+    if k.measure == "cases" and k.scheme not in policy.schemes:
+        source = f"the scheme {k.scheme} is in the policy's catalog but not run yet: it counts zero until it is"
     return KpiResult(kid, k.name, k.name_en, k.clause, k.reference, k.measure, kind,
-                     dict(by_year or {}), total if kind is not None else None, tuple(results), k.source, as_of,
+                     dict(by_year or {}), total if kind is not None else None, tuple(results), source, as_of,
                      figures)
+
+
+# --- manual figures (`ipfund kpi import`): one row of the file, checked ---------------------------------------
+
+FIGURE_COLUMNS = ("kpi", "year", "value", "unit", "source", "reference", "as_of")
+FIGURE_REQUIRED = ("kpi", "year", "value", "unit", "source", "as_of")
+_MAX_VALUE = 2**63 - 1
+TEXT_LIMITS = {"source": 200, "reference": 200}
+
+
+def imported_kpis(policy: Policy) -> list[str]:
+    """The KPIs whose figures are imported: those measured outside ipfund."""
+    return [kid for kid, k in policy.kpis.items() if k.measure == "outside"]
+
+
+def check_figure(policy: Policy, cells: Mapping[str, str], today: dt.date) -> tuple[Figure | None, str | None,
+                                                                                     list[str]]:
+    """(the figure, its KPI, problems) of one row of a figures file, each problem naming its field: an
+    unknown KPI or one ipfund computes, a year outside the programme, a value that is no whole number (money
+    is whole fen: no decimal point) or negative, a unit other than the KPI's, a missing source, an as_of
+    that is no date, before the year began or after ``today``. The figure is None when there is a problem."""
+    from rules.text import shown, text_problem
+
+    errs: list[str] = []
+    kid = cells.get("kpi", "").strip()
+    k = policy.kpis.get(kid)
+    outside = ", ".join(imported_kpis(policy))
+    if not kid:
+        errs.append(f"kpi: empty; name a KPI measured outside ipfund ({outside})")
+    elif k is None:
+        errs.append(f"kpi: {shown(kid)} is not a KPI of policy {policy.id} (measured outside ipfund: {outside})")
+    elif k.measure != "outside":
+        errs.append(f"kpi: {kid} is computed by ipfund from its own records (measure {k.measure}); only the KPIs "
+                    f"measured outside ipfund are imported ({outside})")
+        k = None
+    first, last = policy.valid_from.year, (policy.valid_to or today).year
+    raw_year = cells.get("year", "").strip()
+    year: int | None = None
+    if not (raw_year.isascii() and raw_year.isdigit() and len(raw_year) == 4):
+        errs.append(f"year: {shown(raw_year)} is not a year (four digits, e.g. 2021)")
+    elif not first <= int(raw_year) <= last:
+        errs.append(f"year: {raw_year} is not a year of policy {policy.id} ({first}–{last})")
+    else:
+        year = int(raw_year)
+    unit = cells.get("unit", "").strip().lower()
+    if unit not in ("count", "fen"):
+        errs.append(f"unit: {shown(unit)} must be count or fen (money is in fen, 分)")
+    elif k is not None and unit != k.unit:
+        errs.append(f"unit: {unit}, but {kid} is given in {k.unit}" + (" (money in fen, 分: yuan × 100)"
+                                                                        if k.unit == "fen" else ""))
+    raw = cells.get("value", "").strip()
+    value: int | None = None
+    money = unit == "fen" or (k is not None and k.unit == "fen")
+    if not raw:
+        errs.append("value: empty")
+    elif raw.startswith("-") and raw[1:].replace(".", "", 1).isdigit():
+        errs.append(f"value: {shown(raw)} is negative; a figure is 0 or more")
+    elif raw.replace(".", "", 1).isdigit() and raw.isascii() and "." in raw:
+        errs.append(f"value: {shown(raw)} has a decimal point; money is whole fen (分), an integer — write "
+                    "yuan × 100" if money else f"value: {shown(raw)} is not a whole number")
+    elif not (raw.isascii() and raw.isdigit()):
+        errs.append(f"value: {shown(raw)} is not a whole number (digits only, no separators)")
+    elif int(raw) > _MAX_VALUE:
+        errs.append(f"value: {shown(raw)} is too large")
+    else:
+        value = int(raw)
+    texts = {}
+    for col, lim in TEXT_LIMITS.items():
+        v = cells.get(col, "").strip()
+        problem = text_problem(v, field=col, max_len=lim, formula=True)
+        if problem is not None:
+            errs.append(problem)
+        texts[col] = v
+    if not texts["source"] and text_problem(cells.get("source", "").strip(), field="source", max_len=200) is None:
+        errs.append("source: missing; say where the figure comes from (e.g. 市统计局 technology-contract statistics)")
+    raw_date = cells.get("as_of", "").strip()
+    try:
+        as_of = dt.date.fromisoformat(raw_date) if len(raw_date) == 10 else None
+    except ValueError:
+        as_of = None
+    if as_of is None:
+        errs.append(f"as_of: {shown(raw_date)} is not a date (YYYY-MM-DD)")
+    elif as_of > today:
+        errs.append(f"as_of: {raw_date} is after today ({today})")
+    elif year is not None and as_of < dt.date(year, 1, 1):
+        errs.append(f"as_of: {raw_date} is before {year} began; a year's figure is reported in or after it")
+    if errs or year is None or value is None or as_of is None or k is None:
+        return None, kid or None, errs
+    return Figure(year, value, unit, texts["source"], texts["reference"], raw_date), kid, []

@@ -673,9 +673,14 @@ class KpiDef(_Strict):
 
     ``measure`` is one of rules/kpis.py's measures (``pledge_loans``: the loan registry's financing by
     drawdown year against a growth target): ``cases`` (distinct applicants, or cases, of ``scheme``
-    whose case is in a state carrying any of ``tags`` or listed in ``states``; ``sme_only`` counts SMEs only), ``accredited_agencies``
+    whose case is in a state carrying any of ``tags`` or listed in ``states``; ``sme_only`` counts SMEs only;
+    ``where`` keeps the cases whose submitted form holds one of the listed values of each field, e.g.
+    ``{project_type: [navigation_industry]}``; the scheme may be one of the ``scheme_catalog`` not yet run
+    under ``schemes:``, counting zero until it runs), ``accredited_agencies``
     (agencies on the registry's public list at each year's end) or ``outside`` (measured outside ipfund:
-    ``source`` says where; reported, never computed)."""
+    ``source`` says where; its yearly figures are imported with their source, ``ipfund kpi import``, in
+    ``unit`` — a count or money in fen; against a count target the programme figure is the ``sum`` of the
+    years' figures or the ``latest`` year's, against a growth ratio the figures' 年均增幅)."""
 
     name: str = Field(min_length=1)
     name_en: str | None = None
@@ -687,7 +692,10 @@ class KpiDef(_Strict):
     states: list[str] = []
     count: Literal["applicants", "cases"] = "applicants"
     sme_only: bool = False
+    where: dict[str, list[str]] = {}
     source: str | None = None
+    unit: Literal["count", "fen"] = "count"
+    programme_figure: Literal["sum", "latest"] = "sum"
     targets: list[KpiTargetDef] = Field(min_length=1)
 
 
@@ -990,12 +998,15 @@ def _kpi_problems(policy: Policy, kid: str, k: KpiDef) -> list[str]:
                    f"{', '.join(MEASURES)})")
     if k.measure == "cases":
         sc = policy.schemes.get(k.scheme or "")
-        if sc is None:
+        if sc is None and (k.scheme or "") not in policy.scheme_catalog:
             out.append(f"{where}.scheme: {k.scheme!r} is not a scheme of the policy (schemes: "
-                       f"{', '.join(sorted(policy.schemes)) or 'none'}); the measure 'cases' counts one scheme's cases")
+                       f"{', '.join(sorted(policy.schemes)) or 'none'}) nor of its scheme_catalog; the measure "
+                       "'cases' counts one scheme's cases")
         elif not k.tags and not k.states:
             out.append(f"{where}.tags: the measure 'cases' counts cases in states with these tags (or the states "
                        "listed under states); name at least one")
+        elif sc is None:
+            pass  # a scheme of the catalog not yet run: its states and form are checked once it is configured
         else:
             for i, st in enumerate(k.states):
                 if st not in sc.states:
@@ -1006,8 +1017,25 @@ def _kpi_problems(policy: Policy, kid: str, k: KpiDef) -> list[str]:
                 if t not in used:
                     out.append(f"{where}.tags[{i}]: no state of {k.scheme} carries the tag {t!r} (its tags: "
                                f"{', '.join(sorted(used))})")
-    elif k.scheme is not None or k.tags or k.states or k.sme_only:
-        out.append(f"{where}: scheme, tags, states and sme_only belong to the measure 'cases', not {k.measure!r}")
+            for field_, values in k.where.items():
+                fd = sc.form.fields.get(field_)
+                if fd is None:
+                    out.append(f"{where}.where.{field_}: not a field of {k.scheme}'s form (fields: "
+                               f"{', '.join(sc.form.fields) or 'none'})")
+                    continue
+                for j, v in enumerate(values):
+                    if fd.type == "choice" and v not in fd.choices:
+                        out.append(f"{where}.where.{field_}[{j}]: {v!r} is not a choice of {k.scheme}'s field "
+                                   f"{field_} (choices: {', '.join(fd.choices)})")
+        for field_, values in k.where.items():
+            if not values:
+                out.append(f"{where}.where.{field_}: list at least one value")
+    elif k.scheme is not None or k.tags or k.states or k.sme_only or k.where:
+        out.append(f"{where}: scheme, tags, states, sme_only and where belong to the measure 'cases', not "
+                   f"{k.measure!r}")
+    if k.measure != "outside" and (k.unit != "count" or k.programme_figure != "sum"):
+        out.append(f"{where}: unit and programme_figure belong to a KPI measured outside ipfund (its imported "
+                   f"figures), not {k.measure!r}")
     if k.measure == "accredited_agencies" and policy.agency_registry is None:
         out.append(f"{where}.measure: 'accredited_agencies' needs the policy's agency_registry section")
     if k.measure == "outside" and not k.source:
@@ -1022,6 +1050,9 @@ def _kpi_problems(policy: Policy, kid: str, k: KpiDef) -> list[str]:
         elif p.unit == "count" and MEASURES.get(k.measure) == "growth":
             out.append(f"{where}.targets[{i}].parameter: the measure {k.measure!r} is a growth a year, its target is a "
                        f"ratio, not the count {tg.parameter!r}")
+        elif p.unit == "count" and k.unit == "fen":
+            out.append(f"{where}.targets[{i}].parameter: the figures of {kid} are money (fen); a count target "
+                       f"({tg.parameter!r}) cannot hold them, give a growth ratio")
         elif p.unit == "ratio" and MEASURES.get(k.measure) not in (None, "growth"):
             out.append(f"{where}.targets[{i}].parameter: a growth ratio ({tg.parameter!r}) is a target only of a KPI "
                        "measured outside ipfund; ipfund counts")

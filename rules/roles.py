@@ -70,6 +70,8 @@ PERMISSIONS: dict[str, frozenset[str]] = {
     "bank.reinstate": frozenset({"admin"}),
     "bank.tier": frozenset({"admin"}),
     "bank.account": frozenset({"admin"}),  # where a bank is paid (首贷 reward): never the payer's own act
+    # The programme's KPI figures measured outside ipfund (一(二)): the bureau's staff import them with their source.
+    "kpi.import": frozenset({"admin", "reviewer"}),
     "loan.register": frozenset({"bank", "admin"}),
     "loan.extend": frozenset({"bank", "admin"}),
     "loan.interest": frozenset({"bank", "admin"}),

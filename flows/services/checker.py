@@ -174,6 +174,11 @@ def run(session: Session, audit_from_seq: int = 0) -> dict[str, Any]:
     for name, ok, detail in project_invariants(session):  # funded projects (二(一)1, 二(四)12, 三(三))
         add(name, ok, detail)
 
+    from flows.services.kpis import invariants as kpi_invariants
+
+    for name, ok, detail in kpi_invariants(session):  # the KPI figures measured outside ipfund (一(二))
+        add(name, ok, detail)
+
     from flows.services.links import invariants as link_invariants
 
     for name, ok, detail in link_invariants(session, policy):  # claims on linked records (e.g. 贴息 on a loan)

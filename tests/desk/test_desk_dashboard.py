@@ -73,3 +73,28 @@ def test_the_dashboards_figures_are_reused_for_dashboard_seconds_then_computed_a
     grown = format_yuan(line["allocated_fen"] - 123456)
     assert (grown in after) is (seconds == 0)  # within dashboard_seconds the same figures are shown
     c.close()
+
+
+def test_kpis_measured_outside_show_their_imported_figures_money_in_yuan(desk: Desk,
+                                                                       monkeypatch: pytest.MonkeyPatch) -> None:
+    import dataclasses
+
+    from fastapi.testclient import TestClient
+
+    from flows.desk.web import create_app
+    from models.uow import unit_of_work
+    from tests.desk.conftest import SETTINGS, sign_in
+
+    body = ("kpi,year,value,unit,source,reference,as_of\n"
+            "patent_contract_value_growth,2021,10000000000,fen,烟台市统计局,,2022-03-01\n"
+            "patent_contract_value_growth,2022,14000000000,fen,烟台市统计局,,2023-03-01\n")
+    monkeypatch.setenv("IPFUND_NOW", "2023-06-01T01:00:00Z")
+    with unit_of_work(desk.db.engine) as s:
+        kpis.import_figures(s, "admin", body.encode(), "figures.csv")
+    app = create_app(desk.db.url, dataclasses.replace(SETTINGS, dashboard_seconds=0))
+    c = TestClient(app, follow_redirects=False)
+    assert sign_in(c, "ann.applicant", "correct horse battery").status_code == 303
+    page = c.get("/dashboard").text
+    row = page.split('id="kpi-patent_contract_value_growth"', 1)[1].split("</tr>", 1)[0]
+    assert "2021: ¥100,000,000.00" in row and "2022: ¥140,000,000.00 (+40.0 %)" in row and "✓" in row
+    c.close()

@@ -178,6 +178,15 @@ def test_the_year_dossier_shows_receipts_lines_fund_rules_outcomes_and_adjustmen
     assert [a["approved_by"] for a in d.data["adjustments"]] == ["wang.approve"]
     assert sum(o["count"] for o in d.data["outcomes"]) == d.data["applications_total"] == 12
     assert r.warnings == ()
+    # the programme's KPIs against their targets (一(二)), as of the year's last day
+    k = {x["id"]: x for x in d.data["kpis"]["rows"]}
+    assert d.data["kpis"]["as_of"] == "2021-12-31" and k["certified_entities"]["as_of"] == "2021-12-31"
+    assert set(k["certified_entities"]["by_year"]) == {"2020", "2021"}
+    assert k["certified_entities"]["total"] == k["certified_entities"]["by_year"]["2021"] > 0
+    for expected in ("九、绩效指标 Programme KPIs against their targets", "贯标认证支持单位", "≥ 240", "≥ 200",
+                     "national floor", "年均增幅 ≥ +20.0 %/yr", "产业专利导航项目", "≥ 15", "未导入 no figure imported",
+                     "十、相关人员", "十一、审计链", "十二、渲染信息"):
+        assert expected in text_, expected
 
 
 # --- reproducibility --------------------------------------------------------------------------------

@@ -58,7 +58,38 @@ def test_kpis_count_what_stands_and_the_cli_agrees(db: Db, cli: Any) -> None:
     assert one["certified_entities"]["by_year"] == {"2021": expected}
     assert one["supported_agencies"]["by_year"] == {"2021": 2}
     assert one["certified_entities"]["total"] == expected
-    text = cli("kpi").stdout
-    assert f"programme: {expected} (cumulative, each counted once)" in " ".join(text.split())
+    text = cli("kpi", env={"COLUMNS": "200"}).stdout
+    row = next(line for line in text.splitlines() if "贯标认证支持单位" in line)
+    assert f"│ {expected} │" in " ".join(row.split()) and "240+ 烟台 plan" in row
+    assert "cumulative" in text and "not measurable yet" in text
     bad = cli("kpi", "--year", "2019")
     assert bad.exit_code == 1 and "--year: 2019 is not a year of policy yantai-2020 (2020–2023)" in bad.stderr
+
+
+def test_a_kpi_with_where_counts_only_the_cases_whose_form_holds_the_value(db: Db, monkeypatch: Any) -> None:
+    """The project KPIs' filter on the submitted form (`where: {project_type: [...]}`), run here on the
+    certification award's form (its certification body) through the service's read of application.data."""
+    import json as json_
+
+    from sqlalchemy import select as sa_select
+
+    from flows.services import kpis as service
+    from models.tables import Application
+    from rules.policy import load_policy
+
+    r = scored_round(db.engine, n_apps=12)
+    final = r.finalize_and_end_notice()
+    funded = [c["ref"] for c in final["cases"] if c["outcome"] == "funded"]
+    with r.ro() as s:
+        bodies = {ref: json_.loads(d)["certification_body"] for ref, d in s.execute(
+            sa_select(Application.ref, Application.data).where(Application.ref.in_(funded))).all()}  # type: ignore[attr-defined]
+    body = sorted(bodies.values())[0]
+    policy = load_policy("yantai-2020")
+    k = policy.kpis["certified_entities"].model_copy(update={"where": {"certification_body": [body]}, "count": "cases"})
+    monkeypatch.setattr(service, "current_policy", lambda _s: policy.model_copy(
+        update={"kpis": {**policy.kpis, "certified_entities": k}}))
+    set_clock("2022-03-01T01:00:00Z")
+    with r.ro() as s:
+        got = {x.id: x for x in service.report(s)}["certified_entities"]
+    assert got.total == sum(1 for b in bodies.values() if b == body) >= 1
+    assert got.total < len(funded) or len(set(bodies.values())) == 1

@@ -25,7 +25,7 @@ def test_an_empty_database_migrates_to_head_and_matches_the_models(tmp_path: Pat
     engine = make_engine(_empty_database(tmp_path))
     assert current(engine) is None
     upgrade(engine)
-    assert current(engine) == "0023_bank_accounts"
+    assert current(engine) == "0025_projects"
     with engine.connect() as conn:
         diff = compare_metadata(MigrationContext.configure(conn), SQLModel.metadata)
     assert diff == [], f"models and migrations differ: {diff}"
@@ -35,7 +35,7 @@ def test_an_empty_database_migrates_to_head_and_matches_the_models(tmp_path: Pat
 
 
 def test_init_records_the_schema_revision(db: Any) -> None:
-    assert current(db.engine) == "0023_bank_accounts"
+    assert current(db.engine) == "0025_projects"
 
 
 def test_dropping_the_hash_indexes_keeps_the_chain_and_the_append_only_guard(tmp_path: Path) -> None:

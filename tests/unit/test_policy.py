@@ -127,10 +127,10 @@ SPOILED = [
     pytest.param("    clause: 三(二)\n    reference: 用于支持", "    reference: 用于支持",
                  ["parameters.funds.cluster_floor.clause: Field required"], id="a missing clause"),
     pytest.param("  funds.cluster_floor:\n", "  funds.cluster_floor: [\n",
-                 ["line 63, column 9: not valid YAML"], id="a YAML syntax error"),
+                 ["line 65, column 9: not valid YAML"], id="a YAML syntax error"),
     pytest.param("  money.rounding:\n", "  funds.match_ratio:\n    unit: ratio\n    clause: 三(二)\n"
                  "    values: {2020-10-19: \"1\"}\n  money.rounding:\n",
-                 ["line 75, column 3: not valid YAML (key 'funds.match_ratio' is given twice)"],
+                 ["line 77, column 3: not valid YAML (key 'funds.match_ratio' is given twice)"],
                  id="a parameter given twice (YAML alone would keep the second)"),
     pytest.param("      2020-10-19: 7\n", "      2020-10-19: -7\n",
                  ["parameters.certification-award.notice_days", "-7 must be a whole number >= 0"],
@@ -245,7 +245,10 @@ def test_every_number_the_policy_text_does_not_give_is_marked_illustrative(shown
     assert given == {"funds.match_ratio", "funds.cluster_floor", "funds.market_floor",
                      "kpi.certified_entities", "kpi.certified_entities_national", "kpi.custody_smes",
                      "kpi.custody_smes_national", "kpi.supported_agencies", "kpi.transfers_licences_growth",
-                     "kpi.pledge_financing_growth",
+                     "kpi.pledge_financing_growth", "kpi.navigation_demonstration", "kpi.trademark_brands",
+                     "kpi.navigation_industry_projects", "kpi.navigation_enterprise_projects",
+                     "kpi.patent_contract_value_growth", "kpi.university_patent_smes", "kpi.securitisations",
+                     "kpi.cluster_zone_agencies", "kpi.operation_centres", "kpi.operation_centres_national",
                      # a published convention (中国人民银行《人民币利率管理规定》: 日利率 = 年利率 ÷ 360)
                      "loan.interest_day_count_basis"}
 

@@ -10,6 +10,7 @@ from sqlalchemy import func, or_
 from sqlmodel import Session, col, select
 
 from flows.services import cases
+from flows.services import kpis as programme_kpis
 from flows.services.budget import actual_figures, planned_figures, thresholds
 from flows.services.context import current_policy
 from flows.services.dossier.common import (
@@ -203,6 +204,10 @@ def year_data(session: Session, year: int, chain: ChainStatus | None = None) -> 
                          "at": a.at, "posting_id": a.posting_id} for a in adjustments],
         **roster_and_reconciliation(session, year, apps, bal, rows_by_scheme,
                                     {s["scheme"]: s["name"] for s in per_scheme if s["scheme"]}, state_names),
+        # The programme's KPIs against their targets (一(二)) as of the year's last day: by year up to it and
+        # cumulatively (a fixed date, so the page is the same whenever it is rendered from the same records).
+        "kpis": {"as_of": dt.date(year, 12, 31).isoformat(),
+                 "rows": [k.as_dict() for k in programme_kpis.report(session, as_of=dt.date(year, 12, 31))]},
         "plan_event": _event_row(plan_event) if plan_event else None,
         "people": _people(session, [*(r.approver for r in rounds), *(a.approved_by for a in adjustments),
                                     *([plan_event.actor] if plan_event else [])]),

@@ -8,7 +8,7 @@ project_extension (its decision) and project_rectification (its close) are never
 decided or closed. The trigger text is written out here, frozen at this revision.
 
 Revision ID: 0025_projects
-Revises: 0023_bank_accounts
+Revises: 0024_kpi_figures
 """
 from alembic import op
 import sqlalchemy as sa
@@ -16,7 +16,7 @@ import sqlmodel
 
 
 revision = '0025_projects'
-down_revision = '0023_bank_accounts'
+down_revision = "0024_kpi_figures"
 branch_labels = None
 depends_on = None
 
