@@ -559,7 +559,25 @@ def _linked_loan(value: Any, key: str, bad: Bad) -> Any:
     return LinkedLoan(**got)
 
 
-_LINKED_READERS: dict[str, Reader] = {"loan": _linked_loan}
+def _linked_bars(value: Any, key: str, bad: Bad) -> Any:
+    """The applicant's bars from calls (rules.schemes.project_grant.Bar): a list of {since, until, ref}."""
+    from rules.schemes.project_grant import Bar
+
+    if not isinstance(value, list):
+        bad(key, f"must be a list of {{since, until, ref}}, not {_shown(value)}")
+        return _BAD
+    out = []
+    for i, raw in enumerate(value):
+        got = _fields(raw, f"{key}[{i}]", {"since": (_optional_date, None), "until": (_optional_date, None),
+                                           "ref": (_text, "")}, bad)
+        if got is None or got["since"] is None or got["until"] is None:
+            bad(f"{key}[{i}]", "a bar gives since, until (dates) and ref")
+            return _BAD
+        out.append(Bar(got["since"], got["until"], got["ref"]))
+    return tuple(out)
+
+
+_LINKED_READERS: dict[str, Reader] = {"loan": _linked_loan, "bar": _linked_bars}
 
 
 def _linked(value: Any, key: str, bad: Bad) -> Any:
