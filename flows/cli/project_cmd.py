@@ -55,14 +55,14 @@ def _say(as_json: bool, data: dict[str, Any], line: str) -> None:
 @handled
 def call(scheme: str = typer.Argument(..., help="The project scheme, e.g. project-navigation"),
          on: str = typer.Option(None, "--on", help="The day the terms are read for (YYYY-MM-DD; default today)"),
-         as_json: bool = JSON_OPTION) -> None:
+         actor: str = AS_OPTION, as_json: bool = JSON_OPTION) -> None:
     """The call's terms from the policy: project types with their grant caps and KPI templates, the expert and the
     performance rubrics, the tranche plan, the grade bands and what each releases, the report and rectification
     periods — each with its parameter."""
     from flows.services.project_read import call_terms
     from models.uow import read_only
 
-    with read_only() as s:
+    with read_only() as s:  # the terms are public: anyone may read them (--as is accepted, not needed)
         terms = call_terms(s, scheme, dt.date.fromisoformat(on) if on else None)
     if as_json:
         print_json(terms)

@@ -64,7 +64,7 @@ def test_an_unknown_scheme_is_refused_before_prefect_starts(cli: Any, db: Any) -
     r = cli("flows", "advance", "--scheme", "nope", "--as", "admin")
     assert r.exit_code == 1
     assert r.stderr.strip() == ("error: policy yantai-2020 has no scheme 'nope' (known: certification-award, custody-voucher, patent-intensive-product, "
-                                 "pledge-fee-subsidy, pledge-interest-subsidy)")
+                                 "pledge-fee-subsidy, pledge-interest-subsidy, project-navigation, project-operation-centre)")
     assert db.snapshot() == before
 
 
