@@ -35,10 +35,10 @@ def problems_with_sections(scheme: str, sections: list[str]) -> list[str]:
 
 def test_the_bundled_schemes_declare_their_sections_the_pilot_without_payments_or_ledger() -> None:
     policy = load_policy("yantai-2020")
-    assert policy.scheme(CERT).dossier_sections == [s for s in DOSSIER_SECTIONS if s != "voucher"]
+    assert policy.scheme(CERT).dossier_sections == [s for s in DOSSIER_SECTIONS if s not in ("voucher", "project")]
     pilot = policy.scheme(PILOT).dossier_sections
     assert "payments" not in pilot and "ledger" not in pilot
-    assert pilot == [s for s in DOSSIER_SECTIONS if s not in ("payments", "ledger", "voucher")]
+    assert pilot == [s for s in DOSSIER_SECTIONS if s not in ("payments", "ledger", "voucher", "project")]
 
 
 def test_an_unknown_section_is_refused_with_its_key_path_and_the_known_names() -> None:

@@ -28,6 +28,7 @@ from flows.services.dossier.common import (
     _rules,
     _scheme_head,
 )
+from flows.services.dossier.project import project_data
 from flows.services.dossier.year import planned_figures_as_of
 from flows.services.fraud import clawback_view
 from flows.services.score_files import tenths_text
@@ -118,6 +119,7 @@ def case_data(session: Session, key: str, chain: ChainStatus | None = None) -> d
             line = {"code": bl.code, "name": bl.name, "tags": sorted(bl.tag_set()), "scheme": bl.scheme}
 
     voucher = _voucher(session, policy, app, applicant, events) if declared and declared.voucher else None
+    project = project_data(session, policy, app)
 
     people = [app.submitted_by, *(d.reviewer for d in decisions), *(e.actor for e in events),
               *(e.actor for e in related), *(o.raised_by for o in objections), *(o.resolved_by or "" for o in objections),
@@ -131,6 +133,14 @@ def case_data(session: Session, key: str, chain: ChainStatus | None = None) -> d
         if voucher.get("clawback"):
             cb = voucher["clawback"]
             people += [cb["opened_by"], *(r["by"] for r in cb["recoveries"])]
+    if project:
+        agreement = project["agreement"]
+        people += [*([agreement["signed_by"]] if agreement else []), *(r["filed_by"] for r in project["reports"]),
+                   *(e["evaluator"] for e in project["evaluations"]),
+                   *(e["decided_by"] or "" for e in project["extensions"]),
+                   *(t["decided_by"] or "" for t in project["tranches"]),
+                   *(r["closed_by"] or "" for r in project["rectifications"]),
+                   *((r["by"] for r in project["clawback"]["recoveries"]) if project["clawback"] else ())]
     decision_users = {u["name"]: u for u in _people(session, (d.reviewer for d in decisions))}
 
     # The sections the dossier prints, in order: the scheme's dossier_sections (none declared: all, the
@@ -138,7 +148,8 @@ def case_data(session: Session, key: str, chain: ChainStatus | None = None) -> d
     if declared and declared.dossier_sections:
         sections = list(declared.dossier_sections)
     else:
-        sections = [s for s in DOSSIER_SECTIONS if s != "voucher" or voucher is not None]
+        sections = [s for s in DOSSIER_SECTIONS if (s != "voucher" or voucher is not None)
+                    and (s != "project" or project is not None)]
     out: dict[str, Any] = {
         "dossier": {"format": FORMAT, "kind": "case", "ref": app.ref},
         "policy": _policy_head(policy),
@@ -198,6 +209,8 @@ def case_data(session: Session, key: str, chain: ChainStatus | None = None) -> d
     }
     if voucher is not None:  # only a voucher's data carries the key: other cases' data (and hashes) are as before
         out["voucher"] = voucher
+    if project is not None:  # likewise only a project's data carries the project key
+        out["project"] = project
     return out
 
 

@@ -194,9 +194,9 @@ def render_html(d: Dossier, escape: frozenset[str] = frozenset()) -> str:
     ctx = {"d": d.data, "number": d.number, "data_sha256": d.data_sha256, "created": d.created, "kind": d.kind,
            "template_sha256": template_sha256(d.kind),
            # A case dossier's sections, in order (data rendered before sections were declared: all of them
-           # there were then, so the voucher section only when the data has a voucher).
-           "sections": list(d.data.get("sections") or [s for s in DOSSIER_SECTIONS
-                                                         if s != "voucher" or d.data.get("voucher")]),
+           # there were then, so the voucher and project sections only when the data has one).
+           "sections": list(d.data.get("sections") or [s for s in DOSSIER_SECTIONS if s not in ("voucher", "project")
+                                                         or d.data.get(s)]),
            "versions": {"ipfund": _version("ipfund"), "weasyprint": _version("weasyprint"),
                         "pydyf": _version("pydyf")}}
     html: str = env.get_template(f"{d.kind}.html").render(**ctx)

@@ -83,10 +83,13 @@ _ROSTER_FIGURES = ("awarded_fen", "paid_fen", "withdrawn_fen", "released_fen", "
 def roster_and_reconciliation(session: Session, year: int, apps: list[Application],
                               bal: dict[str, ledger.LineBalance],
                               payment_rows: dict[str, dict[str, int]], names: dict[str, str],
-                              state_names: dict[tuple[str, str], str | None]) -> dict[str, Any]:
+                              state_names: dict[tuple[str, str], str | None],
+                              reduced_on_release: frozenset[str] = frozenset()) -> dict[str, Any]:
     """The ``roster`` (per scheme, every case) and the ``reconciliation`` (per scheme: per line and source,
     per line, per source, total, differences with their events, and the payment rows — their amounts by
-    status, per scheme, as ``payment_rows`` gives them — against the ledger)."""
+    status, per scheme, as ``payment_rows`` gives them — against the ledger). A scheme in ``reduced_on_release``
+    (a project scheme: a tranche cancelled back to the line lowers the case's award) reconciles its awards now
+    with what was released too: awards now + withdrawn + released = awarded."""
     moves, posting_at = ledger_moves(session, year)
     held = {(code, s): {b: lb.get(s, b) for b in ("committed", "paid", "receivable")}
             for code, lb in bal.items() for s in lb.by_source}
@@ -146,7 +149,9 @@ def roster_and_reconciliation(session: Session, year: int, apps: list[Applicatio
                          "paid_matches": payments["paid"] == total.paid + total.clawed_back,
                          "failed_matches": payments["failed"] == total.failed},
             "awards_current_fen": current,
-            "awards_match": current + total.withdrawn == total.awarded,
+            "awards_released_fen": total.released if sid in reduced_on_release else None,
+            "awards_match": current + total.withdrawn + (total.released if sid in reduced_on_release else 0)
+            == total.awarded,
         })
     return {"roster": roster, "reconciliation": recon}
 

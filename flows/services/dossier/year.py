@@ -203,7 +203,8 @@ def year_data(session: Session, year: int, chain: ChainStatus | None = None) -> 
                          "approver_roles": approvers.get(a.approved_by, {}).get("roles", []),
                          "at": a.at, "posting_id": a.posting_id} for a in adjustments],
         **roster_and_reconciliation(session, year, apps, bal, rows_by_scheme,
-                                    {s["scheme"]: s["name"] for s in per_scheme if s["scheme"]}, state_names),
+                                    {s["scheme"]: s["name"] for s in per_scheme if s["scheme"]}, state_names,
+                                    frozenset(sid for sid, sc in policy.schemes.items() if sc.project is not None)),
         # The programme's KPIs against their targets (一(二)) as of the year's last day: by year up to it and
         # cumulatively (a fixed date, so the page is the same whenever it is rendered from the same records).
         "kpis": {"as_of": dt.date(year, 12, 31).isoformat(),
