@@ -158,9 +158,10 @@ def applications_csv(rows: list[dict[str, str]]) -> bytes:
 
 
 def funded_call(engine: Engine, tmp_path: Any, scheme: str = NAV, n: int = 4, seed: int = 11,
-                kinds: tuple[str, ...] = ("navigation_industry", "navigation_enterprise")) -> Call:
+                kinds: tuple[str, ...] = ("navigation_industry", "navigation_enterprise"), notice_ended: bool = True) -> Call:
     """``n`` projects of ``scheme`` applied on 1 March 2021, reviewed, scored 80 by three experts, finalized on
-    10 May and out of their notice on 25 May: each waits for its agreement."""
+    10 May and out of their notice on 25 May: each waits for its agreement (``notice_ended=False``: left in
+    their notice, finalized on 10 May)."""
     project_staff(engine)
     pool = synthetic.applicants(n + 2, seed)
     rows = [{"applicant_uscc": a.uscc, "project_type": kinds[i % len(kinds)], "project_name": f"{a.name}专利导航{i}",
@@ -192,6 +193,8 @@ def funded_call(engine: Engine, tmp_path: Any, scheme: str = NAV, n: int = 4, se
     set_clock("2021-05-10T01:00:00Z")
     with unit_of_work(engine) as s:
         rounds.finalize(s, "wang.approve", scheme, 2021)
+    if not notice_ended:
+        return call
     set_clock("2021-05-25T01:00:00Z")
     call.advance()
     return call

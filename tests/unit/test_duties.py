@@ -30,7 +30,10 @@ ROLE_OF = {"review.decide": "reviewer", "round.finalize": "approver", "round.ope
            "loan.register": "admin", "loan.extend": "admin", "loan.interest": "admin", "loan.repay": "admin",
            "pool.contribute": "finance", "pool.file": "admin", "pool.revoke": "admin", "pool.claim": "admin",
            "pool.decide": "reviewer", "pool.pay": "finance", "pool.settle": "finance",
-           "loan.claim": "admin"}
+           "loan.claim": "admin",
+           "project.agree": "approver", "project.report": "admin", "project.extend": "admin",
+           "project.decide_extension": "reviewer", "project.evaluate": "evaluator", "project.release": "approver",
+           "project.rectify": "reviewer", "project.recover": "finance"}
 
 RELATIONS = ("none", "member by credit code", "member by name", "member, code typed in lower case with spaces",
              "submitter", "reviewer", "approver", "conflict", "objector", "decided another review tier",
@@ -90,6 +93,17 @@ EXPECTED = {
     "pool.pay":          ".RRRRR.......",
     "pool.settle":       ".RRRR........",
     "loan.claim":        ".............",  # a bank files for its borrower: its own bank's loans only (OWN_ONLY)
+    # Funded projects (二(一)1, 二(四)12, 三(三)): the case is the project; the project's staff report for it only
+    # (OWN_ONLY); nobody signs, evaluates, releases or accepts the rectification of their own project, nor of one
+    # they submitted; the evaluator did not review it, approve its round or declare a conflict with it.
+    "project.agree":            ".RRRRR.......",
+    "project.report":           ".............",
+    "project.extend":           ".............",
+    "project.decide_extension": ".RRRR........",
+    "project.evaluate":         ".RRRRRRR.....",
+    "project.release":          ".RRRRR.......",
+    "project.rectify":          ".RRRR.R......",
+    "project.recover":          ".RRR..R......",
 }
 
 

@@ -32,6 +32,8 @@ def test_an_unknown_act_is_refused_naming_every_known_act() -> None:
                                  "agency.expel, agency.reinstate, agency.withdraw, agency.complaint, "
                                  "agency.spot_check, agency.monitor, agency.reward, voucher.contract, voucher.redeem, "
                                  "voucher.confirm, voucher.dispute, agency.fraud, voucher.recover, voucher.resolve, "
+                                 "project.agree, project.report, project.extend, project.decide_extension, "
+                                 "project.evaluate, project.release, project.rectify, project.recover, "
                                  "bank.add, bank.suspend, bank.reinstate, bank.tier, bank.account, loan.register, loan.extend, "
                                  "loan.interest, loan.repay, pool.contribute, pool.file, pool.revoke, pool.claim, "
                                  "pool.decide, pool.pay, pool.settle, loan.claim")
