@@ -42,18 +42,18 @@ KPIS = {
     "operation_centre": [("transfers_licences", "0", "150", "40"), ("pledge_financing", "0", "80000000", "30"),
                          ("smes_served", "0", "300", "30")],
 }
-# (type, name, requested yuan, mid-term attainment of each KPI, mid-term rubric score)
+# (type, name, requested yuan, mid-term attainment of each KPI in percent, mid-term rubric score)
 NAV_PROJECTS = [
-    ("navigation_industry", "高端装备产业专利导航", "800,000.00", 1.0, "95"),
-    ("navigation_industry", "海洋生物医药产业专利导航", "700,000.00", 0.9, "82"),
-    ("navigation_enterprise", "新能源汽车零部件企业专利导航", "300,000.00", 0.8, "70"),
-    ("navigation_enterprise", "智能制造装备企业专利导航", "300,000.00", 0.3, "40"),
-    ("navigation_enterprise", "功能材料企业专利导航", "250,000.00", 0.2, "30"),
-    ("navigation_industry", "葡萄酒产业专利导航", "600,000.00", 1.0, "92"),
+    ("navigation_industry", "高端装备产业专利导航", "800,000.00", 100, "95"),
+    ("navigation_industry", "海洋生物医药产业专利导航", "700,000.00", 90, "82"),
+    ("navigation_enterprise", "新能源汽车零部件企业专利导航", "300,000.00", 80, "70"),
+    ("navigation_enterprise", "智能制造装备企业专利导航", "300,000.00", 30, "40"),
+    ("navigation_enterprise", "功能材料企业专利导航", "250,000.00", 20, "30"),
+    ("navigation_industry", "葡萄酒产业专利导航", "600,000.00", 100, "92"),
 ]
 CENTRE_PROJECTS = [
-    ("operation_centre", "烟台高端装备产业知识产权运营中心", "3,000,000.00", 1.0, "93"),
-    ("operation_centre", "烟台生物医药产业知识产权运营中心", "2,500,000.00", 0.85, "84"),
+    ("operation_centre", "烟台高端装备产业知识产权运营中心", "3,000,000.00", 100, "93"),
+    ("operation_centre", "烟台生物医药产业知识产权运营中心", "2,500,000.00", 85, "84"),
 ]
 
 
@@ -64,14 +64,16 @@ def _agreement(kind: str) -> bytes:
                    'due = "2023-05-31"\n').encode()
 
 
-def _actuals(kind: str, attained: float) -> dict[str, str]:
+def _actuals(kind: str, percent: int) -> dict[str, str]:
+    """Each KPI's actual at ``percent`` of the way from its baseline to its target (whole units, rounded down);
+    the report is delivered from half way."""
     out = {}
     for code, base, target, _w in KPIS[kind]:
         if code == "reports":
-            out[code] = "1" if attained >= 0.5 else "0"
+            out[code] = "1" if percent >= 50 else "0"
         else:
             b, t = int(base), int(target)
-            out[code] = str(b + int((t - b) * attained))
+            out[code] = str(b + (t - b) * percent // 100)
     return out
 
 
@@ -104,7 +106,7 @@ def project_step(engine: Any, work: Path, advance: Callable[..., dict[str, Any]]
     with unit_of_work(engine) as s:
         applicants_svc.import_applicants(s, "admin", synthetic.applicants_csv(pool), "project-applicants.csv")
     refs: dict[str, list[str]] = {NAV: [], CENTRE: []}
-    kinds: dict[str, tuple[str, float, str]] = {}
+    kinds: dict[str, tuple[str, int, str]] = {}
     with unit_of_work(engine) as s:
         for scheme, rows, firms in ((NAV, NAV_PROJECTS, pool[:len(NAV_PROJECTS)]),
                                     (CENTRE, CENTRE_PROJECTS, pool[len(NAV_PROJECTS):])):
@@ -215,7 +217,7 @@ def project_step(engine: Any, work: Path, advance: Callable[..., dict[str, Any]]
         projects.rectify(s, "li.review", fixed, "整改报告及补充材料已核实，整改到位")
     with unit_of_work(engine) as s:
         kind, _, _ = kinds[fixed]
-        projects.report(s, "admin", fixed, "mid_term", _actuals(kind, 0.7),
+        projects.report(s, "admin", fixed, "mid_term", _actuals(kind, 70),
                         [("report", "整改报告.pdf", f"%PDF-1.7 {fixed} rectification\n".encode())])
         ev = projects.evaluate(s, PERF[0], fixed, "mid_term", _scores("72"))
         projects.release(s, "wang.approve", fixed)
@@ -255,7 +257,7 @@ def project_step(engine: Any, work: Path, advance: Callable[..., dict[str, Any]]
     done = [r for r in order if graded[r] == "优"][:2]
     with unit_of_work(engine) as s:
         for ref in done:
-            projects.report(s, "admin", ref, "final", _actuals(kinds[ref][0], 1.0),
+            projects.report(s, "admin", ref, "final", _actuals(kinds[ref][0], 100),
                             [("report", EVIDENCE["final"], f"%PDF-1.7 {ref} final\n".encode())])
             projects.evaluate(s, PERF[0], ref, "final", _scores("94"))
             projects.release(s, "wang.approve", ref)

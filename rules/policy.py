@@ -1005,9 +1005,7 @@ def _kpi_problems(policy: Policy, kid: str, k: KpiDef) -> list[str]:
         elif not k.tags and not k.states:
             out.append(f"{where}.tags: the measure 'cases' counts cases in states with these tags (or the states "
                        "listed under states); name at least one")
-        elif sc is None:
-            pass  # a scheme of the catalog not yet run: its states and form are checked once it is configured
-        else:
+        elif sc is not None:  # (a scheme of the catalog not yet run is checked once it is configured)
             for i, st in enumerate(k.states):
                 if st not in sc.states:
                     out.append(f"{where}.states[{i}]: {st!r} is not a state of {k.scheme} (states: "
