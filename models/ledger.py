@@ -130,6 +130,22 @@ def posting_entries(session: Session, posting_id: int) -> list[tuple[str, int]]:
     return [(n, a) for n, a in rows]
 
 
+def holdings(session: Session, subjects: list[str]) -> dict[str, dict[str, dict[tuple[str, str], int]]]:
+    """Per posting subject (``app:REF``): what its postings hold on the budget lines, by bucket (committed, paid,
+    receivable …) and (line, source) — every subject read in chunked queries, never one per posting."""
+    out: dict[str, dict[str, dict[tuple[str, str], int]]] = defaultdict(lambda: defaultdict(lambda: defaultdict(int)))
+    for i in range(0, len(subjects), 900):
+        for subject, name, amount in session.exec(
+                select(Posting.subject, Account.name, PostingEntry.amount_fen)
+                .join(PostingEntry, col(PostingEntry.posting_id) == col(Posting.id))
+                .join(Account, col(Account.id) == col(PostingEntry.account_id))
+                .where(col(Posting.subject).in_(subjects[i:i + 900]))).all():
+            parts = name.split(":")
+            if parts[0] == "line" and subject is not None:
+                out[subject][parts[3]][(parts[1], parts[2])] += amount
+    return out
+
+
 def account_balances(session: Session, year: int) -> dict[str, int]:
     return {a.name: a.balance_fen for a in session.exec(select(Account).where(Account.year == year)).all()}
 

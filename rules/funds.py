@@ -102,6 +102,24 @@ def move_entries(line_code: str, source: str, src_bucket: str, dst_bucket: str, 
             (line_account(line_code, source, src_bucket), -amount_fen)]
 
 
+def proportional_moves(amount_fen: int, held: Mapping[tuple[str, str], int], src_bucket: str, dst_bucket: str
+                       ) -> list[tuple[str, int]]:
+    """The entries moving ``amount_fen`` from ``src_bucket`` to ``dst_bucket`` on each (line, source) in
+    proportion to what it holds there (largest remainder), so a whole amount moves exactly as it was booked.
+    ValueError when less than the amount is held."""
+    from rules.money import split_largest_remainder
+
+    keys = sorted(k for k, v in held.items() if v > 0)
+    weights = [held[k] for k in keys]
+    if sum(weights) < amount_fen:
+        raise ValueError(f"{format_yuan(amount_fen)} to move from {src_bucket}, only {format_yuan(sum(weights))} held")
+    entries: list[tuple[str, int]] = []
+    for (code, source), part in zip(keys, split_largest_remainder(amount_fen, weights), strict=True):
+        if part:
+            entries += move_entries(code, source, src_bucket, dst_bucket, part)
+    return entries
+
+
 # --- the 三(二) fund rules ----------------------------------------------------------------------
 
 @dataclass(frozen=True)

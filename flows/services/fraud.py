@@ -49,8 +49,8 @@ from models.tables import (
 from rules import duties
 from rules.audit_chain import canonical_json
 from rules.errors import IdempotencyConflict, NotFound, ValidationFailed, VoucherRefused
-from rules.funds import move_entries
-from rules.money import MoneyFormatError, format_yuan, parse_yuan, split_largest_remainder
+from rules.funds import proportional_moves
+from rules.money import MoneyFormatError, format_yuan, parse_yuan
 from rules.schemes import custody_voucher as rules
 
 CLAUSE = rules.FRAUD_CLAUSE
@@ -87,14 +87,8 @@ def _payment_posting(session: Session, app: Application, p: Payment) -> Posting:
 def _split(amount_fen: int, left: dict[tuple[str, str], int], src: str, dst: str) -> list[tuple[str, int]]:
     """Entries moving ``amount_fen`` from ``src`` to ``dst`` on each (line, source) in proportion to what it
     holds (largest remainder), so a full amount moves exactly as it was booked."""
-    keys = sorted(k for k, v in left.items() if v > 0)
-    weights = [left[k] for k in keys]
-    assert sum(weights) >= amount_fen, (amount_fen, left)  # paired with the clawback / recovery rule
-    entries: list[tuple[str, int]] = []
-    for (code, source), part in zip(keys, split_largest_remainder(amount_fen, weights), strict=True):
-        if part:
-            entries += move_entries(code, source, src, dst, part)
-    return entries
+    assert sum(v for v in left.values() if v > 0) >= amount_fen, (amount_fen, left)  # paired with the clawback rule
+    return proportional_moves(amount_fen, left, src, dst)
 
 
 def _named(specs: Sequence[str]) -> tuple[list[tuple[str, int | None]], list[str]]:

@@ -65,11 +65,11 @@ from models.projects import (
     ProjectReport,
     ProjectTranche,
 )
-from models.tables import Applicant, Application, EvidenceBlob, Notification, Payment, Posting
+from models.tables import Applicant, Application, EvidenceBlob, Notification, Payment, User
 from rules import duties
 from rules.errors import NotFound, RuleViolation, ValidationFailed
-from rules.funds import move_entries
-from rules.money import MoneyFormatError, format_yuan, parse_yuan, split_largest_remainder
+from rules.funds import proportional_moves
+from rules.money import MoneyFormatError, format_yuan, parse_yuan
 from rules.policy import Policy, ProjectDef, SchemeDef
 from rules.roles import allowed
 from rules.schemes import project_grant as pg
@@ -103,6 +103,18 @@ def get_project(session: Session, key: str) -> Application:
     app = cases.get_app(session, key)
     _scheme(current_policy(session), app)
     return app
+
+
+def _act(session: Session, actor: str | None, act: str, key: str
+         ) -> tuple[User, Application, Policy, SchemeDef, ProjectDef]:
+    """Who acts on which project: the permission, the case (of a project scheme), and the duties rule asked
+    before anything is written."""
+    user = acting(session, actor, act)
+    app = cases.get_app(session, key)
+    policy = current_policy(session)
+    sc, pj = _scheme(policy, app)
+    duty_svc.require(act, user, [_parties(session, app)])
+    return user, app, policy, sc, pj
 
 
 def _parties(session: Session, app: Application) -> duties.CaseParties:
@@ -240,11 +252,7 @@ def agree(session: Session, actor: str | None, key: str, content: bytes, source:
     """The approver signs the project's agreement: its KPI targets (the type's template, each with baseline,
     target, weight and due date), deliverables and the tranche plan; the tranches due on the agreement are
     released (the advance becomes payable) and what a tranche does not release is cancelled back to the line."""
-    user = acting(session, actor, "project.agree")
-    app = get_project(session, key)
-    policy = current_policy(session)
-    sc, pj = _scheme(policy, app)
-    duty_svc.require("project.agree", user, [_parties(session, app)])
+    user, app, policy, sc, pj = _act(session, actor, "project.agree", key)
     if app.status != pj.agreement_state:
         raise RuleViolation(f"{app.ref} is {app.status!r}: an agreement is signed once the public notice has ended "
                             f"(state {pj.agreement_state!r}, 二(四)12)")
@@ -298,8 +306,8 @@ def _decide(session: Session, policy: Policy, app: Application, plan: Sequence[p
         r = pg.release(policy, t, grade, today())
         posting_id = None
         if r.cancelled_fen:
-            release_commitment(session, app, r.cancelled_fen, actor, at, f"tranche {t.key} cancelled ({why})")
-            posting_id = session.exec(select(func.max(Posting.id)).where(Posting.subject == f"app:{app.ref}")).one()
+            post = release_commitment(session, app, r.cancelled_fen, actor, at, f"tranche {t.key} cancelled ({why})")
+            posting_id = post.id if post else None
         session.add(ProjectTranche(application_id=app.id, tranche=t.key, stage=stage, planned_fen=t.amount_fen,
                                    released_fen=r.released_fen, cancelled_fen=r.cancelled_fen, grade=grade,
                                    evaluation_id=evaluation_id, posting_id=posting_id, decided_by=actor, why=why,
@@ -370,12 +378,8 @@ def report(session: Session, actor: str | None, key: str, stage: str, actuals: M
     """The project files its mid-term or final progress report: the KPI actuals and the evidence files. Late when
     filed after the due date in force; refused (nothing written) for a closed project, a stage the project is not
     in, a KPI the agreement does not have, or evidence that is empty or of a type the policy does not allow."""
-    user = acting(session, actor, "project.report")
-    app = get_project(session, key)
-    policy = current_policy(session)
-    sc, pj = _scheme(policy, app)
+    user, app, policy, sc, pj = _act(session, actor, "project.report", key)
     stage = _stage_arg(stage)
-    duty_svc.require("project.report", user, [_parties(session, app)])
     assert app.id is not None
     if sc.states[app.status].terminal or "clawback" in sc.states[app.status].tag_set():
         raise RuleViolation(f"{app.ref} is {app.status!r}: the project is closed, no report is filed any more (二(四)12)")
@@ -415,12 +419,8 @@ def report(session: Session, actor: str | None, key: str, stage: str, actuals: M
 
 def extend(session: Session, actor: str | None, key: str, stage: str, new_due: str, reason: str) -> ProjectExtension:
     """The project asks, before its report is due, for a later due date; a reviewer decides."""
-    user = acting(session, actor, "project.extend")
-    app = get_project(session, key)
-    policy = current_policy(session)
-    _sc, pj = _scheme(policy, app)
+    user, app, _policy, _sc, pj = _act(session, actor, "project.extend", key)
     stage = _stage_arg(stage)
-    duty_svc.require("project.extend", user, [_parties(session, app)])
     assert app.id is not None
     if app.status != pj.running[stage]:
         raise RuleViolation(f"{app.ref} is {app.status!r}: an extension of the {stage} report is asked while the "
@@ -509,12 +509,8 @@ def evaluate(session: Session, actor: str | None, key: str, stage: str, scores: 
     """A third-party evaluator evaluates the project's stage: a score 0–100 (tenths) per criterion of the scheme's
     performance rubric; with the KPI actuals of the stage's latest report, the evaluation score and grade
     (rules/schemes/project_grant.evaluate). The bottom band opens a rectification period."""
-    user = acting(session, actor, "project.evaluate")
-    app = get_project(session, key)
-    policy = current_policy(session)
-    _sc, pj = _scheme(policy, app)
+    user, app, policy, _sc, pj = _act(session, actor, "project.evaluate", key)
     stage = _stage_arg(stage)
-    duty_svc.require("project.evaluate", user, [_parties(session, app)])
     assert app.id is not None
     if app.status != pj.running[stage]:
         raise RuleViolation(f"{app.ref} is {app.status!r}: the {stage} evaluation is made while the project runs "
@@ -577,11 +573,7 @@ def evaluate(session: Session, actor: str | None, key: str, stage: str, scores: 
 def release(session: Session, actor: str | None, key: str) -> list[ProjectTranche]:
     """An approver signs off the tranches of the stage the project was evaluated at: each banded one releases the
     grade's share, the rest is cancelled back to the line. Refused unless the project waits, evaluated, for it."""
-    user = acting(session, actor, "project.release")
-    app = get_project(session, key)
-    policy = current_policy(session)
-    _sc, pj = _scheme(policy, app)
-    duty_svc.require("project.release", user, [_parties(session, app)])
+    user, app, policy, _sc, pj = _act(session, actor, "project.release", key)
     assert app.id is not None
     stage = _stage_of(pj, app.status, "evaluated")
     if stage is None:
@@ -606,11 +598,7 @@ def release(session: Session, actor: str | None, key: str) -> list[ProjectTranch
 
 def rectify(session: Session, actor: str | None, key: str, reason: str) -> ProjectRectification:
     """A reviewer accepts the project's rectification, by its due date; the project is evaluated again."""
-    user = acting(session, actor, "project.rectify")
-    app = get_project(session, key)
-    policy = current_policy(session)
-    _sc, pj = _scheme(policy, app)
-    duty_svc.require("project.rectify", user, [_parties(session, app)])
+    user, app, policy, _sc, pj = _act(session, actor, "project.rectify", key)
     assert app.id is not None
     r = _open_rectification(session, app.id)
     if _stage_of(pj, app.status, "rectifying") is None or r is None:
@@ -645,23 +633,8 @@ def _paid(session: Session, app_id: int) -> int:
 
 
 def _bucket(session: Session, ref: str, bucket: str) -> dict[tuple[str, str], int]:
-    left: dict[tuple[str, str], int] = defaultdict(int)
-    for p in session.exec(select(Posting).where(Posting.subject == f"app:{ref}").order_by(col(Posting.id))).all():
-        assert p.id is not None
-        for account, amount in ledger.posting_entries(session, p.id):
-            parts = account.split(":")
-            if parts[0] == "line" and parts[3] == bucket:
-                left[(parts[1], parts[2])] += amount
-    return left
-
-
-def _split(amount: int, held: dict[tuple[str, str], int], src: str, dst: str) -> list[tuple[str, int]]:
-    keys = sorted(k for k, v in held.items() if v > 0)
-    entries = []
-    for (code, source), part in zip(keys, split_largest_remainder(amount, [held[k] for k in keys]), strict=True):
-        if part:
-            entries += move_entries(code, source, src, dst, part)
-    return entries
+    """Per (line, source): what the case's postings hold in ``bucket`` (paid, receivable …)."""
+    return dict(ledger.holdings(session, [f"app:{ref}"]).get(f"app:{ref}", {}).get(bucket, {}))
 
 
 def rectification_stage(session: Session, scheme: str, limit: int = 1000, after_id: int = 0) -> tuple[int, int]:
@@ -710,7 +683,7 @@ def rectification_stage(session: Session, scheme: str, limit: int = 1000, after_
         if u.clawback_fen > 0:
             paid_held = _bucket(session, app.ref, "paid")
             post = ledger.post(session, year=app.year, kind="clawback", memo=f"clawback {app.ref}: unrectified project",
-                               actor=SYSTEM_ACTOR, entries=_split(u.clawback_fen, paid_held, "paid", "receivable"),
+                               actor=SYSTEM_ACTOR, entries=proportional_moves(u.clawback_fen, paid_held, "paid", "receivable"),
                                subject=f"app:{app.ref}", at=at)
             session.add(ProjectClawback(application_id=app.id, rectification_id=r.id or 0, year=app.year,
                                         line_code=app.line_code or "", debtor_uscc=applicant.uscc,
@@ -729,7 +702,7 @@ def rectification_stage(session: Session, scheme: str, limit: int = 1000, after_
                     f"is barred from new calls until {u.barred_until.isoformat()}.",
                cause=f"project_unrectified:{r.id}", at=at)
         done += 1
-    return done, last if len(rows) == limit else after_id if not rows else last
+    return _chunk_result(len(rows), limit, done, last)
 
 
 def report_due_stage(session: Session, scheme: str, limit: int = 1000, after_id: int = 0) -> tuple[int, int]:
@@ -746,26 +719,43 @@ def report_due_stage(session: Session, scheme: str, limit: int = 1000, after_id:
                                                   col(Application.status).in_(list(by_state)),
                                                   col(Application.id) > after_id)
                         .order_by(col(Application.id)).limit(limit)).all()
-    done = 0
-    for app in rows:
-        assert app.id is not None
-        stage = by_state[app.status]
-        due = due_on(session, app.id, stage)
-        if due is None or due >= on or _latest_report(session, app.id, stage) is not None:
-            continue
-        cause = f"project_overdue:{app.id}:{stage}:{due.isoformat()}"
-        if session.exec(select(Notification.id).where(Notification.cause == cause)).first() is not None:
-            continue
+    ids = [app.id for app in rows if app.id is not None]
+    dues: dict[tuple[int, str], str] = {}  # the deadline in force: the latest row of each case and stage
+    filed: set[tuple[int, str]] = set()
+    for i in range(0, len(ids), 900):
+        chunk = ids[i:i + 900]
+        for d in session.exec(select(ProjectDeadline).where(col(ProjectDeadline.application_id).in_(chunk))
+                              .order_by(col(ProjectDeadline.id))):
+            dues[(d.application_id, d.stage)] = d.due_on
+        filed |= set(session.exec(select(ProjectReport.application_id, ProjectReport.stage)
+                                  .where(col(ProjectReport.application_id).in_(chunk))).all())
+    waiting = {(app.id, by_state[app.status]) for app in rows
+               if app.id is not None and (app.id, by_state[app.status]) in dues
+               and dt.date.fromisoformat(dues[(app.id, by_state[app.status])]) < on
+               and (app.id, by_state[app.status]) not in filed}
+    causes = {f"project_overdue:{i_}:{st}:{dues[(i_, st)]}": (i_, st) for i_, st in waiting}
+    sent = set(session.exec(select(Notification.cause).where(col(Notification.cause).in_(list(causes)))).all()
+               ) if causes else set()
+    todo = [app for app in rows if app.id is not None and (app.id, by_state[app.status]) in waiting
+            and f"project_overdue:{app.id}:{by_state[app.status]}:{dues[(app.id, by_state[app.status])]}" not in sent]
+    applicants = {a.id: a for a in session.exec(select(Applicant).where(
+        col(Applicant.id).in_({app.applicant_id for app in todo})))} if todo else {}
+    for app in todo:
+        stage, due = by_state[app.status], dues[(app.id or 0, by_state[app.status])]
         at = stamp()
-        applicant = cases.applicant_of(session, app)
         audit.append(session, actor=SYSTEM_ACTOR, action="project.report_overdue", subject=f"app:{app.ref}", at=at,
-                     payload={"stage": stage, "due_on": due.isoformat(), "flagged_on": on.isoformat()})
-        notify(session, recipient=applicant.uscc, subject=f"项目报告逾期 {app.ref} ({pg.CLAUSE})",
-               body=f"{app.ref}: the {stage} report was due on {due.isoformat()} and has not been filed; file it "
-                    "(`ipfund project report`) — it will be marked late.", cause=cause, at=at)
-        done += 1
-    last = rows[-1].id if rows else after_id
-    return (len(rows) if len(rows) == limit else done), (last or after_id)
+                     payload={"stage": stage, "due_on": due, "flagged_on": on.isoformat()})
+        notify(session, recipient=applicants[app.applicant_id].uscc, subject=f"项目报告逾期 {app.ref} ({pg.CLAUSE})",
+               body=f"{app.ref}: the {stage} report was due on {due} and has not been filed; file it "
+                    "(`ipfund project report`) — it will be marked late.", cause=f"project_overdue:{app.id}:{stage}:{due}",
+               at=at)
+    return _chunk_result(len(rows), limit, len(todo), rows[-1].id or after_id if rows else after_id)
+
+
+def _chunk_result(examined: int, limit: int, done: int, last_id: int) -> tuple[int, int]:
+    """What a stage returns to the advance loop: a full chunk examined asks for the next one (the loop goes on
+    while a call returns ``limit``), otherwise the cases it acted on; and the last case id it examined."""
+    return (limit if examined == limit else done), last_id
 
 
 # --- clawback recoveries -------------------------------------------------------------------------------------
@@ -777,10 +767,7 @@ def clawback_of(session: Session, app_id: int) -> ProjectClawback | None:
 def recover(session: Session, actor: str | None, key: str, amount_yuan: str, receipt: str, received_on: str) -> ProjectRecovery:
     """Finance records money recovered on an unrectified project's clawback (receivable → available, with the
     bank's receipt, once); in full, the project is clawed back. Never above what is still owed."""
-    user = acting(session, actor, "project.recover")
-    app = get_project(session, key)
-    policy = current_policy(session)
-    duty_svc.require("project.recover", user, [_parties(session, app)])
+    user, app, policy, _sc, _pj = _act(session, actor, "project.recover", key)
     assert app.id is not None
     cb = clawback_of(session, app.id)
     if cb is None or (app.status != "clawback_due" and "clawback" not in policy.scheme(app.scheme).states[app.status].tag_set()):
@@ -809,7 +796,7 @@ def recover(session: Session, actor: str | None, key: str, amount_yuan: str, rec
     at = stamp()
     held = _bucket(session, app.ref, "receivable")
     post = ledger.post(session, year=cb.year, kind="recovery", memo=f"recovery {app.ref}: receipt {ref}",
-                       actor=user.name, entries=_split(amount, held, "receivable", "available"),
+                       actor=user.name, entries=proportional_moves(amount, held, "receivable", "available"),
                        subject=f"app:{app.ref}", at=at)
     rec = ProjectRecovery(clawback_id=cb.id or 0, amount_fen=amount, receipt_ref=ref, received_on=on.isoformat(),
                           recorded_by=user.name, posting_id=post.id or 0, at=at)
@@ -961,39 +948,50 @@ def invariants(session: Session) -> list[tuple[str, bool, str]]:
     bad: dict[str, list[str]] = defaultdict(list)
     agreements = session.exec(select(ProjectAgreement, Application)
                               .join(Application, col(Application.id) == col(ProjectAgreement.application_id))).all()
+    ids = [app.id for _, app in agreements if app.id is not None]
+    # Every record read once for all projects (the checker runs after every flow): no query per project.
+    tranches: dict[int, dict[str, ProjectTranche]] = defaultdict(dict)
+    for t in session.exec(select(ProjectTranche)):
+        tranches[t.application_id][t.tranche] = t
+    live: dict[int, list[Payment]] = defaultdict(list)
+    for i in range(0, len(ids), 900):
+        for p in session.exec(select(Payment).where(col(Payment.application_id).in_(ids[i:i + 900]),
+                                                    Payment.status != "failed")):
+            live[p.application_id].append(p)
+    clawbacks = {cb.application_id: cb for cb in session.exec(select(ProjectClawback))}
+    recovered_sum = dict(session.exec(select(ProjectRecovery.clawback_id, func.sum(ProjectRecovery.amount_fen))
+                                      .group_by(col(ProjectRecovery.clawback_id))).all())
+    barred = set(session.exec(select(OrgBar.application_id)).all())
+    held = ledger.holdings(session, [f"app:{app.ref}" for _, app in agreements])
     for a, app in agreements:
         assert app.id is not None
         plan = plan_of(a)
-        if sum(t.amount_fen for t in plan) != a.grant_fen or a.grant_fen - sum(
-                t.cancelled_fen for t in _decided(session, app.id).values()) != (app.award_fen or 0):
-            bad["tranches plan the grant"].append(app.ref)
-        decided = _decided(session, app.id)
+        decided = tranches.get(app.id, {})
         released = sum(t.released_fen for t in decided.values())
         cancelled = sum(t.cancelled_fen for t in decided.values())
         open_ = sum(t.amount_fen for t in plan if t.key not in decided)
+        if sum(t.amount_fen for t in plan) != a.grant_fen or a.grant_fen - cancelled != (app.award_fen or 0):
+            bad["tranches plan the grant"].append(app.ref)
         if released + cancelled + open_ != a.grant_fen or set(decided) - {t.key for t in plan}:
             bad["released + cancelled + open = grant"].append(app.ref)
-        live = session.exec(select(Payment).where(Payment.application_id == app.id, Payment.status != "failed")).all()
-        if any(p.purpose not in decided or p.amount_fen != decided[p.purpose].released_fen for p in live):
+        payments = live.get(app.id, [])
+        if any(p.purpose not in decided or p.amount_fen != decided[p.purpose].released_fen for p in payments):
             bad["each payment is its tranche's release"].append(app.ref)
-        paid = sum(p.amount_fen for p in live if p.status == "paid")
-        pending = sum(p.amount_fen for p in live if p.status == "pending")
-        cb = clawback_of(session, app.id)
+        paid = sum(p.amount_fen for p in payments if p.status == "paid")
+        pending = sum(p.amount_fen for p in payments if p.status == "pending")
+        cb = clawbacks.get(app.id)
         claw, recovered = (cb.amount_fen, cb.recovered_fen) if cb else (0, 0)
-        committed = sum(_bucket(session, app.ref, "committed").values())
-        receivable = sum(_bucket(session, app.ref, "receivable").values())
-        unrectified = any(t.why == "unrectified" for t in decided.values())
+        buckets = held.get(f"app:{app.ref}", {})
+        committed = sum(buckets.get("committed", {}).values())
+        receivable = sum(buckets.get("receivable", {}).values())
         expected_committed = released - paid - pending + open_
         if committed != expected_committed:
             bad["ledger: committed = released − paid + open"].append(f"{app.ref} ({committed} ≠ {expected_committed})")
         if receivable != claw - recovered:
             bad["ledger: receivable = clawback − recovered"].append(app.ref)
-        if cb is not None:
-            recs = session.exec(select(func.coalesce(func.sum(ProjectRecovery.amount_fen), 0))
-                                .where(ProjectRecovery.clawback_id == cb.id)).one()
-            if claw > paid or recs != recovered:
-                bad["clawback ≤ paid, recoveries = recovered"].append(app.ref)
-        if unrectified and session.exec(select(OrgBar.id).where(OrgBar.application_id == app.id)).first() is None:
+        if cb is not None and (claw > paid or recovered_sum.get(cb.id or 0, 0) != recovered):
+            bad["clawback ≤ paid, recoveries = recovered"].append(app.ref)
+        if any(t.why == "unrectified" for t in decided.values()) and app.id not in barred:
             bad["an unrectified project's organisation is barred"].append(app.ref)
     names = ["tranches plan the grant", "released + cancelled + open = grant", "each payment is its tranche's release",
              "ledger: committed = released − paid + open", "ledger: receivable = clawback − recovered",

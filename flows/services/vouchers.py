@@ -61,8 +61,8 @@ from models.tables import (
 )
 from rules import duties
 from rules.errors import NotFound, RuleViolation, ValidationFailed, VoucherRefused
-from rules.funds import move_entries
-from rules.money import MoneyFormatError, format_yuan, parse_yuan, split_largest_remainder
+from rules.funds import proportional_moves
+from rules.money import MoneyFormatError, format_yuan, parse_yuan
 from rules.policy import Policy, SchemeDef, VoucherDef
 from rules.roles import allowed
 from rules.schemes import custody_voucher as rules
@@ -190,26 +190,19 @@ def _money(text: str, field: str, what: str) -> int:
 
 def _committed_left(session: Session, ref: str) -> dict[tuple[str, str], int]:
     """Per (line, source): what the case's postings still hold committed."""
-    left: dict[tuple[str, str], int] = defaultdict(int)
-    for p in session.exec(select(Posting).where(Posting.subject == f"app:{ref}").order_by(col(Posting.id))).all():
-        assert p.id is not None
-        for account, amount in ledger.posting_entries(session, p.id):
-            parts = account.split(":")
-            if parts[0] == "line" and parts[3] == "committed":
-                left[(parts[1], parts[2])] += amount
-    return left
+    return dict(ledger.holdings(session, [f"app:{ref}"]).get(f"app:{ref}", {}).get("committed", {}))
 
 
 def release_commitment(session: Session, app: Application | Any, amount_fen: int, actor: str, at: str,
-                       why: str) -> None:
+                       why: str) -> Posting | None:
     """committed -> available on the voucher's line for ``amount_fen`` (what it no longer holds: its
     whole face value when it lapses or is void, the face beyond the redeemed amount when confirmed),
     source by source in proportion to what is still committed (largest remainder)."""
     if amount_fen <= 0:
-        return
+        return None
     entries = _release_entries(app.ref, _committed_left(session, app.ref), amount_fen)
-    ledger.post(session, year=app.year, kind="release", memo=f"release {app.ref}: {why}"[:400], actor=actor,
-                entries=entries, subject=f"app:{app.ref}", at=at)
+    return ledger.post(session, year=app.year, kind="release", memo=f"release {app.ref}: {why}"[:400], actor=actor,
+                       entries=entries, subject=f"app:{app.ref}", at=at)
 
 
 def release_many(session: Session, items: Sequence[tuple[Application | Any, int, str]], actor: str, at: str) -> int:
@@ -225,32 +218,18 @@ def release_many(session: Session, items: Sequence[tuple[Application | Any, int,
 
 def _committed_left_many(session: Session, refs: Sequence[str]) -> dict[str, dict[tuple[str, str], int]]:
     """Per voucher and (line, source): what its postings still hold committed (batched :func:`_committed_left`)."""
-    p, e, a = (Posting.__table__, PostingEntry.__table__, Account.__table__)  # type: ignore[attr-defined]
-    out: dict[str, dict[tuple[str, str], int]] = defaultdict(lambda: defaultdict(int))
-    subjects = [f"app:{r}" for r in refs]
-    for i in range(0, len(subjects), 900):
-        for subject, name, amount in session.execute(
-                sa_select(p.c.subject, a.c.name, e.c.amount_fen).join(e, e.c.posting_id == p.c.id)
-                .join(a, a.c.id == e.c.account_id).where(p.c.subject.in_(subjects[i:i + 900]))):
-            parts = name.split(":")
-            if parts[0] == "line" and parts[3] == "committed":
-                out[subject.split(":", 1)[1]][(parts[1], parts[2])] += amount
-    return out
+    held = ledger.holdings(session, [f"app:{r}" for r in refs])
+    return {subject.split(":", 1)[1]: dict(buckets.get("committed", {})) for subject, buckets in held.items()}
 
 
 def _release_entries(ref: str, left: dict[tuple[str, str], int], amount_fen: int) -> list[tuple[str, int]]:
     """The entries moving ``amount_fen`` committed -> available, source by source in proportion to what is
     still committed (largest remainder); refused when less than that is committed."""
-    keys = sorted(k for k, v in left.items() if v > 0)
-    weights = [left[k] for k in keys]
-    if sum(weights) < amount_fen:
-        raise RuleViolation(f"{ref}: {format_yuan(amount_fen)} to release, only {format_yuan(sum(weights))} "
-                            "still committed")
-    entries = []
-    for (code, source), part in zip(keys, split_largest_remainder(amount_fen, weights), strict=True):
-        if part:
-            entries += move_entries(code, source, "committed", "available", part)
-    return entries
+    try:
+        return proportional_moves(amount_fen, left, "committed", "available")
+    except ValueError:
+        raise RuleViolation(f"{ref}: {format_yuan(amount_fen)} to release, only {format_yuan(sum(left.values()))} "
+                            "still committed") from None
 
 
 def _set_award(session: Session, app_id: int, award_fen: int | None) -> None:
