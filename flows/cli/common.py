@@ -41,3 +41,11 @@ def handled(fn: Callable[P, R]) -> Callable[P, R]:
             raise typer.Exit(code) from None
 
     return wrapper
+
+
+def done(as_json: bool, data: dict[str, Any], line: str) -> None:
+    """What an act did: its data as JSON with --json, else one line for a person."""
+    if as_json:
+        print_json(data)
+    else:
+        console.print(line, highlight=False, soft_wrap=True)

@@ -9,20 +9,13 @@ from typing import Any
 import typer
 from rich.table import Table
 
-from flows.cli.common import AS_OPTION, JSON_OPTION, console, handled, money_table, print_json, yuan
+from flows.cli.common import AS_OPTION, JSON_OPTION, console, done, handled, money_table, print_json, yuan
 
 pool_app = typer.Typer(help="The IP-pledge risk-compensation pool (风险补偿资金池, 二(三)7): contribute, file, revoke, "
                             "claim, decide, pay, settle, status.", no_args_is_help=True)
 
 BANK_OPTION: Any = typer.Option(None, "--bank", help="The bank's credit code (a bank's staff: their own by default)")
 ON_OPTION: Any = typer.Option(None, "--on", help="The day (YYYY-MM-DD; default today)")
-
-
-def _done(as_json: bool, data: dict[str, Any], line: str) -> None:
-    if as_json:
-        print_json(data)
-    else:
-        console.print(line, highlight=False, soft_wrap=True)
 
 
 @pool_app.command("contribute")
@@ -39,7 +32,7 @@ def contribute(source: str = typer.Argument(..., help="central | municipal | dis
         r = pool.contribute(s, actor, source, amount, reference, on)
         data: dict[str, Any] = {"reference": r.reference, "source": r.source, "amount_fen": r.amount_fen, "on": r.received_on,
                 "balance_fen": pool.balance(s)}
-    _done(as_json, data, f"[green]contributed[/] {yuan(data['amount_fen'])} from {data['source']} "
+    done(as_json, data, f"[green]contributed[/] {yuan(data['amount_fen'])} from {data['source']} "
                          f"({data['reference']}); the pool holds {yuan(data['balance_fen'])}")
 
 
@@ -54,7 +47,7 @@ def file_loan(ref: str = typer.Argument(..., help="The bank's loan reference"), 
     with unit_of_work() as s:
         f = pool.file_loan(s, actor, ref, bank, on)
         data: dict[str, Any] = {"loan": ref.strip(), "filed_on": f.filed_on, "covered_fen": f.covered_fen}
-    _done(as_json, data, f"[green]filed[/] {data['loan']} on {data['filed_on']}: covers {yuan(data['covered_fen'])}")
+    done(as_json, data, f"[green]filed[/] {data['loan']} on {data['filed_on']}: covers {yuan(data['covered_fen'])}")
 
 
 @pool_app.command("revoke")
@@ -68,7 +61,7 @@ def revoke(ref: str = typer.Argument(...), reason: str = typer.Option(..., "--re
     with unit_of_work() as s:
         r = pool.revoke(s, actor, ref, reason, bank, on)
         data: dict[str, Any] = {"loan": ref.strip(), "revoked_on": r.revoked_on, "reason": r.reason}
-    _done(as_json, data, f"[green]revoked[/] the filing of {data['loan']} on {data['revoked_on']}")
+    done(as_json, data, f"[green]revoked[/] the filing of {data['loan']} on {data['revoked_on']}")
 
 
 @pool_app.command("claim")
@@ -83,7 +76,7 @@ def claim(ref: str = typer.Argument(...), defaulted: str = typer.Option(..., "--
         c = pool.claim(s, actor, ref, defaulted, bank, on)
         data: dict[str, Any] = {"claim": c.ref, "loan": ref.strip(), "loss_fen": c.loss_fen, "pool_due_fen": c.pool_due_fen,
                 "status": c.status}
-    _done(as_json, data, f"[green]claimed[/] {data['claim']} on {data['loan']}: loss {yuan(data['loss_fen'])}, "
+    done(as_json, data, f"[green]claimed[/] {data['claim']} on {data['loan']}: loss {yuan(data['loss_fen'])}, "
                          f"the pool's part {yuan(data['pool_due_fen'])}")
 
 
@@ -100,7 +93,7 @@ def decide(claim_ref: str = typer.Argument(..., help="The claim, e.g. RC-1-1"),
     with unit_of_work() as s:
         c = pool.decide(s, actor, claim_ref, decision, reason)
         data: dict[str, Any] = {"claim": c.ref, "status": c.status}
-    _done(as_json, data, f"[green]{data['status']}[/] {data['claim']}")
+    done(as_json, data, f"[green]{data['status']}[/] {data['claim']}")
 
 
 @pool_app.command("pay")
@@ -115,7 +108,7 @@ def pay(claim_ref: str = typer.Argument(...), actor: str = AS_OPTION, as_json: b
         return {"claim": c.ref, "paid_fen": c.paid_fen, "bound": c.bound, "balance_fen": pool.balance(s)}
 
     data = retrying(run)
-    _done(as_json, data, f"[green]paid[/] {data['claim']}: {yuan(data['paid_fen'])} (bound by {data['bound']}); "
+    done(as_json, data, f"[green]paid[/] {data['claim']}: {yuan(data['paid_fen'])} (bound by {data['bound']}); "
                          f"the pool holds {yuan(data['balance_fen'])}")
 
 
@@ -133,7 +126,7 @@ def settle(claim_ref: str = typer.Argument(...),
         c = pool.settle(s, actor, claim_ref, recovered, receipt)
         data: dict[str, Any] = {"claim": c.ref, "recovered_fen": c.recovered_fen, "pool_recovered_fen": c.pool_recovered_fen,
                 "balance_fen": pool.balance(s)}
-    _done(as_json, data, f"[green]settled[/] {data['claim']}: recovered {yuan(data['recovered_fen'])}, "
+    done(as_json, data, f"[green]settled[/] {data['claim']}: recovered {yuan(data['recovered_fen'])}, "
                          f"{yuan(data['pool_recovered_fen'])} back to the pool (holds {yuan(data['balance_fen'])})")
 
 

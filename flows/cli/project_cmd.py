@@ -11,7 +11,7 @@ from typing import Any
 import typer
 from rich.table import Table
 
-from flows.cli.common import AS_OPTION, JSON_OPTION, console, fail, handled, print_json, yuan
+from flows.cli.common import AS_OPTION, JSON_OPTION, console, done, fail, handled, print_json, yuan
 
 project_app = typer.Typer(help="Funded projects (专利导航、运营中心, 二(一)1, 二(四)12): call, apply, agree, report, extend, "
                                "extension, evaluate, release, rectify, clawback, list, show.", no_args_is_help=True)
@@ -42,13 +42,6 @@ def _evidence(specs: list[str] | None) -> list[tuple[str, str, bytes]]:
             fail(f"--evidence {spec!r}: no such file {str(p)!r}")
         out.append((kind.strip(), p.name, p.read_bytes()))
     return out
-
-
-def _say(as_json: bool, data: dict[str, Any], line: str) -> None:
-    if as_json:
-        print_json(data)
-    else:
-        console.print(line, highlight=False, soft_wrap=True)
 
 
 @project_app.command("call")
@@ -110,7 +103,7 @@ def apply(scheme: str = typer.Argument(..., help="The project scheme, e.g. proje
         app = applications.apply(s, actor, scheme, {"project_type": project_type, "project_name": name,
                                                     "industry": industry, "requested": requested}, applicant)
         data = {"ref": app.ref, "scheme": app.scheme, "status": app.status}
-    _say(as_json, data, f"[green]applied[/] {data['ref']} to {scheme} ({data['status']})")
+    done(as_json, data, f"[green]applied[/] {data['ref']} to {scheme} ({data['status']})")
 
 
 @project_app.command("agree")
@@ -127,7 +120,7 @@ def agree(ref: str = typer.Argument(...), file: Path = typer.Argument(..., exist
     with unit_of_work() as s:
         a = projects.agree(s, actor, ref, file.read_bytes(), file.name)
         data = projects.show(s, actor, ref)
-    _say(as_json, data, f"[green]agreed[/] {data['ref']}: grant {yuan(a.grant_fen)}, tranches "
+    done(as_json, data, f"[green]agreed[/] {data['ref']}: grant {yuan(a.grant_fen)}, tranches "
                         + ", ".join(f"{t['key']} {yuan(t['amount_fen'])}" for t in data["agreement"]["tranches"])
                         + f"; reports due {data['due']['mid_term']} and {data['due']['final']}")
 
@@ -148,7 +141,7 @@ def report(ref: str = typer.Argument(...), stage: str = STAGE_OPTION,
         r = projects.report(s, actor, ref, stage, actuals, files)
         data = {"ref": ref.strip().upper(), "report_id": r.id, "stage": r.stage, "due_on": r.due_on,
                 "filed_on": r.filed_on, "late": r.late, "evidence": len(files)}
-    _say(as_json, data, f"[green]reported[/] {data['ref']} {stage}: filed {data['filed_on']}, due {data['due_on']}"
+    done(as_json, data, f"[green]reported[/] {data['ref']} {stage}: filed {data['filed_on']}, due {data['due_on']}"
                         + (" — [yellow]late[/]" if data["late"] else "") + f", {len(files)} evidence file(s)")
 
 
@@ -165,7 +158,7 @@ def extend(ref: str = typer.Argument(...), stage: str = STAGE_OPTION,
         e = projects.extend(s, actor, ref, stage, until, reason)
         data = {"extension": e.id, "ref": ref.strip().upper(), "stage": e.stage, "due_on": e.due_on,
                 "new_due": e.new_due}
-    _say(as_json, data, f"[green]asked[/] extension {data['extension']} of {data['ref']} {stage}: "
+    done(as_json, data, f"[green]asked[/] extension {data['extension']} of {data['ref']} {stage}: "
                         f"{data['due_on']} → {data['new_due']}")
 
 
@@ -181,7 +174,7 @@ def extension(extension_id: int = typer.Argument(..., help="The extension's numb
     with unit_of_work() as s:
         e = projects.decide_extension(s, actor, extension_id, grant, reason)
         data = {"extension": e.id, "decision": e.decision, "stage": e.stage, "new_due": e.new_due}
-    _say(as_json, data, f"[green]{data['decision']}[/] extension {data['extension']} ({data['stage']}, "
+    done(as_json, data, f"[green]{data['decision']}[/] extension {data['extension']} ({data['stage']}, "
                         f"{data['new_due']})")
 
 
@@ -201,7 +194,7 @@ def evaluate(ref: str = typer.Argument(...), stage: str = STAGE_OPTION,
         data = {"ref": ref.strip().upper(), "evaluation": e.id, "stage": e.stage, "rubric_score": e.rubric_score,
                 "kpi_score": e.kpi_score, "score": e.score, "grade": e.grade, "grade_name": e.grade_name,
                 "trace": projects.show(s, actor, ref)["evaluations"][-1]["trace"]}
-    _say(as_json, data, f"[green]evaluated[/] {data['ref']} {stage}: rubric {data['rubric_score']}, KPIs "
+    done(as_json, data, f"[green]evaluated[/] {data['ref']} {stage}: rubric {data['rubric_score']}, KPIs "
                         f"{data['kpi_score']}, score {data['score']} — {data['grade_name']} ({data['grade']})")
 
 
@@ -218,7 +211,7 @@ def release(ref: str = typer.Argument(...), actor: str = AS_OPTION, as_json: boo
         tranches = [{"tranche": t.tranche, "grade": t.grade, "released_fen": t.released_fen,
                       "cancelled_fen": t.cancelled_fen} for t in rows]
     data: dict[str, Any] = {"ref": ref.strip().upper(), "tranches": tranches}
-    _say(as_json, data, f"[green]released[/] {data['ref']}: " + "; ".join(
+    done(as_json, data, f"[green]released[/] {data['ref']}: " + "; ".join(
         f"{t['tranche']} (grade {t['grade']}) {yuan(int(t['released_fen'] or 0))} released, "
         f"{yuan(int(t['cancelled_fen'] or 0))} cancelled" for t in tranches))
 
@@ -234,7 +227,7 @@ def rectify(ref: str = typer.Argument(...), reason: str = typer.Option(..., "--r
     with unit_of_work() as s:
         r = projects.rectify(s, actor, ref, reason)
         data = {"ref": ref.strip().upper(), "rectification": r.id, "due_on": r.due_on}
-    _say(as_json, data, f"[green]rectified[/] {data['ref']} (due {data['due_on']})")
+    done(as_json, data, f"[green]rectified[/] {data['ref']} (due {data['due_on']})")
 
 
 @project_app.command("clawback")
@@ -253,7 +246,7 @@ def clawback(ref: str = typer.Argument(...), amount: str = typer.Option(..., "--
         data = {"ref": shown["ref"], "recovered_fen": r.amount_fen, "receipt": r.receipt_ref,
                 "owed_fen": shown["clawback"]["amount_fen"], "recovered_total_fen": shown["clawback"]["recovered_fen"],
                 "status": shown["status"]}
-    _say(as_json, data, f"[green]recovered[/] {yuan(data['recovered_fen'])} on {data['ref']} ({data['receipt']}): "
+    done(as_json, data, f"[green]recovered[/] {yuan(data['recovered_fen'])} on {data['ref']} ({data['receipt']}): "
                         f"{yuan(data['recovered_total_fen'])} of {yuan(data['owed_fen'])} — {data['status']}")
 
 
