@@ -153,3 +153,25 @@ def test_a_file_refused_whole_names_every_line_and_the_header(db: Db, tmp_path: 
             kpis.import_figures(s, "sun.audit", GOOD.encode(), "f.csv")
         s.rollback()
     assert db.snapshot() == before
+
+
+def test_the_year_dossier_prints_imported_figures_of_two_years(db: Db, cli: Any, tmp_path: Path) -> None:
+    """The year dossier's KPI page lists each imported year and the growth only where the year before has a
+    figure (the first year has none: it used to fail the render)."""
+    import tomllib
+
+    from flows.services.budget import load_plan
+    from flows.services.dossier.rendering import build_year, render_html
+    from models.uow import unit_of_work
+    from tests.conftest import EXAMPLES
+
+    set_clock("2022-01-04T01:00:00Z")
+    plan = (EXAMPLES / "plan-2021.toml").read_text(encoding="utf-8").replace("year = 2021", "year = 2022")
+    with unit_of_work(db.engine) as s:
+        load_plan(s, "admin", tomllib.loads(plan), "plan-2022.toml")
+    set_clock("2023-06-01T01:00:00Z")
+    assert cli("kpi", "import", str(_write(tmp_path, GOOD)), "--as", "admin").exit_code == 0
+    with Session(db.engine) as s:
+        html = render_html(build_year(s, 2022))
+    assert "2021: 1000<br>2022: 1199 (+19.9 %)" in html
+    assert "2021: ¥100,000,000.00<br>2022: ¥140,000,000.00 (+40.0 %)" in html
