@@ -367,10 +367,22 @@ def _check_pdf_objects(document: Any, pdf: Any) -> None:
         raise RenderError(f"expected exactly 1 embedded file, got {filespecs}")
 
 
-_RENDERER: dict[int, tuple[Any, FontConfiguration, Any]] = {}
+UA_CSS_FILE = Path(templates.__file__).resolve().parent / "ua.css"
 
 
-def _renderer() -> tuple[Any, FontConfiguration, Any]:
+class _DossierHTML(weasyprint.HTML):  # type: ignore[misc]
+    """An HTML document cascaded against the trimmed user-agent stylesheet (templates/ua.css): only the
+    UA rules that can apply to a dossier's elements, so the cascade does not match every element against
+    the rules for forms, lists and media. Same computed styles, same bytes (tests/unit/test_pdf_render.py)."""
+
+    def _ua_stylesheets(self, forms: bool = False) -> list[Any]:
+        return [_renderer()[3]]
+
+
+_RENDERER: dict[int, tuple[Any, FontConfiguration, Any, Any]] = {}
+
+
+def _renderer() -> tuple[Any, FontConfiguration, Any, Any]:
     """This process's long-lived renderer: the URL fetcher, the font configuration with the bundled
     ``@font-face`` fonts loaded once, and the parsed font stylesheet, reused by every render in the
     process (a worker of ``dossier case --all`` renders hundreds). Keyed by process id: a forked child
@@ -385,7 +397,10 @@ def _renderer() -> tuple[Any, FontConfiguration, Any]:
         stylesheet = weasyprint.CSS(
             string=fonts_css() + _BASE_CSS, font_config=font_config,
             url_fetcher=url_fetcher)
-        cached = _RENDERER[pid] = (url_fetcher, font_config, stylesheet)
+        from weasyprint.css.counters import CounterStyle
+
+        ua = weasyprint.CSS(string=UA_CSS_FILE.read_text(encoding="utf-8"), counter_style=CounterStyle())
+        cached = _RENDERER[pid] = (url_fetcher, font_config, stylesheet, ua)
     return cached
 
 
@@ -397,8 +412,12 @@ def render_pdf(
     document_id: str,
     created: str,
     manifest_extra: dict[str, str],
+    full_ua: bool = False,
 ) -> RenderResult:
     """Render ``html`` to a PDF/A-3b file whose bytes depend only on the input.
+
+    With ``full_ua`` the document is cascaded against WeasyPrint's whole HTML5 user-agent stylesheet
+    instead of the trimmed templates/ua.css (the test that the two give the same bytes uses it).
 
     ``data_json`` is embedded as the ``dossier.json`` attachment, ``created``
     (``YYYY-MM-DD`` or an ISO timestamp with offset) is the document date,
@@ -438,7 +457,7 @@ def render_pdf(
         manifest, sort_keys=True, ensure_ascii=True, separators=(",", ":"))
 
     document_html = _inject_head(html, created, manifest_json)
-    url_fetcher, font_config, stylesheet = _renderer()
+    url_fetcher, font_config, stylesheet, _ua = _renderer()
     attachment = weasyprint.Attachment(
         string=data_json, name=ATTACHMENT_NAME,
         description=f"ipfund dossier data for {document_id}",
@@ -446,7 +465,7 @@ def render_pdf(
 
     with _capture_weasyprint_logs() as capture:
         try:
-            pdf = weasyprint.HTML(
+            pdf = (weasyprint.HTML if full_ua else _DossierHTML)(
                 string=document_html, base_url=base_url, url_fetcher=url_fetcher,
             ).write_pdf(
                 stylesheets=[stylesheet],

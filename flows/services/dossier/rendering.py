@@ -28,11 +28,12 @@ if TYPE_CHECKING:
 
 TEMPLATES_DIR = Path(templates_pkg.__file__).resolve().parent
 # The template files of each kind: the case dossier's include one partial per section (case/_<name>.html).
+# ua.css is the trimmed user-agent stylesheet every dossier is cascaded against (flows/pdf_render.py).
 TEMPLATE_FILES = {
-    "case": ("_dossier_base.html", "case.html", "dossier.css", "messages.json",
+    "case": ("_dossier_base.html", "case.html", "dossier.css", "ua.css", "messages.json",
              *(f"case/_{s}.html" for s in DOSSIER_SECTIONS)),
-    "year": ("_dossier_base.html", "year.html", "dossier.css", "messages.json"),
-    "pool_claim": ("_dossier_base.html", "pool_claim.html", "dossier.css", "messages.json"),
+    "year": ("_dossier_base.html", "year.html", "dossier.css", "ua.css", "messages.json"),
+    "pool_claim": ("_dossier_base.html", "pool_claim.html", "dossier.css", "ua.css", "messages.json"),
 }
 KINDS = tuple(TEMPLATE_FILES)
 
