@@ -404,6 +404,24 @@ def _renderer() -> tuple[Any, FontConfiguration, Any, Any]:
     return cached
 
 
+_STYLESHEETS: dict[tuple[int, str, int, int], Any] = {}
+
+
+def _stylesheet(path: Path) -> Any:
+    """A CSS file parsed once per process (again when it changed), with the renderer's fonts and fetcher."""
+    url_fetcher, font_config, _fonts, _ua = _renderer()
+    st = path.stat()
+    key = (os.getpid(), str(path), st.st_size, st.st_mtime_ns)
+    sheet = _STYLESHEETS.get(key)
+    if sheet is None:
+        if any(k[0] != key[0] for k in _STYLESHEETS):
+            _STYLESHEETS.clear()  # parsed in the parent before a fork: its font configuration is not ours
+        sheet = _STYLESHEETS[key] = weasyprint.CSS(
+            string=path.read_text(encoding="utf-8"), base_url=path.parent.as_uri() + "/",
+            font_config=font_config, url_fetcher=url_fetcher)
+    return sheet
+
+
 def render_pdf(
     html: str,
     *,
@@ -412,10 +430,13 @@ def render_pdf(
     document_id: str,
     created: str,
     manifest_extra: dict[str, str],
+    stylesheets: tuple[Path, ...] = (),
     full_ua: bool = False,
 ) -> RenderResult:
     """Render ``html`` to a PDF/A-3b file whose bytes depend only on the input.
 
+    ``stylesheets`` are CSS files applied after the document's own ``<style>`` rules would be, as user
+    stylesheets (below the document's, above the user agent's), each parsed once per process.
     With ``full_ua`` the document is cascaded against WeasyPrint's whole HTML5 user-agent stylesheet
     instead of the trimmed templates/ua.css (the test that the two give the same bytes uses it).
 
@@ -468,7 +489,7 @@ def render_pdf(
             pdf = (weasyprint.HTML if full_ua else _DossierHTML)(
                 string=document_html, base_url=base_url, url_fetcher=url_fetcher,
             ).write_pdf(
-                stylesheets=[stylesheet],
+                stylesheets=[stylesheet, *(_stylesheet(p) for p in stylesheets)],
                 font_config=font_config,
                 attachments=[attachment],
                 finisher=_check_pdf_objects,

@@ -52,3 +52,9 @@ def test_the_trim_keeps_rules_for_dossier_elements_and_drops_the_rest() -> None:
                     "ul li { margin: 0 }\nbr::before { content: '\\A' }\n@page { margin: 75px }\n"
                     "@counter-style disc { system: cyclic; symbols: x }\n:link { color: blue }\n")
     assert out.splitlines() == ["td, th { padding: 1px }", "br::before { content: \"\\A \" }", "@page { margin: 75px }"]
+
+
+def test_the_dossier_stylesheet_is_parsed_once_per_process() -> None:
+    path = TEMPLATES_DIR / "dossier.css"
+    first = pdf_render._stylesheet(path)
+    assert pdf_render._stylesheet(path) is first

@@ -217,7 +217,7 @@ def render(d: Dossier, *, escape_missing: bool = True) -> RenderResult:
         html = render_html(d, escape)
         try:
             return render_pdf(html, base_url=TEMPLATES_DIR.as_uri() + "/", data_json=d.data_json,
-                              document_id=d.number, created=d.created,
+                              document_id=d.number, created=d.created, stylesheets=(TEMPLATES_DIR / "dossier.css",),
                               manifest_extra={"template_sha256": template_sha256(d.kind),
                                               "dossier_kind": d.kind, "dossier_format": FORMAT})
         except MissingGlyphError as exc:
