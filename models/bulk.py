@@ -1,9 +1,11 @@
 """Bulk writes on hot paths: one prepared statement, rows as plain tuples, no per-row parameter
 processing by SQLAlchemy (about half the cost of a Core ``insert()`` executemany on SQLite).
 
-Both dialects: the statement is compiled once per table, column list and dialect, then handed to the
-driver's ``executemany`` (sqlite3's ``?`` or psycopg's ``%s`` placeholders). Values must already be
-what the column stores (``int`` fen, ``str`` timestamps, ``bool``); nothing is converted here.
+Inserts: on SQLite one prepared statement handed to the driver's ``executemany``; on PostgreSQL
+(psycopg 3) ``COPY … FROM STDIN``, the server's bulk load (rows streamed, each one checked by the same
+constraints and row triggers as an INSERT; a failure raises the same SQLAlchemy exception an INSERT
+would). Updates: a prepared statement and ``executemany`` on both. Values must already be what the column
+stores (``int`` fen, ``str`` timestamps and JSON, ``bool``, ``bytes``); nothing is converted here.
 """
 
 from __future__ import annotations
@@ -32,11 +34,36 @@ def _update_sql(table: Table, columns: tuple[str, ...], keys: tuple[str, ...], p
     return f'UPDATE "{table.name}" SET {sets} WHERE ' + " AND ".join(f'"{k}" = {mark}' for k in keys)
 
 
+@lru_cache(maxsize=256)
+def _copy_sql(table: Table, columns: tuple[str, ...]) -> str:
+    cols = ", ".join(f'"{c}"' for c in columns)
+    return f'COPY "{table.name}" ({cols}) FROM STDIN'
+
+
+def _copy_rows(conn: Any, table: Table, columns: tuple[str, ...], rows: Iterable[Sequence[Any]]) -> int:
+    """COPY the rows in through the session's own connection (so inside its transaction)."""
+    from sqlalchemy.exc import DBAPIError
+
+    raw = conn.connection.driver_connection
+    sql = _copy_sql(table, columns)
+    written = 0
+    try:
+        with raw.cursor() as cur, cur.copy(sql) as copy:
+            for row in rows:
+                copy.write_row(row)
+                written += 1
+    except raw.Error as exc:  # the exception an INSERT of the same rows would have raised through SQLAlchemy
+        raise DBAPIError.instance(sql, None, exc, type(raw).Error, dialect=conn.dialect) from exc
+    return written
+
+
 def insert_rows(session: Session, table: Table, columns: Sequence[str], rows: Iterable[Sequence[Any]]) -> int:
-    """INSERT every row (tuples in ``columns`` order) in chunks; returns the number written. Pending ORM
-    objects are flushed first, so rows may refer to them."""
+    """INSERT every row (tuples in ``columns`` order) — COPY on PostgreSQL, chunked executemany elsewhere;
+    returns the number written. Pending ORM objects are flushed first, so rows may refer to them."""
     session.flush()
     conn = session.connection()
+    if conn.dialect.name == "postgresql" and conn.dialect.driver == "psycopg":
+        return _copy_rows(conn, table, tuple(columns), rows)
     sql = _insert_sql(table, tuple(columns), conn.dialect.paramstyle)
     written = 0
     batch: list[Sequence[Any]] = []
