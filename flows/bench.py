@@ -128,9 +128,39 @@ def _count_rows(engine: Any) -> dict[str, int]:
         return {t: c.execute(text(f"SELECT COUNT(*) FROM {t}")).scalar_one() for t in SQLModel.metadata.tables}
 
 
-def baseline_seconds(counts: dict[str, int], workdir: Path) -> float:
+# On PostgreSQL (`ipfund bench --database-url`) the bench makes its own databases on that server, dropped
+# and created afresh each run; the URL's own database is never touched.
+BENCH_DATABASE = "ipfund_bench"
+BASELINE_DATABASE = "ipfund_bench_baseline"
+
+
+def fresh_pg_database(server_url: str, name: str) -> str:
+    """Drop and create database ``name`` on the PostgreSQL server of ``server_url``; the new database's URL."""
+    from sqlalchemy import text
+    from sqlalchemy.engine import make_url
+
+    from models.db import make_engine
+
+    url = make_url(server_url)
+    if not url.get_backend_name().startswith("postgresql"):
+        raise ValueError(f"--database-url {server_url!r}: the bench runs on SQLite (the default) or PostgreSQL")
+    admin = make_engine(url.set(database="postgres").render_as_string(hide_password=False)).execution_options(
+        isolation_level="AUTOCOMMIT")
+    with admin.connect() as c:
+        c.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        c.execute(text(f'CREATE DATABASE "{name}"'))
+    admin.dispose()
+    return url.set(database=name).render_as_string(hide_password=False)
+
+
+def database_label(url: str) -> str:
+    return "PostgreSQL" if url.startswith("postgresql") else "SQLite"
+
+
+def baseline_seconds(counts: dict[str, int], workdir: Path, database_url: str | None = None) -> float:
     """Time a plain SQLAlchemy Core script inserting the same number of rows into every table (same
-    schema, same engine settings, 10,000-row executemany batches) — the floor ipfund is compared to."""
+    schema, same engine settings, 10,000-row executemany batches) — the floor ipfund is compared to; on
+    the same database server as the bench (a database of its own on PostgreSQL)."""
     from sqlalchemy import Integer
     from sqlmodel import SQLModel
 
@@ -138,7 +168,8 @@ def baseline_seconds(counts: dict[str, int], workdir: Path) -> float:
 
     path = workdir / "baseline.db"
     path.unlink(missing_ok=True)
-    engine = make_engine(f"sqlite:///{path}")
+    engine = make_engine(fresh_pg_database(database_url, BASELINE_DATABASE) if database_url
+                         else f"sqlite:///{path}")
     SQLModel.metadata.create_all(engine)
     tables = SQLModel.metadata.sorted_tables
     seconds = 0.0  # only the database writes are timed; building the rows in Python is not
@@ -194,17 +225,22 @@ def _value(table: str, c: Any, i: int, counts: dict[str, int]) -> Any:
         return special[name]
     if name.endswith("_at") or name == "at":
         return "2021-03-01T01:00:00.000000Z"
-    return f"{name}-{i:012d}"
+    value = f"{name}-{i:012d}"
+    length = getattr(c.type, "length", None)  # PostgreSQL enforces VARCHAR(n); SQLite does not
+    return value if length is None or len(value) <= length else f"{i:0{length}d}"[-length:]
 
 
-def fresh_bench_db(workdir: Path) -> Path:
-    """A new, empty bench database in ``workdir`` (its file, WAL and checkpoints removed), made the
-    configured database of this process, the clock pinned to the bench's start; its path."""
+def fresh_bench_db(workdir: Path, database_url: str | None = None) -> Path:
+    """A new, empty bench database — a file in ``workdir`` (its file, WAL and checkpoints removed), or with
+    ``database_url`` the database ``ipfund_bench`` made afresh on that PostgreSQL server — made the
+    configured database of this process, the clock pinned to the bench's start; the file's path (on
+    PostgreSQL the path where the checkpoints go, without its suffix)."""
     workdir.mkdir(parents=True, exist_ok=True)
     db = workdir / "bench.db"
     for suffix in ("", "-wal", "-shm"):
         Path(f"{db}{suffix}").unlink(missing_ok=True)
-    os.environ["IPFUND_DATABASE_URL"] = f"sqlite:///{db}"
+    os.environ["IPFUND_DATABASE_URL"] = (fresh_pg_database(database_url, BENCH_DATABASE) if database_url
+                                         else f"sqlite:///{db}")
     # Signed audit checkpoints (when an audit key is configured) of this bench database only, fresh each run.
     os.environ["IPFUND_CHECKPOINTS"] = f"{db}.checkpoints"
     shutil.rmtree(f"{db}.checkpoints", ignore_errors=True)
@@ -213,10 +249,12 @@ def fresh_bench_db(workdir: Path) -> Path:
     return db
 
 
-def run_bench(n: int, workdir: Path, chunk: int = 1000) -> dict[str, Any]:
+def run_bench(n: int, workdir: Path, chunk: int = 1000, database_url: str | None = None) -> dict[str, Any]:
     from sqlalchemy import select as sa_select
 
-    db = fresh_bench_db(workdir)
+    db = fresh_bench_db(workdir, database_url)
+    label = database_label(os.environ["IPFUND_DATABASE_URL"])
+    where = f"{label} {BENCH_DATABASE} on {database_url.rsplit('@', 1)[-1]}" if database_url else f"{label} {db}"
     from flows import synthetic
     from flows.services import applicants as applicants_svc
     from flows.services import applications, budget, evaluation, payments, review, rounds, users
@@ -229,7 +267,7 @@ def run_bench(n: int, workdir: Path, chunk: int = 1000) -> dict[str, Any]:
     get_engine.cache_clear()
     engine = get_engine()
     b = Bench(n)
-    console.print(f"[bold]ipfund bench[/]: {n:,} applicants and applications, SQLite {db}")
+    console.print(f"[bold]ipfund bench[/]: {n:,} applicants and applications, {where}")
     t_api = time.perf_counter()
     from flows.prefect_flows import advance_flow, noop_flow
 
@@ -369,16 +407,17 @@ def run_bench(n: int, workdir: Path, chunk: int = 1000) -> dict[str, Any]:
     counts = _count_rows(engine)
     written = sum(counts.values())
     console.print("  baseline: plain SQLAlchemy Core writing the same rows ...")
-    base = baseline_seconds(counts, workdir)
+    base = baseline_seconds(counts, workdir, database_url)
     flow_wall = sum(s.seconds for s in b.stages if s.task_seconds is not None)
     flow_tasks = sum(s.task_seconds or 0 for s in b.stages)
     prefect_overhead = flow_wall - flow_tasks
     upload_rate = (sum(r for r, _ in UPLOAD_TIMES) / sum(t for _, t in UPLOAD_TIMES)) if UPLOAD_TIMES else 0.0
 
-    print_table(b.stages, f"ipfund bench — {n:,} applications (SQLite, {os.cpu_count()} cores)", round_seconds,
+    print_table(b.stages, f"ipfund bench — {n:,} applications ({label}, {os.cpu_count()} cores)", round_seconds,
                 written)
     summary = {
         "applications": n,
+        "database": label,
         "round_seconds": round(round_seconds, 2),
         "rows_written": written,
         "baseline_seconds": round(base, 2),

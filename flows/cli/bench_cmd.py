@@ -17,6 +17,10 @@ def bench(applications: int = typer.Option(10_000, "--applications", "-n", help=
           vouchers: int = typer.Option(10_000, "--vouchers", help="Vouchers (--scheme custody-voucher)"),
           loans: int = typer.Option(10_000, "--loans", help="Loans (--scheme pledge-interest-subsidy)"),
           workdir: Path = typer.Option(Path("bench-run"), "--dir", help="Working directory (bench.db is created)"),
+          database_url: str = typer.Option(None, "--database-url",
+                                           help="Run on this PostgreSQL server instead of SQLite: the bench "
+                                                "creates (and drops first) its own databases ipfund_bench and "
+                                                "ipfund_bench_baseline there (certification-award)"),
           chunk: int = typer.Option(1000, "--chunk", help="Cases per task run"),
           no_expiry: bool = typer.Option(False, "--no-expiry", help="custody-voucher: skip the separate expiry run"),
           desk: bool = typer.Option(False, "--desk", help="The desk under load instead: N applications in review, "
@@ -28,6 +32,9 @@ def bench(applications: int = typer.Option(10_000, "--applications", "-n", help=
           as_json: bool = typer.Option(False, "--json"), actor: str = AS_OPTION) -> None:
     """Run a full round (N certification applications, or N custody vouchers) through the real flows and
     print the figures; with --desk, load the desk on N cases instead."""
+    if database_url and (desk or scheme != "certification-award"):
+        fail("--database-url: the PostgreSQL bench runs the certification-award round (the voucher, pledge and "
+             "desk benches run on SQLite)")
     if desk:
         from flows.desk_bench import run_desk_bench
 
@@ -43,7 +50,7 @@ def bench(applications: int = typer.Option(10_000, "--applications", "-n", help=
     elif scheme == "certification-award":
         from flows.bench import run_bench
 
-        summary = run_bench(applications, workdir, chunk)
+        summary = run_bench(applications, workdir, chunk, database_url)
     else:
         fail(f"--scheme {scheme!r}: the benchmark runs certification-award, custody-voucher or "
              "pledge-interest-subsidy")
