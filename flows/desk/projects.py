@@ -69,8 +69,9 @@ def _view(session: Session, ctx: Ctx, ref: str) -> dict[str, Any]:
     assert pj is not None
     stage = next((st for st in projects.STAGES
                   if p["status"] in (pj.running[st], pj.evaluated[st], pj.rectifying[st])), None)
+    rubric = call_terms(session, p["scheme"])["performance_rubric"]
     return {"p": p, "scheme_name": sc.name, "state_names": {k: v.name for k, v in sc.states.items()},
-            "rubric": call_terms(session, p["scheme"])["performance_rubric"], "stages": projects.STAGES,
+            "rubric": rubric, "criteria": {c["criterion"]: c["name"] for c in rubric}, "stages": projects.STAGES,
             "stage": stage, "slots": range(1, EVIDENCE_SLOTS + 1)}
 
 
