@@ -221,7 +221,7 @@ def case_page(request: Request, ref: str, ctx: Ctx = Depends(current)) -> Respon
 
 def create_app(url: str | None = None, settings: desk_auth.DeskSettings | None = None) -> FastAPI:
     """The desk on the database at ``url`` (default: the configured one, as every command)."""
-    from flows.desk import approve, audit, dashboard, evaluate, mine, pay, review
+    from flows.desk import approve, audit, dashboard, evaluate, mine, pay, projects, review
     from models.db import database_url, get_engine
 
     app = FastAPI(title="ipfund desk", docs_url=None, redoc_url=None, openapi_url=None)
@@ -238,6 +238,7 @@ def create_app(url: str | None = None, settings: desk_auth.DeskSettings | None =
     app.include_router(approve.router)
     app.include_router(dashboard.router)
     app.include_router(mine.router)
+    app.include_router(projects.router)
 
     @app.middleware("http")
     async def _headers(request: Request, call_next: Any) -> Response:
@@ -247,7 +248,8 @@ def create_app(url: str | None = None, settings: desk_auth.DeskSettings | None =
         response.headers.setdefault("Referrer-Policy", "same-origin")
         response.headers.setdefault("Content-Security-Policy",
                                     "default-src 'self'; img-src 'self' data:; style-src 'self' 'unsafe-inline'")
-        if request.url.path.startswith(("/review", "/audit", "/case", "/evaluate", "/pay", "/approve")):
+        if request.url.path.startswith(("/review", "/audit", "/case", "/evaluate", "/pay", "/approve",
+                                        "/projects")):
             response.headers.setdefault("Cache-Control", "no-store")
         elif request.url.path.startswith(("/fonts/", "/static/")):
             response.headers.setdefault("Cache-Control", "public, max-age=86400")
