@@ -18,6 +18,11 @@ from sqlalchemy import Table
 from sqlmodel import Session
 
 CHUNK = 5000
+# After a bulk write of at least this many rows on PostgreSQL the table is ANALYZEd in the same transaction:
+# the planner's statistics of a table just filled (or whose states just moved) by thousands of rows are
+# otherwise those of the table before — an empty application table planned as empty turns every lookup of
+# the next stage into a scan per row (measured: the 100,000-application bench's intake and review queue).
+ANALYZE_AFTER = 10_000
 
 
 @lru_cache(maxsize=256)
@@ -63,7 +68,9 @@ def insert_rows(session: Session, table: Table, columns: Sequence[str], rows: It
     session.flush()
     conn = session.connection()
     if conn.dialect.name == "postgresql" and conn.dialect.driver == "psycopg":
-        return _copy_rows(conn, table, tuple(columns), rows)
+        written = _copy_rows(conn, table, tuple(columns), rows)
+        _analyze_if_large(conn, table, written)
+        return written
     sql = _insert_sql(table, tuple(columns), conn.dialect.paramstyle)
     written = 0
     batch: list[Sequence[Any]] = []
@@ -92,4 +99,11 @@ def update_rows(session: Session, table: Table, columns: Sequence[str], rows: It
     for i in range(0, len(batch), CHUNK):
         res = conn.exec_driver_sql(sql, batch[i:i + CHUNK])
         matched += res.rowcount
+    _analyze_if_large(conn, table, matched)
     return matched
+
+
+def _analyze_if_large(conn: Any, table: Table, rows: int) -> None:
+    """ANALYZE a PostgreSQL table after a bulk write of ANALYZE_AFTER rows or more (see there)."""
+    if rows >= ANALYZE_AFTER and conn.dialect.name == "postgresql":
+        conn.exec_driver_sql(f'ANALYZE "{table.name}"')

@@ -51,3 +51,30 @@ def test_a_bad_row_raises_the_inserts_exception_and_writes_nothing(db: Db) -> No
     with Session(db.engine) as s, pytest.raises(DBAPIError):  # a CHECK constraint (the credit code's length)
         insert_rows(s, APPLICANT, COLUMNS, [("短", "123", "enterprise", "370602", True, False, "2021-03-01T01:00:00Z")])
     assert db.snapshot() == before
+
+
+def test_a_large_bulk_write_updates_the_planners_statistics_on_postgresql(db: Db, monkeypatch: pytest.MonkeyPatch
+                                                                           ) -> None:
+    """After ANALYZE_AFTER rows the table is ANALYZEd in the same transaction (pg_class.reltuples counts them);
+    below it, it is not. SQLite has no such statistics: nothing to check there."""
+    from sqlalchemy import text
+
+    import models.bulk
+
+    if db.engine.dialect.name != "postgresql":
+        pytest.skip("planner statistics are PostgreSQL's")
+    monkeypatch.setattr(models.bulk, "ANALYZE_AFTER", 30)
+
+    def reltuples() -> float:
+        return float(db.scalar("SELECT reltuples FROM pg_class WHERE relname = 'applicant'"))
+
+    with Session(db.engine) as s:
+        insert_rows(s, APPLICANT, COLUMNS, _rows("D", 20))
+        s.commit()
+    small = reltuples()
+    with Session(db.engine) as s:
+        insert_rows(s, APPLICANT, COLUMNS, _rows("E", 40))
+        s.commit()
+    with db.engine.connect() as c:
+        count = c.execute(text("SELECT COUNT(*) FROM applicant")).scalar_one()
+    assert small != count and reltuples() == count
