@@ -55,15 +55,16 @@ def test_a_bad_row_raises_the_inserts_exception_and_writes_nothing(db: Db) -> No
 
 def test_a_large_bulk_write_updates_the_planners_statistics_on_postgresql(db: Db, monkeypatch: pytest.MonkeyPatch
                                                                            ) -> None:
-    """After ANALYZE_AFTER rows the table is ANALYZEd in the same transaction (pg_class.reltuples counts them);
-    below it, it is not. SQLite has no such statistics: nothing to check there."""
+    """Once ANALYZE_MIN rows were bulk-written to a table never analyzed, it is ANALYZEd in the same transaction
+    (pg_class.reltuples counts them); below it, it is not. SQLite has no such statistics: nothing to check."""
     from sqlalchemy import text
 
     import models.bulk
 
     if db.engine.dialect.name != "postgresql":
         pytest.skip("planner statistics are PostgreSQL's")
-    monkeypatch.setattr(models.bulk, "ANALYZE_AFTER", 30)
+    monkeypatch.setattr(models.bulk, "ANALYZE_MIN", 30)
+    monkeypatch.setattr(models.bulk, "_PENDING", {})
 
     def reltuples() -> float:
         return float(db.scalar("SELECT reltuples FROM pg_class WHERE relname = 'applicant'"))
