@@ -146,17 +146,46 @@ def beijing_time(at: str | None) -> str:
 _MESSAGES: list[tuple[re.Pattern[str], str]] = []
 
 
-def _zh_of(english: str | None) -> str:
-    """The Chinese of an English reason or check detail (templates/messages.json), or "" if none."""
-    if not english:
-        return ""
+# A reason of several failed checks: "check: detail; check: detail" (rules/intake.py). A detail may hold a
+# "; " of its own, so the text is split only where what comes before translates whole.
+_NEXT_CHECK = re.compile(r"; (?=[a-z][a-z0-9_]*: )")
+_CHECK = re.compile(r"^([a-z][a-z0-9_]*): (.+)$", re.S)
+
+
+def _zh_whole(text: str) -> str:
     if not _MESSAGES:
         table = json.loads((TEMPLATES_DIR / "messages.json").read_text(encoding="utf-8"))
         _MESSAGES.extend((re.compile(p), zh) for p, zh in table["patterns"])
     for pattern, zh in _MESSAGES:
-        if (m := pattern.match(str(english))) is not None:
+        if (m := pattern.match(text)) is not None:
             return m.expand(zh)
     return ""
+
+
+def _zh_checks(text: str) -> str:
+    """"check: detail[; check: detail …]" in Chinese, each check's name kept, or "" unless every detail has
+    its Chinese."""
+    m = _CHECK.match(text)
+    if m is None:
+        return ""
+    name, rest = m.groups()
+    if zh := _zh_whole(rest):
+        return f"{name}：{zh}"
+    for cut in _NEXT_CHECK.finditer(rest):
+        head = _zh_whole(rest[:cut.start()])
+        if head and (tail := _zh_checks(rest[cut.end():])):
+            return f"{name}：{head}；{tail}"
+    return ""
+
+
+def _zh_of(english: str | None) -> str:
+    """The Chinese of an English reason or check detail (templates/messages.json), or "" if none. A text of
+    checks — "check: detail", or several joined by "; " — is translated detail by detail, each check's name
+    kept: all of them, or "" (the English is then printed alone)."""
+    if not english:
+        return ""
+    text = str(english)
+    return _zh_whole(text) or _zh_checks(text)
 
 
 def _jinja_env(escape: frozenset[str]) -> Any:
